@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import msgpack
 
 PROTOCOL_VERSION = 1
+DEFAULT_ENDPOINT = "tcp://127.0.0.1:5599"  # the monitor binds it, probes connect; loopback only
 MAGIC = "dsm"  # first element of every frame: "django signal monitor"
 
 # Hard limits enforced when decoding untrusted frames.

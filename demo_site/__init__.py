@@ -1,0 +1,1 @@
+"""A small Django project whose signals make the monitor interesting (the demo)."""

@@ -1,0 +1,1 @@
+"""Articles: a small CRUD app whose signals have realistic side effects."""

@@ -1,0 +1,164 @@
+"""``python -m demo_site demo``: set up, then run the site and the monitor side by side.
+
+Both run as child processes in their own sessions, so Ctrl-C reaches only this launcher,
+which then stops them in a known order (SIGINT, then SIGTERM, then SIGKILL) and waits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+
+from demo_site.seed import DEMO_USERS
+
+MANAGE_PY = Path(__file__).resolve().parent / "manage.py"
+DEFAULT_MONITOR_ENDPOINT = "tcp://127.0.0.1:5599"  # django_probe.wire.DEFAULT_ENDPOINT
+
+
+def display_available(environ: Mapping[str, str], platform: str = sys.platform) -> bool:
+    """Can a Qt window be shown? Offscreen counts: the user asked for a headless window."""
+    if environ.get("QT_QPA_PLATFORM", "").startswith("offscreen"):
+        return True
+    if platform in ("darwin", "win32"):
+        return True
+    return bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
+
+
+def signal_monitor_command() -> list[str]:
+    """The installed ``signal-monitor`` next to this interpreter, else the entry point itself."""
+    script = Path(sys.executable).with_name("signal-monitor")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("signal-monitor")
+    if found:
+        return [found]
+    return [sys.executable, "-c", "import sys; from monitor_gui.cli import main; sys.exit(main())"]
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_for_http(url: str, proc: subprocess.Popen, timeout: float) -> bool:
+    """Poll until the site answers (any HTTP status) or its process died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return True
+        except urllib.error.HTTPError:
+            return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def stop(proc: subprocess.Popen, name: str, grace: float = 5.0) -> None:
+    """Ask politely (SIGINT lets a recorder flush its file), then insist."""
+    if proc.poll() is not None:
+        return
+    steps = [signal.SIGINT, signal.SIGTERM] if os.name == "posix" else [signal.SIGTERM]
+    for sig in steps:
+        try:
+            proc.send_signal(sig)
+            proc.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+        except ProcessLookupError:
+            return
+    print(f"[demo] {name} did not stop; killing it", file=sys.stderr)
+    proc.kill()
+    proc.wait(timeout=grace)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--endpoint", default=os.environ.get("SIGNAL_PROBE_ENDPOINT",
+                                                             DEFAULT_MONITOR_ENDPOINT),
+                        help="where the monitor binds and the probe connects")
+    parser.add_argument("--record", default="demo.jsonl",
+                        help="file the recorder writes when no display is available")
+    parser.add_argument("--no-monitor", action="store_true", help="run only the site")
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run(args: argparse.Namespace) -> int:
+    if port_in_use(args.host, args.port):
+        print(f"[demo] {args.host}:{args.port} is already in use; stop the other server "
+              f"or pass --port", file=sys.stderr)
+        return 2
+    setup_env = {**os.environ, "SIGNAL_PROBE_ENABLED": "0"}
+    if subprocess.run([sys.executable, "-m", "demo_site", "setup"], env=setup_env).returncode:
+        print("[demo] setup failed", file=sys.stderr)
+        return 1
+
+    children: list[tuple[str, subprocess.Popen]] = []
+    # A `kill` of the launcher should clean up like Ctrl-C does.
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        if not args.no_monitor:
+            children.append(("monitor", _start_monitor(args)))
+        env = {**os.environ, "SIGNAL_PROBE_ENDPOINT": args.endpoint, "PYTHONUNBUFFERED": "1"}
+        # --noreload: the autoreloader would run the site (and the probe) in two processes.
+        site = subprocess.Popen(
+            [sys.executable, str(MANAGE_PY), "runserver", f"{args.host}:{args.port}",
+             "--noreload"],
+            env=env, start_new_session=True,
+        )
+        children.append(("site", site))
+        url = f"http://{args.host}:{args.port}/"
+        if not wait_for_http(url, site, timeout=60):
+            print("[demo] the site did not come up; see its output above", file=sys.stderr)
+            return 1
+        demo = DEMO_USERS[0]
+        print(f"\n[demo] Open {url} and log in as {demo.username} / {demo.password}\n"
+              f"[demo] More traffic: {Path(sys.executable).name} -m demo_site traffic "
+              f"--base-url {url}\n[demo] Ctrl-C stops everything.\n", flush=True)
+        while True:
+            for name, proc in children:
+                if proc.poll() is not None:
+                    print(f"[demo] {name} exited (code {proc.returncode}); stopping",
+                          file=sys.stderr)
+                    return 0 if proc.returncode == 0 else 1
+            time.sleep(0.3)
+    except KeyboardInterrupt:
+        print("\n[demo] stopping...", file=sys.stderr)
+        return 0
+    finally:
+        # The site first, so its last events can still reach the monitor.
+        for name, proc in reversed(children):
+            stop(proc, name)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _start_monitor(args: argparse.Namespace) -> subprocess.Popen:
+    command = signal_monitor_command()
+    if display_available(os.environ):
+        print(f"[demo] starting the monitor window on {args.endpoint}", flush=True)
+        command += ["--endpoint", args.endpoint]
+    else:
+        print("[demo] No display found (neither DISPLAY nor WAYLAND_DISPLAY is set), so the "
+              "monitor window cannot open.\n"
+              f"[demo] Recording the events instead: signal-monitor record --out {args.record}\n"
+              f"[demo] Open the recording later with: signal-monitor replay {args.record}\n"
+              "[demo] (Or set QT_QPA_PLATFORM=offscreen to run the window headless.)",
+              flush=True)
+        command += ["record", "--endpoint", args.endpoint, "--out", args.record]
+    return subprocess.Popen(command, start_new_session=True)

@@ -1,0 +1,40 @@
+"""``python -m demo_site traffic`` against a running site, with the probe on and no monitor."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.e2e.support import ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+def test_traffic_runs_rounds_without_errors_while_no_monitor_listens(start_site, tmp_path):
+    # The probe is enabled (the settings default) but nothing listens on its endpoint:
+    # the site must behave exactly as without it.
+    site = start_site(env={"SIGNAL_PROBE_ENDPOINT": "tcp://127.0.0.1:9"})
+    result = subprocess.run(
+        [sys.executable, "-m", "demo_site", "traffic", "--base-url", site.base_url,
+         "--count", "3", "--seed", "7", "--pause", "0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "done: 3 rounds" in result.stderr
+    assert ", 0 errors" in result.stderr
+    assert "3 logins" in result.stderr and "3 articles" in result.stderr
+    assert " 500 " not in site.log()
+
+
+def test_traffic_reports_errors_when_the_site_is_down(tmp_path):
+    from tests.e2e.support import free_port
+
+    result = subprocess.run(
+        [sys.executable, "-m", "demo_site", "traffic", "--base-url",
+         f"http://127.0.0.1:{free_port()}", "--count", "2", "--pause", "0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 1
+    assert "2 errors" in result.stderr

@@ -1,0 +1,112 @@
+"""Helpers shared by the demo-site and end-to-end tests: free ports, a demo server subprocess."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+MANAGE_PY = ROOT / "demo_site" / "manage.py"
+START_TIMEOUT = 60.0  # seconds; a cold start on a busy 2-core machine imports a lot
+STOP_TIMEOUT = 10.0
+
+
+def free_port() -> int:
+    """An unused loopback TCP port (the OS picks it; released just before use)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def site_env(db: Path, **extra: str) -> dict[str, str]:
+    """Environment for a demo-site process on its own database, fast hashing, no DEBUG."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("SIGNAL_PROBE_")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="demo_site.settings",
+        DEMO_SITE_DB=str(db),
+        DEMO_SITE_FAST_HASHER="1",
+        DJANGO_DEBUG="0",
+        PYTHONUNBUFFERED="1",
+        PYTHONPATH=str(ROOT),
+    )
+    env.update(extra)
+    return env
+
+
+def run_setup(db: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "demo_site", "setup", "-v", "0"],
+        cwd=ROOT, env=site_env(db), capture_output=True, text=True, timeout=120, check=True,
+    )
+
+
+def copy_db(template: Path, target: Path) -> Path:
+    shutil.copyfile(template, target)
+    return target
+
+
+class DemoServer:
+    """The demo site in a subprocess (runserver --noreload, or gunicorn with N workers)."""
+
+    def __init__(self, db: Path, log: Path, *, server: str = "runserver", workers: int = 1,
+                 env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log
+        if server == "runserver":
+            command = [sys.executable, str(MANAGE_PY), "runserver",
+                       f"127.0.0.1:{self.port}", "--noreload"]
+        elif server == "gunicorn":
+            command = [sys.executable, "-m", "gunicorn", "demo_site.wsgi:application",
+                       "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
+                       "--timeout", "60", "--graceful-timeout", "5"]
+        else:
+            raise ValueError(server)
+        self._log = open(log, "wb")
+        self.proc = subprocess.Popen(
+            command, cwd=ROOT, env=site_env(db, **(env or {})), stdout=self._log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
+        """Block until the site answers HTTP; fail with its log if it dies or times out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"demo server exited ({self.proc.returncode}):\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.base_url + "/", timeout=5):
+                    return
+            except urllib.error.HTTPError:
+                return
+            except OSError:
+                time.sleep(0.1)  # polling a subprocess's port: there is no event to wait on
+        raise TimeoutError(f"demo server not up after {timeout}s:\n{self.log()}")
+
+    def stop(self) -> int:
+        """SIGINT, then SIGTERM, then SIGKILL to the whole process group; return the exit code."""
+        if self.proc.poll() is None:
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.killpg(self.proc.pid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    self.proc.wait(timeout=STOP_TIMEOUT)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        self._log.close()
+        return self.proc.wait(timeout=STOP_TIMEOUT)

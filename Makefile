@@ -33,12 +33,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check django_probe monitor_gui demo_site tests bench
 	$(BIN)/lint-imports
 
+# QT_QPA_PLATFORM=offscreen is exported above for the tests; the demo must open a real
+# window, so it is dropped here unless the user set it in their environment.
 demo: $(STAMP)
-	$(PY) -m demo_site demo
+	$(if $(filter file,$(origin QT_QPA_PLATFORM)),env -u QT_QPA_PLATFORM) $(PY) -m demo_site demo
 
 demo-site: $(STAMP)
 	$(PY) -m demo_site setup
-	$(PY) demo_site/manage.py runserver 127.0.0.1:8000
+	$(PY) demo_site/manage.py runserver 127.0.0.1:8000 --noreload
 
 monitor: $(STAMP)
 	$(BIN)/signal-monitor

@@ -1,0 +1,274 @@
+"""The probe's settings: one ``SIGNAL_PROBE`` dict merged over documented defaults.
+
+Reading the configuration never raises: a value of the wrong type or range falls
+back to its default (the system checks in ``django_probe.checks`` report it with
+a stable id), so a typo in settings cannot take the application down.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django_probe import wire
+
+SETTING_NAME = "SIGNAL_PROBE"
+ENV_ENDPOINT = "SIGNAL_PROBE_ENDPOINT"  # overrides SIGNAL_PROBE["ENDPOINT"] when non-empty
+MODES = ("dispatch", "receivers")
+
+DEFAULTS: dict[str, object] = {
+    # Master switch: False installs nothing at all.
+    "ENABLED": True,
+    # Where the monitor's PULL socket is bound; probes connect. Loopback by default.
+    "ENDPOINT": wire.DEFAULT_ENDPOINT,
+    # "dispatch": full-fidelity hook on Signal's send methods; "receivers": public API only.
+    "MODE": "dispatch",
+    # Events waiting for the sender thread; beyond this they are dropped and counted.
+    "QUEUE_SIZE": 10_000,
+    # Most events packed into one ZeroMQ message.
+    "BATCH_SIZE": 500,
+    # Seconds the sender thread waits between flushes.
+    "FLUSH_INTERVAL": 0.05,
+    # Seconds between heartbeats (counters) and calls of the periodic producers.
+    "HEARTBEAT_INTERVAL": 1.0,
+    # Seconds between checks for changed signal wiring (topology snapshots).
+    "TOPOLOGY_INTERVAL": 2.0,
+    # False: dispatches with no receiver are aggregated into wire.Counts instead of streamed.
+    "STREAM_EMPTY": False,
+    # Dotted signal names that are never captured.
+    "IGNORE_SIGNALS": (),
+    # Extra regex of sensitive names, added to the built-in ones (never replaces them).
+    "REDACT_PATTERN": None,
+    # Longest summary of one value (kwargs, return values, exception messages).
+    "VALUE_MAX_LENGTH": 120,
+    # Most keyword arguments summarized per dispatch.
+    "KWARGS_MAX_ITEMS": 16,
+    # Milliseconds pending messages may delay socket close at exit (bounded: never hang).
+    "LINGER_MS": 200,
+    # ZeroMQ send high-water mark (messages) on the probe's socket.
+    "SEND_HWM": 1000,
+    # CurveZMQ: the monitor's public key and this probe's key pair (Z85, 40 characters).
+    "CURVE_SERVER_KEY": None,
+    "CURVE_PUBLIC_KEY": None,
+    "CURVE_SECRET_KEY": None,
+    # receivers mode only: also connect to pre/post_delete and m2m_changed (this
+    # switches off Django's fast-delete path, so it is opt-in).
+    "INCLUDE_DELETE_SIGNALS": False,
+}
+
+CURVE_KEYS = ("CURVE_SERVER_KEY", "CURVE_PUBLIC_KEY", "CURVE_SECRET_KEY")
+Z85_ALPHABET = frozenset(
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
+)
+
+# (low, high) inclusive bounds of the numeric settings; None means unbounded.
+_INT_RANGES: dict[str, tuple[int, int | None]] = {
+    "QUEUE_SIZE": (1, None),
+    # Leaves room for a Hello in the same frame under wire.MAX_EVENTS_PER_FRAME.
+    "BATCH_SIZE": (1, wire.MAX_EVENTS_PER_FRAME // 2),
+    "VALUE_MAX_LENGTH": (8, wire.MAX_STR),
+    "KWARGS_MAX_ITEMS": (0, wire.MAX_ITEMS),
+    # -1 (wait forever) is refused on purpose: the app must never hang at exit.
+    "LINGER_MS": (0, 60_000),
+    "SEND_HWM": (1, None),
+}
+_FLOAT_RANGES: dict[str, tuple[float, float]] = {
+    "FLUSH_INTERVAL": (0.001, 60.0),
+    "HEARTBEAT_INTERVAL": (0.01, 3600.0),
+    "TOPOLOGY_INTERVAL": (0.01, 3600.0),
+}
+_BOOLS = ("ENABLED", "STREAM_EMPTY", "INCLUDE_DELETE_SIGNALS")
+
+_TCP = re.compile(r"^tcp://(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})$")
+
+
+def endpoint_problem(endpoint: object) -> str | None:
+    """Why ``endpoint`` is not a connectable ZeroMQ endpoint, or None if it is."""
+    if not isinstance(endpoint, str):
+        return f"must be a string, not {type(endpoint).__name__}"
+    if endpoint.startswith("tcp://"):
+        match = _TCP.match(endpoint)
+        if match is None:
+            return "a tcp endpoint must look like tcp://host:port"
+        if not 1 <= int(match["port"]) <= 65535:
+            return "the tcp port must be between 1 and 65535"
+        return None
+    for scheme in ("ipc://", "inproc://"):
+        if endpoint.startswith(scheme):
+            return None if len(endpoint) > len(scheme) else f"{scheme} needs a name"
+    return "the scheme must be tcp://, ipc:// or inproc://"
+
+
+def is_loopback_endpoint(endpoint: str) -> bool:
+    """True unless ``endpoint`` is tcp to a host that may be off this machine."""
+    match = _TCP.match(endpoint)
+    if not endpoint.startswith("tcp://"):
+        return True  # ipc:// and inproc:// never leave the machine
+    if match is None:
+        return False
+    host = match["host"].strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name may resolve anywhere
+
+
+def curve_key_problem(key: object) -> str | None:
+    """Why ``key`` is not a Z85-encoded 32-byte CurveZMQ key, or None if it is."""
+    if isinstance(key, bytes):
+        try:
+            key = key.decode("ascii")
+        except UnicodeDecodeError:
+            return "is not ASCII"
+    if not isinstance(key, str):
+        return f"must be a string, not {type(key).__name__}"
+    if len(key) != 40:
+        return f"must be 40 characters long (Z85), not {len(key)}"
+    if not set(key) <= Z85_ALPHABET:
+        return "contains characters outside the Z85 alphabet"
+    return None
+
+
+def value_problem(key: str, value: object) -> str | None:
+    """Why ``value`` has the wrong type or range for ``key`` (bools, numbers, lists)."""
+    if key in _BOOLS:
+        return None if type(value) is bool else f"must be True or False, not {value!r:.40}"
+    if key in _INT_RANGES:
+        low, high = _INT_RANGES[key]
+        if type(value) is not int:  # bool is an int subclass: refused by the exact check
+            return f"must be an integer, not {type(value).__name__}"
+        if value < low or (high is not None and value > high):
+            return f"must be between {low} and {high}" if high is not None else f"must be >= {low}"
+        return None
+    if key in _FLOAT_RANGES:
+        low_f, high_f = _FLOAT_RANGES[key]
+        if type(value) not in (int, float):
+            return f"must be a number of seconds, not {type(value).__name__}"
+        if not low_f <= value <= high_f:
+            return f"must be between {low_f} and {high_f} seconds"
+        return None
+    if key == "IGNORE_SIGNALS":
+        if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)):
+            return "must be a list or tuple of dotted signal names"
+        if not all(isinstance(name, str) for name in value):
+            return "must contain only strings (dotted signal names)"
+        return None
+    if key == "REDACT_PATTERN":
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            return f"must be a regular expression string or None, not {type(value).__name__}"
+        try:
+            re.compile(value)
+        except re.error as exc:
+            return f"is not a valid regular expression: {exc}"
+        return None
+    return None
+
+
+def _usable(key: str, value: object) -> bool:
+    """Whether the runtime may use ``value`` (otherwise the default is used)."""
+    if key == "ENDPOINT":
+        return endpoint_problem(value) is None
+    if key == "MODE":
+        return value in MODES
+    if key in CURVE_KEYS:
+        return value is None or curve_key_problem(value) is None
+    return value_problem(key, value) is None
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    """The effective probe configuration: one attribute per ``DEFAULTS`` key, lower-cased."""
+
+    enabled: bool = True
+    endpoint: str = wire.DEFAULT_ENDPOINT
+    mode: str = "dispatch"
+    queue_size: int = 10_000
+    batch_size: int = 500
+    flush_interval: float = 0.05
+    heartbeat_interval: float = 1.0
+    topology_interval: float = 2.0
+    stream_empty: bool = False
+    ignore_signals: frozenset[str] = frozenset()
+    redact_pattern: str | None = None
+    value_max_length: int = 120
+    kwargs_max_items: int = 16
+    linger_ms: int = 200
+    send_hwm: int = 1000
+    curve_server_key: str | None = None
+    curve_public_key: str | None = None
+    curve_secret_key: str | None = None
+    include_delete_signals: bool = False
+
+    @property
+    def curve_enabled(self) -> bool:
+        """True when all three CurveZMQ keys are set (partial sets are ignored)."""
+        return None not in (self.curve_server_key, self.curve_public_key, self.curve_secret_key)
+
+    @classmethod
+    def from_mapping(
+        cls, overrides: object, environ: Mapping[str, str] | None = None
+    ) -> ProbeConfig:
+        """Merge ``overrides`` (a SIGNAL_PROBE-style dict) over DEFAULTS, then the env.
+
+        Unknown keys and unusable values are ignored here; checks.py reports them.
+        """
+        merged = dict(DEFAULTS)
+        if isinstance(overrides, Mapping):
+            for key, value in overrides.items():
+                if key in DEFAULTS and _usable(key, value):
+                    merged[key] = value
+        env = os.environ if environ is None else environ
+        env_endpoint = env.get(ENV_ENDPOINT, "").strip()
+        if env_endpoint and endpoint_problem(env_endpoint) is None:
+            merged["ENDPOINT"] = env_endpoint
+        merged["IGNORE_SIGNALS"] = frozenset(merged["IGNORE_SIGNALS"])  # type: ignore[arg-type]
+        for key in CURVE_KEYS:
+            if isinstance(merged[key], bytes):
+                merged[key] = merged[key].decode("ascii")  # type: ignore[union-attr]
+        if any(merged[key] is None for key in CURVE_KEYS):
+            for key in CURVE_KEYS:  # all or nothing: a partial set must not half-configure
+                merged[key] = None
+        merged["FLUSH_INTERVAL"] = float(merged["FLUSH_INTERVAL"])  # type: ignore[arg-type]
+        merged["HEARTBEAT_INTERVAL"] = float(merged["HEARTBEAT_INTERVAL"])  # type: ignore[arg-type]
+        merged["TOPOLOGY_INTERVAL"] = float(merged["TOPOLOGY_INTERVAL"])  # type: ignore[arg-type]
+        return cls(**{key.lower(): value for key, value in merged.items()})
+
+    @classmethod
+    def from_settings(cls) -> ProbeConfig:
+        """Read ``settings.SIGNAL_PROBE`` (a missing setting means all defaults)."""
+        from django.conf import settings  # lazy: the publisher uses this module without Django
+
+        return cls.from_mapping(getattr(settings, SETTING_NAME, {}))
+
+    def replace(self, **changes: Any) -> ProbeConfig:
+        """A copy with some attributes changed (handy for tests and tools)."""
+        return dataclasses.replace(self, **changes)
+
+
+_cached: ProbeConfig | None = None
+
+
+def get_config() -> ProbeConfig:
+    """The effective configuration, read once and cached until ``reload()``."""
+    global _cached
+    config = _cached
+    if config is None:
+        # Two threads may both read settings here; both results are equal, so no lock.
+        config = _cached = ProbeConfig.from_settings()
+    return config
+
+
+def reload() -> ProbeConfig:
+    """Drop the cache and re-read settings (connected to ``setting_changed``)."""
+    global _cached
+    _cached = None
+    return get_config()

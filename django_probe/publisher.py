@@ -1,0 +1,327 @@
+"""The probe's sender: a bounded queue filled on request threads, drained by one zmq thread.
+
+Request threads only ``submit()`` (a length check and ``deque.append``). One daemon
+thread per process owns its own ``zmq.Context`` and PUSH socket (zmq sockets are not
+thread-safe, and a forked child must never touch its parent's context), batches events
+into frames and sends them without blocking. Anything that cannot be queued or sent is
+dropped and counted; the counters travel to the monitor in heartbeats. Nothing here
+raises into the application.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import os
+import platform
+import secrets
+import socket
+import sys
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Sequence
+
+import zmq
+
+from django_probe import wire
+from django_probe.conf import ProbeConfig
+
+Producer = Callable[[], "wire.Event | None"]
+
+_live: weakref.WeakSet[Publisher] = weakref.WeakSet()
+# A forked child must not close or destroy its parent's zmq objects (their io threads do
+# not exist in the child); references are parked here so they are never finalized.
+_abandoned: list[object] = []
+
+
+def _count_value(counter: itertools.count) -> int:
+    """Current value of an ``itertools.count`` without advancing it (its repr is 'count(N)')."""
+    return int(repr(counter)[6:-1])
+
+
+def new_proc() -> wire.Proc:
+    """The identity of this process instance; a fresh boot token on every call."""
+    return wire.Proc(os.getpid(), socket.gethostname(), secrets.token_hex(8))
+
+
+class Publisher:
+    """Queues events from any thread and streams them to the monitor from one thread."""
+
+    def __init__(self, config: ProbeConfig, *, hello_info: dict[str, str],
+                 periodic: Sequence[Producer] = ()) -> None:
+        self.config = config
+        self._hello_info = {str(k): str(v)[: wire.MAX_STR] for k, v in hello_info.items()}
+        self._periodic = tuple(periodic)
+        self._start_lock = threading.Lock()
+        self._closed = False
+        self._reset()
+        _live.add(self)
+
+    def _reset(self) -> None:
+        """Fresh per-process-instance state (at creation and in a forked child)."""
+        self.proc: wire.Proc = new_proc()
+        self._queue: deque[wire.Event] = deque()
+        # 0 after close(): every later submit() is counted as dropped, nothing restarts.
+        self._queue_max = 0 if self._closed else self.config.queue_size
+        # Written by submitters on many threads: itertools.count's next() is atomic (C).
+        self._dropped_queue = itertools.count()
+        self._internal = itertools.count()
+        # Written only by the sender thread.
+        self._taken = 0  # events removed from the queue by the sender
+        self._sent = 0  # events handed to zmq == next sequence number
+        self._dropped_send = 0
+        self._running = False
+        self._thread: threading.Thread | None = None
+        self._zmq_objects: tuple[object, ...] = ()  # the sender thread's context and socket
+        self._stop = threading.Event()
+        info = {
+            "pid": str(self.proc.pid),
+            "host": self.proc.host,
+            "python": platform.python_version(),
+            "implementation": sys.implementation.name,
+            "executable": sys.executable[: wire.MAX_STR],
+            "argv": " ".join(sys.argv)[:1024],
+            "pyzmq": zmq.__version__,
+            "libzmq": zmq.zmq_version(),
+            "protocol": str(wire.PROTOCOL_VERSION),
+            "endpoint": self.config.endpoint,
+            "mode": self.config.mode,
+            "queue_size": str(self.config.queue_size),
+            **self._hello_info,
+        }
+        self._hello = wire.Hello(wire.KIND_HELLO, time.time_ns(), info)
+        self._hello_pending = True
+
+    # ------------------------------------------------------------------ any thread
+
+    def submit(self, event: wire.Event) -> None:
+        """Queue ``event`` for sending. O(1); never blocks, never raises, no zmq call."""
+        queue = self._queue
+        if len(queue) >= self._queue_max:
+            next(self._dropped_queue)
+            return
+        queue.append(event)
+        if not self._running:
+            self._start()
+
+    def _start(self) -> None:
+        # Not the hot path: runs once per process instance (or after the thread died).
+        try:
+            with self._start_lock:
+                if self._running or self._closed:
+                    return
+                self._stop = threading.Event()
+                thread = threading.Thread(target=self._run, args=(self._stop,),
+                                          name="django-probe-publisher", daemon=True)
+                self._running = True
+                self._thread = thread
+                thread.start()
+        except Exception:  # e.g. "can't create new thread" during interpreter shutdown
+            self._running = False
+            next(self._internal)
+
+    def stats(self) -> dict[str, int]:
+        """Cumulative counters of this process instance (a moment's view; never raises)."""
+        depth = len(self._queue)
+        return {
+            "captured": self._taken + depth,
+            "sent": self._sent,
+            "dropped_queue": _count_value(self._dropped_queue),
+            "dropped_send": self._dropped_send,
+            "queue_depth": depth,
+            "queue_max": self.config.queue_size,
+            "internal_errors": _count_value(self._internal),
+        }
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Stop the thread after a last best-effort flush. Idempotent; returns within
+        about ``timeout`` seconds even if the monitor is gone or the thread is stuck."""
+        with self._start_lock:
+            self._closed = True
+            self._queue_max = 0
+            thread, stop = self._thread, self._stop
+        stop.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        _live.discard(self)
+
+    # ------------------------------------------------------------------ fork
+
+    def _after_fork_in_child(self) -> None:
+        # The parent's thread does not exist here and its context must not be used; the
+        # parent's pending events are the parent's. Start over as a new process instance.
+        _abandoned.append(self._zmq_objects)
+        self._start_lock = threading.Lock()  # may have been held by a parent thread
+        self._reset()
+
+    # ------------------------------------------------------------------ sender thread
+
+    def _run(self, stop: threading.Event) -> None:
+        context = zmq.Context()
+        sock = None
+        try:
+            sock = self._open(context)
+        except Exception:
+            next(self._internal)  # bad endpoint or keys: keep draining, count as dropped
+        self._zmq_objects = (context, sock)
+        interval = self.config.flush_interval
+        heartbeat_every = self.config.heartbeat_interval
+        next_beat = time.monotonic() + heartbeat_every
+        try:
+            while not stop.is_set():
+                stop.wait(interval)
+                try:
+                    self._flush(sock)
+                    if time.monotonic() >= next_beat:
+                        next_beat = time.monotonic() + heartbeat_every
+                        self._beat(sock)
+                except Exception:
+                    next(self._internal)  # never let one bad tick kill the thread
+            try:  # the last flush and heartbeat: what was captured up to close()
+                self._flush(sock)
+                self._beat(sock)
+            except Exception:
+                next(self._internal)
+        finally:
+            if sock is not None:
+                sock.close(linger=self.config.linger_ms)
+            # Bounded: LINGER caps how long term() waits for pending messages.
+            context.term()
+            self._running = False
+
+    def _open(self, context: zmq.Context) -> zmq.Socket:
+        config = self.config
+        sock = context.socket(zmq.PUSH)
+        try:
+            # IMMEDIATE: with no monitor connected, sends fail at once (and are counted)
+            # instead of queueing stale messages for a monitor that may never come.
+            sock.setsockopt(zmq.IMMEDIATE, 1)
+            sock.setsockopt(zmq.SNDHWM, config.send_hwm)
+            sock.setsockopt(zmq.LINGER, config.linger_ms)
+            if config.curve_enabled:
+                sock.curve_serverkey = str(config.curve_server_key).encode("ascii")
+                sock.curve_publickey = str(config.curve_public_key).encode("ascii")
+                sock.curve_secretkey = str(config.curve_secret_key).encode("ascii")
+            sock.connect(config.endpoint)
+        except Exception:
+            sock.close(linger=0)
+            raise
+        return sock
+
+    def _flush(self, sock: zmq.Socket | None) -> None:
+        """Send everything queued now, in frames of at most BATCH_SIZE events."""
+        queue = self._queue
+        batch_size = self.config.batch_size
+        pending = len(queue)  # events arriving meanwhile wait for the next tick
+        while pending > 0:
+            n = min(batch_size, pending)
+            batch = [queue.popleft() for _ in range(n)]
+            pending -= n
+            self._taken += n
+            self._send(sock, batch)
+
+    def _beat(self, sock: zmq.Socket | None) -> None:
+        counters = self.stats()
+        events: list[wire.Event] = [wire.Heartbeat(
+            wire.KIND_HEARTBEAT, time.time_ns(), counters["captured"], counters["sent"],
+            counters["dropped_queue"], counters["dropped_send"], counters["queue_depth"],
+            counters["queue_max"],
+        )]
+        for produce in self._periodic:
+            try:
+                event = produce()
+            except Exception:
+                next(self._internal)  # a broken producer must not stop the heartbeat
+                continue
+            if event is not None:
+                events.append(event)
+        self._send(sock, events)
+
+    def _send(self, sock: zmq.Socket | None, events: list[wire.Event]) -> None:
+        """Hand ``events`` to zmq without blocking; count the events it could not take.
+
+        Each frame is encoded just before its send with the current sequence number, so
+        a frame that zmq refuses leaves no gap: its events are counted in dropped_send.
+        """
+        if sock is None or not sock.get(zmq.EVENTS) & zmq.POLLOUT:
+            # Nobody connected (IMMEDIATE): skip the encoding work entirely.
+            self._dropped_send += len(events)
+            self._hello_pending = True  # a monitor that connects later gets a Hello first
+            return
+        chunks = [events]
+        while chunks:
+            chunk = chunks.pop()
+            n_hello = 1 if self._hello_pending else 0
+            frame_events = [self._hello, *chunk] if n_hello else list(chunk)
+            data = self._encode(frame_events)
+            if data is None:  # nothing packable in it (already counted)
+                continue
+            body = frame_events[n_hello:]  # what is left of chunk after _encode's filtering
+            if len(data) > wire.MAX_FRAME_BYTES:
+                if len(body) > 1:  # too big for the monitor to accept: split in halves
+                    half = len(body) // 2
+                    chunks += [body[half:], body[:half]]  # pop() takes the first half next
+                else:
+                    next(self._internal)
+                    self._dropped_send += 1
+                continue
+            try:
+                sock.send(data, zmq.NOBLOCK)
+            except zmq.ZMQError as exc:
+                if not isinstance(exc, zmq.Again):
+                    next(self._internal)
+                # A Hello that did not go out is not lost: it is prepended again next time.
+                self._dropped_send += len(body)
+                self._hello_pending = True
+                continue
+            # Sequence numbers advance only for events really handed to zmq.
+            self._sent += len(frame_events)
+            self._hello_pending = False
+
+    def _encode(self, events: list[wire.Event]) -> bytes | None:
+        """The frame for ``events`` numbered from the next sequence number.
+
+        An event msgpack cannot pack (a bug upstream) is dropped and counted, so its
+        neighbours still go out; ``events`` is filtered in place.
+        """
+        try:
+            return wire.encode_frame(self.proc, self._sent, events)
+        except Exception:
+            good = [e for e in events if _packable(e)]
+            bad = len(events) - len(good)
+            for _ in range(bad):
+                next(self._internal)
+            self._dropped_send += bad
+            events[:] = good
+            if not good:
+                return None
+            return wire.encode_frame(self.proc, self._sent, events)
+
+
+def _packable(event: object) -> bool:
+    try:
+        wire.encode_frame(wire.Proc(0, "", ""), 0, [event])
+    except Exception:
+        return False
+    return True
+
+
+def _after_fork_in_child() -> None:
+    for publisher in list(_live):
+        try:
+            publisher._after_fork_in_child()
+        except Exception:
+            pass  # a fork hook must never break the child
+
+
+def _close_all_at_exit() -> None:
+    # Bounded in total: the app must never hang at exit, even with the monitor gone.
+    deadline = time.monotonic() + 2.0
+    for publisher in list(_live):
+        publisher.close(timeout=max(0.0, min(1.0, deadline - time.monotonic())))
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_close_all_at_exit)

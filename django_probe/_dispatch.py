@@ -1,0 +1,473 @@
+"""The only module that touches Django's private dispatch internals.
+
+``install()`` replaces ``Signal.send``, ``send_robust``, ``asend`` and ``asend_robust``
+on the class with instrumented mirrors of Django's own implementations. Each mirror
+runs in the frame where Django's method would have run and calls receivers directly,
+so a receiver sees exactly the stack depth it sees without the probe (a wrapping
+receiver or decorator would add a frame and shift ``warnings.warn(stacklevel=N)``).
+Return values, exceptions, receiver order, logging of ``send_robust`` failures and
+the ``NO_RECEIVERS`` fast path are those of Django. Tested per Django version:
+4.2 (no async support, list-comprehension ``send``) and 5.0+ (sync and async receivers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import sys
+import time
+import weakref
+from typing import Any
+
+from asgiref.sync import async_to_sync, sync_to_async
+from django.dispatch import dispatcher
+from django.dispatch.dispatcher import NO_RECEIVERS, Signal
+
+from . import wire
+from .capture import RAISED, RETURNED, Recorder, current_dispatch
+from .naming import SignalRegistry, creation_frame
+
+_now = time.perf_counter_ns
+_wall = time.time_ns
+_getframe = sys._getframe
+_logger = logging.getLogger("django.dispatch")  # Django 4.2 logs send_robust failures here
+
+MODERN = hasattr(Signal, "asend")  # Django >= 5.0: async receivers, asend/asend_robust
+METHOD_NAMES = ("send", "send_robust", "asend", "asend_robust") if MODERN else (
+    "send", "send_robust")
+_ORIGINALS: dict[str, Any] = {name: Signal.__dict__[name] for name in (*METHOD_NAMES, "__init__")}
+# Frames in these files are the dispatcher, not the call site of send().
+_SKIP_FILES = {dispatcher.__file__, __file__}
+
+_rec: Recorder  # set by install(); read once per dispatch into a local
+_registry: SignalRegistry | None = None
+
+
+def _site() -> wire.CallSite | None:
+    frame = _getframe(2)  # 0: _site, 1: our send, 2: whoever called send
+    while frame is not None and frame.f_code.co_filename in _SKIP_FILES:
+        frame = frame.f_back
+    if frame is None:
+        return None
+    code = frame.f_code
+    return wire.CallSite(code.co_filename, frame.f_lineno, code.co_name)
+
+
+def _async_done(calls: list, receiver: Any, started: int, task: asyncio.Future) -> None:
+    duration = _now() - started
+    if task.cancelled():
+        calls.append((receiver, duration, RAISED, asyncio.CancelledError()))
+    elif task.exception() is not None:
+        calls.append((receiver, duration, RAISED, task.exception()))
+    else:
+        calls.append((receiver, duration, RETURNED, task.result()))
+
+
+def _gather_timed(calls: list, receivers: list, signal: Signal, sender: Any,
+                  named: dict) -> asyncio.Future:
+    # Django passes the receivers' coroutines to gather(), which wraps each in a Task;
+    # we create those Tasks ourselves to time them with a done-callback, adding no frame.
+    started = _now()
+    tasks = []
+    for receiver in receivers:
+        task = asyncio.ensure_future(receiver(signal=signal, sender=sender, **named))
+        task.add_done_callback(functools.partial(_async_done, calls, receiver, started))
+        tasks.append(task)
+    return asyncio.gather(*tasks)
+
+
+# --------------------------------------------------------------------------- Django >= 5.0
+
+
+def send(self, sender, **named):
+    rec = _rec
+    if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
+        rec.empty(self, sender, "send")
+        return []
+    responses = []
+    sync_receivers, async_receivers = self._live_receivers(sender)
+    if not sync_receivers and not async_receivers:
+        rec.empty(self, sender, "send")
+        return responses
+    site = _site()
+    rec.begin_request(self, named)
+    parent = current_dispatch.get()
+    dispatch_id = rec.next_id()
+    token = current_dispatch.set(dispatch_id)
+    calls: list = []
+    ok = False
+    ts = _wall()
+    t0 = _now()
+    try:
+        for receiver in sync_receivers:
+            t = _now()
+            try:
+                response = receiver(signal=self, sender=sender, **named)
+            except BaseException as exc:
+                calls.append((receiver, _now() - t, RAISED, exc))
+                raise
+            calls.append((receiver, _now() - t, RETURNED, response))
+            responses.append((receiver, response))
+        if async_receivers:
+
+            async def asend():
+                async_responses = await _gather_timed(calls, async_receivers, self, sender, named)
+                return zip(async_receivers, async_responses)
+
+            responses.extend(async_to_sync(asend)())
+        ok = True
+    finally:
+        current_dispatch.reset(token)
+        rec.finish(self, sender, "send", named, site, dispatch_id, parent, ts, _now() - t0,
+                   calls, sync_receivers, async_receivers, not ok)
+        calls.clear()  # break exception -> traceback -> this frame -> calls cycles
+    return responses
+
+
+def send_robust(self, sender, **named):
+    rec = _rec
+    if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
+        rec.empty(self, sender, "send_robust")
+        return []
+    responses = []
+    sync_receivers, async_receivers = self._live_receivers(sender)
+    if not sync_receivers and not async_receivers:
+        rec.empty(self, sender, "send_robust")
+        return responses
+    site = _site()
+    rec.begin_request(self, named)
+    parent = current_dispatch.get()
+    dispatch_id = rec.next_id()
+    token = current_dispatch.set(dispatch_id)
+    calls: list = []
+    ok = False
+    ts = _wall()
+    t0 = _now()
+    try:
+        for receiver in sync_receivers:
+            t = _now()
+            try:
+                response = receiver(signal=self, sender=sender, **named)
+            except Exception as err:
+                calls.append((receiver, _now() - t, RAISED, err))
+                self._log_robust_failure(receiver, err)
+                responses.append((receiver, err))
+            except BaseException as exc:
+                calls.append((receiver, _now() - t, RAISED, exc))
+                raise
+            else:
+                calls.append((receiver, _now() - t, RETURNED, response))
+                responses.append((receiver, response))
+        if async_receivers:
+
+            async def asend_and_wrap_exception(receiver):
+                t = _now()
+                try:
+                    response = await receiver(signal=self, sender=sender, **named)
+                except Exception as err:
+                    calls.append((receiver, _now() - t, RAISED, err))
+                    self._log_robust_failure(receiver, err)
+                    return err
+                calls.append((receiver, _now() - t, RETURNED, response))
+                return response
+
+            async def asend():
+                async_responses = await asyncio.gather(
+                    *(asend_and_wrap_exception(receiver) for receiver in async_receivers)
+                )
+                return zip(async_receivers, async_responses)
+
+            responses.extend(async_to_sync(asend)())
+        ok = True
+    finally:
+        current_dispatch.reset(token)
+        rec.finish(self, sender, "send_robust", named, site, dispatch_id, parent, ts,
+                   _now() - t0, calls, sync_receivers, async_receivers, not ok)
+        calls.clear()
+    return responses
+
+
+async def asend(self, sender, **named):
+    rec = _rec
+    if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
+        rec.empty(self, sender, "asend")
+        return []
+    sync_receivers, async_receivers = self._live_receivers(sender)
+    if not sync_receivers and not async_receivers:
+        rec.empty(self, sender, "asend")
+        return []
+    site = _site()
+    rec.begin_request(self, named)
+    parent = current_dispatch.get()
+    dispatch_id = rec.next_id()
+    token = current_dispatch.set(dispatch_id)
+    calls: list = []
+    ok = False
+    ts = _wall()
+    t0 = _now()
+    try:
+        if sync_receivers:
+
+            @sync_to_async
+            def sync_send():
+                responses = []
+                for receiver in sync_receivers:
+                    t = _now()
+                    try:
+                        response = receiver(signal=self, sender=sender, **named)
+                    except BaseException as exc:
+                        calls.append((receiver, _now() - t, RAISED, exc))
+                        raise
+                    calls.append((receiver, _now() - t, RETURNED, response))
+                    responses.append((receiver, response))
+                return responses
+
+        else:
+
+            async def sync_send():
+                return []
+
+        responses, async_responses = await asyncio.gather(
+            sync_send(),
+            _gather_timed(calls, async_receivers, self, sender, named),
+        )
+        responses.extend(zip(async_receivers, async_responses))
+        ok = True
+    finally:
+        current_dispatch.reset(token)
+        rec.finish(self, sender, "asend", named, site, dispatch_id, parent, ts, _now() - t0,
+                   calls, sync_receivers, async_receivers, not ok)
+        calls.clear()
+    return responses
+
+
+async def asend_robust(self, sender, **named):
+    rec = _rec
+    if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
+        rec.empty(self, sender, "asend_robust")
+        return []
+    sync_receivers, async_receivers = self._live_receivers(sender)
+    if not sync_receivers and not async_receivers:
+        rec.empty(self, sender, "asend_robust")
+        return []
+    site = _site()
+    rec.begin_request(self, named)
+    parent = current_dispatch.get()
+    dispatch_id = rec.next_id()
+    token = current_dispatch.set(dispatch_id)
+    calls: list = []
+    ok = False
+    ts = _wall()
+    t0 = _now()
+    try:
+        if sync_receivers:
+
+            @sync_to_async
+            def sync_send():
+                responses = []
+                for receiver in sync_receivers:
+                    t = _now()
+                    try:
+                        response = receiver(signal=self, sender=sender, **named)
+                    except Exception as err:
+                        calls.append((receiver, _now() - t, RAISED, err))
+                        self._log_robust_failure(receiver, err)
+                        responses.append((receiver, err))
+                    else:
+                        calls.append((receiver, _now() - t, RETURNED, response))
+                        responses.append((receiver, response))
+                return responses
+
+        else:
+
+            async def sync_send():
+                return []
+
+        async def asend_and_wrap_exception(receiver):
+            t = _now()
+            try:
+                response = await receiver(signal=self, sender=sender, **named)
+            except Exception as err:
+                calls.append((receiver, _now() - t, RAISED, err))
+                self._log_robust_failure(receiver, err)
+                return err
+            calls.append((receiver, _now() - t, RETURNED, response))
+            return response
+
+        responses, async_responses = await asyncio.gather(
+            sync_send(),
+            asyncio.gather(
+                *(asend_and_wrap_exception(receiver) for receiver in async_receivers),
+            ),
+        )
+        responses.extend(zip(async_receivers, async_responses))
+        ok = True
+    finally:
+        current_dispatch.reset(token)
+        rec.finish(self, sender, "asend_robust", named, site, dispatch_id, parent, ts,
+                   _now() - t0, calls, sync_receivers, async_receivers, not ok)
+        calls.clear()
+    return responses
+
+
+# --------------------------------------------------------------------------- Django 4.2
+
+
+def send_legacy(self, sender, **named):
+    rec = _rec
+    if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
+        rec.empty(self, sender, "send")
+        return []
+    live = self._live_receivers(sender)
+    if not live:
+        rec.empty(self, sender, "send")
+        return []
+    site = _site()
+    rec.begin_request(self, named)
+    parent = current_dispatch.get()
+    dispatch_id = rec.next_id()
+    token = current_dispatch.set(dispatch_id)
+    marks: list = []
+    mark = marks.append
+    responses = None
+    ts = _wall()
+    t0 = _now()
+    try:
+        # Django 4.2 calls receivers from a list comprehension, which is its own frame on
+        # Python < 3.12; we keep the comprehension so the depth matches, and time each
+        # receiver by recording a mark just before calling it (append() returns None).
+        responses = [
+            (receiver, receiver(signal=self, sender=sender, **named))
+            for receiver in live
+            if not mark((receiver, _now()))
+        ]
+        return responses
+    except BaseException as exc:
+        end = _now()
+        calls = [(r, marks[i + 1][1] - t if i + 1 < len(marks) else end - t, RETURNED, None)
+                 for i, (r, t) in enumerate(marks)]
+        if calls:
+            calls[-1] = (calls[-1][0], calls[-1][1], RAISED, exc)
+        raise
+    finally:
+        end = _now()
+        current_dispatch.reset(token)
+        if responses is not None:
+            calls = [(r, (marks[i + 1][1] if i + 1 < len(marks) else end) - t, RETURNED,
+                      responses[i][1]) for i, (r, t) in enumerate(marks)]
+        rec.finish(self, sender, "send", named, site, dispatch_id, parent, ts, end - t0,
+                   calls, live, [], responses is None)
+        calls = marks = None
+
+
+def send_robust_legacy(self, sender, **named):
+    rec = _rec
+    if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
+        rec.empty(self, sender, "send_robust")
+        return []
+    live = self._live_receivers(sender)
+    if not live:
+        rec.empty(self, sender, "send_robust")
+        return []
+    site = _site()
+    rec.begin_request(self, named)
+    parent = current_dispatch.get()
+    dispatch_id = rec.next_id()
+    token = current_dispatch.set(dispatch_id)
+    calls: list = []
+    ok = False
+    ts = _wall()
+    t0 = _now()
+    try:
+        responses = []
+        for receiver in live:
+            t = _now()
+            try:
+                response = receiver(signal=self, sender=sender, **named)
+            except Exception as err:
+                calls.append((receiver, _now() - t, RAISED, err))
+                _logger.error(
+                    "Error calling %s in Signal.send_robust() (%s)",
+                    receiver.__qualname__,
+                    err,
+                    exc_info=err,
+                )
+                responses.append((receiver, err))
+            except BaseException as exc:
+                calls.append((receiver, _now() - t, RAISED, exc))
+                raise
+            else:
+                calls.append((receiver, _now() - t, RETURNED, response))
+                responses.append((receiver, response))
+        ok = True
+    finally:
+        current_dispatch.reset(token)
+        rec.finish(self, sender, "send_robust", named, site, dispatch_id, parent, ts,
+                   _now() - t0, calls, live, [], not ok)
+        calls.clear()
+    return responses
+
+
+# --------------------------------------------------------------------------- install
+
+
+def _init(self, *args, **kwargs):
+    _ORIGINALS["__init__"](self, *args, **kwargs)
+    registry = _registry
+    if registry is not None:
+        try:
+            registry.note_created(self, creation_frame(_getframe(1)))
+        except Exception:  # naming is best effort; creating a signal must never fail
+            pass
+
+
+_REPLACEMENTS: dict[str, Any] = (
+    {"send": send, "send_robust": send_robust, "asend": asend, "asend_robust": asend_robust}
+    if MODERN else {"send": send_legacy, "send_robust": send_robust_legacy}
+)
+_REPLACEMENTS["__init__"] = _init
+for _name, _func in _REPLACEMENTS.items():
+    # Same __name__/__qualname__/__doc__/__module__ and __wrapped__ (so
+    # inspect.signature() and help() are unchanged).
+    functools.update_wrapper(_func, _ORIGINALS[_name])
+
+
+def installed() -> bool:
+    return Signal.__dict__["send"] is _REPLACEMENTS["send"]
+
+
+def install(recorder: Recorder) -> None:
+    """Route every Signal dispatch through ``recorder``. Idempotent: a second call swaps
+    the recorder only."""
+    global _rec, _registry
+    _rec = recorder
+    _registry = recorder.registry
+    for name, func in _REPLACEMENTS.items():
+        setattr(Signal, name, func)
+
+
+def uninstall() -> None:
+    """Restore Django's own methods (tests compare behaviour with and without the probe)."""
+    global _registry
+    for name, func in _ORIGINALS.items():
+        setattr(Signal, name, func)
+    _registry = None
+
+
+def connected_receivers(signal: Signal) -> list[tuple[Any, int | None, Any, bool, bool]]:
+    """(receiver or None if dead, sender id or None for any, sender or None, weak, is_async)
+    for each entry of ``signal.receivers``, whose tuple layout differs per Django version:
+    4.2 ``(key, ref)``, 5.x ``(key, ref, is_async)``, 6.x ``(key, ref, sender_ref, is_async)``.
+    """
+    out = []
+    for entry in list(signal.receivers):  # list() is atomic under the GIL; no lock needed
+        (_receiver_key, sender_key), ref = entry[0], entry[1]
+        is_async = bool(entry[-1]) if len(entry) >= 3 else False
+        sender_ref = entry[2] if len(entry) == 4 else None
+        weak = isinstance(ref, weakref.ReferenceType)
+        receiver = ref() if weak else ref
+        sender = sender_ref() if sender_ref is not None else None
+        any_sender = sender_key == dispatcher.NONE_ID
+        out.append((receiver, None if any_sender else sender_key, sender, weak, is_async))
+    return out

@@ -1,0 +1,38 @@
+"""The only place that wires the probe into Django: AppConfig.ready()."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import AppConfig
+from django.core.signals import setting_changed
+
+
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting != "SIGNAL_PROBE":
+        return
+    from . import conf, runtime
+
+    config = conf.reload()
+    running = runtime.active()
+    if running is not None and running.config != config:
+        runtime.stop()
+        running = None
+    if running is None and config.enabled:
+        runtime.start(config)
+
+
+class DjangoProbeConfig(AppConfig):
+    name = "django_probe"
+    verbose_name = "Django signal probe"
+    default = True
+
+    def ready(self) -> None:
+        # Django may call ready() more than once (e.g. in some test runners): everything
+        # below is idempotent (dispatch_uid, runtime.start returns the running probe).
+        from . import checks, conf, runtime  # noqa: F401  (checks registers on import)
+
+        setting_changed.connect(_on_setting_changed, dispatch_uid="django_probe.settings")
+        config = conf.get_config()
+        if config.enabled:
+            runtime.start(config)

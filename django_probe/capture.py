@@ -1,0 +1,162 @@
+"""Turns an instrumented dispatch into a ``wire.Dispatch`` and hands it to a sink.
+
+Runs on the application's threads, so it only does cheap work: look up cached
+names, summarise values into short strings (no database, no ``__str__``), build
+one NamedTuple and append it to the publisher's queue. Nothing it builds refers to
+application objects, so nothing is kept alive once the dispatch returns.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any
+
+from django.core import signals as core_signals
+from django.dispatch import Signal
+
+from . import wire
+from .describe import Describer
+from .naming import SignalRegistry
+
+# Id of the dispatch whose receivers are running: the parent of any nested dispatch.
+# A ContextVar (not a thread-local) so asyncio tasks spawned by asend() inherit it.
+current_dispatch: ContextVar[int | None] = ContextVar("django_probe_dispatch", default=None)
+# The HTTP request being handled, noticed from request_started itself (no middleware).
+current_request: ContextVar[wire.RequestInfo | None] = ContextVar(
+    "django_probe_request", default=None
+)
+# Re-entrancy guard: dispatches caused by the probe's own work are not recorded.
+in_probe: ContextVar[bool] = ContextVar("django_probe_busy", default=False)
+
+Sink = Callable[[Any], None]
+
+RETURNED, RAISED, SKIPPED = wire.RETURNED, wire.RAISED, wire.SKIPPED
+_KIND = wire.KIND_DISPATCH
+
+
+class Recorder:
+    """Everything the instrumented ``send`` needs, bundled so install/uninstall swap one object."""
+
+    def __init__(self, sink: Sink, describer: Describer, registry: SignalRegistry, *,
+                 stream_empty: bool = False, ignore: frozenset[str] = frozenset()) -> None:
+        self.sink = sink
+        self.describe = describer
+        self.registry = registry
+        self.stream_empty = stream_empty
+        self.ignore = ignore
+        self.next_id = itertools.count(1).__next__  # atomic under the GIL
+        # (id(signal), id(sender), method) -> [signal name, sender label, count]
+        self._empty: dict[tuple[int, int, str], list] = {}
+        self._empty_since = time.perf_counter_ns()
+
+    # ------------------------------------------------------------------ no receivers
+
+    def empty(self, signal: Signal, sender: Any, method: str) -> None:
+        """Count a dispatch that found no receiver (the pre_init/post_init hot path)."""
+        entry = self._empty.get((id(signal), id(sender), method))
+        if entry is not None:
+            entry[2] += 1  # may lose an increment under a thread race; counts are advisory
+            return
+        if in_probe.get():
+            return
+        name = self.registry.name(signal)
+        if name in self.ignore:
+            return
+        if self.stream_empty:
+            self.sink(wire.Dispatch(
+                _KIND, time.time_ns(), self.next_id(), current_dispatch.get(), name,
+                self.describe.sender(sender), method, 0, threading.current_thread().name,
+                threading.get_ident(), None, current_request.get(), {}, [], False))
+            return
+        self._empty[(id(signal), id(sender), method)] = [name, self.describe.sender(sender), 1]
+
+    def drain_empty(self) -> wire.Counts | None:
+        """Periodic (publisher thread): the counts since the last call, or None."""
+        counts, self._empty = self._empty, {}
+        now = time.perf_counter_ns()
+        window, self._empty_since = now - self._empty_since, now
+        merged: dict[tuple[str, str, str], int] = {}
+        for (_signal, _sender, method), (name, sender, n) in counts.items():
+            # Distinct sender objects may share a label (e.g. migration-state models).
+            merged[(name, sender, method)] = merged.get((name, sender, method), 0) + n
+        if not merged:
+            return None
+        items = [wire.EmptyCount(name, sender, method, n)
+                 for (name, sender, method), n in merged.items()]
+        return wire.Counts(wire.KIND_COUNTS, time.time_ns(), window, items)
+
+    # ------------------------------------------------------------------ dispatches
+
+    def begin_request(self, signal: Signal, named: dict[str, Any]) -> None:
+        """request_started carries the WSGI environ or ASGI scope: remember the request."""
+        if signal is not core_signals.request_started:
+            return
+        environ = named.get("environ")
+        if isinstance(environ, dict):
+            request_id = environ.get("HTTP_X_REQUEST_ID") or secrets.token_hex(6)
+            info = wire.RequestInfo(str(request_id)[:64], str(environ.get("REQUEST_METHOD", "")),
+                                    str(environ.get("PATH_INFO", ""))[:512])
+        else:
+            scope = named.get("scope")
+            if not isinstance(scope, dict):
+                return
+            info = wire.RequestInfo(secrets.token_hex(6), str(scope.get("method", "")),
+                                    str(scope.get("path", ""))[:512])
+        current_request.set(info)
+
+    def finish(self, signal: Signal, sender: Any, method: str, named: dict[str, Any],
+               site: wire.CallSite | None, dispatch_id: int, parent: int | None, ts: int,
+               duration: int, calls: list, receivers: list, async_receivers: list,
+               raised: bool) -> None:
+        """Build the event from what the dispatch recorded. Never raises into the app."""
+        if in_probe.get():
+            return  # caused by the probe's own work (e.g. a sink): never record or recurse
+        token = in_probe.set(True)
+        try:
+            name = self.registry.name(signal)
+            if name not in self.ignore:
+                request = current_request.get()
+                self.sink(wire.Dispatch(
+                    _KIND, ts, dispatch_id, parent, name, self.describe.sender(sender), method,
+                    duration, threading.current_thread().name, threading.get_ident(), site,
+                    request, self.describe.kwargs(named) if named else {},
+                    self._receiver_calls(calls, receivers, async_receivers), raised))
+            if signal is core_signals.request_finished:
+                current_request.set(None)
+        except Exception:  # the probe must never break a dispatch
+            pass
+        finally:
+            in_probe.reset(token)
+
+    def _receiver_calls(self, calls: list, receivers: list,
+                        async_receivers: list) -> list[wire.ReceiverCall]:
+        """Receiver rows in connection order (sync first, as Django runs them).
+
+        ``calls`` holds (receiver, ns, outcome, result) in completion order; receivers
+        without an entry never ran because an earlier one raised: they are SKIPPED.
+        """
+        describe = self.describe
+        by_id = {id(call[0]): call for call in calls}
+        out = []
+        for is_async, group in ((False, receivers), (True, async_receivers)):
+            for receiver in group:
+                name, module, file, line = describe.receiver(receiver)
+                call = by_id.get(id(receiver))
+                if call is None:
+                    out.append(wire.ReceiverCall(name, module, file, line, is_async, 0,
+                                                 SKIPPED, None, None, None))
+                elif call[2] is RAISED:
+                    exc_type, message = describe.exception(call[3])
+                    out.append(wire.ReceiverCall(name, module, file, line, is_async, call[1],
+                                                 RAISED, None, exc_type, message))
+                else:
+                    result = call[3]
+                    value = None if result is None else describe.value(result)
+                    out.append(wire.ReceiverCall(name, module, file, line, is_async, call[1],
+                                                 RETURNED, value, None, None))
+        return out

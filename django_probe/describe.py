@@ -1,0 +1,209 @@
+"""Short, bounded, redacted descriptions of senders, receivers and values, without side effects.
+
+Nothing here calls an object's ``__str__``/``__repr__`` unless its type is known to be
+harmless: a model's ``__str__`` may hit the database, a lazy object may evaluate, a
+QuerySet would run. Model instances are described from ``__dict__`` only, so deferred
+fields are never loaded. Every public function here returns a string and never raises.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import enum
+import inspect
+import pathlib
+import re
+import types
+import uuid
+import weakref
+from typing import Any
+
+REDACTED = "********************"  # the same mask Django's error reporter uses
+
+# Django's own rule for sensitive setting names (SafeExceptionReporterFilter.hidden_settings)
+# plus names that carry sessions and cookies.
+DJANGO_SENSITIVE = "API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE"
+EXTRA_SENSITIVE = "COOKIE|SESSION|CSRF|CREDENTIAL|PWD|PRIVATE|BEARER"
+
+_SAFE_REPR = (int, float, bool, type(None), complex, decimal.Decimal, uuid.UUID,
+              datetime.date, datetime.time, datetime.timedelta, pathlib.PurePath, range)
+
+
+class Describer:
+    """Holds the redaction rule and the bounds; one per installed probe."""
+
+    def __init__(self, max_len: int = 120, max_items: int = 16,
+                 extra_pattern: str | None = None) -> None:
+        pattern = f"{DJANGO_SENSITIVE}|{EXTRA_SENSITIVE}"
+        if extra_pattern:
+            pattern = f"{pattern}|{extra_pattern}"
+        self.sensitive = re.compile(pattern, re.IGNORECASE)
+        self.max_len = max_len
+        self.max_items = max_items
+        # id(type) -> (weakref(type), label): classes are long-lived, but a weak
+        # reference keeps a dynamically created sender class collectable.
+        self._type_labels: dict[int, tuple[weakref.ref, str]] = {}
+        # id(code) -> (code, qualname, description): the code object (not the function or
+        # its instance) is kept to pin the id; the qualname tells factory closures apart.
+        self._receivers: dict[int, tuple[Any, str, tuple[str, str, str, int]]] = {}
+
+    # ------------------------------------------------------------------ senders
+
+    def type_label(self, cls: type) -> str:
+        cached = self._type_labels.get(id(cls))
+        if cached is not None and cached[0]() is cls:
+            return cached[1]
+        meta = cls.__dict__.get("_meta")
+        label = getattr(meta, "label", None) if meta is not None else None
+        if not isinstance(label, str):
+            label = f"{cls.__module__}.{cls.__qualname__}"
+        try:
+            self._type_labels[id(cls)] = (weakref.ref(cls), label)
+        except TypeError:
+            pass
+        return label
+
+    def sender(self, sender: Any) -> str:
+        if sender is None:
+            return "None"
+        if isinstance(sender, type):
+            return self.type_label(sender)
+        return self.value(sender)
+
+    # ------------------------------------------------------------------ receivers
+
+    def receiver(self, receiver: Any) -> tuple[str, str, str, int]:
+        """(qualified name, module, file, first line) of a receiver callable."""
+        func = getattr(receiver, "__func__", receiver)
+        code = getattr(func, "__code__", None)
+        qualname = getattr(func, "__qualname__", None)
+        if code is not None:
+            cached = self._receivers.get(id(code))
+            if cached is not None and cached[0] is code and cached[1] is qualname:
+                return cached[2]
+        try:
+            desc = self._describe_callable(func)
+        except Exception:
+            desc = (type(receiver).__qualname__, type(receiver).__module__, "?", 0)
+        if code is not None:
+            if len(self._receivers) > 10_000:  # bound the cache for code generated at run time
+                self._receivers.clear()
+            self._receivers[id(code)] = (code, qualname, desc)
+        return desc
+
+    @staticmethod
+    def _describe_callable(func: Any) -> tuple[str, str, str, int]:
+        target = inspect.unwrap(func) if callable(func) else func
+        if isinstance(target, (types.FunctionType, types.BuiltinFunctionType)):
+            name = target.__qualname__
+            module = target.__module__ or "?"
+        elif hasattr(target, "func"):  # functools.partial
+            inner = target.func
+            name = f"partial({getattr(inner, '__qualname__', type(inner).__qualname__)})"
+            module = getattr(inner, "__module__", None) or "?"
+            target = inner
+        else:  # a callable instance
+            name = f"{type(target).__qualname__}.__call__"
+            module = type(target).__module__
+            target = type(target).__call__
+        code = getattr(target, "__code__", None)
+        if code is None:
+            return name, module, "?", 0
+        return name, module, code.co_filename, code.co_firstlineno
+
+    # ------------------------------------------------------------------ values
+
+    def is_sensitive(self, name: str) -> bool:
+        return bool(self.sensitive.search(name))
+
+    def kwargs(self, named: dict[str, Any]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for index, (key, value) in enumerate(named.items()):
+            if index >= self.max_items:
+                out["…"] = f"{len(named) - index} more"
+                break
+            out[key] = REDACTED if self.is_sensitive(key) else self.value(value)
+        return out
+
+    def value(self, value: Any) -> str:
+        try:
+            text = self._value(value, depth=0)
+        except Exception:  # describing must never break the app
+            text = f"<{type(value).__qualname__}>"
+        if len(text) > self.max_len:
+            text = text[: self.max_len - 1] + "…"
+        return text
+
+    def _value(self, value: Any, depth: int) -> str:
+        if isinstance(value, str):
+            return repr(value[: self.max_len])
+        if isinstance(value, _SAFE_REPR) or isinstance(value, enum.Enum):
+            return repr(value)
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return f"<{type(value).__name__} len={len(value)}>"
+        if isinstance(value, type):
+            return self.type_label(value)
+        meta = getattr(type(value), "_meta", None)
+        if meta is not None and hasattr(value, "_state"):
+            return self._model_instance(value, meta)
+        if isinstance(value, BaseException):
+            return f"{type(value).__qualname__}: {self._exc_message(value)}"
+        kind = type(value).__name__
+        if kind in ("WSGIRequest", "ASGIRequest", "HttpRequest"):
+            # method and path are plain attributes; headers and cookies are not read.
+            return f"{kind} {value.__dict__.get('method')} {value.__dict__.get('path')}"
+        if kind == "QuerySet" or hasattr(type(value), "_fetch_all"):
+            model = getattr(value, "model", None)
+            label = self.type_label(model) if isinstance(model, type) else "?"
+            return f"<QuerySet {label}>"  # never evaluated
+        if isinstance(value, dict):
+            return self._mapping(value, depth)
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return self._sequence(value, depth)
+        if isinstance(value, (types.FunctionType, types.MethodType)):
+            return f"<function {value.__qualname__}>"
+        return f"<{type(value).__module__}.{type(value).__qualname__}>"
+
+    def _model_instance(self, instance: Any, meta: Any) -> str:
+        pk_field = getattr(meta, "pk", None)
+        attname = getattr(pk_field, "attname", None)
+        pk = instance.__dict__.get(attname) if attname else None  # no deferred load
+        label = getattr(meta, "label", type(instance).__qualname__)
+        if pk is None:
+            return f"{label} (unsaved)"
+        return f"{label} pk={pk!r}" if not isinstance(pk, (int, str)) else f"{label} pk={pk}"
+
+    def _mapping(self, value: dict, depth: int) -> str:
+        if depth >= 1:
+            return f"<dict len={len(value)}>"
+        parts = []
+        for index, (k, v) in enumerate(value.items()):
+            if index >= 6:
+                parts.append("…")
+                break
+            key = k if isinstance(k, str) else type(k).__name__
+            shown = REDACTED if self.is_sensitive(key) else self._value(v, depth + 1)
+            parts.append(f"{key!r}: {shown}")
+        return "{" + ", ".join(parts) + "}"
+
+    def _sequence(self, value: Any, depth: int) -> str:
+        kind = type(value).__name__
+        if depth >= 1:
+            return f"<{kind} len={len(value)}>"
+        items = [self._value(v, depth + 1) for _, v in zip(range(4), value)]
+        more = ", …" if len(value) > 4 else ""
+        return f"{kind}[{', '.join(items)}{more}] len={len(value)}"
+
+    def _exc_message(self, exc: BaseException) -> str:
+        try:
+            message = str(exc)
+        except Exception:
+            message = "<unprintable>"
+        return message[: self.max_len * 4]
+
+    def exception(self, exc: BaseException) -> tuple[str, str]:
+        cls = type(exc)
+        module = cls.__module__
+        name = cls.__qualname__ if module in ("builtins", None) else f"{module}.{cls.__qualname__}"
+        return name, self._exc_message(exc)

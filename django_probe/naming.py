@@ -1,0 +1,156 @@
+"""Stable dotted names for Signal instances, and the registry of every signal known to the probe.
+
+A signal has no name of its own, so we find the module attribute that holds it:
+``django.db.models.signals.post_save``. Signals that existed before the probe was
+installed are found by scanning ``sys.modules`` once; signals created later are
+recorded at creation (``_dispatch`` patches ``Signal.__init__``) with their creating
+module, so naming them later costs one dict lookup in that module.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import weakref
+from types import FrameType, ModuleType
+from typing import Any
+
+from django.dispatch import Signal
+
+_PROBE_PREFIX = "django_probe"
+
+
+def _rank(module: str, attr: str) -> tuple[int, int, str]:
+    # Prefer the defining module: "x.signals" over a module that merely imported it,
+    # then the shortest path (the public location), then alphabetical for stability.
+    defining = 0 if module.rsplit(".", 1)[-1] == "signals" or ".signals." in module else 1
+    return (defining, len(module), f"{module}.{attr}")
+
+
+class SignalRegistry:
+    """id(signal) -> name, plus a weak set of every signal seen (for topology)."""
+
+    def __init__(self) -> None:
+        self._names: dict[int, str] = {}
+        self._created: dict[int, tuple[str, str, int]] = {}  # id -> (module, scope, line)
+        self.known: weakref.WeakSet[Signal] = weakref.WeakSet()
+        self._scanned_modules = 0
+        self._lock = threading.Lock()  # protects the scan; lookups are plain dict reads
+        self._unnamed = 0
+
+    # ------------------------------------------------------------------ lookups
+
+    def name(self, signal: Signal) -> str:
+        """The dotted name; the hot path is a single dict lookup."""
+        name = self._names.get(id(signal))
+        if name is None:
+            name = self._resolve(signal)
+        return name
+
+    def _remember(self, signal: Signal, name: str) -> None:
+        key = id(signal)
+        if key not in self._names:
+            # Forget the name when the signal dies so a reused id is never mislabelled.
+            weakref.finalize(signal, self._forget, key)
+        self._names[key] = name
+        self.known.add(signal)
+
+    def _forget(self, key: int) -> None:
+        self._names.pop(key, None)
+        self._created.pop(key, None)
+
+    # ------------------------------------------------------------------ discovery
+
+    def note_created(self, signal: Signal, frame: FrameType | None) -> None:
+        """Called from the patched ``Signal.__init__`` with the creating frame."""
+        if frame is None:
+            return
+        module = frame.f_globals.get("__name__", "?")
+        self._created[id(signal)] = (module, frame.f_code.co_name, frame.f_lineno)
+        self.known.add(signal)
+
+    def _resolve(self, signal: Signal) -> str:
+        with self._lock:
+            name = self._names.get(id(signal))
+            if name is not None:
+                return name
+            created = self._created.get(id(signal))
+            if created is not None:
+                name = self._from_creation_site(signal, *created)
+            if name is None:
+                self.scan()
+                name = self._names.get(id(signal))
+            if name is None:
+                self._unnamed += 1
+                if created is not None:
+                    module, scope, line = created
+                    name = f"{module}.<signal line {line}>"
+                else:
+                    name = f"<unnamed {type(signal).__qualname__} #{self._unnamed}>"
+            self._remember(signal, name)
+            return name
+
+    def _from_creation_site(self, signal: Signal, module: str, scope: str,
+                            line: int) -> str | None:
+        mod = sys.modules.get(module)
+        if mod is None:
+            return None
+        namespace = getattr(mod, "__dict__", {})
+        for attr, value in list(namespace.items()):
+            if value is signal:
+                return f"{module}.{attr}"
+        owner = namespace.get(scope)  # a signal defined in a class body
+        if isinstance(owner, type):
+            for attr, value in vars(owner).items():
+                if value is signal:
+                    return f"{module}.{scope}.{attr}"
+        return None
+
+    def scan(self) -> None:
+        """Name every Signal reachable as a module attribute (newly imported modules only)."""
+        modules = list(sys.modules.items())
+        if len(modules) == self._scanned_modules:
+            return
+        self._scanned_modules = len(modules)
+        best: dict[int, tuple[tuple[int, int, str], Signal]] = {}
+        for module_name, module in modules:
+            if not isinstance(module, ModuleType) or module_name.startswith(_PROBE_PREFIX):
+                continue
+            try:
+                items = list(vars(module).items())
+            except Exception:  # exotic module objects
+                continue
+            for attr, value in items:
+                if isinstance(value, Signal) and not attr.startswith("__"):
+                    rank = _rank(module_name, attr)
+                    current = best.get(id(value))
+                    if current is None or rank < current[0]:
+                        best[id(value)] = (rank, value)
+        for _key, (rank, signal) in best.items():
+            created = self._created.get(id(signal))
+            if created is not None:  # the creating module wins over any importer
+                name = self._from_creation_site(signal, *created)
+                if name is not None:
+                    self._remember(signal, name)
+                    continue
+            if id(signal) not in self._names:
+                self._remember(signal, rank[2])
+
+    def signals(self) -> list[tuple[str, Signal]]:
+        """(name, signal) for every known signal, sorted by name."""
+        out = []
+        for signal in list(self.known):
+            out.append((self.name(signal), signal))
+        out.sort(key=lambda item: item[0])
+        return out
+
+
+def creation_frame(start: FrameType | None) -> FrameType | None:
+    """Skip ``__init__`` frames of Signal subclasses to reach the code that created it."""
+    frame = start
+    while frame is not None and frame.f_code.co_name == "__init__":
+        candidate: Any = frame.f_locals.get("self")
+        if not isinstance(candidate, Signal):
+            break
+        frame = frame.f_back
+    return frame

@@ -1,0 +1,67 @@
+"""Snapshots of which receivers are connected to which signals, sent when they change."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from . import wire
+from ._dispatch import connected_receivers
+from .describe import Describer
+from .naming import SignalRegistry
+
+
+class TopologyWatcher:
+    """Called periodically from the publisher thread; returns a Topology when wiring changed.
+
+    Reading ``signal.receivers`` from another thread is safe: ``list()`` of it is atomic
+    under the GIL and we never mutate it. The scan only picks up newly imported modules.
+    """
+
+    def __init__(self, registry: SignalRegistry, describer: Describer,
+                 refresh: float = 15.0) -> None:
+        self.registry = registry
+        self.describe = describer
+        self.refresh = refresh  # resend unchanged wiring so a late-started monitor gets it
+        self._last: Any = None
+        self._last_sent = 0.0
+
+    def _sender_labels(self) -> dict[int, str]:
+        # Senders are only stored as ids before Django 6.0; models are the usual senders.
+        try:
+            from django.apps import apps
+
+            return {id(model): model._meta.label
+                    for model in apps.get_models(include_auto_created=True)}
+        except Exception:
+            return {}
+
+    def snapshot(self) -> wire.Topology:
+        self.registry.scan()
+        labels = self._sender_labels()
+        signals = []
+        for name, signal in self.registry.signals():
+            receivers = []
+            for receiver, sender_id, sender, weak, is_async in connected_receivers(signal):
+                if receiver is None:
+                    continue  # a dead weak reference Django has not cleaned up yet
+                rname, module, file, line = self.describe.receiver(receiver)
+                if sender_id is None:
+                    sender_label = None
+                elif sender is not None:
+                    sender_label = self.describe.sender(sender)
+                else:
+                    sender_label = labels.get(sender_id, f"<object id {sender_id}>")
+                receivers.append(wire.ConnectedReceiver(rname, module, file, line, is_async,
+                                                        sender_label, weak))
+            signals.append(wire.SignalWiring(name, receivers))
+        return wire.Topology(wire.KIND_TOPOLOGY, time.time_ns(), signals)
+
+    def poll(self) -> wire.Topology | None:
+        snapshot = self.snapshot()
+        now = time.monotonic()
+        if snapshot.signals == self._last and now - self._last_sent < self.refresh:
+            return None
+        self._last = snapshot.signals
+        self._last_sent = now
+        return snapshot

@@ -1,0 +1,332 @@
+"""The probe is invisible: the same scenarios run with and without it, every observable compared."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import sys
+import warnings
+import weakref
+
+import pytest
+from django.db import connection
+from django.dispatch import Signal
+from django.test.utils import CaptureQueriesContext
+
+from django_probe import _dispatch, runtime
+from django_probe.conf import ProbeConfig
+from tests.django_probe.testapp.models import Author, Book, Note, Tag
+
+
+@pytest.fixture
+def events():
+    """Start the probe with an in-memory sink; stop it afterwards."""
+    captured: list = []
+    runtime.stop()
+    runtime.start(ProbeConfig(), sink=captured.append)
+    yield captured
+    runtime.stop()
+
+
+def twice(scenario):
+    """Run scenario() without and then with the probe; return both observations."""
+    runtime.stop()
+    assert not _dispatch.installed()
+    without = scenario()
+    captured: list = []
+    runtime.start(ProbeConfig(), sink=captured.append)
+    try:
+        assert _dispatch.installed()
+        with_probe = scenario()
+    finally:
+        runtime.stop()
+    return without, with_probe, captured
+
+
+def _depth() -> int:
+    frame, n = sys._getframe(1), 0
+    while frame is not None:
+        n += 1
+        frame = frame.f_back
+    return n
+
+
+class Receivers:
+    """A fresh signal with a log of which receivers ran, in which order, at what depth."""
+
+    def __init__(self, *, raise_in: str | None = None, robust_error: type = ValueError):
+        self.signal = Signal()
+        self.log: list[tuple[str, int]] = []
+        self.raise_in = raise_in
+        self.error = robust_error("boom in " + str(raise_in))
+        for name in ("first", "second", "third"):
+            self.signal.connect(self._make(name), weak=False, dispatch_uid=name)
+
+    def _make(self, name):
+        def receiver(sender, **kwargs):
+            self.log.append((name, _depth()))
+            if name == self.raise_in:
+                raise self.error
+            return f"{name}:{kwargs.get('value')}"
+
+        receiver.__qualname__ = f"receiver_{name}"
+        return receiver
+
+
+def _strip(responses):
+    return [(r.__qualname__, v if not isinstance(v, Exception) else repr(v)) for r, v in responses]
+
+
+def test_send_results_order_and_depth_are_identical():
+    def scenario():
+        rs = Receivers()
+        return _strip(rs.signal.send(sender=Author, value=7)), rs.log
+
+    without, with_probe, captured = twice(scenario)
+    assert with_probe == without
+    assert len(captured) == 1
+    assert [r.name for r in captured[0].receivers] == [
+        "receiver_first", "receiver_second", "receiver_third"]
+
+
+def test_exception_under_send_propagates_unchanged_and_is_captured():
+    def scenario():
+        rs = Receivers(raise_in="second")
+        with pytest.raises(ValueError) as info:
+            rs.signal.send(sender=None, value=1)
+        return info.value is rs.error, rs.log, str(info.value)
+
+    without, with_probe, captured = twice(scenario)
+    assert with_probe == without
+    (event,) = captured
+    assert event.raised is True
+    assert [(r.name, r.outcome) for r in event.receivers] == [
+        ("receiver_first", "returned"), ("receiver_second", "raised"),
+        ("receiver_third", "skipped")]
+    assert event.receivers[1].exc_type == "ValueError"
+    assert event.receivers[1].exc_msg == "boom in second"
+
+
+def test_send_robust_results_and_logging_are_identical(caplog):
+    def scenario():
+        rs = Receivers(raise_in="first")
+        caplog.clear()
+        with caplog.at_level(logging.ERROR, logger="django.dispatch"):
+            result = _strip(rs.signal.send_robust(sender=None, value=2))
+        records = [(r.name, r.levelname, r.getMessage(), r.exc_info[0]) for r in caplog.records]
+        return result, rs.log, records
+
+    without, with_probe, captured = twice(scenario)
+    assert with_probe == without
+    assert captured[0].raised is False
+    assert captured[0].receivers[0].outcome == "raised"
+
+
+def test_asend_and_asend_robust_are_identical():
+    def scenario():
+        signal = Signal()
+        log = []
+
+        def sync_receiver(sender, **kwargs):
+            log.append("sync")
+            return "s"
+
+        async def async_receiver(sender, **kwargs):
+            log.append("async")
+            await asyncio.sleep(0)
+            return "a"
+
+        async def broken(sender, **kwargs):
+            raise KeyError("k")
+
+        signal.connect(sync_receiver, weak=False)
+        signal.connect(async_receiver, weak=False)
+        out = [_strip(asyncio.run(signal.asend(sender=None))),
+               _strip(signal.send(sender=None))]
+        signal.connect(broken, weak=False)
+        out.append(_strip(asyncio.run(signal.asend_robust(sender=None))))
+        with pytest.raises(KeyError):
+            asyncio.run(signal.asend(sender=None))
+        return out, sorted(log)
+
+    without, with_probe, captured = twice(scenario)
+    assert with_probe == without
+    methods = [d.method for d in captured]
+    assert methods == ["asend", "send", "asend_robust", "asend"]
+    robust = captured[2]
+    assert [(r.name.split(".")[-1], r.is_async, r.outcome) for r in robust.receivers] == [
+        ("sync_receiver", False, "returned"), ("async_receiver", True, "returned"),
+        ("broken", True, "raised")]
+
+
+def test_warning_attribution_is_identical():
+    def scenario():
+        signal = Signal()
+
+        def receiver(sender, **kwargs):
+            for level in (1, 3):
+                warnings.warn(f"level {level}", UserWarning, stacklevel=level)
+
+        signal.connect(receiver, weak=False)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            signal.send(sender=None)  # the call site stacklevel=3 must point at
+        return [(w.filename, w.lineno, str(w.message)) for w in caught]
+
+    without, with_probe, _ = twice(scenario)
+    assert with_probe == without
+    assert with_probe[1][0] == __file__  # stacklevel=3 is this test's send() line
+
+
+@pytest.mark.django_db
+def test_sql_is_identical_including_fast_delete():
+    def scenario():
+        author = Author.objects.create(name="a")
+        book = Book.objects.create(title="t", author=author)
+        tag = Tag.objects.create(name="x")
+        Note.objects.create(text="n")
+        steps = {}
+        for step, action in [
+            ("m2m_add", lambda: book.tags.add(tag)),
+            ("save", lambda: (setattr(book, "title", "u"), book.save())),
+            ("fast_delete", lambda: Note.objects.filter(text="n").delete()),
+            ("cascade_delete", author.delete),
+        ]:
+            with CaptureQueriesContext(connection) as ctx:
+                action()
+            steps[step] = [q["sql"].replace(str(author.pk), "?").replace(str(book.pk), "?")
+                           .replace(str(tag.pk), "?") for q in ctx.captured_queries]
+        return steps
+
+    without, with_probe, _ = twice(scenario)
+    assert with_probe == without
+    # The fast-delete path is intact: a single DELETE, no SELECT of the rows first.
+    assert [sql.split(" ")[0] for sql in with_probe["fast_delete"]] == ["DELETE"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("include_delete", [False, True])
+def test_receivers_mode_trade_off_on_delete_sql(include_delete):
+    def scenario():
+        Note.objects.create(text="x")
+        with CaptureQueriesContext(connection) as ctx:
+            Note.objects.filter(text="x").delete()
+        return [q["sql"].split(" ")[0] for q in ctx.captured_queries]
+
+    runtime.stop()
+    without = scenario()
+    captured: list = []
+    runtime.start(ProbeConfig(mode="receivers", include_delete_signals=include_delete),
+                  sink=captured.append)
+    try:
+        with_probe = scenario()
+    finally:
+        runtime.stop()
+    if include_delete:
+        # Documented trade-off: a receiver on pre/post_delete disables fast delete.
+        assert with_probe != without and "SELECT" in with_probe
+        assert any(d.signal.endswith("post_delete") for d in captured)
+    else:
+        assert with_probe == without == ["DELETE"]
+
+
+def test_nothing_is_kept_alive_after_dispatch():
+    class Sender:
+        pass
+
+    def scenario(raising):
+        signal = Signal()
+
+        def receiver(sender, **kwargs):
+            if raising:
+                raise RuntimeError("x")
+            return kwargs["payload"]
+
+        signal.connect(receiver, weak=False)
+        sender, payload = Sender(), Sender()
+        refs = weakref.ref(sender), weakref.ref(payload)
+        try:
+            signal.send(sender=sender, payload=payload)
+        except RuntimeError:
+            pass
+        del sender, payload
+        alive_without_gc = [r() is not None for r in refs]
+        gc.collect()
+        return alive_without_gc, [r() is not None for r in refs]
+
+    for raising in (False, True):
+        runtime.stop()
+        without = scenario(raising)
+        runtime.start(ProbeConfig(), sink=lambda e: None)
+        try:
+            with_probe = scenario(raising)
+        finally:
+            runtime.stop()
+        assert with_probe == without == ([False, False], [False, False])
+
+
+def test_weak_receivers_stay_weak_and_dispatch_uid_disconnect_unchanged(events):
+    signal = Signal()
+
+    class Handler:
+        def __init__(self):
+            self.calls = 0
+
+        def on(self, sender, **kwargs):
+            self.calls += 1
+
+    handler = Handler()
+    signal.connect(handler.on)  # weak by default
+    signal.connect(handler.on)  # duplicate: ignored by Django
+    signal.send(sender=None)
+    assert handler.calls == 1
+    ref = weakref.ref(handler)
+    del handler
+    assert ref() is None
+    assert signal.send(sender=None) == []
+    assert not signal.has_listeners()
+
+    def receiver(sender, **kwargs):
+        return 1
+
+    signal.connect(receiver, dispatch_uid="uid")
+    signal.connect(receiver, dispatch_uid="uid")
+    assert len(signal.receivers) == 1
+    assert signal.disconnect(dispatch_uid="uid") is True
+    assert signal.disconnect(dispatch_uid="uid") is False
+
+
+def test_probe_connects_nothing_and_patches_idempotently(events):
+    from django.db.models import signals as model_signals
+
+    before = {name: len(getattr(model_signals, name).receivers)
+              for name in ("pre_delete", "post_delete", "m2m_changed", "pre_save", "post_save")}
+    probe = runtime.start()  # already running: returned as is
+    assert probe is runtime.active()
+    from django.apps import apps
+
+    apps.get_app_config("django_probe").ready()  # Django may call ready() twice
+    after = {name: len(getattr(model_signals, name).receivers) for name in before}
+    assert after == before
+    assert _dispatch.installed()
+
+
+def test_reentrancy_guard_ignores_dispatches_caused_by_the_probe():
+    inner = Signal()
+    inner.connect(lambda sender, **kw: None, weak=False)
+    seen: list = []
+
+    def sink(event):
+        seen.append(event)
+        inner.send(sender=None)  # a sink that (wrongly) dispatches must not recurse
+
+    runtime.stop()
+    runtime.start(ProbeConfig(), sink=sink)
+    try:
+        outer = Signal()
+        outer.connect(lambda sender, **kw: None, weak=False)
+        outer.send(sender=None)
+    finally:
+        runtime.stop()
+    assert len(seen) == 1

@@ -1,0 +1,1 @@
+"""A tiny app whose models and signals the probe tests dispatch through."""

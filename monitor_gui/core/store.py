@@ -1,0 +1,221 @@
+"""The bounded columnar store of dispatches and their receiver calls (numpy, interned strings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from django_probe import wire
+from monitor_gui.core.processes import ProcessKey, ProcessTable
+from monitor_gui.core.ring import Ring
+from monitor_gui.core.strings import NO_STRING, StringTable
+
+NO_ID = int(np.iinfo(np.int64).min)  # "no parent" in the int64 dispatch-id columns
+NO_ROW = -1
+OUTCOME_CODES = {name: i for i, name in enumerate(wire.OUTCOMES)}
+METHOD_CODES = {name: i for i, name in enumerate(wire.METHODS)}
+# kwargs are stored as one joined string: far smaller than a dict per row.
+KV_SEP, PAIR_SEP = "\x1f", "\x1e"
+
+DISPATCH_COLUMNS: dict[str, Any] = {
+    "ts": np.int64, "dur": np.int64, "did": np.int64, "pdid": np.int64, "parent": np.int64,
+    "signal": np.int32, "sender": np.int32, "proc": np.int32, "method": np.int8,
+    "raised": np.bool_, "error": np.bool_, "depth": np.int16, "nrecv": np.int32,
+    "rstart": np.int64, "thread": np.int32, "tid": np.int64, "request": np.int32,
+    "site_file": np.int32, "site_line": np.int32, "site_func": np.int32,
+    "kwargs": object,  # joined "k\x1fv\x1ek\x1fv" string, a dict if that cannot round-trip, or None
+}
+RECEIVER_COLUMNS: dict[str, Any] = {
+    "dispatch": np.int64, "label": np.int32, "name": np.int32, "module": np.int32,
+    "file": np.int32, "line": np.int32, "is_async": np.bool_, "dur": np.int64,
+    "outcome": np.int8, "exc_type": np.int32,
+    "text": object,  # the return-value summary, or the exception message when raised
+}
+
+
+def pack_kwargs(kwargs: dict[str, str]) -> str | dict[str, str] | None:
+    """The compact stored form of a kwargs summary (see KV_SEP)."""
+    if not kwargs:
+        return None
+    joined = PAIR_SEP.join(k + KV_SEP + v for k, v in kwargs.items())
+    # Untrusted text may contain the separators; such rows keep their dict instead.
+    if joined.count(KV_SEP) != len(kwargs) or joined.count(PAIR_SEP) != len(kwargs) - 1:
+        return dict(kwargs)
+    return joined
+
+
+def unpack_kwargs(stored: str | dict[str, str] | None) -> dict[str, str]:
+    if stored is None:
+        return {}
+    if isinstance(stored, dict):
+        return dict(stored)
+    return dict(pair.split(KV_SEP, 1) for pair in stored.split(PAIR_SEP))
+
+
+@dataclass(slots=True)
+class DispatchRow:
+    """One stored dispatch: every field of ``wire.Dispatch`` plus where it sits in the store."""
+
+    kind: str
+    ts: int
+    id: int
+    parent: int | None  # dispatch id of the parent (wire meaning)
+    signal: str
+    sender: str
+    method: str
+    dur: int
+    thread: str
+    tid: int
+    site: wire.CallSite | None
+    request: wire.RequestInfo | None
+    kwargs: dict[str, str]
+    receivers: list[wire.ReceiverCall]
+    raised: bool
+    row: int  # absolute row
+    proc: str  # process label
+    proc_key: ProcessKey
+    depth: int  # 0 for a top-level dispatch
+    parent_row: int | None  # absolute row of the parent dispatch, if stored
+    children: list[int]  # absolute rows of dispatches sent by this one's receivers
+    error: bool  # raised, or any receiver raised
+
+    def to_dispatch(self) -> wire.Dispatch:
+        return wire.Dispatch(
+            self.kind, self.ts, self.id, self.parent, self.signal, self.sender, self.method,
+            self.dur, self.thread, self.tid, self.site, self.request, self.kwargs,
+            self.receivers, self.raised,
+        )
+
+
+class DispatchStore:
+    """Dispatch rows ``[first, end)`` and their receiver rows, each in a numpy ring.
+
+    A receiver row knows its dispatch row; a dispatch row knows ``rstart``/``nrecv``.
+    When the receiver ring wraps first, the dispatches whose receivers were overwritten
+    are evicted too, so a live dispatch always has all its receivers.
+    """
+
+    def __init__(self, capacity: int, strings: StringTable, processes: ProcessTable,
+                 receiver_capacity: int | None = None) -> None:
+        self.strings = strings
+        self.processes = processes
+        self.dispatches = Ring(capacity, DISPATCH_COLUMNS)
+        self.receivers = Ring(receiver_capacity or 3 * capacity, RECEIVER_COLUMNS)
+        self.requests: dict[int, tuple[int, int]] = {}  # request id -> (method id, path id)
+
+    @property
+    def capacity(self) -> int:
+        return self.dispatches.capacity
+
+    @property
+    def first(self) -> int:
+        return self.dispatches.first
+
+    @property
+    def end(self) -> int:
+        return self.dispatches.end
+
+    def __len__(self) -> int:
+        return len(self.dispatches)
+
+    def append(self, rows: dict[str, list[Any]], count: int,
+               receivers: dict[str, list[Any]], rcount: int) -> int:
+        """Append a batch (one list per column); return how many dispatch rows were evicted."""
+        before = self.dispatches.first
+        self.receivers.append(receivers, rcount)
+        self.dispatches.append(rows, count)
+        self._evict_orphans()
+        return self.dispatches.first - before
+
+    def _evict_orphans(self) -> None:
+        ring, rfirst = self.dispatches, self.receivers.first
+        if not len(ring) or ring.get("rstart", ring.first) >= rfirst:
+            return
+        # rstart grows with the row number, so binary-search the first intact dispatch.
+        lo, hi = ring.first, ring.end
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if ring.get("rstart", mid) < rfirst:
+                lo = mid + 1
+            else:
+                hi = mid
+        ring.evict_to(lo)
+
+    def column(self, name: str, rows: np.ndarray | None = None) -> np.ndarray:
+        """Column ``name`` at absolute ``rows`` (all live rows, in order, when None)."""
+        ring = self.dispatches
+        if rows is not None:
+            return ring.take(name, rows)
+        parts = [ring.columns[name][lo:hi] for lo, hi, _ in ring.segments()]
+        if len(parts) == 1:
+            return parts[0]  # a view: no copy when the ring has not wrapped
+        return np.concatenate(parts) if parts else ring.columns[name][:0]
+
+    def __contains__(self, row: int) -> bool:
+        return self.first <= row < self.end
+
+    def children(self, row: int) -> np.ndarray:
+        """Absolute rows whose parent is ``row``, ascending (a vectorised scan, ~1 ms per 1M)."""
+        ring = self.dispatches
+        parent = ring.columns["parent"]
+        found = [np.flatnonzero(parent[lo:hi] == row) + base
+                 for lo, hi, base in ring.segments()]
+        return np.concatenate(found) if found else np.empty(0, np.int64)
+
+    def receiver_rows(self, row: int) -> range:
+        ring = self.dispatches
+        start = int(ring.get("rstart", row))
+        return range(start, start + int(ring.get("nrecv", row)))
+
+    def receiver_calls(self, row: int) -> list[wire.ReceiverCall]:
+        get, r = self.strings.get, self.receivers
+        calls = []
+        for i in self.receiver_rows(row):
+            outcome = wire.OUTCOMES[int(r.get("outcome", i))]
+            text = r.get("text", i)
+            raised = outcome == wire.RAISED
+            calls.append(wire.ReceiverCall(
+                get(int(r.get("name", i))) or "", get(int(r.get("module", i))) or "",
+                get(int(r.get("file", i))) or "", int(r.get("line", i)),
+                bool(r.get("is_async", i)), int(r.get("dur", i)), outcome,
+                None if raised else text, get(int(r.get("exc_type", i))),
+                text if raised else None,
+            ))
+        return calls
+
+    def row(self, row: int) -> DispatchRow:
+        """Everything stored about absolute row ``row``; IndexError if evicted or not yet stored."""
+        if row not in self:
+            raise IndexError(f"row {row} is not in the store [{self.first}, {self.end})")
+        c = {name: col[row % self.capacity] for name, col in self.dispatches.columns.items()}
+        get = self.strings.get
+        site = None
+        if c["site_file"] != NO_STRING:
+            site = wire.CallSite(get(int(c["site_file"])) or "", int(c["site_line"]),
+                                 get(int(c["site_func"])) or "")
+        request = None
+        if c["request"] != NO_STRING:
+            method, path = self.requests.get(int(c["request"]), (NO_STRING, NO_STRING))
+            request = wire.RequestInfo(get(int(c["request"])) or "", get(method) or "",
+                                       get(path) or "")
+        info = self.processes.by_index[int(c["proc"])]
+        parent_row = int(c["parent"])
+        return DispatchRow(
+            kind=wire.KIND_DISPATCH, ts=int(c["ts"]), id=int(c["did"]),
+            parent=None if c["pdid"] == NO_ID else int(c["pdid"]),
+            signal=get(int(c["signal"])) or "", sender=get(int(c["sender"])) or "",
+            method=wire.METHODS[int(c["method"])], dur=int(c["dur"]),
+            thread=get(int(c["thread"])) or "", tid=int(c["tid"]), site=site,
+            request=request, kwargs=unpack_kwargs(c["kwargs"]),
+            receivers=self.receiver_calls(row), raised=bool(c["raised"]), row=row,
+            proc=info.label, proc_key=info.key, depth=int(c["depth"]),
+            parent_row=parent_row if parent_row in self else None,
+            children=[int(x) for x in self.children(row)], error=bool(c["error"]),
+        )
+
+    def clear(self) -> None:
+        self.dispatches.clear()
+        self.receivers.clear()
+        self.requests.clear()

@@ -1,0 +1,161 @@
+"""MonitorState.apply: storage round trip, nesting, graph, signals, totals, clear."""
+
+from __future__ import annotations
+
+import pytest
+
+from django_probe import wire
+from monitor_gui.core.graph import SENDER_TO_SIGNAL, SIGNAL_TO_RECEIVER
+from monitor_gui.core.state import MonitorState
+from tests.monitor_gui.core.events import PROC, dispatch, frame, receiver
+
+
+def test_rows_round_trip_every_dispatch_field():
+    state = MonitorState(capacity=100)
+    events = [
+        dispatch(1, kwargs={"a": "1", "b": "x=y"}),
+        dispatch(2, request=None, kwargs={},
+                 receivers=[receiver(outcome=wire.RAISED, exc=("app.Err", "bad")),
+                            receiver("audit", "audit.hooks", outcome=wire.SKIPPED)]),
+        dispatch(3, method="asend_robust", raised=True, thread="worker-1"),
+        dispatch(4)._replace(site=None),
+        dispatch(5, kwargs={"weird": "a\x1fb\x1ec"}),  # separators survive too
+    ]
+    changes = state.apply([frame(events)])
+    assert changes.appended == 5 and changes.evicted == 0
+    assert (state.store.first, state.store.end, len(state.store)) == (0, 5, 5)
+    for row, event in enumerate(events):
+        stored = state.store.row(row)
+        assert stored.to_dispatch() == event
+        assert stored.proc == "web1:101" and stored.proc_key == ("web1", 101, "boot-a")
+    assert state.store.row(1).error and not state.store.row(0).error
+    assert list(state.store.column("raised")) == [False, False, True, False, False]
+
+
+def test_accepts_decoded_frames_too():
+    state = MonitorState(capacity=10)
+    state.apply([wire.Frame(PROC, 0, [dispatch(1)], 0)])
+    assert state.store.row(0).id == 1
+
+
+def test_children_before_parent_are_adopted_across_batches():
+    state = MonitorState(capacity=100)
+    # The probe emits a dispatch when it ends, so the grandchild comes first.
+    state.apply([frame([dispatch(3, parent=2)])])
+    assert state.store.row(0).depth == 1 and state.store.row(0).parent_row is None
+    state.apply([frame([dispatch(2, parent=1)], seq=1)])
+    changes = state.apply([frame([dispatch(1), dispatch(4)], seq=2)])
+    rows = [state.store.row(i) for i in range(4)]
+    assert [r.depth for r in rows] == [2, 1, 0, 0]
+    assert [r.parent_row for r in rows] == [1, 2, None, None]
+    assert rows[2].children == [1] and rows[1].children == [0]
+    assert changes.updated == [1]  # row 0 already had depth 2 from the previous batch
+
+
+def test_child_after_parent_gets_depth_directly():
+    state = MonitorState(capacity=100)
+    state.apply([frame([dispatch(1), dispatch(2, parent=1), dispatch(3, parent=2)])])
+    assert [state.store.row(i).depth for i in range(3)] == [0, 1, 2]
+    assert state.store.row(2).parent_row == 1
+
+
+def test_nesting_is_per_process():
+    state = MonitorState(capacity=100)
+    other = wire.Proc(9, "h", "b")
+    state.apply([frame([dispatch(5, parent=1)]), frame([dispatch(1)], proc=other)])
+    assert state.store.row(0).parent_row is None
+
+
+def test_cyclic_parent_ids_do_not_hang():
+    state = MonitorState(capacity=100)
+    state.apply([frame([dispatch(1, parent=2), dispatch(2, parent=1), dispatch(3, parent=3)])])
+    assert len(state.store) == 3
+
+
+def test_graph_edges_aggregate_counts_errors_and_durations():
+    state = MonitorState(capacity=100)
+    state.apply([frame([
+        dispatch(1, dur=10, receivers=[receiver(dur=4), receiver("audit", "x", dur=6)]),
+        dispatch(2, dur=30, ts=99, receivers=[
+            receiver(dur=20, outcome=wire.RAISED), receiver("audit", "x", outcome=wire.SKIPPED)]),
+    ])])
+    sent = state.graph.edge(SENDER_TO_SIGNAL, "auth.User", "django.db.models.signals.post_save")
+    assert (sent.count, sent.errors, sent.total_ns, sent.max_ns, sent.mean_ns) == (2, 1, 40, 30, 20)
+    call = state.graph.edge(SIGNAL_TO_RECEIVER, "django.db.models.signals.post_save",
+                            "accounts.receivers.create_profile")
+    assert (call.count, call.errors, call.total_ns, call.max_ns) == (2, 1, 24, 20)
+    audit = state.graph.edge(SIGNAL_TO_RECEIVER, "django.db.models.signals.post_save", "x.audit")
+    assert (audit.count, audit.skipped) == (1, 1)
+    assert sent.last_ts == dispatch(1).ts  # ts=99 is older
+    nodes = {(n.kind, n.name): n for n in state.graph.nodes()}
+    assert nodes[("receiver", "accounts.receivers.create_profile")].errors == 1
+    assert nodes[("signal", "django.db.models.signals.post_save")].count == 2
+
+
+def test_changes_report_fired_edges_and_signals():
+    state = MonitorState(capacity=100)
+    changes = state.apply([frame([dispatch(1, signal="a.sig")])])
+    assert set(changes.fired) == {
+        (SENDER_TO_SIGNAL, "auth.User", "a.sig"),
+        (SIGNAL_TO_RECEIVER, "a.sig", "accounts.receivers.create_profile"),
+    }
+    assert changes.edges_changed >= set(changes.fired)
+    assert "a.sig" in changes.signals_changed
+    assert state.apply([]).fired == []
+
+
+def test_signal_stats_counts_rates_and_empty_counts():
+    state = MonitorState(capacity=100)
+    base = 1_700_000_000_000_000_000
+    state.apply([frame([dispatch(i, ts=base + i * 100_000_000, raised=i == 0) for i in range(20)])])
+    stats = state.signals["django.db.models.signals.post_save"]
+    assert (stats.count, stats.errors) == (20, 1)
+    assert stats.rate == pytest.approx(20 / 10)
+    empty = wire.EmptyCount("django.db.models.signals.pre_init", "auth.User", "send", 7)
+    counts = wire.Counts(wire.KIND_COUNTS, base, 10**9, [empty])
+    changes = state.apply([frame([counts], seq=20)])
+    assert state.signals["django.db.models.signals.pre_init"].empty_count == 7
+    assert state.empty_counts[("django.db.models.signals.pre_init", "auth.User", "send")] == 7
+    assert "django.db.models.signals.pre_init" in changes.signals_changed
+    # Event time moves on 30 s without that signal: its rate decays to zero.
+    later = dispatch(99, ts=base + 30 * 10**9, signal="other")
+    state.apply([frame([later], seq=21)])
+    assert stats.rate == 0
+
+
+def test_topology_marks_known_and_never_fired_receivers():
+    state = MonitorState(capacity=100)
+    mod = "accounts.receivers"
+    wiring = [wire.SignalWiring("django.db.models.signals.post_save", [
+        wire.ConnectedReceiver("create_profile", mod, "a.py", 1, False, None, True),
+        wire.ConnectedReceiver("never", mod, "a.py", 9, False, None, True)]),
+        wire.SignalWiring("app.quiet", [])]
+    topo = wire.Topology(wire.KIND_TOPOLOGY, 1, wiring)
+    changes = state.apply([frame([topo, dispatch(1)])])
+    assert changes.topology_changed
+    assert [e.dst for e in state.graph.never_fired()] == ["accounts.receivers.never"]
+    assert state.signals["app.quiet"].known and state.signals["app.quiet"].count == 0
+    nodes = {(n.kind, n.name): n for n in state.graph.nodes()}
+    assert nodes[("receiver", "accounts.receivers.never")].known_only
+    assert not nodes[("receiver", "accounts.receivers.create_profile")].known_only
+    assert nodes[("signal", "app.quiet")].known_only
+    # The same snapshot again changes nothing.
+    assert not state.apply([frame([topo], seq=2)]).topology_changed
+
+
+def test_hello_is_kept_per_process():
+    state = MonitorState(capacity=10)
+    state.apply([frame([wire.Hello(wire.KIND_HELLO, 1, {"django": "5.2"})])])
+    assert state.processes[("web1", 101, "boot-a")].info == {"django": "5.2"}
+
+
+def test_totals_and_clear():
+    state = MonitorState(capacity=10)
+    state.apply([frame([dispatch(1), dispatch(2)]), b"\x00junk"])
+    totals = state.totals
+    assert (totals.events, totals.dispatches, totals.malformed, totals.stored) == (2, 2, 1, 2)
+    state.clear()
+    assert state.totals == type(totals)(0, 0, 0, 0, 0, 0)
+    assert not state.signals and not state.graph.edges() and not state.processes
+    state.apply([frame([dispatch(7)], seq=50)])  # a fresh baseline: no false gap after clear
+    assert state.totals.lost == 0 and state.store.row(0).id == 7

@@ -83,12 +83,12 @@ def _gather_timed(calls: list, receivers: list, signal: Signal, sender: Any,
 def send(self, sender, **named):
     rec = _rec
     if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
-        rec.empty(self, sender, "send")
+        rec.empty(self, sender, "send", named)
         return []
     responses = []
     sync_receivers, async_receivers = self._live_receivers(sender)
     if not sync_receivers and not async_receivers:
-        rec.empty(self, sender, "send")
+        rec.empty(self, sender, "send", named)
         return responses
     site = _site()
     rec.begin_request(self, named)
@@ -113,7 +113,7 @@ def send(self, sender, **named):
 
             async def asend():
                 async_responses = await _gather_timed(calls, async_receivers, self, sender, named)
-                return zip(async_receivers, async_responses)
+                return zip(async_receivers, async_responses, strict=False)
 
             responses.extend(async_to_sync(asend)())
         ok = True
@@ -128,12 +128,12 @@ def send(self, sender, **named):
 def send_robust(self, sender, **named):
     rec = _rec
     if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
-        rec.empty(self, sender, "send_robust")
+        rec.empty(self, sender, "send_robust", named)
         return []
     responses = []
     sync_receivers, async_receivers = self._live_receivers(sender)
     if not sync_receivers and not async_receivers:
-        rec.empty(self, sender, "send_robust")
+        rec.empty(self, sender, "send_robust", named)
         return responses
     site = _site()
     rec.begin_request(self, named)
@@ -176,7 +176,7 @@ def send_robust(self, sender, **named):
                 async_responses = await asyncio.gather(
                     *(asend_and_wrap_exception(receiver) for receiver in async_receivers)
                 )
-                return zip(async_receivers, async_responses)
+                return zip(async_receivers, async_responses, strict=False)
 
             responses.extend(async_to_sync(asend)())
         ok = True
@@ -191,11 +191,11 @@ def send_robust(self, sender, **named):
 async def asend(self, sender, **named):
     rec = _rec
     if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
-        rec.empty(self, sender, "asend")
+        rec.empty(self, sender, "asend", named)
         return []
     sync_receivers, async_receivers = self._live_receivers(sender)
     if not sync_receivers and not async_receivers:
-        rec.empty(self, sender, "asend")
+        rec.empty(self, sender, "asend", named)
         return []
     site = _site()
     rec.begin_request(self, named)
@@ -232,7 +232,7 @@ async def asend(self, sender, **named):
             sync_send(),
             _gather_timed(calls, async_receivers, self, sender, named),
         )
-        responses.extend(zip(async_receivers, async_responses))
+        responses.extend(zip(async_receivers, async_responses, strict=False))
         ok = True
     finally:
         current_dispatch.reset(token)
@@ -245,11 +245,11 @@ async def asend(self, sender, **named):
 async def asend_robust(self, sender, **named):
     rec = _rec
     if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
-        rec.empty(self, sender, "asend_robust")
+        rec.empty(self, sender, "asend_robust", named)
         return []
     sync_receivers, async_receivers = self._live_receivers(sender)
     if not sync_receivers and not async_receivers:
-        rec.empty(self, sender, "asend_robust")
+        rec.empty(self, sender, "asend_robust", named)
         return []
     site = _site()
     rec.begin_request(self, named)
@@ -301,7 +301,7 @@ async def asend_robust(self, sender, **named):
                 *(asend_and_wrap_exception(receiver) for receiver in async_receivers),
             ),
         )
-        responses.extend(zip(async_receivers, async_responses))
+        responses.extend(zip(async_receivers, async_responses, strict=False))
         ok = True
     finally:
         current_dispatch.reset(token)
@@ -317,11 +317,11 @@ async def asend_robust(self, sender, **named):
 def send_legacy(self, sender, **named):
     rec = _rec
     if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
-        rec.empty(self, sender, "send")
+        rec.empty(self, sender, "send", named)
         return []
     live = self._live_receivers(sender)
     if not live:
-        rec.empty(self, sender, "send")
+        rec.empty(self, sender, "send", named)
         return []
     site = _site()
     rec.begin_request(self, named)
@@ -364,11 +364,11 @@ def send_legacy(self, sender, **named):
 def send_robust_legacy(self, sender, **named):
     rec = _rec
     if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
-        rec.empty(self, sender, "send_robust")
+        rec.empty(self, sender, "send_robust", named)
         return []
     live = self._live_receivers(sender)
     if not live:
-        rec.empty(self, sender, "send_robust")
+        rec.empty(self, sender, "send_robust", named)
         return []
     site = _site()
     rec.begin_request(self, named)

@@ -37,6 +37,8 @@ Sink = Callable[[Any], None]
 
 RETURNED, RAISED, SKIPPED = wire.RETURNED, wire.RAISED, wire.SKIPPED
 _KIND = wire.KIND_DISPATCH
+_request_started = core_signals.request_started
+_request_finished = core_signals.request_finished
 
 
 class Recorder:
@@ -56,11 +58,15 @@ class Recorder:
 
     # ------------------------------------------------------------------ no receivers
 
-    def empty(self, signal: Signal, sender: Any, method: str) -> None:
+    def empty(self, signal: Signal, sender: Any, method: str, named: dict[str, Any]) -> None:
         """Count a dispatch that found no receiver (the pre_init/post_init hot path)."""
+        if signal is _request_started:  # the request starts even if nobody listens
+            self.begin_request(signal, named)
         entry = self._empty.get((id(signal), id(sender), method))
         if entry is not None:
             entry[2] += 1  # may lose an increment under a thread race; counts are advisory
+            if signal is _request_finished:
+                current_request.set(None)
             return
         if in_probe.get():
             return
@@ -72,8 +78,11 @@ class Recorder:
                 _KIND, time.time_ns(), self.next_id(), current_dispatch.get(), name,
                 self.describe.sender(sender), method, 0, threading.current_thread().name,
                 threading.get_ident(), None, current_request.get(), {}, [], False))
-            return
-        self._empty[(id(signal), id(sender), method)] = [name, self.describe.sender(sender), 1]
+        else:
+            self._empty[(id(signal), id(sender), method)] = [
+                name, self.describe.sender(sender), 1]
+        if signal is _request_finished:
+            current_request.set(None)
 
     def drain_empty(self) -> wire.Counts | None:
         """Periodic (publisher thread): the counts since the last call, or None."""
@@ -94,7 +103,7 @@ class Recorder:
 
     def begin_request(self, signal: Signal, named: dict[str, Any]) -> None:
         """request_started carries the WSGI environ or ASGI scope: remember the request."""
-        if signal is not core_signals.request_started:
+        if signal is not _request_started:
             return
         environ = named.get("environ")
         if isinstance(environ, dict):
@@ -126,7 +135,7 @@ class Recorder:
                     duration, threading.current_thread().name, threading.get_ident(), site,
                     request, self.describe.kwargs(named) if named else {},
                     self._receiver_calls(calls, receivers, async_receivers), raised))
-            if signal is core_signals.request_finished:
+            if signal is _request_finished:
                 current_request.set(None)
         except Exception:  # the probe must never break a dispatch
             pass

@@ -138,7 +138,7 @@ class Describer:
     def _value(self, value: Any, depth: int) -> str:
         if isinstance(value, str):
             return repr(value[: self.max_len])
-        if isinstance(value, _SAFE_REPR) or isinstance(value, enum.Enum):
+        if isinstance(value, (_SAFE_REPR, enum.Enum)):
             return repr(value)
         if isinstance(value, (bytes, bytearray, memoryview)):
             return f"<{type(value).__name__} len={len(value)}>"
@@ -191,7 +191,7 @@ class Describer:
         kind = type(value).__name__
         if depth >= 1:
             return f"<{kind} len={len(value)}>"
-        items = [self._value(v, depth + 1) for _, v in zip(range(4), value)]
+        items = [self._value(v, depth + 1) for _, v in zip(range(4), value, strict=False)]
         more = ", …" if len(value) > 4 else ""
         return f"{kind}[{', '.join(items)}{more}] len={len(value)}"
 

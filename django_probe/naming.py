@@ -35,7 +35,7 @@ class SignalRegistry:
         self._created: dict[int, tuple[str, str, int]] = {}  # id -> (module, scope, line)
         self.known: weakref.WeakSet[Signal] = weakref.WeakSet()
         self._scanned_modules = 0
-        self._lock = threading.Lock()  # protects the scan; lookups are plain dict reads
+        self._lock = threading.RLock()  # scans run on app and publisher threads; lookups don't lock
         self._unnamed = 0
 
     # ------------------------------------------------------------------ lookups
@@ -83,7 +83,7 @@ class SignalRegistry:
             if name is None:
                 self._unnamed += 1
                 if created is not None:
-                    module, scope, line = created
+                    module, _scope, line = created
                     name = f"{module}.<signal line {line}>"
                 else:
                     name = f"<unnamed {type(signal).__qualname__} #{self._unnamed}>"
@@ -108,6 +108,10 @@ class SignalRegistry:
 
     def scan(self) -> None:
         """Name every Signal reachable as a module attribute (newly imported modules only)."""
+        with self._lock:
+            self._scan()
+
+    def _scan(self) -> None:
         modules = list(sys.modules.items())
         if len(modules) == self._scanned_modules:
             return
@@ -121,11 +125,13 @@ class SignalRegistry:
             except Exception:  # exotic module objects
                 continue
             for attr, value in items:
-                if isinstance(value, Signal) and not attr.startswith("__"):
-                    rank = _rank(module_name, attr)
-                    current = best.get(id(value))
-                    if current is None or rank < current[0]:
-                        best[id(value)] = (rank, value)
+                if isinstance(value, Signal):
+                    self._consider(best, module_name, attr, value)
+                elif isinstance(value, type) and value.__module__ == module_name:
+                    # Signals as class attributes of classes defined in this module.
+                    for cls_attr, cls_value in list(value.__dict__.items()):
+                        if isinstance(cls_value, Signal):
+                            self._consider(best, module_name, f"{attr}.{cls_attr}", cls_value)
         for _key, (rank, signal) in best.items():
             created = self._created.get(id(signal))
             if created is not None:  # the creating module wins over any importer
@@ -135,6 +141,13 @@ class SignalRegistry:
                     continue
             if id(signal) not in self._names:
                 self._remember(signal, rank[2])
+
+    @staticmethod
+    def _consider(best: dict, module_name: str, attr: str, signal: Signal) -> None:
+        rank = _rank(module_name, attr)
+        current = best.get(id(signal))
+        if current is None or rank < current[0]:
+            best[id(signal)] = (rank, signal)
 
     def signals(self) -> list[tuple[str, Signal]]:
         """(name, signal) for every known signal, sorted by name."""

@@ -1,0 +1,181 @@
+"""What the probe records: nesting, requests, kwargs, redaction, names, counts, topology."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import User
+from django.db import connection
+from django.dispatch import Signal
+from django.test.utils import CaptureQueriesContext
+
+from django_probe import runtime
+from django_probe.conf import ProbeConfig
+from django_probe.describe import REDACTED, Describer
+from tests.django_probe.testapp.models import Author
+
+module_level_signal = Signal()
+
+
+class Holder:
+    changed = Signal()
+
+
+@pytest.fixture
+def probe():
+    captured: list = []
+    runtime.stop()
+    running = runtime.start(ProbeConfig(), sink=captured.append)
+    running.events = captured
+    yield running
+    runtime.stop()
+
+
+def dispatches(events, suffix):
+    return [e for e in events if e.kind == "D" and e.signal.endswith(suffix)]
+
+
+def test_nested_dispatch_records_parent_and_call_site(probe):
+    outer, inner = Signal(), Signal()
+
+    def on_outer(sender, **kwargs):
+        inner.send(sender=sender)  # nested
+        return "outer-done"
+
+    inner.connect(lambda sender, **kw: "inner-done", weak=False)
+    outer.connect(on_outer, weak=False)
+    outer.send(sender=Author); line = __import__("inspect").currentframe().f_lineno  # noqa: E702
+
+    inner_event, outer_event = probe.events  # inner finishes first
+    assert inner_event.parent == outer_event.id
+    assert outer_event.parent is None
+    assert outer_event.site.file == __file__ and outer_event.site.line == line
+    assert outer_event.site.func == "test_nested_dispatch_records_parent_and_call_site"
+    assert inner_event.site.func == "on_outer"
+    assert outer_event.sender == "testapp.Author"
+    assert outer_event.receivers[0].value == "'outer-done'"
+    assert outer_event.dur >= outer_event.receivers[0].dur > 0
+
+
+def test_signal_names_for_module_class_and_late_signals(probe):
+    for signal in (module_level_signal, Holder.changed):
+        signal.connect(lambda sender, **kw: None, weak=False)
+        signal.send(sender=None)
+    late = Signal()  # created after the probe started, only a local name
+    late.connect(lambda sender, **kw: None, weak=False)
+    late.send(sender=None)
+    names = [e.signal for e in probe.events]
+    assert names[0] == "tests.django_probe.test_capture.module_level_signal"
+    assert names[1] == "tests.django_probe.test_capture.Holder.changed"
+    assert names[2].startswith("tests.django_probe.test_capture.<signal line ")
+
+
+@pytest.mark.django_db
+def test_request_context_ties_dispatches_to_one_request(probe, client):
+    from tests.django_probe.testapp.urls import page_viewed
+
+    page_viewed.connect(lambda sender, **kw: None, weak=False, dispatch_uid="t")
+    response = client.get("/hello/", HTTP_X_REQUEST_ID="req-42")
+    assert response.content == b"hello"
+    ids = {e.signal.rsplit(".", 1)[-1]: e.request for e in probe.events if e.kind == "D"}
+    assert ids["page_viewed"] == ("req-42", "GET", "/hello/")
+    # request_started (reset_queries) and request_finished (close_caches) carry the request too.
+    assert ids["request_started"] == ids["request_finished"] == ids["page_viewed"]
+    page_viewed.disconnect(dispatch_uid="t")
+    client.get("/hello/")
+    assert [e.request for e in probe.events if e.kind == "D"][-1][0] != "req-42"  # fresh id
+
+
+@pytest.mark.django_db
+def test_kwargs_summary_never_queries_or_loads_deferred_fields(probe):
+    author = Author.objects.create(name="Ann")
+    deferred = Author.objects.only("id").get(pk=author.pk)
+    signal = Signal()
+    signal.connect(lambda sender, **kw: None, weak=False)
+    with CaptureQueriesContext(connection) as ctx:
+        signal.send(sender=Author, instance=deferred, created=True, update_fields=None,
+                    books=Author.objects.all(), raw=b"\x00\x01")
+    assert ctx.captured_queries == []
+    assert "name" not in deferred.__dict__  # still deferred
+    kwargs = probe.events[-1].kwargs
+    assert kwargs["instance"] == f"testapp.Author pk={author.pk}"
+    assert kwargs["created"] == "True"
+    assert kwargs["update_fields"] == "None"
+    assert kwargs["books"] == "<QuerySet testapp.Author>"
+    assert kwargs["raw"] == "<bytes len=2>"
+
+
+def test_secrets_are_redacted():
+    d = Describer(extra_pattern="PIN")
+    out = d.kwargs({"password": "hunter2", "api_key": "k", "sessionid": "s", "csrftoken": "c",
+                    "user_pin": "1234", "credentials": {"username": "bob", "password": "x"},
+                    "data": {"token": "t", "ok": 1}, "name": "bob"})
+    for key in ("password", "api_key", "sessionid", "csrftoken", "user_pin", "credentials"):
+        assert out[key] == REDACTED, key
+    assert out["data"] == f"{{'token': {REDACTED}, 'ok': 1}}"
+    assert out["name"] == "'bob'"
+    long = d.value("x" * 1000)
+    assert len(long) <= d.max_len
+
+
+@pytest.mark.django_db
+def test_login_failed_credentials_never_leave_the_process(probe):
+    seen = []
+    from django.contrib.auth.signals import user_login_failed
+
+    def on_failed(sender, credentials, **kwargs):
+        seen.append(credentials)
+
+    user_login_failed.connect(on_failed)
+    try:
+        User.objects.create_user("bob", password="right-password")
+        assert authenticate(username="bob", password="wrong-password-123") is None
+    finally:
+        user_login_failed.disconnect(on_failed)
+    assert seen
+    (event,) = dispatches(probe.events, "user_login_failed")
+    assert "wrong-password-123" not in repr(event)
+    assert event.kwargs["credentials"] == REDACTED
+
+
+@pytest.mark.django_db
+def test_no_receiver_dispatches_are_counted_not_streamed(probe):
+    for i in range(5):
+        Author(name=str(i))
+    assert not dispatches(probe.events, "pre_init")
+    counts = {(i.signal, i.sender): i.count for i in probe.recorder.drain_empty().items}
+    assert counts[("django.db.models.signals.pre_init", "testapp.Author")] == 5
+    assert counts[("django.db.models.signals.post_init", "testapp.Author")] == 5
+    assert probe.recorder.drain_empty() is None  # drained
+
+
+def test_stream_empty_and_ignore_signals():
+    events: list = []
+    runtime.stop()
+    runtime.start(ProbeConfig(stream_empty=True,
+                              ignore_signals=frozenset({"django.db.models.signals.post_init"})),
+                  sink=events.append)
+    try:
+        Author(name="x")
+    finally:
+        runtime.stop()
+    assert [e.signal for e in events] == ["django.db.models.signals.pre_init"]
+    assert events[0].receivers == []
+
+
+def test_topology_lists_connected_receivers_before_anything_fires(probe):
+    def never_fired(sender, **kwargs):
+        pass
+
+    module_level_signal.connect(never_fired, sender=Author)
+    try:
+        snapshot = probe.watcher.snapshot()
+    finally:
+        module_level_signal.disconnect(never_fired, sender=Author)
+    wiring = {s.name: s.receivers for s in snapshot.signals}
+    (receiver,) = [r for r in wiring["tests.django_probe.test_capture.module_level_signal"]
+                   if r.name.endswith("never_fired")]
+    assert receiver.sender == "testapp.Author" and receiver.weak is True
+    names = {r.name for r in wiring["django.contrib.auth.signals.user_logged_in"]}
+    assert "update_last_login" in names
+    assert probe.watcher.poll() is not None and probe.watcher.poll() is None  # only on change

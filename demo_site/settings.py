@@ -100,7 +100,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The probe: on by default for the demo. The endpoint is the monitor's (loopback default);
 # the demo command and the tests point it elsewhere through the environment.
-SIGNAL_PROBE = {"ENABLED": _env_flag("SIGNAL_PROBE_ENABLED", True)}
+# STREAM_EMPTY: the demo shows every dispatch, including those nobody listens to (the
+# session's pre_save/post_save at login), instead of only aggregated counts.
+SIGNAL_PROBE = {"ENABLED": _env_flag("SIGNAL_PROBE_ENABLED", True), "STREAM_EMPTY": True}
 if os.environ.get("SIGNAL_PROBE_ENDPOINT"):
     SIGNAL_PROBE["ENDPOINT"] = os.environ["SIGNAL_PROBE_ENDPOINT"]
 

@@ -1,0 +1,69 @@
+"""The composition root of the desktop monitor: builds and connects every object once."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from monitor_gui.core.state import MonitorState
+from monitor_gui.qt.controller import MonitorController
+from monitor_gui.qt.theme import current_theme
+from monitor_gui.qt.window import MainWindow
+from monitor_gui.qt.worker import ListenerThread
+
+ORGANIZATION = "django-signal-monitor"
+APPLICATION = "signal-monitor"
+
+
+@dataclass
+class Monitor:
+    """Everything run_gui builds, returned by build() so tests can drive the real wiring."""
+
+    app: QApplication
+    state: MonitorState
+    controller: MonitorController
+    window: MainWindow
+    listener: ListenerThread | None
+
+    def shutdown(self) -> None:
+        self.controller.timer.stop()
+        self.controller.rate_timer.stop()
+        if self.listener is not None:
+            self.listener.stop()
+            self.listener = None
+
+
+def build(listen: str | None, open_file: str | None = None, capacity: int = 1_000_000,
+          settings: QSettings | None = None) -> Monitor:
+    """Create state, controller, listener thread and window, and connect them."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setStyle("Fusion")  # the same look on every platform; palettes still follow the system
+    state = MonitorState(capacity=capacity)
+    controller = MonitorController(state)
+    window = MainWindow(controller, listen, settings, current_theme())
+    listener = None
+    if listen:
+        listener = ListenerThread(listen)
+        # Queued: the worker lives in another thread; frames are applied on the GUI thread.
+        listener.worker.framesReceived.connect(controller.enqueue)
+        listener.worker.bound.connect(window.status.set_endpoint)
+        listener.worker.bound.connect(window.banner.set_endpoint)
+        listener.worker.failed.connect(window.status.set_error)
+        listener.start()
+    controller.start()
+    if open_file:
+        window.open_recording(open_file)
+    return Monitor(app, state, controller, window, listener)
+
+
+def run_gui(listen: str, open_file: str | None) -> int:
+    """Open the window (listening on ``listen`` unless it is empty) and run the event loop."""
+    monitor = build(listen or None, open_file, settings=QSettings(ORGANIZATION, APPLICATION))
+    monitor.app.aboutToQuit.connect(monitor.shutdown)
+    monitor.window.show()
+    return monitor.app.exec()

@@ -1,0 +1,168 @@
+"""Applies incoming frames to the core state on a GUI-thread timer and tells the views."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from monitor_gui.qt.selection import RowSelection
+
+APPLY_INTERVAL_MS = 40
+APPLY_BUDGET_S = 0.020  # leave the event loop at least half of each tick
+CHUNK_FRAMES = 128
+MAX_PENDING_FRAMES = 50_000  # while paused (or far behind), older frames beyond this are dropped
+
+
+@dataclass
+class TickSummary:
+    """Everything that changed during one timer tick (possibly several apply() calls)."""
+
+    appended: int = 0
+    evicted: int = 0
+    fired: set[tuple[str, str, str]] = field(default_factory=set)
+    edges_changed: set[tuple[str, str, str]] = field(default_factory=set)
+    signals_changed: set[str] = field(default_factory=set)
+    processes_changed: bool = False
+    topology_changed: bool = False
+
+    def merge(self, changes: Any) -> None:
+        self.appended += changes.appended
+        self.evicted += changes.evicted
+        self.fired.update(tuple(e) for e in changes.fired)
+        self.edges_changed.update(changes.edges_changed)
+        self.signals_changed.update(changes.signals_changed)
+        self.processes_changed |= bool(changes.processes_changed)
+        self.topology_changed |= bool(changes.topology_changed)
+
+    def __bool__(self) -> bool:
+        return bool(self.appended or self.evicted or self.edges_changed or self.signals_changed
+                    or self.processes_changed or self.topology_changed)
+
+
+class MonitorController(QObject):
+    """The only mutator of MonitorState (GUI thread); owns the filtered row selection.
+
+    Row notifications come in begin/end pairs so Qt models can bracket them with
+    beginRemoveRows/endRemoveRows and beginInsertRows/endInsertRows.
+    """
+
+    rowsAboutToBeEvicted = Signal(int)
+    rowsEvicted = Signal(int)
+    rowsAboutToBeAppended = Signal(int)
+    rowsAppended = Signal(object)  # np.ndarray of the new absolute rows
+    selectionAboutToReset = Signal()
+    selectionReset = Signal()
+    ticked = Signal(object)  # TickSummary
+    pausedChanged = Signal(bool)
+    filterChanged = Signal(object)
+    rateUpdated = Signal(float)  # events per second over the last second
+
+    def __init__(self, state: Any, interval_ms: int = APPLY_INTERVAL_MS,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.selection = RowSelection(state)
+        self.pending: deque[Any] = deque()
+        self.paused = False
+        self.discarded = 0  # frames dropped because the pending buffer was full
+        self.filter: Any = None
+        self.rate = 0.0
+        self._rate_mark = (time.monotonic(), 0)
+        self.timer = QTimer(self, interval=interval_ms)
+        self.timer.timeout.connect(self.tick)
+        self.rate_timer = QTimer(self, interval=1000)
+        self.rate_timer.timeout.connect(self._update_rate)
+
+    def start(self) -> None:
+        self.timer.start()
+        self.rate_timer.start()
+
+    # ------------------------------------------------------------------ input
+    @Slot(object)
+    def enqueue(self, frames: list[Any]) -> None:
+        """Frames from the worker thread (queued connection, so this runs on the GUI thread)."""
+        self.pending.extend(frames)
+        excess = len(self.pending) - MAX_PENDING_FRAMES
+        if excess > 0:
+            for _ in range(excess):
+                self.pending.popleft()
+            self.discarded += excess
+
+    @Slot()
+    def tick(self) -> None:
+        if self.paused or not self.pending:
+            return
+        deadline = time.perf_counter() + APPLY_BUDGET_S
+        frames: list[Any] = []
+        while self.pending and time.perf_counter() < deadline:
+            frames.clear()
+            while self.pending and len(frames) < CHUNK_FRAMES:
+                frames.append(self.pending.popleft())
+            self.apply_now(frames, notify=False)
+        self._flush()
+
+    def apply_now(self, frames: list[Any], notify: bool = True) -> None:
+        """Apply frames immediately (also used to load recordings)."""
+        if not hasattr(self, "_summary"):
+            self._summary = TickSummary()
+        old_end = self.state.store.end
+        changes = self.state.apply(list(frames))
+        self._summary.merge(changes)
+        sel = self.selection
+        evicted = sel.evictable()
+        if evicted:
+            self.rowsAboutToBeEvicted.emit(evicted)
+            sel.drop_front(evicted)
+            self.rowsEvicted.emit(evicted)
+        new = sel.new_rows(old_end)
+        if len(new):
+            self.rowsAboutToBeAppended.emit(len(new))
+            sel.append(new)
+            self.rowsAppended.emit(new)
+        if notify:
+            self._flush()
+
+    def _flush(self) -> None:
+        summary = getattr(self, "_summary", None)
+        self._summary = TickSummary()
+        if summary:
+            self.ticked.emit(summary)
+
+    # ------------------------------------------------------------------ controls
+    def set_paused(self, paused: bool) -> None:
+        if paused != self.paused:
+            self.paused = paused
+            self.pausedChanged.emit(paused)
+
+    def clear(self) -> None:
+        self.pending.clear()
+        self.discarded = 0
+        self.selectionAboutToReset.emit()
+        self.state.clear()
+        self.selection.reset(self.filter)
+        self.selectionReset.emit()
+        self._rate_mark = (time.monotonic(), self.state.totals.events)
+        self.ticked.emit(TickSummary(processes_changed=True, topology_changed=True))
+
+    def set_filter(self, filter_: Any) -> None:
+        """Apply a core Filter (None or an empty one: show everything) to table and timeline."""
+        if filter_ is not None and getattr(filter_, "is_empty", False):
+            filter_ = None
+        if filter_ == self.filter:
+            return
+        self.filter = filter_
+        self.selectionAboutToReset.emit()
+        self.selection.reset(filter_)
+        self.selectionReset.emit()
+        self.filterChanged.emit(filter_)
+
+    def _update_rate(self) -> None:
+        now, events = time.monotonic(), self.state.totals.events
+        t, n = self._rate_mark
+        self.rate = max(0.0, (events - n) / max(now - t, 1e-6))
+        self._rate_mark = (now, events)
+        self.rateUpdated.emit(self.rate)

@@ -1,0 +1,90 @@
+"""The status bar counters and the "nothing connected yet" banner."""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QStatusBar, QWidget
+
+from monitor_gui.qt.controller import MonitorController
+
+
+class Banner(QFrame):
+    """Explains how to connect a Django app; shown until the first process says hello."""
+
+    def __init__(self, endpoint: str | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("connectBanner")
+        self.setStyleSheet(
+            "#connectBanner { background: palette(alternate-base); "
+            "border-bottom: 1px solid palette(mid); }")
+        self.label = QLabel()
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label.setWordWrap(True)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(14, 10, 14, 10)
+        layout.addWidget(self.label)
+        self.set_endpoint(endpoint)
+
+    def set_endpoint(self, endpoint: str | None) -> None:
+        if endpoint is None:
+            self.label.setText("<b>Not listening.</b> Open a recording (Ctrl+O), or start "
+                               "<code>signal-monitor --listen ENDPOINT</code>.")
+            return
+        ep = escape(endpoint)
+        self.label.setText(
+            f"<b>Waiting for a Django process on <code>{ep}</code>.</b> "
+            "Add <code>\"django_probe\"</code> to <code>INSTALLED_APPS</code> and run your "
+            "project; it connects to the default endpoint by itself. For another endpoint set "
+            f"<code>SIGNAL_PROBE = {{\"ENDPOINT\": \"{ep}\"}}</code> in settings.")
+
+
+class StatusBar(QStatusBar):
+    """Connected processes, events/s, totals, lost and malformed counts, pause state."""
+
+    def __init__(self, controller: MonitorController, endpoint: str | None) -> None:
+        super().__init__()
+        self.controller = controller
+        self.endpoint = endpoint
+        self.labels: dict[str, QLabel] = {}
+        for key in ("listen", "processes", "rate", "total", "stored", "lost", "malformed",
+                    "paused"):
+            label = self.labels[key] = QLabel()
+            label.setContentsMargins(6, 0, 6, 0)
+            self.addPermanentWidget(label)
+        controller.rateUpdated.connect(lambda _: self.refresh())
+        controller.pausedChanged.connect(lambda _: self.refresh())
+        self.refresh()
+
+    def set_endpoint(self, endpoint: str | None) -> None:
+        self.endpoint = endpoint
+        self.refresh()
+
+    def set_error(self, message: str) -> None:
+        self.labels["listen"].setText(f"<span style='color:#cf222e'>⚠ {escape(message)}</span>")
+        self.endpoint = None
+
+    def refresh(self) -> None:
+        state, c = self.controller.state, self.controller
+        totals = state.totals
+        live = sum(1 for p in state.processes.values() if p.events)
+        if self.endpoint:
+            self.labels["listen"].setText(f"● {escape(self.endpoint)}")
+        self.labels["processes"].setText(f"{live} process{'es' * (live != 1)}")
+        self.labels["rate"].setText(f"{c.rate:,.0f} events/s")
+        self.labels["total"].setText(f"{totals.dispatches:,} dispatches")
+        self.labels["stored"].setText(f"{totals.stored:,} stored")
+        lost = totals.lost + c.discarded
+        self.labels["lost"].setText(
+            f"<span style='color:{'#cf222e' if lost else 'palette(text)'}'>lost {lost:,}</span>")
+        self.labels["lost"].setToolTip(
+            f"{totals.lost - totals.dropped:,} lost in transit, {totals.dropped:,} dropped by "
+            f"the probe, {c.discarded:,} discarded by the monitor while paused or behind")
+        self.labels["malformed"].setText(
+            f"<span style='color:{'#cf222e' if totals.malformed else 'palette(text)'}'>"
+            f"malformed {totals.malformed:,}</span>")
+        pending = len(c.pending)
+        self.labels["paused"].setText(f"⏸ paused · {pending:,} frames waiting" if c.paused
+                                      else "")

@@ -1,0 +1,117 @@
+"""Colours for the monitor: light and dark variants that follow the system palette."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+
+
+@dataclass(frozen=True)
+class Theme:
+    """Every colour the custom-painted views use, so both palettes stay consistent."""
+
+    dark: bool
+    background: QColor
+    surface: QColor
+    text: QColor
+    muted: QColor
+    grid: QColor
+    edge: QColor
+    accent: QColor
+    flash: QColor
+    error: QColor
+    slow: QColor
+    sender: QColor
+    signal: QColor
+    receiver: QColor
+
+    def lane_colour(self, name: str) -> QColor:
+        """A stable colour per name (crc32, not hash(): Python salts str hashes per run)."""
+        hue = zlib.crc32(name.encode("utf-8", "replace")) % 360
+        # Skip the red band so lane colours never look like errors.
+        if hue < 20 or hue > 340:
+            hue = (hue + 40) % 360
+        return QColor.fromHsl(hue, 150 if self.dark else 170, 150 if self.dark else 120)
+
+
+LIGHT = Theme(
+    dark=False,
+    background=QColor("#fbfbfd"),
+    surface=QColor("#ffffff"),
+    text=QColor("#1f2328"),
+    muted=QColor("#6e7781"),
+    grid=QColor("#e6e8eb"),
+    edge=QColor("#8c959f"),
+    accent=QColor("#0969da"),
+    flash=QColor("#1f9bf0"),
+    error=QColor("#cf222e"),
+    slow=QColor("#d4790b"),
+    sender=QColor("#e7f0fb"),
+    signal=QColor("#efe9fb"),
+    receiver=QColor("#e8f6ec"),
+)
+
+DARK = Theme(
+    dark=True,
+    background=QColor("#16181d"),
+    surface=QColor("#1f232a"),
+    text=QColor("#e6edf3"),
+    muted=QColor("#8b949e"),
+    grid=QColor("#2b3038"),
+    edge=QColor("#6e7681"),
+    accent=QColor("#58a6ff"),
+    flash=QColor("#79c0ff"),
+    error=QColor("#f85149"),
+    slow=QColor("#e3b341"),
+    sender=QColor("#1d2b3d"),
+    signal=QColor("#2a2340"),
+    receiver=QColor("#1c3326"),
+)
+
+
+def system_is_dark() -> bool:
+    """True when the platform (or the application palette) is dark."""
+    app = QGuiApplication.instance()
+    if app is None:
+        return False
+    hints = QGuiApplication.styleHints()
+    scheme = hints.colorScheme()
+    if scheme.name == "Dark":
+        return True
+    if scheme.name == "Light":
+        return False
+    # Unknown scheme (e.g. offscreen): judge by the window colour's lightness.
+    return QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def current_theme() -> Theme:
+    return DARK if system_is_dark() else LIGHT
+
+
+def blend(a: QColor, b: QColor, t: float) -> QColor:
+    """Linear mix of two colours, t=0 -> a, t=1 -> b."""
+    t = max(0.0, min(1.0, t))
+    return QColor(
+        round(a.red() + (b.red() - a.red()) * t),
+        round(a.green() + (b.green() - a.green()) * t),
+        round(a.blue() + (b.blue() - a.blue()) * t),
+        round(a.alpha() + (b.alpha() - a.alpha()) * t),
+    )
+
+
+def short_signal(name: str) -> str:
+    """The last dotted component ("django.db.models.signals.post_save" -> "post_save")."""
+    return name.rsplit(".", 1)[-1] or name
+
+
+def format_ns(ns: float) -> str:
+    """Human duration: 850 ns, 12.3 µs, 4.56 ms, 1.23 s."""
+    if ns < 1_000:
+        return f"{ns:.0f} ns"
+    if ns < 1_000_000:
+        return f"{ns / 1e3:.1f} µs"
+    if ns < 1_000_000_000:
+        return f"{ns / 1e6:.2f} ms"
+    return f"{ns / 1e9:.2f} s"

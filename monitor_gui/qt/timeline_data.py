@@ -1,0 +1,214 @@
+"""Numpy buffers behind the timeline: lanes, nesting rows and per-pixel aggregation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+DEPTH_CAP = 6  # deeper nesting is drawn on the last sub-row of a lane
+ITEM_LIMIT = 3_000  # above this many visible marks, draw per-pixel aggregates instead
+
+
+@dataclass
+class Visible:
+    """What to paint for one view window: individual marks, or a coverage image."""
+
+    t0: float
+    t1: float
+    width: int
+    row0: int
+    row1: int
+    items: np.ndarray | None = None  # buffer indices of individual marks
+    coverage: np.ndarray | None = None  # (rows, width) count of marks covering each pixel
+    errors: np.ndarray | None = None  # (rows, width) count of raising marks per pixel
+    total: int = 0  # marks in the window (drawn individually or aggregated)
+
+
+class TimelineData:
+    """Growable column buffers for the dispatches the timeline shows (one filter's rows).
+
+    Times are kept as float64 nanoseconds relative to the first dispatch seen so the
+    per-paint arithmetic is one subtraction and one multiply per mark.
+    """
+
+    def __init__(self, name_of: Callable[[int], str],
+                 lane_label: Callable[[int], str] | None = None) -> None:
+        self.name_of = name_of  # interned string id -> text (signal names of marks)
+        self.lane_label = lane_label or name_of  # lane key -> lane title
+        self.lane_mode = "signal"
+        self.clear()
+
+    def clear(self) -> None:
+        cap = 1024
+        self.rows = np.zeros(cap, np.int64)
+        self.ts = np.zeros(cap, np.float64)
+        self.end = np.zeros(cap, np.float64)
+        self.key = np.zeros(cap, np.int64)  # lane key: the interned id of signal/thread/request
+        self.lane = np.zeros(cap, np.int32)
+        self.depth = np.zeros(cap, np.int32)
+        self.raised = np.zeros(cap, np.bool_)
+        self.signal = np.zeros(cap, np.int64)
+        self.lo = self.hi = 0
+        self.base: int | None = None
+        self.lane_names: list[str] = []
+        self._lane_of: dict[int, int] = {}
+        self.lane_depth = np.zeros(16, np.int32)  # max depth seen per lane
+        self.lane_row0 = np.zeros(16, np.int32)  # first display row of each lane
+        self.lane_order: list[int] = []
+        self.total_rows = 0
+        self.t_min = np.inf
+        self.t_max = -np.inf
+        self.version = 0
+
+    def __len__(self) -> int:
+        return self.hi - self.lo
+
+    # ------------------------------------------------------------------ updates
+    def _grow(self, need: int) -> None:
+        n = self.hi - self.lo
+        if self.hi + need <= len(self.rows):
+            return
+        cap = max(1024, 2 * (n + need))
+        for name in ("rows", "ts", "end", "key", "lane", "depth", "raised", "signal"):
+            old = getattr(self, name)
+            new = np.zeros(cap, old.dtype)
+            new[:n] = old[self.lo:self.hi]
+            setattr(self, name, new)
+        self.lo, self.hi = 0, n
+
+    def append(self, rows: np.ndarray, ts: np.ndarray, dur: np.ndarray, key: np.ndarray,
+               depth: np.ndarray, raised: np.ndarray, signal: np.ndarray) -> None:
+        """Add dispatches (absolute rows ascending, all after the rows already held)."""
+        n = len(rows)
+        if not n:
+            return
+        if self.base is None:
+            self.base = int(ts.min())
+        self._grow(n)
+        s = slice(self.hi, self.hi + n)
+        self.rows[s] = rows
+        self.ts[s] = ts - self.base
+        self.end[s] = self.ts[s] + dur
+        self.key[s] = key
+        self.depth[s] = depth
+        self.raised[s] = raised
+        self.signal[s] = signal
+        new_lanes = False
+        for k in np.unique(key).tolist():
+            if k not in self._lane_of:
+                self._lane_of[k] = len(self.lane_names)
+                self.lane_names.append(self.lane_label(k))
+                new_lanes = True
+        lut = self._lut()
+        lanes = lut[key + 1]
+        self.lane[s] = lanes
+        if len(self.lane_depth) < len(self.lane_names):
+            grown = np.zeros(2 * len(self.lane_names), np.int32)
+            grown[:len(self.lane_depth)] = self.lane_depth
+            self.lane_depth = grown
+        before = self.lane_depth.copy()
+        np.maximum.at(self.lane_depth, lanes, np.minimum(depth, DEPTH_CAP - 1))
+        if new_lanes or not np.array_equal(before, self.lane_depth):
+            self._assign_rows()
+        self.t_min = min(self.t_min, float(self.ts[s].min()))
+        self.t_max = max(self.t_max, float(self.end[s].max()))
+        self.hi += n
+        self.version += 1
+
+    def _lut(self) -> np.ndarray:
+        # Keys are shifted by one so the store's "absent" id (-1) gets a lane of its own.
+        lut = np.full(max(self._lane_of) + 2, -1, np.int32)
+        lut[np.fromiter(self._lane_of, np.int64) + 1] = list(self._lane_of.values())
+        return lut
+
+    def _assign_rows(self) -> None:
+        n = len(self.lane_names)
+        order = list(range(n))
+        if self.lane_mode == "signal":  # thread/request lanes keep arrival order
+            order.sort(key=lambda i: self.lane_names[i])
+        self.lane_order = order
+        row0 = np.zeros(max(n, 1), np.int32)
+        r = 0
+        for lane in order:
+            row0[lane] = r
+            r += int(self.lane_depth[lane]) + 1
+        self.lane_row0 = row0
+        self.total_rows = r
+
+    def evict_before(self, first_row: int) -> None:
+        """Drop marks whose absolute row the store has evicted."""
+        cut = int(np.searchsorted(self.rows[self.lo:self.hi], first_row))
+        if cut:
+            self.lo += cut
+            self.version += 1
+
+    # ------------------------------------------------------------------ queries
+    def display_row(self, idx: np.ndarray | int) -> np.ndarray:
+        lane = self.lane[idx]
+        return self.lane_row0[lane] + np.minimum(self.depth[idx], self.lane_depth[lane])
+
+    def lane_at_row(self, row: int) -> int | None:
+        for lane in self.lane_order:
+            if self.lane_row0[lane] <= row <= self.lane_row0[lane] + self.lane_depth[lane]:
+                return lane
+        return None
+
+    def visible(self, t0: float, t1: float, width: int, row0: int = 0,
+                row1: int | None = None) -> Visible:
+        """Marks overlapping [t0, t1) on display rows [row0, row1), reduced to <= width px."""
+        row1 = self.total_rows if row1 is None else min(row1, self.total_rows)
+        vis = Visible(t0, t1, width, row0, row1)
+        if self.hi == self.lo or width <= 0 or row1 <= row0 or t1 <= t0:
+            return vis
+        s = slice(self.lo, self.hi)
+        ts, end = self.ts[s], self.end[s]
+        if t0 <= self.t_min and t1 >= self.t_max:
+            idx = None  # everything is in the window: skip the mask (the zoomed-out case)
+        else:
+            idx = np.flatnonzero((ts < t1) & (end > t0))
+        rows = self.display_row(s if idx is None else idx + self.lo)
+        if row0 > 0 or row1 < self.total_rows:
+            keep = (rows >= row0) & (rows < row1)
+            idx = np.flatnonzero(keep) if idx is None else idx[keep]
+            rows = rows[keep]
+        n = len(rows)
+        vis.total = n
+        if n <= ITEM_LIMIT:
+            vis.items = (np.arange(n) if idx is None else idx) + self.lo
+            return vis
+        if idx is not None:
+            ts, end, raised = ts[idx], end[idx], self.raised[s][idx]
+        else:
+            raised = self.raised[s]
+        k = width / (t1 - t0)
+        x1 = ((ts - t0) * k).astype(np.int64)
+        np.clip(x1, 0, width - 1, out=x1)
+        x2 = ((end - t0) * k).astype(np.int64)
+        np.clip(x2, 0, width - 1, out=x2)
+        x2 += 1  # a mark always covers at least the pixel it starts in
+        stride = width + 1
+        flat = (rows - row0).astype(np.int64) * stride
+        size = (row1 - row0) * stride
+        cov = np.bincount(flat + x1, minlength=size) - np.bincount(flat + x2, minlength=size)
+        vis.coverage = cov.reshape(row1 - row0, stride).cumsum(axis=1)[:, :width]
+        if raised.any():
+            err = (np.bincount(flat[raised] + x1[raised], minlength=size)
+                   - np.bincount(flat[raised] + x2[raised], minlength=size))
+            vis.errors = err.reshape(row1 - row0, stride).cumsum(axis=1)[:, :width]
+        return vis
+
+    def hit(self, t: float, row: int, tolerance: float) -> int | None:
+        """The innermost (shortest) mark on display row ``row`` covering time ``t``."""
+        if self.hi == self.lo:
+            return None
+        s = slice(self.lo, self.hi)
+        idx = np.flatnonzero((self.ts[s] <= t + tolerance) & (self.end[s] >= t - tolerance))
+        if not len(idx):
+            return None
+        idx = idx[self.display_row(idx + self.lo) == row]
+        if not len(idx):
+            return None
+        best = idx[np.argmin(self.end[s][idx] - self.ts[s][idx])]
+        return int(self.rows[self.lo + best])

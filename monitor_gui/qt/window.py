@@ -1,0 +1,322 @@
+"""The main window: lays out the views and wires them to the controller (no business logic)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QByteArray, QItemSelectionModel, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QHeaderView,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QTableView,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from monitor_gui.qt import recording_io
+from monitor_gui.qt.controller import MonitorController, TickSummary
+from monitor_gui.qt.details import DetailsPane
+from monitor_gui.qt.filter_panel import FilterPanel
+from monitor_gui.qt.graph_view import GraphView
+from monitor_gui.qt.models import DispatchTableModel, SignalListModel
+from monitor_gui.qt.status import Banner, StatusBar
+from monitor_gui.qt.theme import Theme, current_theme
+from monitor_gui.qt.timeline_data import TimelineData
+from monitor_gui.qt.timeline_view import TimelineView
+
+LANE_COLUMNS = {"Lanes: signal": "signal", "Lanes: thread": "thread",
+                "Lanes: request": "request"}
+
+
+class MainWindow(QMainWindow):
+    """Graph on top, timeline in the middle, dispatch list below; filters left, details right."""
+
+    rowSelected = Signal(int)
+
+    def __init__(self, controller: MonitorController, endpoint: str | None,
+                 settings: QSettings | None = None, theme: Theme | None = None) -> None:
+        super().__init__()
+        self.controller = controller
+        self.state = controller.state
+        self.endpoint = endpoint
+        self.settings = settings
+        self.theme = theme or current_theme()
+        self.setWindowTitle("Django Signal Monitor")
+        self.resize(1500, 940)
+        self.lane_column = "signal"
+
+        self.graph = GraphView(theme=self.theme)
+        self.timeline_data = TimelineData(self._string, self._lane_label)
+        self.timeline = TimelineView(self.timeline_data, theme=self.theme)
+        self.table_model = DispatchTableModel(controller, self.theme)
+        self.table = self._make_table()
+        self.signal_model = SignalListModel(controller)
+        self.filters = FilterPanel(self.signal_model)
+        self.details = DetailsPane(self.state.store, theme=self.theme)
+        self.banner = Banner(endpoint)
+        self.status = StatusBar(controller, endpoint)
+        self.setStatusBar(self.status)
+
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.graph)
+        self.splitter.addWidget(self.timeline)
+        self.splitter.addWidget(self.table)
+        self.splitter.setSizes([420, 230, 260])
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+        self._dock("Filters", self.filters, Qt.DockWidgetArea.LeftDockWidgetArea, 290)
+        self._dock("Details", self.details, Qt.DockWidgetArea.RightDockWidgetArea, 380)
+        self._make_actions()
+        self._connect()
+        self.restore_settings()
+        self.on_tick(TickSummary(processes_changed=True, topology_changed=True,
+                                 signals_changed=set(self.state.signals)))
+
+    # ------------------------------------------------------------------ construction
+    def _make_table(self) -> QTableView:
+        table = QTableView()
+        table.setModel(self.table_model)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.verticalHeader().hide()
+        table.verticalHeader().setDefaultSectionSize(22)
+        table.setAlternatingRowColors(True)
+        table.setShowGrid(False)
+        table.setWordWrap(False)
+        header = table.horizontalHeader()
+        header.setHighlightSections(False)
+        for col, width in enumerate((100, 170, 190, 80, 85, 130, 190, 130)):
+            table.setColumnWidth(col, width)
+        header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
+        return table
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, width: int) -> None:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title.lower()}")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        self.resizeDocks([dock], [width], Qt.Orientation.Horizontal)
+
+    def _action(self, text: str, shortcut: Any, slot: Any, tip: str,
+                checkable: bool = False) -> QAction:
+        action = QAction(text, self, checkable=checkable)
+        action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(f"{tip} ({QKeySequence(shortcut).toString()})")
+        (action.toggled if checkable else action.triggered).connect(slot)
+        self.addAction(action)
+        return action
+
+    def _make_actions(self) -> None:
+        self.pause_action = self._action("Pause", Qt.Key.Key_Space, self.controller.set_paused,
+                                         "Stop applying incoming events", checkable=True)
+        self.clear_action = self._action("Clear", "Ctrl+L", self.controller.clear,
+                                         "Forget everything received so far")
+        self.open_action = self._action("Open…", QKeySequence.StandardKey.Open,
+                                        self.open_dialog, "Open a recording")
+        self.save_action = self._action("Save…", QKeySequence.StandardKey.Save,
+                                        self.save_dialog, "Save the stored dispatches")
+        self.export_action = self._action("Export graph…", "Ctrl+E", self.export_dialog,
+                                          "Export the graph as PNG or SVG")
+        self.fit_action = self._action("Fit graph", "F", self._fit_graph,
+                                       "Fit the whole graph in view")
+        self.follow_action = self._action("Follow live", Qt.Key.Key_End,
+                                          self.timeline.set_follow,
+                                          "Timeline follows the newest events", checkable=True)
+        self.follow_action.setChecked(True)
+        self.find_action = self._action("Find signal", QKeySequence.StandardKey.Find,
+                                        self.filters.search.setFocus, "Search signals")
+        self.lanes = QComboBox()
+        self.lanes.addItems(list(LANE_COLUMNS))
+        self.lanes.setToolTip("One timeline lane per signal, thread or request")
+        self.lanes.currentTextChanged.connect(self.set_lane_mode)
+        bar = QToolBar("Main")
+        bar.setObjectName("toolbar-main")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for a in (self.pause_action, self.clear_action, None, self.open_action, self.save_action,
+                  self.export_action, None, self.fit_action, self.follow_action):
+            bar.addSeparator() if a is None else bar.addAction(a)
+        bar.addWidget(self.lanes)
+        self.addToolBar(bar)
+
+    def _connect(self) -> None:
+        c = self.controller
+        c.ticked.connect(self.on_tick)
+        c.rowsEvicted.connect(lambda n: self.timeline_data.evict_before(self.state.store.first))
+        c.rowsAppended.connect(self._timeline_append)
+        c.rowsAppended.connect(self._autoscroll)
+        c.selectionReset.connect(self._rebuild_timeline)
+        c.pausedChanged.connect(self.pause_action.setChecked)
+        c.pausedChanged.connect(lambda p: self.pause_action.setText("Resume" if p else "Pause"))
+        self.filters.filterChanged.connect(self.apply_filter)
+        self.graph.nodeClicked.connect(self.on_node_clicked)
+        self.timeline.dispatchClicked.connect(self.select_row)
+        self.timeline.followChanged.connect(self.follow_action.setChecked)
+        self.details.rowRequested.connect(self.select_row)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
+
+    # ------------------------------------------------------------------ updates
+    def on_tick(self, summary: TickSummary) -> None:
+        if summary.edges_changed or summary.topology_changed or summary.fired \
+                or summary.signals_changed or not self.state.graph.edges():
+            if not self.state.graph.edges() and self.graph.nodes:
+                self.graph.clear_graph()
+            self.graph.update_graph(self.state.graph.nodes(), self.state.graph.edges(),
+                                    summary.fired)
+        if summary.processes_changed:
+            self.filters.set_processes([p.label for p in self.state.processes.values()])
+        self.banner.setVisible(not self.state.processes)
+        self.status.refresh()
+        self.timeline.data_changed()
+
+    def _string(self, sid: int) -> str:
+        return self.state.strings.get(sid) or ""
+
+    def _lane_label(self, key: int) -> str:
+        if key < 0:
+            return "(no request)" if self.lane_column == "request" else "(none)"
+        if self.lane_column == "request":
+            method, path = self.state.store.requests.get(key, (-1, -1))
+            return f"{self._string(method)} {self._string(path)} · {self._string(key)}"
+        return self._string(key)
+
+    def _timeline_append(self, rows: np.ndarray) -> None:
+        col = self.state.store.column
+        self.timeline_data.append(rows, col("ts", rows), col("dur", rows),
+                                  col(self.lane_column, rows), col("depth", rows),
+                                  col("error", rows), col("signal", rows))
+
+    def _rebuild_timeline(self) -> None:
+        self.timeline_data.clear()
+        self.timeline_data.lane_mode = self.lane_column
+        rows = self.controller.selection.rows
+        if len(rows):
+            self._timeline_append(rows.copy())
+        self.timeline.data_changed()
+        self.details.show_row(self.details.current)
+
+    def set_lane_mode(self, text: str) -> None:
+        self.lane_column = LANE_COLUMNS.get(text, "signal")
+        self._rebuild_timeline()
+
+    def _autoscroll(self, rows: np.ndarray) -> None:
+        bar = self.table.verticalScrollBar()
+        if self.timeline.follow and bar.value() >= bar.maximum() - 3 * len(rows) - 2:
+            self.table.scrollToBottom()
+
+    def apply_filter(self, filter_: Any) -> None:
+        self.controller.set_filter(filter_)
+        self.graph.set_signal_filter(filter_.signals if filter_ is not None else None)
+
+    def on_node_clicked(self, kind: str, name: str) -> None:
+        if kind == "signal":
+            self.filters.only_signal(name)
+            selected = self.filters.model.checked_signals() == frozenset({name})
+        else:
+            self.filters.set_node_filter((kind, name))
+            selected = self.filters.node_filter == (kind, name)
+        self.graph.set_selected_node((kind, name) if selected else None)
+
+    def _fit_graph(self) -> None:
+        self.graph.user_zoomed = False
+        self.graph.fit_all()
+
+    def _on_current_row(self, current: Any, previous: Any) -> None:
+        absolute = self.table_model.absolute_row(current.row()) if current.isValid() else None
+        self.details.show_row(absolute)
+        self.timeline.selected_row = absolute
+        self.timeline.update()
+        if absolute is not None:
+            self.rowSelected.emit(absolute)
+
+    def select_row(self, absolute: int) -> None:
+        """Select an absolute store row in the table (if the filter shows it) and detail it."""
+        r = self.table_model.model_row(absolute)
+        if r is None:
+            self.details.show_row(absolute)
+            return
+        index = self.table_model.index(r, 0)
+        self.table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.scrollTo(index)
+
+    # ------------------------------------------------------------------ files
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open recording", "",
+                                              recording_io.FILE_FILTER)
+        if path:
+            self.open_recording(path)
+
+    def open_recording(self, path: str) -> None:
+        try:
+            recording_io.load(self.controller, path)
+        except Exception as exc:  # a bad file is the user's data problem, not a crash
+            QMessageBox.warning(self, "Open recording", f"Cannot open {path}:\n{exc}")
+        self.timeline.fit_all()
+
+    def save_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save recording", "signals.jsonl.gz",
+                                              recording_io.FILE_FILTER)
+        if path:
+            self.save_recording(path)
+
+    def save_recording(self, path: str) -> None:
+        try:
+            n = recording_io.save(self.state, path)
+        except Exception as exc:
+            QMessageBox.warning(self, "Save recording", f"Cannot save {path}:\n{exc}")
+            return
+        self.status.showMessage(f"Saved {n:,} dispatches to {path}", 5000)
+
+    def export_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export graph", "signal-graph.png",
+                                              "PNG image (*.png);;SVG drawing (*.svg)")
+        if path and not self.graph.export(path):
+            QMessageBox.warning(self, "Export graph", f"Cannot write {path}")
+
+    # ------------------------------------------------------------------ settings
+    def restore_settings(self) -> None:
+        if self.settings is None:
+            return
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        state = self.settings.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        splitter = self.settings.value("window/splitter")
+        if isinstance(splitter, QByteArray):
+            self.splitter.restoreState(splitter)
+        lanes = self.settings.value("timeline/lanes")
+        if isinstance(lanes, str) and lanes in LANE_COLUMNS:
+            self.lanes.setCurrentText(lanes)
+
+    def save_settings(self) -> None:
+        if self.settings is None:
+            return
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/splitter", self.splitter.saveState())
+        self.settings.setValue("timeline/lanes", self.lanes.currentText())
+        self.settings.sync()
+
+    def closeEvent(self, event: Any) -> None:
+        self.save_settings()
+        super().closeEvent(event)

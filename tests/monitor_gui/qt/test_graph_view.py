@@ -1,0 +1,137 @@
+"""The graph view: nodes/edges from the core graph, styling, flash, click, filter, export."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, Qt
+
+from monitor_gui.qt.graph_view import colour_of
+from tests.monitor_gui.qt.scenario import AUTH, SIG
+
+
+def feed(monitor, frames) -> None:
+    monitor.controller.enqueue(frames)
+    monitor.controller.tick()
+
+
+def test_events_create_nodes_and_edges(monitor, scenario):
+    graph = monitor.window.graph
+    assert not graph.nodes
+    feed(monitor, scenario.frames(4))
+    assert ("sender", "auth.User") in graph.nodes
+    assert ("signal", SIG + "post_save") in graph.nodes
+    assert ("receiver", "accounts.receivers.create_profile") in graph.nodes
+    edge = graph.edges[("signal->receiver", SIG + "post_save", "accounts.receivers.create_profile")]
+    assert edge.count == 12  # 3 post_saves per request (2 direct + 1 nested) x 4
+    # Three layered columns, left to right.
+    xs = {kind: {n.pos().x() for (k, _), n in graph.nodes.items() if k == kind}
+          for kind in ("sender", "signal", "receiver")}
+    assert max(xs["sender"]) < min(xs["signal"]) and max(xs["signal"]) < min(xs["receiver"])
+
+
+def test_edge_width_grows_with_count_and_errors_are_red(monitor, scenario):
+    feed(monitor, scenario.frames(14))  # requests 7 and 14 raise in the audit receiver
+    graph = monitor.window.graph
+    busy = graph.edges[("signal->receiver", SIG + "post_save", "accounts.receivers.create_profile")]
+    quiet = graph.edges[("signal->receiver", AUTH + "user_logged_in",
+                         "django.contrib.auth.models.update_last_login")]
+    assert busy.count > quiet.count
+    assert busy.pen().widthF() > quiet.pen().widthF() or busy.heat != quiet.heat
+    for e in graph.edges.values():
+        e.heat = 0.0
+        e.refresh()
+    assert busy.pen().widthF() > quiet.pen().widthF()
+    failing = graph.edges[("signal->receiver", AUTH + "user_logged_in",
+                           "accounts.audit.AuditLog.on_login")]
+    assert failing.errors == 2
+    red = colour_of(failing)
+    assert red.red() > red.green() + 60
+    plain = colour_of(quiet)
+    assert abs(plain.red() - plain.green()) < 40
+
+
+def test_never_fired_receivers_from_topology_are_dimmed(monitor, scenario):
+    feed(monitor, scenario.frames(2))
+    graph = monitor.window.graph
+    ghost = graph.nodes[("receiver", "accounts.receivers.purge_avatar")]
+    live = graph.nodes[("receiver", "accounts.receivers.create_profile")]
+    assert ghost.known_only and not live.known_only
+    edge = graph.edges[("signal->receiver", SIG + "post_delete", "accounts.receivers.purge_avatar")]
+    assert edge.pen().style() == Qt.PenStyle.DashLine
+    assert "never fired" in ghost.toolTip()
+
+
+def test_fired_edges_flash_then_fade(qtbot, monitor, scenario):
+    feed(monitor, scenario.frames(1))
+    graph = monitor.window.graph
+    hot = set(graph.hot_edges())
+    assert ("sender->signal", "auth.User", SIG + "pre_save") in hot
+    qtbot.waitUntil(lambda: not graph.hot_edges(), timeout=5000)
+    feed(monitor, [scenario.frame(scenario.request())])
+    assert graph.hot_edges()
+
+
+def test_hover_tooltips_have_counts_and_timings(monitor, scenario):
+    feed(monitor, scenario.frames(3))
+    graph = monitor.window.graph
+    edge = graph.edges[("sender->signal", "auth.User", AUTH + "user_logged_in")]
+    assert "3 calls" in edge.toolTip() and "mean" in edge.toolTip() and "max" in edge.toolTip()
+    node = graph.nodes[("signal", AUTH + "user_logged_in")]
+    assert "3 dispatches" in node.toolTip()
+
+
+def test_clicking_a_node_emits_and_filters(qtbot, monitor, scenario):
+    window = monitor.window
+    window.show()
+    feed(monitor, scenario.frames(3))
+    graph = window.graph
+    item = graph.nodes[("signal", SIG + "pre_save")]
+    pos = graph.mapFromScene(item.sceneBoundingRect().center())
+    with qtbot.waitSignal(graph.nodeClicked) as blocker:
+        qtbot.mouseClick(graph.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(pos))
+    assert blocker.args == ["signal", SIG + "pre_save"]
+    # The whole window now shows only pre_save.
+    assert window.signal_model.checked_signals() == frozenset({SIG + "pre_save"})
+    assert window.table_model.rowCount() == 6
+    assert not graph.is_node_visible("signal", SIG + "post_save")
+    assert graph.is_node_visible("sender", "sessions.Session")
+    assert not graph.is_node_visible("receiver", "accounts.receivers.create_profile")
+
+
+def test_zoom_and_fit(monitor, scenario):
+    feed(monitor, scenario.frames(2))
+    graph = monitor.window.graph
+    before = graph.transform().m11()
+    graph.zoom(2.0)
+    assert graph.transform().m11() == 2 * before and graph.user_zoomed
+    graph.user_zoomed = False
+    graph.fit_all()
+    assert graph.transform().m11() <= 1.6
+
+
+def test_export_png_and_svg(tmp_path, monitor, scenario):
+    feed(monitor, scenario.frames(2))
+    graph = monitor.window.graph
+    png, svg = tmp_path / "g.png", tmp_path / "g.svg"
+    assert graph.export(str(png)) and graph.export(str(svg))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = svg.read_text()
+    assert text.lstrip().startswith("<?xml") and "<svg" in text and "post_save" in text
+
+
+def test_fifty_plus_nodes_stay_in_columns_without_overlap(monitor):
+    from django_probe import wire
+    from tests.monitor_gui.qt.scenario import PROC, receiver
+
+    events = []
+    for i in range(60):
+        events.append(wire.Dispatch(
+            "D", 1_000 + i, i + 1, None, f"app{i % 7}.signals.sig_{i}", f"app.Model{i % 20}",
+            "send", 1000, "MainThread", 1, None, None, {},
+            [receiver(f"handler_{i}", f"app{i % 5}.receivers", 500)], False))
+    feed(monitor, [wire.encode_frame(PROC, 0, events)])
+    graph = monitor.window.graph
+    assert len(graph.nodes) == 140
+    for kind in ("sender", "signal", "receiver"):
+        rects = sorted((n.sceneBoundingRect() for (k, _), n in graph.nodes.items() if k == kind),
+                       key=lambda r: r.top())
+        assert all(a.bottom() <= b.top() for a, b in zip(rects, rects[1:]))

@@ -31,8 +31,11 @@ class TopologyWatcher:
         try:
             from django.apps import apps
 
-            return {id(model): model._meta.label
-                    for model in apps.get_models(include_auto_created=True)}
+            labels = {id(config): f"<AppConfig {config.label}>"
+                      for config in apps.get_app_configs()}  # pre/post_migrate senders
+            labels.update((id(model), model._meta.label)
+                          for model in apps.get_models(include_auto_created=True))
+            return labels
         except Exception:
             return {}
 

@@ -1,0 +1,178 @@
+"""A/B benchmark of the probe's overhead, interleaved in one run; JSON on stdout.
+
+    python bench/bench_probe.py [--rounds 15] [--quick]
+
+Scenarios (targets from issue 2):
+  a  send() with one trivial receiver        <= +2 us median per dispatch
+  b  send() with no receivers                <= +0.3 us
+  c  20k model instantiations (pre/post_init) <= 1.10x
+  d  login + page request via the test client <= 1.03x
+Every dispatch with receivers is streamed over real zmq to a live subscriber process
+(a PULL socket in a separate process that counts what it receives).
+Rounds alternate A (Django's own Signal methods) and B (probe hook installed) so
+drift and noise hit both; we report per-round medians and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import django
+from django.conf import settings
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+SUBSCRIBER = r"""
+import sys, zmq
+ctx = zmq.Context()
+s = ctx.socket(zmq.PULL)
+port = s.bind_to_random_port("tcp://127.0.0.1")
+print(port, flush=True)
+frames = 0
+poller = zmq.Poller(); poller.register(s, zmq.POLLIN); poller.register(sys.stdin, zmq.POLLIN)
+while True:
+    ready = dict(poller.poll())
+    if s in ready:
+        while True:
+            try:
+                s.recv(zmq.NOBLOCK); frames += 1
+            except zmq.Again:
+                break
+    if sys.stdin.fileno() in ready or sys.stdin in ready:
+        sys.stdin.readline(); print(frames, flush=True); break
+"""
+
+
+def configure() -> None:
+    settings.configure(
+        SECRET_KEY="bench", DEBUG=False, USE_TZ=True, ALLOWED_HOSTS=["testserver"],
+        INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes",
+                        "django.contrib.sessions", "django_probe"],
+        MIDDLEWARE=["django.contrib.sessions.middleware.SessionMiddleware",
+                    "django.middleware.csrf.CsrfViewMiddleware",
+                    "django.contrib.auth.middleware.AuthenticationMiddleware"],
+        ROOT_URLCONF="bench.bench_urls",
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates",
+                    "APP_DIRS": True}],
+        SIGNAL_PROBE={"ENABLED": False},
+    )
+    django.setup()
+
+
+def timed(fn, n: int) -> float:
+    """Nanoseconds per operation for n calls of fn (one round)."""
+    start = time.perf_counter_ns()
+    fn(n)
+    return (time.perf_counter_ns() - start) / n
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--quick", action="store_true", help="few rounds, small loops (smoke)")
+    args = parser.parse_args()
+    rounds = 3 if args.quick else args.rounds
+    scale = 10 if args.quick else 1
+
+    sub = subprocess.Popen([sys.executable, "-c", SUBSCRIBER], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, text=True)
+    port = int(sub.stdout.readline())
+    os.environ["SIGNAL_PROBE_ENDPOINT"] = f"tcp://127.0.0.1:{port}"
+    configure()
+
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+    from django.dispatch import Signal
+    from django.test import Client
+
+    from django_probe import _dispatch, runtime
+    from django_probe.conf import ProbeConfig
+
+    call_command("migrate", verbosity=0)
+    User.objects.create_user("bench", password="bench-password")
+    probe = runtime.start(ProbeConfig(endpoint=os.environ["SIGNAL_PROBE_ENDPOINT"],
+                                      queue_size=100_000))
+    one, none = Signal(), Signal()
+
+    def trivial(sender, **kwargs):
+        return None
+
+    one.connect(trivial)
+
+    def a(n):
+        send = one.send
+        for _ in range(n):
+            send(sender=None)
+
+    def b(n):
+        send = none.send
+        for _ in range(n):
+            send(sender=None)
+
+    def c(n):
+        for i in range(n):
+            User(username="u", pk=i)
+
+    client = Client()
+
+    def d(n):
+        for _ in range(n):
+            client.post("/login/", {"username": "bench", "password": "bench-password"})
+            client.get("/page/")
+            client.logout()
+
+    scenarios = {"a_send_one_receiver": (a, 20_000 // scale, "us_added", 2.0),
+                 "b_send_no_receiver": (b, 50_000 // scale, "us_added", 0.3),
+                 "c_model_init_20k": (c, 20_000 // scale, "ratio", 1.10),
+                 "d_login_and_page": (d, max(200 // scale, 10), "ratio", 1.03)}
+    samples = {name: {"without": [], "with": []} for name in scenarios}
+    for r in range(rounds):
+        for name, (fn, n, _kind, _target) in scenarios.items():
+            order = ("without", "with") if r % 2 == 0 else ("with", "without")
+            for variant in order:
+                if variant == "with":
+                    _dispatch.install(probe.recorder)
+                else:
+                    _dispatch.uninstall()
+                samples[name][variant].append(timed(fn, n))
+    _dispatch.uninstall()
+    time.sleep(0.5)  # let the publisher flush before reading its counters
+    stats = probe.publisher.stats()
+    runtime.stop()
+    sub.stdin.write("\n")
+    sub.stdin.flush()
+    frames_received = int(sub.stdout.readline())
+    sub.wait(timeout=5)
+
+    results = {}
+    for name, (_fn, n, kind, target) in scenarios.items():
+        without = statistics.median(samples[name]["without"])
+        with_ = statistics.median(samples[name]["with"])
+        entry = {"ops_per_round": n, "rounds": rounds,
+                 "median_ns_without": round(without, 1), "median_ns_with": round(with_, 1),
+                 "added_us": round((with_ - without) / 1000, 3),
+                 "ratio": round(with_ / without, 3), "target": f"{kind} <= {target}"}
+        entry["meets_target"] = (entry["added_us"] if kind == "us_added" else entry["ratio"]) \
+            <= target
+        results[name] = entry
+    print(json.dumps({
+        "benchmark": "probe_overhead", "python": platform.python_version(),
+        "django": django.get_version(), "machine": f"{platform.machine()} {os.cpu_count()} cpus",
+        "results": results,
+        "streaming": {**stats, "frames_received_by_subscriber": frames_received},
+    }, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -121,8 +121,10 @@ class Recorder:
             scope = named.get("scope")
             if not isinstance(scope, dict):
                 return
-            info = wire.RequestInfo(secrets.token_hex(6), str(scope.get("method", "")),
-                                    str(scope.get("path", ""))[:512])
+            request_id = next((value.decode("latin-1") for name, value in
+                               scope.get("headers") or () if name == b"x-request-id"), None)
+            info = wire.RequestInfo((request_id or secrets.token_hex(6))[:64],
+                                    str(scope.get("method", "")), str(scope.get("path", ""))[:512])
         current_request.set(info)
 
     def finish(self, signal: Signal, sender: Any, method: str, named: dict[str, Any],

@@ -179,3 +179,24 @@ def test_topology_lists_connected_receivers_before_anything_fires(probe):
     names = {r.name for r in wiring["django.contrib.auth.signals.user_logged_in"]}
     assert "update_last_login" in names
     assert probe.watcher.poll() is not None and probe.watcher.poll() is None  # only on change
+
+
+@pytest.mark.django_db(transaction=True)
+def test_request_context_under_asgi(probe):
+    import asyncio
+
+    from django.test import AsyncClient
+
+    from tests.django_probe.testapp.urls import page_viewed
+
+    page_viewed.connect(lambda sender, **kw: None, weak=False, dispatch_uid="asgi")
+    try:
+        response = asyncio.run(AsyncClient().get("/hello/", HTTP_X_REQUEST_ID="asgi-1"))
+    finally:
+        page_viewed.disconnect(dispatch_uid="asgi")
+    assert response.status_code == 200
+    (viewed,) = dispatches(probe.events, "page_viewed")
+    (started,) = dispatches(probe.events, "request_started")
+    assert started.method == "asend"  # ASGIHandler sends request_started asynchronously
+    assert viewed.request == ("asgi-1", "GET", "/hello/")
+    assert started.request == viewed.request

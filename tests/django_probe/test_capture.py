@@ -191,7 +191,7 @@ def test_request_context_under_asgi(probe):
 
     page_viewed.connect(lambda sender, **kw: None, weak=False, dispatch_uid="asgi")
     try:
-        response = asyncio.run(AsyncClient().get("/hello/", HTTP_X_REQUEST_ID="asgi-1"))
+        response = asyncio.run(AsyncClient().get("/hello/", headers={"X-Request-ID": "asgi-1"}))
     finally:
         page_viewed.disconnect(dispatch_uid="asgi")
     assert response.status_code == 200

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.support import DemoServer, copy_db, run_setup
+from tests.e2e.monitor import HeadlessMonitor
+from tests.e2e.support import DemoServer, copy_db, free_port, run_setup
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +38,16 @@ def start_site(demo_db: Path, tmp_path: Path) -> Iterator[Callable[..., DemoServ
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def monitor_endpoint() -> str:
+    return f"tcp://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture
+def monitor(monitor_endpoint: str) -> Iterator[HeadlessMonitor]:
+    """The real listener + monitor core, bound before any site starts."""
+    headless = HeadlessMonitor(monitor_endpoint)
+    yield headless
+    headless.close()

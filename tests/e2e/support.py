@@ -71,6 +71,7 @@ class DemoServer:
                        "--timeout", "60", "--graceful-timeout", "5"]
         else:
             raise ValueError(server)
+        self.stopped_by: signal.Signals | None = None
         self._log = open(log, "wb")
         self.proc = subprocess.Popen(
             command, cwd=ROOT, env=site_env(db, **(env or {})), stdout=self._log,
@@ -96,7 +97,11 @@ class DemoServer:
         raise TimeoutError(f"demo server not up after {timeout}s:\n{self.log()}")
 
     def stop(self) -> int:
-        """SIGINT, then SIGTERM, then SIGKILL to the whole process group; return the exit code."""
+        """SIGINT, then SIGTERM, then SIGKILL to the whole process group; return the exit code.
+
+        ``self.stopped_by`` records the signal that finally worked, so a test can assert
+        that Ctrl-C alone was enough (the probe must never make a process hang at exit).
+        """
         if self.proc.poll() is None:
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
                 try:
@@ -105,8 +110,18 @@ class DemoServer:
                     break
                 try:
                     self.proc.wait(timeout=STOP_TIMEOUT)
+                    self.stopped_by = sig
                     break
                 except subprocess.TimeoutExpired:
                     continue
         self._log.close()
         return self.proc.wait(timeout=STOP_TIMEOUT)
+
+
+def wait_until(predicate, what: str, timeout: float = START_TIMEOUT) -> None:
+    """Poll a condition of another process (no event to wait on); fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.05)

@@ -159,7 +159,13 @@ class Publisher:
     # ------------------------------------------------------------------ sender thread
 
     def _run(self, stop: threading.Event) -> None:
-        context = zmq.Context()
+        try:
+            context = zmq.Context()
+        except Exception:
+            # e.g. out of file descriptors. Stay "running" so submit() does not retry on
+            # every call: the queue fills up and further events are counted as dropped.
+            next(self._internal)
+            return
         sock = None
         try:
             sock = self._open(context)

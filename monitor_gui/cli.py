@@ -1,0 +1,312 @@
+"""The ``signal-monitor`` command: the GUI (default), headless record, replay, export, keys."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from django_probe import wire
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+PROGRESS_EVERY_S = 1.0
+
+
+def _err(message: str) -> None:
+    print(f"signal-monitor: {message}", file=sys.stderr)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="signal-monitor",
+        description="See every Django signal dispatch live. Without a command, opens the window.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    gui = sub.add_parser("gui", help="open the monitor window (the default)")
+    _gui_options(gui)
+    _gui_options(p)
+
+    rec = sub.add_parser("record", help="capture events headlessly to a JSON Lines file")
+    rec.add_argument("--listen", default=wire.DEFAULT_ENDPOINT, metavar="EP",
+                     help=f"endpoint to bind (default {wire.DEFAULT_ENDPOINT})")
+    rec.add_argument("--out", required=True, metavar="FILE",
+                     help="output file; .gz or .zst compress")
+    rec.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    rec.add_argument("--count", type=int, metavar="N", help="stop after N events")
+    rec.add_argument("--curve-secret", type=Path, metavar="FILE",
+                     help="CurveZMQ server certificate (server.key_secret from `keys`)")
+    rec.add_argument("--curve-clients", type=Path, metavar="DIR",
+                     help="admit only probes whose public certificate is in DIR")
+
+    rep = sub.add_parser("replay", help="send a recording to a monitor, as the probe would")
+    rep.add_argument("file", metavar="FILE")
+    rep.add_argument("--to", default=wire.DEFAULT_ENDPOINT, metavar="EP",
+                     help=f"monitor endpoint (default {wire.DEFAULT_ENDPOINT})")
+    speed = rep.add_mutually_exclusive_group()
+    speed.add_argument("--speed", type=float, default=1.0, metavar="X",
+                       help="replay X times faster than recorded (default 1)")
+    speed.add_argument("--as-fast-as-possible", action="store_true",
+                       help="send without waiting between events")
+    rep.add_argument("--timeout", type=float, default=10.0, metavar="S",
+                     help="give up when no monitor accepts events for S seconds (default 10)")
+
+    exp = sub.add_parser("export", help="convert a recording to another format")
+    exp.add_argument("file", metavar="FILE")
+    exp.add_argument("--format", choices=["perfetto"], default="perfetto",
+                     help="perfetto: Chrome trace-event JSON for ui.perfetto.dev")
+    exp.add_argument("--out", metavar="OUT", help="output file (default FILE.trace.json)")
+
+    keys = sub.add_parser("keys", help="create CurveZMQ certificates for non-loopback use")
+    keys.add_argument("directory", metavar="DIR")
+    return p
+
+
+def _gui_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--listen", default=wire.DEFAULT_ENDPOINT, metavar="EP",
+                   help=f"endpoint to bind (default {wire.DEFAULT_ENDPOINT}); '' to not listen")
+    p.add_argument("--open", metavar="FILE", help="open a recording at start")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = args.command or "gui"
+    try:
+        return {"gui": gui, "record": record, "replay": replay, "export": export,
+                "keys": keys}[command](args)
+    except KeyboardInterrupt:
+        return 130
+
+
+# --------------------------------------------------------------------------- gui
+
+
+def gui(args: argparse.Namespace) -> int:
+    hint = "record headlessly instead: signal-monitor record --out events.jsonl"
+    if (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
+            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):
+        # Qt would abort() the process without a display; say so instead.
+        _err(f"no display (DISPLAY/WAYLAND_DISPLAY unset), so the window cannot open; {hint}")
+        return EXIT_ERROR
+    try:
+        from monitor_gui.qt.app import run_gui
+    except ImportError as exc:
+        _err(f"the window needs PySide6, which could not be imported ({exc}); {hint}")
+        return EXIT_ERROR
+    return int(run_gui(listen=args.listen, open_file=args.open) or 0)
+
+
+# --------------------------------------------------------------------------- record
+
+
+class _Progress:
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.last = 0.0
+
+    def show(self, text: str, final: bool = False) -> None:
+        now = time.monotonic()
+        if not final and now - self.last < (PROGRESS_EVERY_S if self.tty else 5.0):
+            return
+        self.last = now
+        end = "\n" if final or not self.tty else ""
+        self.stream.write(("\r\x1b[K" if self.tty else "") + text + end)
+        self.stream.flush()
+
+
+def record(args: argparse.Namespace) -> int:
+    from monitor_gui.core.processes import ProcessTable
+    from monitor_gui.core.recording import RecordingWriter
+    from monitor_gui.listener import CurveServer, Listener, ListenerError
+
+    if args.count is not None and args.count < 1:
+        _err("--count must be at least 1")
+        return EXIT_USAGE
+    curve = None
+    if args.curve_secret is not None:
+        curve = CurveServer(args.curve_secret, args.curve_clients)
+    elif args.curve_clients is not None:
+        _err("--curve-clients needs --curve-secret")
+        return EXIT_USAGE
+    try:
+        listener = Listener(args.listen, curve=curve)
+    except (ListenerError, OSError, ValueError) as exc:
+        _err(str(exc))
+        return EXIT_ERROR
+    try:
+        writer = RecordingWriter(args.out)
+    except (OSError, RuntimeError) as exc:
+        listener.close()
+        _err(f"cannot write {args.out}: {exc}")
+        return EXIT_ERROR
+
+    stop = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: stop.set())
+                for s in (signal.SIGINT, signal.SIGTERM)}
+    table = ProcessTable()
+    progress = _Progress(sys.stderr)
+    deadline = None if args.duration is None else time.monotonic() + args.duration
+    events = 0
+    started = flushed = time.monotonic()
+
+    def status() -> str:
+        rate = events / max(time.monotonic() - started, 1e-9)
+        return (f"{events} events ({rate:,.0f}/s), {len(table.processes)} processes, "
+                f"{table.lost} lost, {table.malformed} malformed -> {args.out}")
+
+    print(f"signal-monitor: recording on {listener.endpoint}; Ctrl-C to stop", file=sys.stderr)
+    try:
+        while not stop.is_set():
+            timeout = 100
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                timeout = max(1, min(timeout, int(left * 1000)))
+            for data in listener.recv_batch(timeout):
+                events += _record_frame(data, table, writer, None if args.count is None
+                                        else args.count - events)
+                if args.count is not None and events >= args.count:
+                    stop.set()
+                    break
+            progress.show(status())
+            if time.monotonic() - flushed >= PROGRESS_EVERY_S:
+                writer.flush()  # a crash or kill -9 loses at most about a second
+                flushed = time.monotonic()
+    finally:
+        writer.close()
+        listener.close()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    progress.show(status(), final=True)
+    print(_summary(events, table, args.out), file=sys.stderr)
+    return EXIT_OK
+
+
+def _record_frame(data: bytes, table: Any, writer: Any, room: int | None) -> int:
+    """Account and write one raw frame; return the events written (at most ``room``)."""
+    now = time.time_ns()
+    try:
+        frame = wire.decode_frame(data)
+    except Exception:  # untrusted input: any failure is a malformed frame
+        info = table.bad_frame(data, now)
+        writer.write_bad_frame(None if info is None else wire.Proc(info.pid, info.host, info.boot))
+        return 0
+    if room is not None and len(frame.events) > room:
+        frame = frame._replace(events=frame.events[:room], malformed=0)
+    table.account(frame, now, scan=True)
+    writer.write(frame)
+    return len(frame.events)
+
+
+def _summary(events: int, table: Any, out: str) -> str:
+    lines = [f"recorded {events} events from {len(table.processes)} processes to {out}: "
+             f"lost {table.lost}, malformed {table.malformed}"]
+    for p in table.by_index:
+        lines.append(f"  {p.label}: {p.events} events, {p.dispatches} dispatches, lost {p.lost} "
+                     f"(gaps {p.lost_gaps}, dropped {p.dropped_queue + p.dropped_send}), "
+                     f"malformed {p.malformed}")
+    if table.unknown_malformed:
+        lines.append(f"  unknown sender: malformed {table.unknown_malformed}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- replay
+
+
+def replay(args: argparse.Namespace) -> int:
+    import zmq
+
+    from monitor_gui.core.recording import RecordingReader
+
+    if not args.as_fast_as_possible and args.speed <= 0:
+        _err("--speed must be positive")
+        return EXIT_USAGE
+    if not Path(args.file).is_file():
+        _err(f"no such recording: {args.file}")
+        return EXIT_ERROR
+    reader = RecordingReader(args.file)
+    context = zmq.Context()
+    sock = context.socket(zmq.PUSH)
+    sock.setsockopt(zmq.IMMEDIATE, 1)  # fail (after --timeout) rather than queue for nobody
+    sock.setsockopt(zmq.SNDTIMEO, int(args.timeout * 1000))
+    sock.setsockopt(zmq.LINGER, int(args.timeout * 1000))  # deliver what is queued at exit
+    sent = frames = 0
+    try:
+        sock.connect(args.to)
+        origin_ts = origin_wall = None
+        for frame in reader:
+            if not args.as_fast_as_possible and frame.events:
+                ts = frame.events[0][1]
+                if origin_ts is None:
+                    origin_ts, origin_wall = ts, time.monotonic()
+                delay = origin_wall + (ts - origin_ts) / 1e9 / args.speed - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            # A rejected event is replayed as one the monitor rejects too, keeping seq honest.
+            placeholders = [["malformed"]] * frame.malformed
+            sock.send(wire.encode_frame(frame.proc, frame.seq, [*frame.events, *placeholders]))
+            sent += len(frame.events)
+            frames += 1
+    except zmq.Again:
+        _err(f"no monitor accepted events at {args.to} within {args.timeout:g} s "
+             "(is `signal-monitor` running there?)")
+        return EXIT_ERROR
+    except zmq.ZMQError as exc:
+        _err(f"cannot send to {args.to}: {exc}; check --to")
+        return EXIT_ERROR
+    except (OSError, RuntimeError) as exc:
+        _err(f"cannot read {args.file}: {exc}")
+        return EXIT_ERROR
+    finally:
+        sock.close()
+        context.term()
+    print(f"replayed {sent} events in {frames} frames to {args.to}"
+          + (f" ({reader.malformed} unreadable lines skipped)" if reader.malformed else ""),
+          file=sys.stderr)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- export / keys
+
+
+def export(args: argparse.Namespace) -> int:
+    from monitor_gui.core import perfetto
+    from monitor_gui.core.recording import RecordingReader
+
+    out = args.out or f"{args.file}.trace.json"
+    reader = RecordingReader(args.file)
+    try:
+        count = perfetto.export(reader, out)
+    except (OSError, RuntimeError) as exc:
+        _err(f"cannot export {args.file}: {exc}")
+        return EXIT_ERROR
+    print(f"exported {count} dispatches to {out} (open it in https://ui.perfetto.dev)",
+          file=sys.stderr)
+    return EXIT_OK
+
+
+def keys(args: argparse.Namespace) -> int:
+    from monitor_gui.listener import create_keys
+
+    try:
+        public = create_keys(args.directory)
+    except OSError as exc:
+        _err(f"cannot create keys in {args.directory}: {exc}")
+        return EXIT_ERROR
+    d = Path(args.directory)
+    print(f"""Wrote {d}/server.key(_secret) and {d}/client.key(_secret).
+Monitor:  signal-monitor record --listen tcp://0.0.0.0:5599 \\
+              --curve-secret {d}/server.key_secret --curve-clients {d}/clients
+          ({d}/clients/ holds the public certificates of admitted probes)
+Probe settings (SIGNAL_PROBE):
+    "CURVE_SERVER_KEY": "{public['server']}",
+    "CURVE_PUBLIC_KEY": "{public['client']}",
+    "CURVE_SECRET_KEY": <the secret-key line of {d}/client.key_secret>,""")
+    return EXIT_OK

@@ -1,0 +1,148 @@
+"""The monitor's socket: a zmq PULL that binds (probes connect) and hands out raw frame batches.
+
+Frames are returned undecoded: decoding is the core's job (``MonitorState.apply``), so
+this module stays a thin, testable wrapper. It never imports Qt; the Qt worker and the
+headless recorder both use it from a single thread (zmq sockets are not thread-safe).
+
+Optional CurveZMQ (for non-loopback endpoints): give the server certificate written by
+``signal-monitor keys DIR`` (``server.key_secret``) and, to admit only known probes, a
+directory of client public certificates; see docs/monitor-core.md.
+"""
+
+from __future__ import annotations
+
+import errno
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import zmq
+import zmq.auth
+
+from django_probe import wire
+
+RCVHWM = 200_000  # frames queued in libzmq before it stops reading from peers (backpressure)
+
+
+class ListenerError(RuntimeError):
+    """The listener could not start; the message says what to do about it."""
+
+
+@dataclass(frozen=True)
+class CurveServer:
+    """CurveZMQ server setup: our secret certificate and, optionally, allowed client keys."""
+
+    secret_file: Path  # zmq.auth certificate holding public and secret key (server.key_secret)
+    clients_dir: Path | None = None  # public certificates of admitted probes; None: any client
+
+    def keys(self) -> tuple[bytes, bytes]:
+        public, secret = zmq.auth.load_certificate(str(self.secret_file))
+        if not secret:
+            raise ListenerError(f"{self.secret_file} holds no secret key: use *.key_secret")
+        return public, secret
+
+
+def create_keys(directory: str | Path) -> dict[str, str]:
+    """Write server and client certificates into ``directory``; return their Z85 public keys."""
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    result = {}
+    for name in ("server", "client"):
+        public_file, _ = zmq.auth.create_certificates(str(path), name)
+        result[name] = zmq.auth.load_certificate(public_file)[0].decode("ascii")
+    # The directory of admitted probes (--curve-clients) starts with this one client.
+    clients = path / "clients"
+    clients.mkdir(exist_ok=True)
+    shutil.copy(path / "client.key", clients / "client.key")
+    return result
+
+
+class Listener:
+    """Bind a PULL socket on ``endpoint`` and receive raw frames in batches.
+
+    ``endpoint`` may use a wildcard port (``tcp://127.0.0.1:*``); the bound address is
+    then in ``self.endpoint``. Raises ListenerError with advice if binding fails.
+    """
+
+    def __init__(self, endpoint: str = wire.DEFAULT_ENDPOINT, curve: CurveServer | None = None,
+                 context: zmq.Context | None = None) -> None:
+        self.context = context or zmq.Context.instance()
+        self._auth: Any = None
+        sock = self.context.socket(zmq.PULL)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.RCVHWM, RCVHWM)
+        # libzmq drops oversized messages and disconnects their sender before we see them.
+        sock.setsockopt(zmq.MAXMSGSIZE, wire.MAX_FRAME_BYTES)
+        try:
+            if curve is not None:
+                self._setup_curve(sock, curve)
+            sock.bind(endpoint)
+        except zmq.ZMQError as exc:
+            sock.close(linger=0)
+            self._stop_auth()
+            raise ListenerError(_advice(endpoint, exc)) from None
+        except Exception:
+            sock.close(linger=0)
+            self._stop_auth()
+            raise
+        self.socket = sock
+        self.endpoint: str = sock.getsockopt_string(zmq.LAST_ENDPOINT) or endpoint
+        self.poller = zmq.Poller()
+        self.poller.register(sock, zmq.POLLIN)
+
+    def _setup_curve(self, sock: zmq.Socket, curve: CurveServer) -> None:
+        from zmq.auth.thread import ThreadAuthenticator
+
+        public, secret = curve.keys()
+        # The authenticator (ZAP handler) decides which client keys may connect.
+        self._auth = ThreadAuthenticator(self.context)
+        self._auth.start()
+        if curve.clients_dir is None:
+            self._auth.configure_curve(domain="*", location=zmq.auth.CURVE_ALLOW_ANY)
+        else:
+            self._auth.configure_curve(domain="*", location=str(curve.clients_dir))
+        sock.curve_secretkey = secret
+        sock.curve_publickey = public
+        sock.curve_server = True
+
+    def recv_batch(self, timeout_ms: int = 100, max_frames: int = 5_000) -> list[bytes]:
+        """Wait up to ``timeout_ms`` for a frame, then drain what is queued (up to max_frames)."""
+        if not self.poller.poll(timeout_ms):
+            return []
+        frames: list[bytes] = []
+        recv = self.socket.recv
+        try:
+            while len(frames) < max_frames:
+                frames.append(recv(zmq.NOBLOCK))
+        except zmq.Again:
+            pass
+        return frames
+
+    def _stop_auth(self) -> None:
+        if self._auth is not None:
+            self._auth.stop()
+            self._auth = None
+
+    def close(self) -> None:
+        """Close the socket (linger 0: whatever was not received is discarded)."""
+        if getattr(self, "socket", None) is not None:
+            self.socket.close(linger=0)
+            self.socket = None  # type: ignore[assignment]
+        self._stop_auth()
+
+    def __enter__(self) -> Listener:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _advice(endpoint: str, exc: zmq.ZMQError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (f"cannot listen on {endpoint}: the address is already in use "
+                "(another monitor running?); choose another endpoint with --listen, "
+                "e.g. --listen tcp://127.0.0.1:5600, and point the probe's ENDPOINT at it")
+    if exc.errno in (errno.EADDRNOTAVAIL, errno.ENODEV):
+        return f"cannot listen on {endpoint}: no such local address ({exc}); check --listen"
+    return f"cannot listen on {endpoint}: {exc}; check --listen"

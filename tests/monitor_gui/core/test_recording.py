@@ -1,0 +1,106 @@
+"""Recordings: JSON Lines round trips (plain, .gz, .zst), regrouping, untrusted lines."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from django_probe import wire
+from monitor_gui.core.recording import RecordingReader, RecordingWriter, read_recording
+from monitor_gui.core.state import MonitorState
+from tests.monitor_gui.core.events import OTHER, PROC, dispatch, heartbeat, receiver
+
+ALL_KINDS = [
+    wire.Hello(wire.KIND_HELLO, 1, {"django": "5.2", "probe": "0.1"}),
+    wire.Topology(wire.KIND_TOPOLOGY, 2, [wire.SignalWiring("s", [
+        wire.ConnectedReceiver("r", "m", "m.py", 3, True, "auth.User", False)])]),
+    dispatch(1, parent=2, kwargs={"unicode": "é✓", "quote": '"'}),
+    dispatch(2, receivers=[receiver(outcome=wire.RAISED), receiver(outcome=wire.SKIPPED)],
+             raised=True, request=None)._replace(site=None),
+    heartbeat(dropped_queue=1, dropped_send=2),
+    wire.Counts(wire.KIND_COUNTS, 3, 10**9, [wire.EmptyCount("s", "x", "send", 4)]),
+]
+
+
+def frames() -> list[wire.Frame]:
+    return [wire.Frame(PROC, 0, ALL_KINDS[:3], 0), wire.Frame(OTHER, 10, [dispatch(9)], 0),
+            wire.Frame(PROC, 3, ALL_KINDS[3:], 0)]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz", ".jsonl.zst"])
+def test_round_trip_every_event_kind(tmp_path, suffix):
+    path = tmp_path / f"rec{suffix}"
+    with RecordingWriter(path) as writer:
+        for f in frames():
+            writer.write(f)
+    assert writer.events == 7
+    back = list(read_recording(path))
+    assert [(f.proc, f.seq, f.events) for f in back] == [
+        (f.proc, f.seq, f.events) for f in frames()]
+
+
+def test_lines_are_self_describing_json(tmp_path):
+    path = tmp_path / "rec.jsonl.gz"
+    with RecordingWriter(path) as writer:
+        writer.write(frames()[1])
+    (line,) = gzip.open(path, "rt").read().splitlines()
+    record = json.loads(line)
+    assert record["proc"] == {"pid": 202, "host": "web2", "boot": "boot-b"}
+    assert record["seq"] == 10 and record["kind"] == "D" and record["signal"]
+    assert record["receivers"][0]["name"] == "create_profile"
+
+
+def test_consecutive_events_are_regrouped_into_frames(tmp_path):
+    path = tmp_path / "rec.jsonl"
+    with RecordingWriter(path) as writer:
+        for i in range(5):
+            writer.write(wire.Frame(PROC, i, [dispatch(i)], 0))
+        writer.write(wire.Frame(PROC, 9, [dispatch(9)], 0))  # a gap starts a new frame
+    back = list(read_recording(path))
+    assert [(f.seq, len(f.events)) for f in back] == [(0, 5), (9, 1)]
+
+
+def test_malformed_counts_and_gaps_survive_a_round_trip(tmp_path):
+    original = [wire.Frame(PROC, 0, [dispatch(1)], 2), wire.Frame(PROC, 5, [dispatch(2)], 0)]
+    path = tmp_path / "rec.jsonl"
+    with RecordingWriter(path) as writer:
+        for f in original:
+            writer.write(f)
+        writer.write_bad_frame(None)
+    live, replayed = MonitorState(capacity=10), MonitorState(capacity=10)
+    live.apply(original)
+    reader = RecordingReader(path)
+    replayed.apply(list(reader))
+    key = ("web1", 101, "boot-a")
+    assert live.processes[key].lost_gaps == replayed.processes[key].lost_gaps == 2
+    assert live.processes[key].malformed == replayed.processes[key].malformed == 2
+    assert reader.malformed == 1  # the undecodable frame with no known sender
+
+
+def test_untrusted_lines_are_counted_not_raised(tmp_path):
+    path = tmp_path / "rec.jsonl"
+    good = wire.event_to_dict(dispatch(1)) | {"proc": {"pid": 1, "host": "h", "boot": "b"},
+                                              "seq": 0}
+    bad_event = dict(good, seq=1, dur=-5)
+    lines = ["not json", "[1, 2]", json.dumps({"kind": "D", "seq": 0}), "",
+             json.dumps(dict(good, proc={"pid": "x"})), json.dumps(good), json.dumps(bad_event),
+             json.dumps(dict(good, seq=-1)), "\udcff"]
+    path.write_text("\n".join(lines) + "\n", errors="surrogateescape")
+    path.write_bytes(path.read_bytes() + b"\xff\xfe garbage\n")
+    reader = RecordingReader(path)
+    back = list(reader)
+    assert reader.malformed == 7  # every line but the empty one, the good and the bad event
+    assert [(len(f.events), f.malformed) for f in back] == [(1, 1)]
+    state = MonitorState(capacity=10)
+    state.apply(back)
+    assert state.processes[("h", 1, "b")].malformed == 1
+
+
+def test_missing_zstandard_is_explained(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "zstandard", None)
+    with pytest.raises(RuntimeError, match="zstandard"):
+        RecordingWriter(tmp_path / "x.jsonl.zst")

@@ -42,7 +42,7 @@ def signal_monitor_command() -> list[str]:
     found = shutil.which("signal-monitor")
     if found:
         return [found]
-    return [sys.executable, "-c", "import sys; from monitor_gui.cli import main; sys.exit(main())"]
+    return [sys.executable, "-m", "monitor_gui"]
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -152,13 +152,13 @@ def _start_monitor(args: argparse.Namespace) -> subprocess.Popen:
     command = signal_monitor_command()
     if display_available(os.environ):
         print(f"[demo] starting the monitor window on {args.endpoint}", flush=True)
-        command += ["--endpoint", args.endpoint]
+        command += ["--listen", args.endpoint]
     else:
         print("[demo] No display found (neither DISPLAY nor WAYLAND_DISPLAY is set), so the "
               "monitor window cannot open.\n"
               f"[demo] Recording the events instead: signal-monitor record --out {args.record}\n"
-              f"[demo] Open the recording later with: signal-monitor replay {args.record}\n"
+              f"[demo] Open it later on a desktop: signal-monitor --open {args.record}\n"
               "[demo] (Or set QT_QPA_PLATFORM=offscreen to run the window headless.)",
               flush=True)
-        command += ["record", "--endpoint", args.endpoint, "--out", args.record]
+        command += ["record", "--listen", args.endpoint, "--out", args.record]
     return subprocess.Popen(command, start_new_session=True)

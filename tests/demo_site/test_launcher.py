@@ -1,4 +1,5 @@
-"""The demo launcher: display detection, and ``demo --no-monitor`` starting and stopping cleanly."""
+"""``python -m demo_site demo``: display detection, the headless recorder path, the window path,
+and Ctrl-C stopping everything."""
 
 from __future__ import annotations
 
@@ -7,11 +8,17 @@ import signal
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from demo_site.launcher import display_available
-from tests.e2e.support import ROOT, free_port, site_env
+from demo_site.seed import DEMO_USERS
+from demo_site.traffic import Browser
+from monitor_gui.core.recording import read_recording
+from tests.e2e.support import free_port, site_env, wait_until
+
+LOGIN_SUCCEEDED = "demo_site.accounts.signals.login_succeeded"
 
 
 @pytest.mark.parametrize(
@@ -30,29 +37,112 @@ def test_display_available(environ, platform, expected):
     assert display_available(environ, platform) is expected
 
 
-@pytest.mark.e2e
-def test_demo_without_monitor_serves_and_stops_on_ctrl_c(tmp_path):
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "demo_site", "demo", "--no-monitor", "--port", str(port)],
-        cwd=ROOT, env=site_env(tmp_path / "demo.sqlite3", SIGNAL_PROBE_ENABLED="0"),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )
-    try:
-        # The launcher prints the invitation only once the site answers HTTP.
-        for line in proc.stdout:
+class Demo:
+    """The launcher as a user runs it, in its own process group (so Ctrl-C can be sent)."""
+
+    def __init__(self, tmp_path: Path, *args: str, display: str | None) -> None:
+        self.port = free_port()
+        self.endpoint = f"tcp://127.0.0.1:{free_port()}"
+        env = site_env(tmp_path / "demo.sqlite3")
+        for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+            env.pop(name, None)
+        if display is not None:
+            env["QT_QPA_PLATFORM"] = display
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "demo_site", "demo", "--port", str(self.port),
+             "--endpoint", self.endpoint, *args],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True,
+        )
+        self.output: list[str] = []
+
+    def wait_started(self) -> None:
+        """Read the launcher's output until it invites the user in (the site answers then)."""
+        for line in self.proc.stdout:
+            self.output.append(line)
             if "Open http://" in line:
-                break
-        else:
-            pytest.fail("the launcher exited before the site came up")
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=10) as r:
-            assert r.status == 200
-        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
-        output, _ = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-    assert proc.returncode == 0, output
-    with pytest.raises(OSError):
+                return
+        pytest.fail("the launcher exited before the site came up:\n" + "".join(self.output))
+
+    def ctrl_c(self) -> int:
+        os.killpg(self.proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
+        rest, _ = self.proc.communicate(timeout=60)
+        self.output.append(rest)
+        return self.proc.returncode
+
+    def text(self) -> str:
+        return "".join(self.output)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def run_demo(tmp_path):
+    demos: list[Demo] = []
+
+    def run(*args: str, display: str | None = None) -> Demo:
+        demo = Demo(tmp_path, *args, display=display)
+        demos.append(demo)
+        demo.wait_started()
+        return demo
+
+    yield run
+    for demo in demos:
+        demo.kill()
+
+
+def port_closed(port: int) -> bool:
+    try:
         urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+    except OSError:
+        return True
+    return False
+
+
+@pytest.mark.e2e
+def test_demo_without_monitor_serves_and_stops_on_ctrl_c(run_demo):
+    demo = run_demo("--no-monitor")
+    with urllib.request.urlopen(f"http://127.0.0.1:{demo.port}/accounts/login/", timeout=10) as r:
+        assert r.status == 200
+    assert demo.ctrl_c() == 0, demo.text()
+    assert port_closed(demo.port)
+
+
+@pytest.mark.e2e
+def test_demo_without_display_records_instead(run_demo, tmp_path):
+    demo = run_demo(display=None)
+    text = demo.text()
+    assert "No display found" in text and "signal-monitor record --out demo.jsonl" in text
+    assert "demo / demo-password-123" in text  # setup printed the credentials
+    user = DEMO_USERS[0]
+    browser = Browser(f"http://127.0.0.1:{demo.port}")
+    # The recorder may still be connecting: log in until a login reaches the file.
+    recording = tmp_path / "demo.jsonl"
+
+    def recorded_logins() -> int:
+        if not recording.exists():
+            return 0
+        return sum(1 for frame in read_recording(recording) for event in frame.events
+                   if getattr(event, "signal", None) == LOGIN_SUCCEEDED)
+
+    def login_recorded() -> bool:
+        assert browser.login(user.username, user.password)
+        return recorded_logins() > 0
+
+    wait_until(login_recorded, "a login to be recorded", timeout=60)
+    assert demo.ctrl_c() == 0, demo.text()
+    assert port_closed(demo.port)
+    assert recorded_logins() >= 1  # the recorder closed its file cleanly
+
+
+@pytest.mark.e2e
+def test_demo_with_offscreen_window_stops_both_on_ctrl_c(run_demo):
+    demo = run_demo(display="offscreen")
+    assert "starting the monitor window" in demo.text()
+    assert Browser(f"http://127.0.0.1:{demo.port}").login("demo", "demo-password-123")
+    assert demo.ctrl_c() == 0, demo.text()
+    assert port_closed(demo.port)
+    assert "did not stop" not in demo.text()

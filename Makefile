@@ -6,7 +6,7 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: help venv install test lint demo demo-site monitor record bench clean
+.PHONY: help venv install test test-compat lint demo demo-site monitor record bench clean
 
 help:
 	@echo "make demo   - install, migrate, seed the demo user, run the demo site + monitor"
@@ -28,6 +28,34 @@ venv install: $(STAMP)
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory test-compat
+
+# The probe mirrors Django's private dispatch code, so its tests also run against the
+# oldest supported Django (4.2, on this Python) and the newest (6.x, which needs
+# Python >= 3.12: used when python3.12 or newer is on PATH, skipped with a notice if not).
+# Only the probe's own dependencies are installed there (no Qt).
+COMPAT_DEPS := pyzmq msgpack numpy pytest pytest-django pytest-timeout
+COMPAT_PYTEST := -m pytest tests/django_probe -q -p no:qt -p no:cacheprovider \
+	-o addopts="" -W ignore::pytest.PytestConfigWarning
+PY312 := $(shell command -v python3.13 || command -v python3.12)
+
+.venv-django42/.installed:
+	$(PYTHON) -m venv .venv-django42
+	.venv-django42/bin/python -m pip install --quiet "Django>=4.2,<4.3" $(COMPAT_DEPS)
+	@touch $@
+
+.venv-django6/.installed:
+	$(PY312) -m venv .venv-django6
+	.venv-django6/bin/python -m pip install --quiet "Django>=6.0,<7" $(COMPAT_DEPS)
+	@touch $@
+
+test-compat: .venv-django42/.installed $(if $(PY312),.venv-django6/.installed)
+	.venv-django42/bin/python $(COMPAT_PYTEST)
+ifneq ($(PY312),)
+	.venv-django6/bin/python $(COMPAT_PYTEST)
+else
+	@echo "test-compat: no python3.12+ found, Django 6.x probe tests skipped"
+endif
 
 lint: $(STAMP)
 	$(BIN)/ruff check django_probe monitor_gui demo_site tests bench
@@ -50,4 +78,4 @@ bench: $(STAMP)
 	$(PY) bench/bench_ingest.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) .venv-django42 .venv-django6 build *.egg-info .pytest_cache

@@ -19,6 +19,9 @@ import uuid
 import weakref
 from typing import Any
 
+from django.db.models.query import QuerySet
+from django.utils.functional import LazyObject, Promise, empty
+
 REDACTED = "********************"  # the same mask Django's error reporter uses
 
 # Django's own rule for sensitive setting names (SafeExceptionReporterFilter.hidden_settings)
@@ -67,7 +70,7 @@ class Describer:
     def sender(self, sender: Any) -> str:
         if sender is None:
             return "None"
-        if isinstance(sender, type):
+        if issubclass(type(sender), type):
             return self.type_label(sender)
         return self.value(sender)
 
@@ -136,34 +139,47 @@ class Describer:
         return text
 
     def _value(self, value: Any, depth: int) -> str:
-        if isinstance(value, str):
+        # Only type(value) and the instance __dict__ are consulted: isinstance() and
+        # hasattr() would make a lazy object (request.user, a lazy storage...) evaluate,
+        # which may query the database.
+        cls = type(value)
+        if cls is str:
             return repr(value[: self.max_len])
-        if isinstance(value, (_SAFE_REPR, enum.Enum)):
+        if issubclass(cls, _SAFE_REPR) or issubclass(cls, enum.Enum):
             return repr(value)
-        if isinstance(value, (bytes, bytearray, memoryview)):
-            return f"<{type(value).__name__} len={len(value)}>"
-        if isinstance(value, type):
+        if issubclass(cls, str):
+            return repr(str.__str__(value)[: self.max_len])
+        if issubclass(cls, (bytes, bytearray, memoryview)):
+            return f"<{cls.__name__} len={len(value)}>"
+        if issubclass(cls, type):
             return self.type_label(value)
-        meta = getattr(type(value), "_meta", None)
-        if meta is not None and hasattr(value, "_state"):
+        if issubclass(cls, LazyObject):
+            wrapped = value.__dict__.get("_wrapped", empty)
+            if wrapped is empty:
+                return f"<{cls.__name__} (not evaluated)>"
+            return self._value(wrapped, depth)
+        if issubclass(cls, Promise):
+            return f"<lazy {cls.__name__}>"  # e.g. gettext_lazy: never forced
+        meta = getattr(cls, "_meta", None)
+        if meta is not None and "_state" in value.__dict__:
             return self._model_instance(value, meta)
-        if isinstance(value, BaseException):
-            return f"{type(value).__qualname__}: {self._exc_message(value)}"
-        kind = type(value).__name__
+        if issubclass(cls, BaseException):
+            return f"{cls.__qualname__}: {self._exc_message(value)}"
+        kind = cls.__name__
         if kind in ("WSGIRequest", "ASGIRequest", "HttpRequest"):
             # method and path are plain attributes; headers and cookies are not read.
             return f"{kind} {value.__dict__.get('method')} {value.__dict__.get('path')}"
-        if kind == "QuerySet" or hasattr(type(value), "_fetch_all"):
-            model = getattr(value, "model", None)
-            label = self.type_label(model) if isinstance(model, type) else "?"
+        if issubclass(cls, QuerySet):
+            model = value.__dict__.get("model")
+            label = self.type_label(model) if issubclass(type(model), type) else "?"
             return f"<QuerySet {label}>"  # never evaluated
-        if isinstance(value, dict):
+        if issubclass(cls, dict):
             return self._mapping(value, depth)
-        if isinstance(value, (list, tuple, set, frozenset)):
+        if issubclass(cls, (list, tuple, set, frozenset)):
             return self._sequence(value, depth)
-        if isinstance(value, (types.FunctionType, types.MethodType)):
+        if issubclass(cls, (types.FunctionType, types.MethodType)):
             return f"<function {value.__qualname__}>"
-        return f"<{type(value).__module__}.{type(value).__qualname__}>"
+        return f"<{cls.__module__}.{cls.__qualname__}>"
 
     def _model_instance(self, instance: Any, meta: Any) -> str:
         pk_field = getattr(meta, "pk", None)
@@ -182,7 +198,7 @@ class Describer:
             if index >= 6:
                 parts.append("…")
                 break
-            key = k if isinstance(k, str) else type(k).__name__
+            key = k if type(k) is str else type(k).__name__
             shown = REDACTED if self.is_sensitive(key) else self._value(v, depth + 1)
             parts.append(f"{key!r}: {shown}")
         return "{" + ", ".join(parts) + "}"

@@ -100,7 +100,7 @@ class SignalRegistry:
             if value is signal:
                 return f"{module}.{attr}"
         owner = namespace.get(scope)  # a signal defined in a class body
-        if isinstance(owner, type):
+        if issubclass(type(owner), type):
             for attr, value in vars(owner).items():
                 if value is signal:
                     return f"{module}.{scope}.{attr}"
@@ -118,19 +118,22 @@ class SignalRegistry:
         self._scanned_modules = len(modules)
         best: dict[int, tuple[tuple[int, int, str], Signal]] = {}
         for module_name, module in modules:
-            if not isinstance(module, ModuleType) or module_name.startswith(_PROBE_PREFIX):
+            if type(module) is not ModuleType or module_name.startswith(_PROBE_PREFIX):
                 continue
             try:
                 items = list(vars(module).items())
             except Exception:  # exotic module objects
                 continue
             for attr, value in items:
-                if isinstance(value, Signal):
+                # type() and never isinstance(): isinstance reads __class__, which makes a
+                # lazy object (e.g. staticfiles_storage) evaluate itself.
+                kind = type(value)
+                if issubclass(kind, Signal):
                     self._consider(best, module_name, attr, value)
-                elif isinstance(value, type) and value.__module__ == module_name:
+                elif issubclass(kind, type) and value.__module__ == module_name:
                     # Signals as class attributes of classes defined in this module.
                     for cls_attr, cls_value in list(value.__dict__.items()):
-                        if isinstance(cls_value, Signal):
+                        if issubclass(type(cls_value), Signal):
                             self._consider(best, module_name, f"{attr}.{cls_attr}", cls_value)
         for _key, (rank, signal) in best.items():
             created = self._created.get(id(signal))

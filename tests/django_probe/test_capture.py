@@ -202,3 +202,31 @@ def test_request_context_under_asgi(probe):
     assert started.method == ("asend" if django.VERSION >= (5, 0) else "send")
     assert viewed.request == ("asgi-1", "GET", "/hello/")
     assert started.request == viewed.request
+
+
+def test_lazy_objects_are_never_evaluated(probe, monkeypatch):
+    import sys
+    import types
+
+    from django.utils.functional import SimpleLazyObject
+    from django.utils.translation import gettext_lazy
+
+    evaluations: list[str] = []
+    # A module holding a lazy object (like django.contrib.staticfiles.storage does); made
+    # here because pytest's collection itself would evaluate one in a test module.
+    module = types.ModuleType("lazy_module_for_probe_test")
+    module.storage = SimpleLazyObject(lambda: evaluations.append("module") or object())
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+
+    lazy_user = SimpleLazyObject(lambda: evaluations.append("kwarg") or "user")
+    signal = Signal()
+    signal.connect(lambda sender, **kw: None, weak=False)
+    signal.send(sender=None, user=lazy_user, label=gettext_lazy("Hello"))
+    probe.registry.scan()  # names signals by walking every module attribute
+    probe.watcher.snapshot()
+    assert evaluations == []
+    assert probe.events[-1].kwargs == {"user": "<SimpleLazyObject (not evaluated)>",
+                                       "label": "<lazy __proxy__>"}
+    str(lazy_user)  # once the app evaluates it, its value may be described
+    signal.send(sender=None, user=lazy_user)
+    assert probe.events[-1].kwargs == {"user": "'user'"}

@@ -16,6 +16,7 @@ from django_probe import wire
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 PROGRESS_EVERY_S = 1.0
+MAX_PAUSE_S = 5.0  # replay never waits longer than this between two frames
 
 
 def _err(message: str) -> None:
@@ -39,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="output file; .gz or .zst compress")
     rec.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     rec.add_argument("--count", type=int, metavar="N", help="stop after N events")
+    rec.add_argument("--progress", type=float, metavar="S",
+                     help="seconds between progress lines (default 1 on a terminal, else 5)")
     rec.add_argument("--curve-secret", type=Path, metavar="FILE",
                      help="CurveZMQ server certificate (server.key_secret from `keys`)")
     rec.add_argument("--curve-clients", type=Path, metavar="DIR",
@@ -105,14 +108,15 @@ def gui(args: argparse.Namespace) -> int:
 
 
 class _Progress:
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, every: float | None) -> None:
         self.stream = stream
         self.tty = stream.isatty()
+        self.every = every if every is not None else (PROGRESS_EVERY_S if self.tty else 5.0)
         self.last = 0.0
 
     def show(self, text: str, final: bool = False) -> None:
         now = time.monotonic()
-        if not final and now - self.last < (PROGRESS_EVERY_S if self.tty else 5.0):
+        if not final and now - self.last < self.every:
             return
         self.last = now
         end = "\n" if final or not self.tty else ""
@@ -150,7 +154,7 @@ def record(args: argparse.Namespace) -> int:
     previous = {s: signal.signal(s, lambda *_: stop.set())
                 for s in (signal.SIGINT, signal.SIGTERM)}
     table = ProcessTable()
-    progress = _Progress(sys.stderr)
+    progress = _Progress(sys.stderr, args.progress)
     deadline = None if args.duration is None else time.monotonic() + args.duration
     events = 0
     started = flushed = time.monotonic()
@@ -247,6 +251,10 @@ def replay(args: argparse.Namespace) -> int:
                 if origin_ts is None:
                     origin_ts, origin_wall = ts, time.monotonic()
                 delay = origin_wall + (ts - origin_ts) / 1e9 / args.speed - time.monotonic()
+                if delay > MAX_PAUSE_S:
+                    # Idle stretches (or a skewed clock) would stall the replay: shorten them.
+                    origin_ts, origin_wall = ts, time.monotonic() + MAX_PAUSE_S
+                    delay = MAX_PAUSE_S
                 if delay > 0:
                     time.sleep(delay)
             # A rejected event is replayed as one the monitor rejects too, keeping seq honest.

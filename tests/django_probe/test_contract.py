@@ -147,9 +147,12 @@ def test_asend_and_asend_robust_are_identical():
                _strip(signal.send(sender=None))]
         signal.connect(broken, weak=False)
         out.append(_strip(asyncio.run(signal.asend_robust(sender=None))))
+        ran = sorted(log)
+        # Whether the sync receiver's thread ran before the failure ended the loop is a
+        # race inside Django itself, so only the exception is compared here.
         with pytest.raises(KeyError):
             asyncio.run(signal.asend(sender=None))
-        return out, sorted(log)
+        return out, ran
 
     without, with_probe, captured = twice(scenario)
     assert with_probe == without

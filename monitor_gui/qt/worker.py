@@ -41,7 +41,9 @@ class ListenerWorker(QObject):
             else:
                 listener = self._make_listener(self.endpoint)
         except Exception as exc:  # e.g. address in use: report it, the window stays usable
-            self.failed.emit(f"cannot listen on {self.endpoint}: {exc}")
+            # ListenerError messages already say what to do; others get the endpoint added.
+            text = str(exc)
+            self.failed.emit(text if self.endpoint in text else f"{self.endpoint}: {text}")
             self.finished.emit()
             return
         self.bound.emit(str(getattr(listener, "endpoint", self.endpoint)))

@@ -20,7 +20,7 @@ def make_monitor(qtbot) -> Iterator:
     """Build the real window wiring without a socket; shut every instance down afterwards."""
     built: list[Monitor] = []
 
-    def make(capacity: int = 100_000, listen: str | None = None) -> Monitor:
+    def make(capacity: int = 5_000, listen: str | None = None) -> Monitor:
         monitor = build(listen, capacity=capacity, settings=None)
         qtbot.addWidget(monitor.window)
         monitor.controller.timer.stop()  # tests drive apply() explicitly via tick()
@@ -30,6 +30,8 @@ def make_monitor(qtbot) -> Iterator:
     yield make
     for monitor in built:
         monitor.shutdown()
+        # Signal connections to lambdas form cycles Qt keeps alive: free the big arrays now.
+        monitor.state.clear()
 
 
 @pytest.fixture

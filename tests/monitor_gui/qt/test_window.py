@@ -1,0 +1,173 @@
+"""The main window: one filter drives graph, timeline and list; details; pause; clear."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings
+
+from monitor_gui.core.query import Filter
+from tests.monitor_gui.qt.scenario import AUTH, CORE, SIG
+
+
+def feed(monitor, frames) -> None:
+    monitor.controller.enqueue(frames)
+    monitor.controller.tick()
+
+
+def table_signals(window) -> set[str]:
+    model = window.table_model
+    return {model.dispatch(r).signal for r in range(model.rowCount())}
+
+
+def timeline_signals(window) -> set[str]:
+    data = window.timeline_data
+    return {data.name_of(int(s)) for s in data.signal[data.lo:data.hi]}
+
+
+def test_synthetic_events_fill_all_three_views(monitor, scenario):
+    window = monitor.window
+    feed(monitor, scenario.frames(6))
+    stored = len(monitor.state.store)
+    assert window.table_model.rowCount() == stored
+    assert len(window.timeline_data) == stored
+    assert window.timeline_data.lane_names  # one lane per signal
+    assert {"signal", "sender", "receiver"} == {k for k, _ in window.graph.nodes}
+    assert "6 dispatches" not in window.status.labels["total"].text()
+    assert f"{stored:,} dispatches" in window.status.labels["total"].text()
+
+
+def test_signal_filter_changes_graph_timeline_and_list(qtbot, monitor, scenario):
+    window = monitor.window
+    feed(monitor, scenario.frames(5))
+    everything = table_signals(window)
+    assert len(everything) == 6
+    only = {SIG + "post_save", AUTH + "user_logged_in"}
+    with qtbot.waitSignal(monitor.controller.filterChanged):
+        window.signal_model.set_checked(only)
+    assert table_signals(window) == only
+    assert timeline_signals(window) == only
+    assert window.table_model.rowCount() == 5 * 3 + 5
+    assert window.graph.is_node_visible("signal", SIG + "post_save")
+    assert not window.graph.is_node_visible("signal", CORE + "request_started")
+    # New traffic respects the filter too (the incremental path, not a reset).
+    resets = []
+    window.table_model.modelReset.connect(lambda: resets.append(1))
+    feed(monitor, [scenario.frame(scenario.request())])
+    assert table_signals(window) == only and not resets
+    assert window.table_model.rowCount() == 6 * 4
+    window.signal_model.set_checked(None)
+    assert table_signals(window) == everything
+    assert len(window.timeline_data) == len(monitor.state.store)
+
+
+def test_outcome_and_process_filters(monitor, scenario):
+    window = monitor.window
+    feed(monitor, scenario.frames(14))
+    window.filters.outcome.setCurrentIndex(1)  # errors only
+    model = window.table_model
+    assert model.rowCount() == 2 and all(model.dispatch(r).error for r in range(2))
+    window.filters.outcome.setCurrentIndex(2)  # slow only (>= 100 ms): request 11 is slow
+    assert model.rowCount() == 1 and model.dispatch(0).dur >= 100_000_000
+    window.filters.outcome.setCurrentIndex(0)
+    label = next(iter(monitor.state.processes.values())).label
+    window.filters.process.setCurrentText(label)
+    assert model.rowCount() == len(monitor.state.store)
+    window.apply_filter(Filter(processes=frozenset({"nobody:1"})))
+    assert model.rowCount() == 0 and len(window.timeline_data) == 0
+
+
+def test_sender_node_click_filters_by_sender(monitor, scenario):
+    window = monitor.window
+    feed(monitor, scenario.frames(3))
+    window.on_node_clicked("sender", "sessions.Session")
+    model = window.table_model
+    assert {model.dispatch(r).sender for r in range(model.rowCount())} == {"sessions.Session"}
+    assert window.filters.node_chip.text().endswith("sessions.Session")
+    window.on_node_clicked("sender", "sessions.Session")  # again: cleared
+    assert model.rowCount() == len(monitor.state.store)
+
+
+def test_selecting_a_row_fills_the_details(qtbot, monitor, scenario):
+    window = monitor.window
+    feed(monitor, scenario.frames(7))
+    model = window.table_model
+    failing = next(r for r in range(model.rowCount())
+                   if model.dispatch(r).signal == AUTH + "user_logged_in"
+                   and model.dispatch(r).raised)
+    with qtbot.waitSignal(window.rowSelected) as blocker:
+        window.table.selectRow(failing)
+    assert blocker.args == [model.absolute_row(failing)]
+    html = window.details.toPlainText()
+    for text in ("user_logged_in", "auth.User", "update_last_login", "AuditLog.on_login",
+                 "accounts.audit.AuditError", "boom: audit db down", "skipped",
+                 "/app/accounts/views.py:31", "login_view", "<User: alice>",
+                 "POST /accounts/login/", "children: post_save"):
+        assert text in html, text
+    # Following the child link selects the nested post_save.
+    child = monitor.state.store.row(model.absolute_row(failing)).children[0]
+    window.details.rowRequested.emit(child)
+    assert window.details.current == child
+    assert model.absolute_row(window.table.currentIndex().row()) == child
+    assert "parent: user_logged_in" in window.details.toPlainText()
+
+
+def test_timeline_click_selects_in_table(monitor, scenario):
+    window = monitor.window
+    feed(monitor, scenario.frames(2))
+    row = monitor.state.store.first + 3
+    window.timeline.dispatchClicked.emit(row)
+    assert window.table_model.absolute_row(window.table.currentIndex().row()) == row
+    assert window.details.current == row
+
+
+def test_pause_holds_frames_until_resume(monitor, scenario):
+    window = monitor.window
+    feed(monitor, scenario.frames(2))
+    before = window.table_model.rowCount()
+    window.pause_action.trigger()
+    assert monitor.controller.paused and window.pause_action.text() == "Resume"
+    feed(monitor, [scenario.frame(scenario.request())])
+    assert window.table_model.rowCount() == before
+    assert "paused" in window.status.labels["paused"].text()
+    window.pause_action.trigger()
+    monitor.controller.tick()
+    assert window.table_model.rowCount() > before
+    assert window.status.labels["paused"].text() == ""
+
+
+def test_clear_empties_every_view(monitor, scenario):
+    window = monitor.window
+    feed(monitor, scenario.frames(3))
+    window.clear_action.trigger()
+    assert window.table_model.rowCount() == 0
+    assert len(window.timeline_data) == 0
+    assert not window.graph.nodes
+    assert window.signal_model.rowCount() == 0
+    feed(monitor, scenario.frames(1))
+    assert window.table_model.rowCount() == len(monitor.state.store) > 0
+
+
+def test_lane_modes(monitor, scenario):
+    window = monitor.window
+    feed(monitor, scenario.frames(3))
+    window.lanes.setCurrentText("Lanes: request")
+    assert len(window.timeline_data.lane_names) == 3
+    assert window.timeline_data.lane_names[0] == "POST /accounts/login/ · req-1"
+    window.lanes.setCurrentText("Lanes: thread")
+    assert window.timeline_data.lane_names == ["MainThread"]
+    assert len(window.timeline_data) == len(monitor.state.store)
+
+
+def test_window_state_is_remembered(tmp_path, qtbot, make_monitor):
+    from monitor_gui.qt.window import MainWindow
+
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    monitor = make_monitor()
+    first = MainWindow(monitor.controller, None, settings)
+    qtbot.addWidget(first)
+    first.resize(700, 500)  # within the 800x600 offscreen screen
+    first.lanes.setCurrentText("Lanes: thread")
+    first.close()
+    second = MainWindow(monitor.controller, None, settings)
+    qtbot.addWidget(second)
+    assert second.lanes.currentText() == "Lanes: thread"
+    assert (second.width(), second.height()) == (700, 500)

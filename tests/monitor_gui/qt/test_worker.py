@@ -1,0 +1,96 @@
+"""The listener thread receives from a real zmq socket and the window shows what arrived."""
+
+from __future__ import annotations
+
+import zmq
+from PySide6.QtCore import QObject, Slot
+
+from django_probe import wire
+from monitor_gui.qt.worker import ListenerThread
+from tests.monitor_gui.qt.scenario import Scenario
+
+
+def test_worker_receives_from_real_socket_and_window_shows_it(qtbot, make_monitor):
+    monitor = make_monitor(listen="tcp://127.0.0.1:*")
+    monitor.controller.timer.start()  # the real timer-driven apply path
+    worker = monitor.listener.worker
+    qtbot.waitUntil(lambda: monitor.window.status.endpoint not in (None, "tcp://127.0.0.1:*"),
+                    timeout=5000)
+    endpoint = monitor.window.status.endpoint
+    assert endpoint.startswith("tcp://127.0.0.1:") and not endpoint.endswith("*")
+    assert endpoint in monitor.window.banner.label.text()
+    assert monitor.window.banner.isVisibleTo(monitor.window)
+
+    ctx = zmq.Context.instance()
+    push = ctx.socket(zmq.PUSH)
+    push.setsockopt(zmq.LINGER, 0)
+    try:
+        push.connect(endpoint)
+        sc = Scenario()
+        frames = sc.frames(5)
+        for frame in frames:
+            push.send(frame)
+        push.send(b"\x93garbage")  # malformed: counted and shown, never a crash
+        expected = sum(len(wire.decode_frame(f).events) for f in frames) - 2  # hello, topology
+        table = monitor.window.table_model
+        qtbot.waitUntil(lambda: table.rowCount() == expected, timeout=10_000)
+        qtbot.waitUntil(lambda: monitor.state.totals.malformed == 1, timeout=5000)
+    finally:
+        push.close(linger=0)
+    assert worker.received == len(frames) + 1
+    window = monitor.window
+    assert len(window.timeline_data) == expected
+    assert ("signal", "django.core.signals.request_started") in window.graph.nodes
+    assert not window.banner.isVisibleTo(window)
+    assert "1 process" in window.status.labels["processes"].text()
+    assert "malformed 1" in window.status.labels["malformed"].text()
+
+
+class Recorder(QObject):
+    """Receives worker signals on the GUI thread (a queued connection, like the window's).
+
+    qtbot.waitSignal would run its callback in the worker thread instead.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.args: list[str] = []
+
+    @Slot(str)
+    def record(self, text: str) -> None:
+        self.args.append(text)
+
+
+def test_bind_failure_is_reported_not_raised(qtbot):
+    ctx = zmq.Context.instance()
+    blocker_sock = ctx.socket(zmq.PULL)
+    blocker_sock.setsockopt(zmq.LINGER, 0)
+    blocker_sock.bind("tcp://127.0.0.1:*")
+    taken = blocker_sock.getsockopt_string(zmq.LAST_ENDPOINT)
+    thread = ListenerThread(taken)
+    recorder = Recorder()
+    thread.worker.failed.connect(recorder.record)
+    try:
+        thread.start()
+        qtbot.waitUntil(lambda: bool(recorder.args), timeout=5000)
+        assert "already in use" in recorder.args[0]
+    finally:
+        assert thread.stop()
+        blocker_sock.close(linger=0)
+
+
+def test_stop_closes_the_socket_promptly(qtbot):
+    thread = ListenerThread("tcp://127.0.0.1:*")
+    recorder = Recorder()
+    thread.worker.bound.connect(recorder.record)
+    thread.start()
+    qtbot.waitUntil(lambda: bool(recorder.args), timeout=5000)
+    endpoint = recorder.args[0]
+    assert thread.stop(timeout_ms=3000)
+    # The port is free again: binding it succeeds.
+    sock = zmq.Context.instance().socket(zmq.PULL)
+    sock.setsockopt(zmq.LINGER, 0)
+    try:
+        sock.bind(endpoint)
+    finally:
+        sock.close(linger=0)

@@ -30,6 +30,9 @@ from django_probe.conf import ProbeConfig
 
 Producer = Callable[[], "wire.Event | None"]
 
+# Seconds after the socket is opened during which "not writable" means "still connecting".
+CONNECT_GRACE = 0.5
+
 _live: weakref.WeakSet[Publisher] = weakref.WeakSet()
 # A forked child must not close or destroy its parent's zmq objects (their io threads do
 # not exist in the child); references are parked here so they are never finalized.
@@ -172,6 +175,9 @@ class Publisher:
         except Exception:
             next(self._internal)  # bad endpoint or keys: keep draining, count as dropped
         self._zmq_objects = (context, sock)
+        # A new socket needs a moment to connect; until then "not writable" means
+        # "connecting", not "no monitor", so events wait in the queue instead of dropping.
+        connecting_until = time.monotonic() + CONNECT_GRACE
         interval = self.config.flush_interval
         heartbeat_every = self.config.heartbeat_interval
         next_beat = time.monotonic() + heartbeat_every
@@ -179,6 +185,9 @@ class Publisher:
             while not stop.is_set():
                 stop.wait(interval)
                 try:
+                    if (time.monotonic() < connecting_until and sock is not None
+                            and not _writable(sock)):
+                        continue
                     self._flush(sock)
                     if time.monotonic() >= next_beat:
                         next_beat = time.monotonic() + heartbeat_every
@@ -186,6 +195,10 @@ class Publisher:
                 except Exception:
                     next(self._internal)  # never let one bad tick kill the thread
             try:  # the last flush and heartbeat: what was captured up to close()
+                if time.monotonic() < connecting_until and sock is not None:
+                    # Closed right after starting (a short-lived child, a management
+                    # command): give the connection up to LINGER to come up.
+                    sock.poll(self.config.linger_ms, zmq.POLLOUT)
                 self._flush(sock)
                 self._beat(sock)
             except Exception:
@@ -251,7 +264,7 @@ class Publisher:
         Each frame is encoded just before its send with the current sequence number, so
         a frame that zmq refuses leaves no gap: its events are counted in dropped_send.
         """
-        if sock is None or not sock.get(zmq.EVENTS) & zmq.POLLOUT:
+        if sock is None or not _writable(sock):
             # Nobody connected (IMMEDIATE): skip the encoding work entirely.
             self._dropped_send += len(events)
             self._hello_pending = True  # a monitor that connects later gets a Hello first
@@ -304,6 +317,11 @@ class Publisher:
             if not good:
                 return None
             return wire.encode_frame(self.proc, self._sent, events)
+
+
+def _writable(sock: zmq.Socket) -> bool:
+    # With IMMEDIATE set, POLLOUT means a connected monitor with room in its pipe.
+    return bool(sock.get(zmq.EVENTS) & zmq.POLLOUT)
 
 
 def _packable(event: object) -> bool:

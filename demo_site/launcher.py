@@ -95,6 +95,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-monitor", action="store_true", help="run only the site")
 
 
+def _shown(path: str) -> str:
+    """A path as the user would type it: relative when under the current directory."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
 def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -110,8 +116,11 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
     children: list[tuple[str, subprocess.Popen]] = []
-    # A `kill` of the launcher should clean up like Ctrl-C does.
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    # A `kill` of the launcher should clean up like Ctrl-C does. SIGINT gets a handler too:
+    # started in the background by a non-interactive shell, it arrives ignored (SIG_IGN),
+    # and an ignored disposition would also be inherited by the children across exec.
+    previous = {sig: signal.signal(sig, handler) for sig, handler in
+                ((signal.SIGTERM, _raise_interrupt), (signal.SIGINT, signal.default_int_handler))}
     try:
         if not args.no_monitor:
             children.append(("monitor", _start_monitor(args)))
@@ -129,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
         demo = DEMO_USERS[0]
         print(f"\n[demo] Open {url} and log in as {demo.username} / {demo.password}\n"
-              f"[demo] More traffic: {Path(sys.executable).name} -m demo_site traffic "
+              f"[demo] More traffic: {_shown(sys.executable)} -m demo_site traffic "
               f"--base-url {url}\n[demo] Ctrl-C stops everything.\n", flush=True)
         while True:
             for name, proc in children:
@@ -145,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
         # The site first, so its last events can still reach the monitor.
         for name, proc in reversed(children):
             stop(proc, name)
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _start_monitor(args: argparse.Namespace) -> subprocess.Popen:

@@ -79,13 +79,12 @@ class Publisher:
         self._thread: threading.Thread | None = None
         self._zmq_objects: tuple[object, ...] = ()  # the sender thread's context and socket
         self._stop = threading.Event()
+        # Only the program name, not the whole argv: arguments may carry secrets.
+        program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
         info = {
-            "pid": str(self.proc.pid),
-            "host": self.proc.host,
             "python": platform.python_version(),
             "implementation": sys.implementation.name,
-            "executable": sys.executable[: wire.MAX_STR],
-            "argv": " ".join(sys.argv)[:1024],
+            "program": program[:200],
             "pyzmq": zmq.__version__,
             "libzmq": zmq.zmq_version(),
             "protocol": str(wire.PROTOCOL_VERSION),
@@ -93,6 +92,9 @@ class Publisher:
             "mode": self.config.mode,
             "queue_size": str(self.config.queue_size),
             **self._hello_info,
+            # Last, so the caller's (parent's, after a fork) values never win.
+            "pid": str(self.proc.pid),
+            "host": self.proc.host,
         }
         self._hello = wire.Hello(wire.KIND_HELLO, time.time_ns(), info)
         self._hello_pending = True

@@ -120,7 +120,8 @@ def assert_contiguous(frames: list[wire.Frame]) -> None:
 
 
 def test_events_arrive_in_order_hello_first_seq_contiguous(pull, publishers):
-    pub = publishers(endpoint_of(pull), hello_info={"app": "tests", "django": "5.2"})
+    pub = publishers(endpoint_of(pull),
+                     hello_info={"app": "tests", "django": "5.2", "pid": "999999"})
     frames = connect(pub, pull)
     for i in range(1200):
         pub.submit(dispatch(i))
@@ -132,7 +133,8 @@ def test_events_arrive_in_order_hello_first_seq_contiguous(pull, publishers):
     hello = first.events[0]
     assert isinstance(hello, wire.Hello)
     assert hello.info["app"] == "tests" and hello.info["django"] == "5.2"
-    assert hello.info["pid"] == str(os.getpid())
+    assert hello.info["pid"] == str(os.getpid())  # the caller cannot fake the identity
+    assert "argv" not in hello.info  # command-line arguments may carry secrets
     assert hello.info["protocol"] == str(wire.PROTOCOL_VERSION)
     assert sum(isinstance(e, wire.Hello) for e in events_of(frames)) == 1
     assert_contiguous(frames)

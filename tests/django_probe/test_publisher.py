@@ -223,6 +223,22 @@ def test_submit_then_close_at_once_still_delivers(context, publishers):
     assert pub.stats()["dropped_send"] == 0
 
 
+def test_concurrent_submitters_every_event_is_accounted_for(context, publishers):
+    pub = publishers(free_endpoint(context), queue_size=500, heartbeat_interval=3600.0)
+    threads = [threading.Thread(target=lambda: [pub.submit(dispatch(i)) for i in range(5000)])
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stats = pub.stats()
+    assert stats["captured"] + stats["dropped_queue"] == 8 * 5000
+    assert stats["dropped_queue"] > 0  # 500 places for 40 000 events submitted at once
+    wait_for(lambda: pub.stats()["queue_depth"] == 0)
+    stats = pub.stats()
+    assert stats["dropped_send"] == stats["captured"]  # nobody listening: all counted
+
+
 def test_submit_after_close_is_dropped_and_counted(pull, publishers):
     pub = publishers(endpoint_of(pull))
     pub.close()

@@ -54,7 +54,7 @@ def _check_endpoint(raw: Mapping[str, Any]) -> list[CheckMessage]:
         return [Error(
             f"{source} is not a valid ZeroMQ endpoint ({endpoint!r:.80}): {problem}.",
             hint="Use tcp://127.0.0.1:5599 (the default), tcp://host:port, ipc:///path "
-                 "or inproc://name. The probe falls back to the default meanwhile.",
+                 "or inproc://name. Until then the probe ignores this value.",
             id="django_probe.E001",
         )]
     curve_complete = all(raw.get(key) is not None for key in CURVE_KEYS)

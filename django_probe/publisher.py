@@ -206,10 +206,13 @@ class Publisher:
             except Exception:
                 next(self._internal)
         finally:
-            if sock is not None:
-                sock.close(linger=self.config.linger_ms)
-            # Bounded: LINGER caps how long term() waits for pending messages.
-            context.term()
+            try:
+                if sock is not None:
+                    sock.close(linger=self.config.linger_ms)
+                # Bounded: LINGER caps how long term() waits for pending messages.
+                context.term()
+            except Exception:
+                next(self._internal)
             self._running = False
 
     def _open(self, context: zmq.Context) -> zmq.Socket:

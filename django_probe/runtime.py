@@ -49,7 +49,8 @@ class Probe:
             "protocol": str(wire.PROTOCOL_VERSION),
             "python": platform.python_version(),
             "django": django.get_version(),
-            "argv": " ".join(sys.argv)[:500],
+            # The program only: command-line arguments may carry secrets.
+            "program": os.path.basename(sys.argv[0]) if sys.argv else "",
             "settings": os.environ.get("DJANGO_SETTINGS_MODULE", ""),
             "mode": self.config.mode,
         }

@@ -205,18 +205,16 @@ def test_full_queue_drops_are_counted(context, publishers):
 def test_submit_then_close_at_once_still_delivers(context, publishers):
     # A short-lived process (a forked child, a management command) sends and exits before
     # its brand-new socket has connected: the events wait for the connection (bounded by
-    # LINGER) instead of being dropped. Here the monitor only appears while close() runs.
-    endpoint = free_endpoint(context)
-    pub = publishers(endpoint, linger_ms=3000)
+    # LINGER) instead of being dropped. The monitor is listening, but the publisher's
+    # connection is still being set up when close() runs.
+    late = bind_pull(context)
+    pub = publishers(endpoint_of(late), linger_ms=3000)
     pub.submit(dispatch(1))
     pub.submit(dispatch(2))
-    closer = threading.Thread(target=pub.close, kwargs={"timeout": 5.0})
-    closer.start()
-    late = bind_pull(context, endpoint)
+    pub.close(timeout=5.0)
     try:
         frames = recv_frames(late, lambda fs: 2 in dispatch_ids(events_of(fs)))
     finally:
-        closer.join()
         late.close(linger=0)
     assert frames[0].seq == 0 and isinstance(frames[0].events[0], wire.Hello)
     assert dispatch_ids(events_of(frames)) == [1, 2]

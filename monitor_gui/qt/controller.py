@@ -11,10 +11,12 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from monitor_gui.qt.selection import RowSelection
 
-APPLY_INTERVAL_MS = 40
-APPLY_BUDGET_S = 0.020  # leave the event loop at least half of each tick
-CHUNK_FRAMES = 128
-MAX_PENDING_FRAMES = 50_000  # while paused (or far behind), older frames beyond this are dropped
+APPLY_INTERVAL_MS = 40  # when caught up: apply what arrived every 40 ms
+APPLY_BUDGET_S = 0.015  # one slice of applying; then the event loop paints and handles input
+CHUNK_BYTES = 32 * 1024  # frames per apply() call: big enough to amortise, small to stay on time
+VIEW_INTERVAL_S = 0.040  # graph/status/timeline refresh at most this often while catching up
+MAX_PENDING_BYTES = 64 * 1024 * 1024  # while paused or behind, older frames beyond this are
+# dropped here; the core then sees their sequence gap and counts them as lost
 
 
 @dataclass
@@ -67,11 +69,14 @@ class MonitorController(QObject):
         self.state = state
         self.selection = RowSelection(state)
         self.pending: deque[Any] = deque()
+        self.pending_bytes = 0
         self.paused = False
         self.discarded = 0  # frames dropped because the pending buffer was full
         self.filter: Any = None
         self.rate = 0.0
         self._rate_mark = (time.monotonic(), 0)
+        self._last_flush = 0.0
+        self.interval_ms = interval_ms
         self.timer = QTimer(self, interval=interval_ms)
         self.timer.timeout.connect(self.tick)
         self.rate_timer = QTimer(self, interval=1000)
@@ -86,24 +91,35 @@ class MonitorController(QObject):
     def enqueue(self, frames: list[Any]) -> None:
         """Frames from the worker thread (queued connection, so this runs on the GUI thread)."""
         self.pending.extend(frames)
-        excess = len(self.pending) - MAX_PENDING_FRAMES
-        if excess > 0:
-            for _ in range(excess):
-                self.pending.popleft()
-            self.discarded += excess
+        self.pending_bytes += sum(len(f) for f in frames)
+        while self.pending_bytes > MAX_PENDING_BYTES and len(self.pending) > 1:
+            self.pending_bytes -= len(self.pending.popleft())
+            self.discarded += 1
 
     @Slot()
     def tick(self) -> None:
+        """Apply pending frames for at most APPLY_BUDGET_S, then give the event loop back.
+
+        While a backlog remains the timer re-fires as soon as the loop is idle (interval
+        0), so throughput is what the core can do, yet no slice blocks painting or input
+        for longer than the budget.
+        """
         if self.paused or not self.pending:
+            self._flush()
             return
         deadline = time.perf_counter() + APPLY_BUDGET_S
-        frames: list[Any] = []
         while self.pending and time.perf_counter() < deadline:
-            frames.clear()
-            while self.pending and len(frames) < CHUNK_FRAMES:
-                frames.append(self.pending.popleft())
+            frames, size = [], 0
+            while self.pending and size < CHUNK_BYTES:
+                frame = self.pending.popleft()
+                frames.append(frame)
+                size += len(frame)
+            self.pending_bytes -= size
             self.apply_now(frames, notify=False)
-        self._flush()
+        behind = bool(self.pending)
+        self.timer.setInterval(0 if behind else self.interval_ms)
+        if not behind or time.perf_counter() - self._last_flush >= VIEW_INTERVAL_S:
+            self._flush()
 
     def apply_now(self, frames: list[Any], notify: bool = True) -> None:
         """Apply frames immediately (also used to load recordings)."""
@@ -129,6 +145,7 @@ class MonitorController(QObject):
     def _flush(self) -> None:
         summary = getattr(self, "_summary", None)
         self._summary = TickSummary()
+        self._last_flush = time.perf_counter()
         if summary:
             self.ticked.emit(summary)
 
@@ -140,6 +157,7 @@ class MonitorController(QObject):
 
     def clear(self) -> None:
         self.pending.clear()
+        self.pending_bytes = 0
         self.discarded = 0
         self.selectionAboutToReset.emit()
         self.state.clear()

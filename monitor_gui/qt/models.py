@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,41 @@ def short_receiver(label: str) -> str:
 def clock(ns: int) -> str:
     secs = ns / 1e9
     return time.strftime("%H:%M:%S", time.localtime(secs)) + f".{int(secs % 1 * 1000):03d}"
+
+
+@dataclass(slots=True)
+class TableRow:
+    """What one table line shows, read from the store's columns (no receiver/children scans)."""
+
+    ts: int
+    depth: int
+    signal: str
+    sender: str
+    nrecv: int
+    dur: int
+    raised: bool
+    error: bool
+    request: str
+    request_id: str
+    proc: str
+
+
+def table_row(store: Any, absolute: int) -> TableRow:
+    ring, get = store.dispatches, store.strings.get
+    request_id = int(ring.get("request", absolute))
+    request = ""
+    if request_id >= 0:
+        method, path = store.requests.get(request_id, (-1, -1))
+        request = f"{get(method) or ''} {get(path) or ''}"
+    return TableRow(
+        ts=int(ring.get("ts", absolute)), depth=int(ring.get("depth", absolute)),
+        signal=get(int(ring.get("signal", absolute))) or "",
+        sender=get(int(ring.get("sender", absolute))) or "",
+        nrecv=int(ring.get("nrecv", absolute)), dur=int(ring.get("dur", absolute)),
+        raised=bool(ring.get("raised", absolute)), error=bool(ring.get("error", absolute)),
+        request=request, request_id=get(request_id) or "",
+        proc=store.processes.by_index[int(ring.get("proc", absolute))].label,
+    )
 
 
 class DispatchTableModel(QAbstractTableModel):
@@ -96,7 +132,14 @@ class DispatchTableModel(QAbstractTableModel):
         return self.controller.selection.index_of(absolute)
 
     def dispatch(self, r: int) -> Any:
-        """The core DispatchRow at model row r, or None if it was evicted meanwhile."""
+        """The full core DispatchRow at model row r, or None if it was evicted meanwhile."""
+        absolute = self.absolute_row(r)
+        if absolute is None or absolute not in self.store:
+            return None
+        return self.store.row(absolute)
+
+    def line(self, r: int) -> TableRow | None:
+        """The cheap per-line summary the table paints (cached: views ask per cell)."""
         absolute = self.absolute_row(r)
         if absolute is None or absolute not in self.store:
             return None
@@ -104,7 +147,7 @@ class DispatchTableModel(QAbstractTableModel):
         if row is None:
             if len(self._cache) >= CACHE_ROWS:
                 self._cache.clear()
-            row = self._cache[absolute] = self.store.row(absolute)
+            row = self._cache[absolute] = table_row(self.store, absolute)
         return row
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -113,7 +156,7 @@ class DispatchTableModel(QAbstractTableModel):
         if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole,
                         Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.TextAlignmentRole):
             return None
-        d = self.dispatch(index.row())
+        d = self.line(index.row())
         if d is None:
             return None
         col = index.column()
@@ -128,11 +171,11 @@ class DispatchTableModel(QAbstractTableModel):
                 return self.theme.slow
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(d, col)
+            return self._tooltip(index.row(), d, col)
         return self._display(d, col)
 
     @staticmethod
-    def _display(d: Any, col: int) -> str:
+    def _display(d: TableRow, col: int) -> str:
         if col == 0:
             return clock(d.ts)
         if col == 1:
@@ -140,27 +183,26 @@ class DispatchTableModel(QAbstractTableModel):
         if col == 2:
             return d.sender
         if col == 3:
-            return str(len(d.receivers))
+            return str(d.nrecv)
         if col == 4:
             return format_ns(d.dur)
         if col == 5:
-            failed = sum(r.outcome == "raised" for r in d.receivers)
-            if d.raised:
-                return "raised"
-            return f"{failed} receiver error{'s' * (failed != 1)}" if failed else "ok"
+            return "raised" if d.raised else ("receiver error" if d.error else "ok")
         if col == 6:
-            return f"{d.request.method} {d.request.path}" if d.request else ""
+            return d.request
         return d.proc
 
-    @staticmethod
-    def _tooltip(d: Any, col: int) -> str:
+    def _tooltip(self, r: int, d: TableRow, col: int) -> str:
         if col == 1:
             return d.signal
         if col == 3:
-            return "\n".join(f"{r.name} ({format_ns(r.dur)}, {r.outcome})" for r in d.receivers)
+            full = self.dispatch(r)  # hover only: worth reading the receiver rows
+            if full is not None:
+                return "\n".join(f"{c.name} ({format_ns(c.dur)}, {c.outcome})"
+                                 for c in full.receivers)
         if col == 6 and d.request:
-            return f"{d.request.method} {d.request.path}\nrequest id {d.request.id}"
-        return DispatchTableModel._display(d, col)
+            return f"{d.request}\nrequest id {d.request_id}"
+        return self._display(d, col)
 
 
 class SignalListModel(QAbstractTableModel):

@@ -76,12 +76,13 @@ class StatusBar(QStatusBar):
         self.labels["rate"].setText(f"{c.rate:,.0f} events/s")
         self.labels["total"].setText(f"{totals.dispatches:,} dispatches")
         self.labels["stored"].setText(f"{totals.stored:,} stored")
-        lost = totals.lost + c.discarded
+        lost = totals.lost
         self.labels["lost"].setText(
             f"<span style='color:{'#cf222e' if lost else 'palette(text)'}'>lost {lost:,}</span>")
+        # Frames this monitor discarded show up in the core's count as sequence gaps.
         self.labels["lost"].setToolTip(
             f"{totals.lost - totals.dropped:,} lost in transit, {totals.dropped:,} dropped by "
-            f"the probe, {c.discarded:,} discarded by the monitor while paused or behind")
+            f"the probe; {c.discarded:,} frames discarded here while paused or far behind")
         self.labels["malformed"].setText(
             f"<span style='color:{'#cf222e' if totals.malformed else 'palette(text)'}'>"
             f"malformed {totals.malformed:,}</span>")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -11,6 +11,7 @@ from monitor_gui.core.store import NO_ROW, DispatchStore
 
 _RECENT_MAX = 65_536  # dispatch ids remembered per process to resolve later children
 _PENDING_MAX = 65_536  # parent ids awaited per process (a parent may never arrive)
+MAX_DEPTH = 32_767  # the depth column is int16
 
 
 def _trim(d: dict[Any, Any], limit: int) -> None:
@@ -24,102 +25,129 @@ class Nesting:
     """Resolves ``Dispatch.parent`` (a dispatch id within one process) to absolute rows.
 
     The probe emits a dispatch when it ends, so children usually arrive before their
-    parent: such children wait in ``pending`` and are adopted (parent row set, whole
-    subtree's depth shifted) when the parent arrives. A child arriving after its parent
-    finds it in ``recent``. Until adopted a child has depth 1 and parent row NO_ROW.
+    parent: they wait in ``pending`` and are adopted (parent row set, the subtree's depth
+    shifted) when the parent arrives. A child arriving after its parent finds it in
+    ``recent``. A child whose parent is unknown has depth 1 and parent row NO_ROW.
+    Work is per batch and only touches nested dispatches, so flat traffic costs ~nothing.
     """
 
     def __init__(self) -> None:
         self.recent: dict[int, dict[int, int]] = {}  # proc index -> {dispatch id: row}
         self.pending: dict[int, dict[int, list[int]]] = {}  # proc -> {parent id: [rows]}
-        self.kids: dict[int, list[int]] = {}  # row -> adopted child rows (for depth shifts)
-        self._depth_fix: dict[int, int] = {}
-        self._parent_fix: dict[int, int] = {}
+        self.kids: dict[int, list[int]] = {}  # row -> child rows (to shift subtrees)
 
-    def begin(self, store: DispatchStore, cols: dict[str, list[Any]]
-              ) -> Callable[[int, int, int, int | None], None]:
-        """Return the per-dispatch hook for one batch; it appends ``depth`` and ``parent``."""
-        start = store.end
-        depth_col, parent_col = cols["depth"], cols["parent"]
-        depth_fix, parent_fix = self._depth_fix, self._parent_fix
-        ring = store.dispatches
+    def link(self, store: DispatchStore, start: int, spans: list[tuple[int, int, int]],
+             ids: Sequence[int], parent_ids: Sequence[int | None]
+             ) -> tuple[list[int], list[int], list[int]]:
+        """Resolve a batch whose rows start at ``start``.
+
+        ``spans`` are (process index, begin, end) slices of the batch. Returns the depth
+        and parent-row lists for the batch, and the older rows updated in the store.
+        """
+        n = len(ids)
+        parent = [NO_ROW] * n
+        adopted: dict[int, int] = {}  # older row -> its newly arrived parent row
         kids = self.kids
-
-        def depth_of(row: int) -> int:
-            if row >= start:
-                return depth_col[row - start]
-            if row in depth_fix:
-                return depth_fix[row]
-            return int(ring.get("depth", row)) if row >= ring.first else 0
-
-        def set_depth(row: int, depth: int) -> None:
-            if row >= start:
-                depth_col[row - start] = depth
-            else:
-                depth_fix[row] = depth
-
-        def nest(row: int, pidx: int, did: int, pdid: int | None) -> None:
-            recent = self.recent.get(pidx)
-            if recent is None:
-                recent = self.recent[pidx] = {}
-                self.pending[pidx] = {}
-            if pdid is None:
-                depth, prow = 0, NO_ROW
-            else:
-                prow = recent.get(pdid, NO_ROW)
-                if prow != NO_ROW:
-                    depth = depth_of(prow) + 1
-                    kids.setdefault(prow, []).append(row)
-                else:
-                    depth = 1
-                    pending = self.pending[pidx]
-                    pending.setdefault(pdid, []).append(row)
-                    _trim(pending, _PENDING_MAX)
-            depth_col.append(min(depth, 32_767))
-            parent_col.append(prow)
-            recent[did] = row
-            _trim(recent, _RECENT_MAX)
-            children = self.pending[pidx].pop(did, None)
-            if children is None:
-                return
-            kids.setdefault(row, []).extend(children)
-            for child in children:
-                if child >= start:
-                    parent_col[child - start] = row
-                else:
-                    parent_fix[child] = row
-            stack = [(child, depth + 1) for child in children]
-            seen = {row}  # hostile ids can form cycles; visit every row at most once
-            while stack:  # shift the adopted subtrees; nesting is shallow, so this is short
-                node, want = stack.pop()
-                if node in seen:
+        for pidx, begin, end in spans:
+            recent = self.recent.setdefault(pidx, {})
+            pending = self.pending.setdefault(pidx, {})
+            frame_ids = ids[begin:end]
+            recent.update(zip(frame_ids, range(start + begin, start + end), strict=True))
+            if pending:
+                for did in pending.keys() & set(frame_ids):
+                    prow = recent[did]
+                    for child in pending.pop(did):
+                        if child == prow:
+                            continue
+                        if child < start:
+                            adopted[child] = prow
+                        else:
+                            parent[child - start] = prow
+                        kids.setdefault(prow, []).append(child)
+            for i in range(begin, end):
+                pid = parent_ids[i]
+                if pid is None or parent[i] != NO_ROW:
                     continue
-                seen.add(node)
-                want = min(want, 32_767)
-                if depth_of(node) != want:
-                    set_depth(node, want)
-                    stack.extend((k, want + 1) for k in kids.get(node, ()))
+                row = start + i
+                prow = recent.get(pid, NO_ROW)
+                if prow in (NO_ROW, row):
+                    pending.setdefault(pid, []).append(row)
+                else:
+                    parent[i] = prow
+                    kids.setdefault(prow, []).append(row)
+            _trim(recent, _RECENT_MAX)
+            _trim(pending, _PENDING_MAX)
+        depth, updated = self._depths(store, start, parent, parent_ids, adopted)
+        if len(kids) > 4 * _RECENT_MAX:
+            first = store.first
+            self.kids = {r: k for r, k in kids.items() if r >= first}
+        return depth, parent, updated
 
-        return nest
-
-    def finish(self, store: DispatchStore) -> list[int]:
-        """Write fix-ups for rows stored by earlier batches; return those still live rows."""
+    def _depths(self, store: DispatchStore, start: int, parent: list[int],
+                parent_ids: Sequence[int | None], adopted: dict[int, int]
+                ) -> tuple[list[int], list[int]]:
         ring = store.dispatches
         first = ring.first
-        updated = sorted({r for r in (*self._depth_fix, *self._parent_fix) if r >= first})
-        for fix, column in ((self._depth_fix, "depth"), (self._parent_fix, "parent")):
-            live = [(r, v) for r, v in fix.items() if r >= first]
-            if live:
-                rows, values = zip(*live, strict=True)
-                ring.put(column, np.asarray(rows), np.asarray(values))
-            fix.clear()
-        if len(self.kids) > 2 * _RECENT_MAX:
-            self.kids = {r: k for r, k in self.kids.items() if r >= first}
-        return updated
+        kids = self.kids
+        memo: dict[int, int] = {}
+        fixed: dict[int, int] = {}  # older row -> new depth
+
+        def depth_of(row: int) -> int:
+            chain: list[int] = []  # batch rows walked upwards, child first
+            seen: set[int] = set()
+            node = row
+            while True:
+                if node in memo:
+                    top = memo[node] + 1  # depth of chain[-1], the child of ``node``
+                    break
+                if node < start:  # an older row knows its depth (or was just shifted)
+                    known = fixed.get(node)
+                    if known is None:
+                        known = int(ring.get("depth", node)) if node >= first else 0
+                    top = known + 1
+                    break
+                if node in seen:  # hostile ids can form a cycle: cut it here
+                    top = 1
+                    break
+                seen.add(node)
+                chain.append(node)
+                up = parent[node - start]
+                if up == NO_ROW:  # the chain's top: a root, or a child of an unknown parent
+                    top = 0 if parent_ids[node - start] is None else 1
+                    break
+                node = up
+            if not chain:
+                return top - 1
+            for k, member in enumerate(reversed(chain)):
+                memo[member] = min(top + k, MAX_DEPTH)
+            return memo[row]
+
+        for child, prow in adopted.items():  # shift adopted subtrees of older rows
+            stack = [(child, depth_of(prow) + 1)]
+            visited: set[int] = set()
+            while stack:
+                node, want = stack.pop()
+                if node in visited or node >= start or node < first:
+                    continue
+                visited.add(node)
+                fixed[node] = min(want, MAX_DEPTH)
+                stack.extend((k, want + 1) for k in kids.get(node, ()))
+        depth = [depth_of(start + i) if parent_ids[i] is not None else 0
+                 for i in range(len(parent))]
+        # Report and write only what really changed (a depth may already have been right).
+        live_fixed = [r for r in fixed if r >= first and fixed[r] != ring.get("depth", r)]
+        updated = sorted({r for r in adopted if r >= first} | set(live_fixed))
+        if updated:
+            if live_fixed:
+                ring.put("depth", np.asarray(live_fixed),
+                         np.asarray([fixed[r] for r in live_fixed]))
+            live_adopted = [r for r in adopted if r >= first]
+            if live_adopted:
+                ring.put("parent", np.asarray(live_adopted),
+                         np.asarray([adopted[r] for r in live_adopted]))
+        return depth, updated
 
     def clear(self) -> None:
         self.recent.clear()
         self.pending.clear()
         self.kids.clear()
-        self._depth_fix.clear()
-        self._parent_fix.clear()

@@ -88,17 +88,7 @@ class ProcessTable:
 
     def account(self, frame: wire.Frame, now: int, scan: bool = False) -> ProcessInfo:
         """Update counters for a decoded frame; ``scan`` also reads heartbeats and hellos."""
-        info = self.get(frame.proc, now)
-        info.last_seen = now
-        info.events += len(frame.events)
-        info.malformed += frame.malformed
-        # seq numbers every event the probe handed to zmq, including ones we rejected.
-        expected = info.next_seq
-        if expected is not None and frame.seq > expected:
-            info.lost_gaps += frame.seq - expected
-        end = frame.seq + len(frame.events) + frame.malformed
-        # The first frame seen sets the baseline: a monitor started late has lost nothing.
-        info.next_seq = end if expected is None else max(expected, end)
+        info = self.account_counts(frame.proc, frame.seq, len(frame.events), frame.malformed, now)
         if scan:
             for event in frame.events:
                 kind = event[0]
@@ -108,6 +98,22 @@ class ProcessTable:
                     info.info = dict(event[2])  # type: ignore[arg-type]
                 elif kind == wire.KIND_DISPATCH:
                     info.dispatches += 1
+        return info
+
+    def account_counts(self, proc: wire.Proc, seq: int, events: int, malformed: int,
+                       now: int) -> ProcessInfo:
+        """Update counters for a frame of ``events`` valid and ``malformed`` rejected events."""
+        info = self.get(proc, now)
+        info.last_seen = now
+        info.events += events
+        info.malformed += malformed
+        # seq numbers every event the probe handed to zmq, including ones we rejected.
+        expected = info.next_seq
+        if expected is not None and seq > expected:
+            info.lost_gaps += seq - expected
+        end = seq + events + malformed
+        # The first frame seen sets the baseline: a monitor started late has lost nothing.
+        info.next_seq = end if expected is None else max(expected, end)
         return info
 
     @staticmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -10,25 +11,15 @@ from typing import Any
 import numpy as np
 
 from django_probe import wire
-from monitor_gui.core.graph import SENDER_TO_SIGNAL, SIGNAL_TO_RECEIVER, Edge, EdgeKey, SignalGraph
+from monitor_gui.core import fastwire
+from monitor_gui.core.batch import aggregate, build
+from monitor_gui.core.graph import EdgeKey, SignalGraph
 from monitor_gui.core.nesting import Nesting
 from monitor_gui.core.processes import ProcessInfo, ProcessKey, ProcessTable
 from monitor_gui.core.query import Filter, select
 from monitor_gui.core.signals import SignalStats
-from monitor_gui.core.store import (
-    DISPATCH_COLUMNS,
-    METHOD_CODES,
-    NO_ID,
-    NO_ROW,
-    OUTCOME_CODES,
-    RECEIVER_COLUMNS,
-    DispatchStore,
-    pack_kwargs,
-)
-from monitor_gui.core.strings import NO_STRING, StringTable
-
-_RAISED = OUTCOME_CODES[wire.RAISED]
-_SKIPPED = OUTCOME_CODES[wire.SKIPPED]
+from monitor_gui.core.store import NO_ID, NO_ROW, DispatchStore
+from monitor_gui.core.strings import StringTable
 
 
 @dataclass(slots=True)
@@ -71,6 +62,7 @@ class MonitorState:
         self.empty_counts: dict[tuple[str, str, str], int] = {}  # (signal, sender, method)
         self.topology: dict[ProcessKey, wire.Topology] = {}  # latest snapshot per process
         self.nesting = Nesting()
+        self._labels: dict[tuple[str, str], int] = {}  # (module, name) -> receiver label id
         self.dispatch_count = 0
         self.latest_ts = 0  # newest event timestamp seen (Unix ns); the clock for rates
 
@@ -97,6 +89,7 @@ class MonitorState:
         self.empty_counts.clear()
         self.topology.clear()
         self.nesting.clear()
+        self._labels.clear()
         self.dispatch_count = 0
         self.latest_ts = 0
 
@@ -107,172 +100,79 @@ class MonitorState:
         return stats
 
     def apply(self, frames: Iterable[bytes | wire.Frame], now: int | None = None) -> Changes:
-        """Decode, validate and apply a batch; ``now`` is the monitor clock (Unix ns)."""
-        now = time.time_ns() if now is None else now
+        """Decode, validate and apply a batch; ``now`` is the monitor clock (Unix ns).
+
+        Never raises on bad input: undecodable frames and invalid events are counted
+        (per process when the sender is identifiable) and skipped.
+        """
+        # The batch allocates many short-lived containers but creates no reference cycles;
+        # the cyclic GC would repeatedly rescan them for nothing (it halves throughput).
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._apply(frames, time.time_ns() if now is None else now)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+    def _apply(self, frames: Iterable[bytes | wire.Frame], now: int) -> Changes:
         ch = Changes()
-        store, pt, graph = self.store, self.process_table, self.graph
-        intern = self.strings.intern
-        cols: dict[str, list[Any]] = {name: [] for name in DISPATCH_COLUMNS}
-        rcols: dict[str, list[Any]] = {name: [] for name in RECEIVER_COLUMNS}
-        c_ts, c_dur, c_did, c_pdid = cols["ts"].append, cols["dur"].append, cols["did"].append, \
-            cols["pdid"].append
-        c_signal, c_sender, c_proc = cols["signal"].append, cols["sender"].append, \
-            cols["proc"].append
-        c_method, c_raised, c_error = cols["method"].append, cols["raised"].append, \
-            cols["error"].append
-        c_nrecv, c_rstart, c_thread = cols["nrecv"].append, cols["rstart"].append, \
-            cols["thread"].append
-        c_tid, c_request, c_kwargs = cols["tid"].append, cols["request"].append, \
-            cols["kwargs"].append
-        c_sfile, c_sline, c_sfunc = cols["site_file"].append, cols["site_line"].append, \
-            cols["site_func"].append
-        r_dispatch, r_label, r_name = rcols["dispatch"].append, rcols["label"].append, \
-            rcols["name"].append
-        r_module, r_file, r_line = rcols["module"].append, rcols["file"].append, \
-            rcols["line"].append
-        r_async, r_dur, r_outcome = rcols["is_async"].append, rcols["dur"].append, \
-            rcols["outcome"].append
-        r_exc, r_text = rcols["exc_type"].append, rcols["text"].append
-        sent, calls, requests = graph.sent, graph.calls, store.requests
-        fired: dict[EdgeKey, None] = {}
-        sig_counts: dict[int, list[int]] = {}  # signal id -> [count, errors]
-        nest = self.nesting.begin(store, cols)
-        row = store.end
-        rrow = store.receivers.end
-        latest = self.latest_ts
+        store, pt = self.store, self.process_table
+        cols: list[list[Any]] = [[] for _ in range(15)]
+        rcols: list[list[Any]] = [[] for _ in range(10)]
+        procs: list[int] = []
+        spans: list[tuple[int, int, int]] = []
         for data in frames:
             if isinstance(data, wire.Frame):
-                frame = data
+                frame = fastwire.split(data)
             else:
                 try:
-                    frame = wire.decode_frame(data)
+                    frame = fastwire.decode(data)
                 except Exception:  # WireError, or anything else a hostile frame provokes
                     pt.bad_frame(data, now)
                     ch.processes_changed = True
                     continue
-            info = pt.account(frame, now)
+            info = pt.account_counts(frame.proc, frame.seq, frame.count + len(frame.others),
+                                     frame.malformed, now)
             ch.processes_changed = True
-            pidx = info.index
-            for ev in frame.events:
-                kind = ev[0]
-                if kind != wire.KIND_DISPATCH:
-                    self._other_event(info, ev, ch)
-                    continue
-                (_, ts, did, pdid, sig, snd, method, dur, thread, tid, site, req, kwargs,
-                 receivers, raised) = ev
-                sid = intern(sig)
-                error = raised
-                c_rstart(rrow)
-                for rc in receivers:
-                    label = f"{rc.module}.{rc.name}" if rc.module else rc.name
-                    lid = intern(label)
-                    outcome = OUTCOME_CODES[rc.outcome]
-                    edge = calls.get((sid, lid))
-                    if edge is None:
-                        edge = calls[(sid, lid)] = Edge(SIGNAL_TO_RECEIVER, sig, label)
-                    if outcome == _SKIPPED:
-                        edge.skipped += 1
-                        text = None
-                    else:
-                        edge.count += 1
-                        rdur = rc.dur
-                        edge.total_ns += rdur
-                        if rdur > edge.max_ns:
-                            edge.max_ns = rdur
-                        if ts > edge.last_ts:
-                            edge.last_ts = ts
-                        if outcome == _RAISED:
-                            edge.errors += 1
-                            error = True
-                            text = rc.exc_msg
-                        else:
-                            text = rc.value
-                    fired[(SIGNAL_TO_RECEIVER, sig, label)] = None
-                    r_dispatch(row)
-                    r_label(lid)
-                    r_name(intern(rc.name))
-                    r_module(intern(rc.module))
-                    r_file(intern(rc.file))
-                    r_line(rc.line)
-                    r_async(rc.is_async)
-                    r_dur(rc.dur)
-                    r_outcome(outcome)
-                    r_exc(NO_STRING if rc.exc_type is None else intern(rc.exc_type))
-                    r_text(text)
-                    rrow += 1
-                sndid = intern(snd)
-                edge = sent.get((sndid, sid))
-                if edge is None:
-                    edge = sent[(sndid, sid)] = Edge(SENDER_TO_SIGNAL, snd, sig)
-                edge.count += 1
-                edge.total_ns += dur
-                if dur > edge.max_ns:
-                    edge.max_ns = dur
-                if ts > edge.last_ts:
-                    edge.last_ts = ts
-                if error:
-                    edge.errors += 1
-                fired[(SENDER_TO_SIGNAL, snd, sig)] = None
-                counts = sig_counts.get(sid)
-                if counts is None:
-                    counts = sig_counts[sid] = [0, 0]
-                counts[0] += 1
-                if error:
-                    counts[1] += 1
-                if ts > latest:
-                    latest = ts
-                nest(row, pidx, did, pdid)
-                c_ts(ts)
-                c_dur(dur)
-                c_did(did)
-                c_pdid(NO_ID if pdid is None else pdid)
-                c_signal(sid)
-                c_sender(sndid)
-                c_proc(pidx)
-                c_method(METHOD_CODES[method])
-                c_raised(raised)
-                c_error(error)
-                c_nrecv(len(receivers))
-                c_thread(intern(thread))
-                c_tid(tid)
-                if req is None:
-                    c_request(NO_STRING)
-                else:
-                    rid = intern(req.id)
-                    if rid not in requests:
-                        requests[rid] = (intern(req.method), intern(req.path))
-                    c_request(rid)
-                c_kwargs(pack_kwargs(kwargs))
-                if site is None:
-                    c_sfile(NO_STRING)
-                    c_sline(0)
-                    c_sfunc(NO_STRING)
-                else:
-                    c_sfile(intern(site.file))
-                    c_sline(site.line)
-                    c_sfunc(intern(site.func))
-                row += 1
-        count = row - store.end
+            if frame.count:
+                begin = len(procs)
+                for acc, col in zip(cols, frame.columns, strict=True):
+                    acc += col
+                for acc, col in zip(rcols, frame.receivers, strict=True):
+                    acc += col
+                procs += [info.index] * frame.count
+                spans.append((info.index, begin, len(procs)))
+                info.dispatches += frame.count
+            for event in frame.others:
+                self._other_event(info, event, ch)
+        if not procs:
+            self._update_signals({}, ch)
+            return ch
         old_first, old_end = store.first, store.end
-        store.append(cols, count, rcols, rrow - store.receivers.end)
-        ch.updated = self.nesting.finish(store)
+        batch = build(cols, rcols, procs, old_end, store.receivers.end, self.strings,
+                      store.requests, self._labels)
+        ids, parent_ids = batch.rows["did"], batch.rows["pdid"]
+        depth, parent, updated = self.nesting.link(
+            store, old_end, spans, ids, [None if p == NO_ID else p for p in parent_ids])
+        batch.rows["depth"] = depth
+        batch.rows["parent"] = parent
+        store.append(batch.rows, batch.count, batch.receivers, batch.rcount)
+        ch.updated = [r for r in updated if r >= store.first]
         ch.evicted = min(store.first, old_end) - old_first
         ch.appended = store.end - max(old_end, store.first)
-        self.dispatch_count += count
-        self._per_process_dispatches(cols["proc"])
-        ch.fired = list(fired)
-        ch.edges_changed.update(fired)
-        self.latest_ts = latest
-        self._update_signals(sig_counts, ch)
+        self.dispatch_count += batch.count
+        ch.fired = aggregate(batch, self.graph, self.strings)
+        ch.edges_changed.update(ch.fired)
+        self.latest_ts = max(self.latest_ts, int(batch.ts.max()))
+        sids, counts = np.unique(batch.signal, return_counts=True)
+        errors = np.bincount(np.searchsorted(sids, batch.signal), weights=batch.error,
+                             minlength=len(sids))
+        self._update_signals(
+            {int(s): (int(c), int(e)) for s, c, e in zip(sids, counts, errors, strict=True)}, ch)
         return ch
 
-    def _per_process_dispatches(self, procs: list[int]) -> None:
-        if procs:
-            by_index = self.process_table.by_index
-            for index, n in zip(*np.unique(np.asarray(procs), return_counts=True), strict=True):
-                by_index[int(index)].dispatches += int(n)
-
-    def _update_signals(self, sig_counts: dict[int, list[int]], ch: Changes) -> None:
+    def _update_signals(self, sig_counts: dict[int, tuple[int, int]], ch: Changes) -> None:
         get = self.strings.get
         second = self.latest_ts // 1_000_000_000
         for sid, (n, errors) in sig_counts.items():

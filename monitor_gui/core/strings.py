@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 NO_STRING = -1  # id stored in a column when the value is absent (None)
 
 
@@ -17,17 +19,30 @@ class StringTable:
     __slots__ = ("_ids", "_strings")
 
     def __init__(self) -> None:
-        self._ids: dict[str, int] = {}
+        # None maps to NO_STRING so optional fields intern without a per-item branch.
+        self._ids: dict[str | None, int] = {None: NO_STRING}
         self._strings: list[str] = []
 
-    def intern(self, value: str) -> int:
-        """Return the id of ``value``, adding it if it is new."""
+    def intern(self, value: str | None) -> int:
+        """Return the id of ``value``, adding it if it is new (None -> NO_STRING)."""
         ids = self._ids
         found = ids.get(value)
         if found is None:
             found = ids[value] = len(self._strings)
-            self._strings.append(value)
+            self._strings.append(value)  # type: ignore[arg-type]
         return found
+
+    def intern_many(self, values: Sequence[str | None]) -> list[int]:
+        """Ids of ``values`` (a sequence: read twice if new strings appear), in order.
+
+        The common case, every string already known, runs at C speed.
+        """
+        getitem = self._ids.__getitem__
+        try:
+            return list(map(getitem, values))
+        except KeyError:
+            intern = self.intern
+            return [intern(v) for v in values]
 
     def get(self, string_id: int) -> str | None:
         """The string for ``string_id``; None for NO_STRING."""
@@ -37,6 +52,8 @@ class StringTable:
 
     def lookup(self, value: str) -> int | None:
         """The id of ``value`` if it was ever interned, else None (never adds)."""
+        if value is None:
+            return None
         return self._ids.get(value)
 
     def matching(self, needle: str) -> list[int]:
@@ -49,4 +66,5 @@ class StringTable:
 
     def clear(self) -> None:
         self._ids.clear()
+        self._ids[None] = NO_STRING
         self._strings.clear()

@@ -1,0 +1,194 @@
+"""Turns a batch of validated dispatches into store columns and graph aggregates, column-wise.
+
+Per-event Python work is what limits ingest, so everything here works on whole columns:
+``zip(*events)`` transposes the batch at C speed, strings are interned with
+``map(dict.__getitem__)``, and edge aggregates are numpy group-bys over the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from django_probe import wire
+from monitor_gui.core.graph import SENDER_TO_SIGNAL, SIGNAL_TO_RECEIVER, Edge, EdgeKey, SignalGraph
+from monitor_gui.core.ring import _as_array
+from monitor_gui.core.store import (
+    KV_SEP,
+    METHOD_CODES,
+    NO_ID,
+    OUTCOME_CODES,
+    PAIR_SEP,
+    pack_kwargs,
+)
+from monitor_gui.core.strings import NO_STRING, StringTable
+
+_RAISED = OUTCOME_CODES[wire.RAISED]
+_SKIPPED = OUTCOME_CODES[wire.SKIPPED]
+_I64 = np.dtype(np.int64)
+
+
+@dataclass(slots=True)
+class Batch:
+    rows: dict[str, Any]  # dispatch columns (lists or arrays), see store.DISPATCH_COLUMNS
+    receivers: dict[str, Any]  # receiver columns, see store.RECEIVER_COLUMNS
+    count: int
+    rcount: int
+    # Aggregation inputs (numpy, one entry per dispatch / per receiver call).
+    signal: np.ndarray
+    sender: np.ndarray
+    ts: np.ndarray
+    dur: np.ndarray
+    error: np.ndarray
+    owner: np.ndarray  # receiver -> index of its dispatch in the batch
+    label: np.ndarray
+    rdur: np.ndarray
+    outcome: np.ndarray
+
+
+def _kwargs_column(kwargs: tuple[dict[str, str], ...]) -> list[Any]:
+    joined = [PAIR_SEP.join(map(KV_SEP.join, k.items())) if k else None for k in kwargs]
+    # One check for the whole batch: the separators must occur exactly as often as joining
+    # put them there. Only if some key or value contained one do we pack row by row.
+    filled = [j for j in joined if j is not None]
+    pairs = sum(map(len, kwargs))
+    text = "".join(filled)
+    if text.count(KV_SEP) != pairs or text.count(PAIR_SEP) != pairs - len(filled):
+        return [pack_kwargs(k) for k in kwargs]
+    return joined
+
+
+def build(cols: Sequence[Sequence[Any]], rcols: Sequence[Sequence[Any]], procs: list[int],
+          start: int, rstart: int, strings: StringTable, requests: dict[int, tuple[int, int]],
+          labels: dict[tuple[str, str], int]) -> Batch:
+    """Store columns for validated dispatch columns (wire.Dispatch field order) from ``start``.
+
+    ``rcols`` are the receiver-call columns of all dispatches, in order.
+    """
+    (_, ts, ids, parents, signals, senders, methods, durs, threads, tids, sites, reqs,
+     kwargs, receivers, raised) = cols
+    n = len(ts)
+    intern_many = strings.intern_many
+    sid = intern_many(signals)
+    snd = intern_many(senders)
+    nrecv = list(map(len, receivers))
+    ts_a = _as_array(ts, _I64)
+    dur_a = _as_array(durs, _I64)
+    req_ids = intern_many([r and r[0] for r in reqs])
+    new = set(req_ids).difference(requests)
+    new.discard(NO_STRING)
+    if new:  # only then walk the batch: most dispatches belong to known requests
+        for rid, req in zip(req_ids, reqs, strict=True):
+            if rid in new:
+                requests[rid] = (strings.intern(req[1]), strings.intern(req[2]))
+                new.discard(rid)
+    owner = np.repeat(np.arange(n), nrecv)
+    rows: dict[str, Any] = {
+        "ts": ts_a, "dur": dur_a, "did": ids,
+        "pdid": [NO_ID if p is None else p for p in parents],
+        "signal": sid, "sender": snd, "proc": procs,
+        "method": list(map(METHOD_CODES.__getitem__, methods)),
+        "raised": raised, "nrecv": nrecv,
+        "rstart": rstart + np.concatenate(([0], np.cumsum(nrecv)[:-1])).astype(np.int64),
+        "thread": intern_many(threads), "tid": tids, "request": req_ids,
+        "site_file": intern_many([s and s[0] for s in sites]),
+        "site_line": [s[1] if s else 0 for s in sites],
+        "site_func": intern_many([s and s[2] for s in sites]),
+        "kwargs": _kwargs_column(kwargs),
+    }
+    flat = rcols[0]
+    if flat:
+        names, modules, files, lines, asyncs, rdurs, outcomes, values, exc_types, exc_msgs = rcols
+        pairs = list(zip(modules, names, strict=True))
+        try:
+            lid = list(map(labels.__getitem__, pairs))
+        except KeyError:
+            for module, name in set(pairs) - labels.keys():
+                labels[(module, name)] = strings.intern(f"{module}.{name}" if module else name)
+            lid = list(map(labels.__getitem__, pairs))
+        out = np.fromiter(map(OUTCOME_CODES.__getitem__, outcomes), dtype=np.int8,
+                          count=len(flat))
+        texts = [m if o == wire.RAISED else v
+                 for v, o, m in zip(values, outcomes, exc_msgs, strict=True)]
+        rdur_a = _as_array(rdurs, _I64)
+        rcols: dict[str, Any] = {
+            "dispatch": owner + start, "label": lid, "name": intern_many(names),
+            "module": intern_many(modules), "file": intern_many(files), "line": lines,
+            "is_async": asyncs, "dur": rdur_a, "outcome": out,
+            "exc_type": intern_many(exc_types), "text": texts,
+        }
+        receiver_raised = np.bincount(owner, weights=out == _RAISED, minlength=n) > 0
+        error = np.asarray(raised, dtype=bool) | receiver_raised
+    else:
+        rcols = {}
+        lid, out, rdur_a = [], np.empty(0, np.int8), np.empty(0, np.int64)
+        error = np.asarray(raised, dtype=bool)
+    rows["error"] = error
+    return Batch(rows, rcols, n, len(flat), np.asarray(sid, np.int64), np.asarray(snd, np.int64),
+                 ts_a, dur_a, error, owner, np.asarray(lid, np.int64), rdur_a, out)
+
+
+def _groups(keys: np.ndarray, ran: np.ndarray, dur: np.ndarray, ts: np.ndarray,
+            err: np.ndarray) -> tuple[list[int], list[list[int]]]:
+    """Per distinct key: [count, skipped, errors, total_ns, max_ns, last_ts]."""
+    uniq, inv = np.unique(keys, return_inverse=True)
+    m = len(uniq)
+    ran_i = ran.astype(np.int64)
+    count = np.bincount(inv, weights=ran_i, minlength=m)
+    skipped = np.bincount(inv, weights=1 - ran_i, minlength=m)
+    errors = np.bincount(inv, weights=err, minlength=m)
+    total = np.zeros(m, np.int64)
+    np.add.at(total, inv, np.where(ran, dur, 0))
+    top = np.zeros(m, np.int64)
+    np.maximum.at(top, inv, np.where(ran, dur, 0))
+    last = np.zeros(m, np.int64)
+    np.maximum.at(last, inv, np.where(ran, ts, 0))
+    stats = np.stack([count.astype(np.int64), skipped.astype(np.int64),
+                      errors.astype(np.int64), total, top, last], axis=1)
+    return uniq.tolist(), stats.tolist()
+
+
+def _update(edge: Edge, s: list[int]) -> None:
+    count, skipped, errors, total, top, last = s
+    edge.count += count
+    edge.skipped += skipped
+    edge.errors += errors
+    edge.total_ns += total
+    if top > edge.max_ns:
+        edge.max_ns = top
+    if last > edge.last_ts:
+        edge.last_ts = last
+
+
+def aggregate(batch: Batch, graph: SignalGraph, strings: StringTable) -> list[EdgeKey]:
+    """Fold the batch into the graph's edges; return the edges that fired."""
+    get = strings.get
+    fired: list[EdgeKey] = []
+    # Sender -> signal: every dispatch counts; errors are dispatches with any error.
+    keys = (batch.sender << 32) | batch.signal
+    ran = np.ones(batch.count, dtype=bool)
+    for key, s in zip(*_groups(keys, ran, batch.dur, batch.ts, batch.error), strict=True):
+        ids = (key >> 32, key & 0xFFFFFFFF)
+        edge = graph.sent.get(ids)
+        if edge is None:
+            edge = graph.sent[ids] = Edge(SENDER_TO_SIGNAL, get(ids[0]) or "", get(ids[1]) or "")
+        _update(edge, s)
+        fired.append(edge.key)
+    if batch.rcount:
+        rsig = batch.signal[batch.owner]
+        keys = (rsig << 32) | batch.label
+        ran = batch.outcome != _SKIPPED
+        err = batch.outcome == _RAISED
+        groups = _groups(keys, ran, batch.rdur, batch.ts[batch.owner], err)
+        for key, s in zip(*groups, strict=True):
+            ids = (key >> 32, key & 0xFFFFFFFF)
+            edge = graph.calls.get(ids)
+            if edge is None:
+                edge = graph.calls[ids] = Edge(SIGNAL_TO_RECEIVER, get(ids[0]) or "",
+                                               get(ids[1]) or "")
+            _update(edge, s)
+            fired.append(edge.key)
+    return fired

@@ -1,0 +1,113 @@
+"""The fast decoder must agree with django_probe.wire on every input (differential tests)."""
+
+from __future__ import annotations
+
+import msgpack
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from django_probe import wire
+from monitor_gui.core import fastwire
+from tests.monitor_gui.core.events import PROC, dispatch, heartbeat, receiver
+from tests.monitor_gui.core.test_malformed import BAD_EVENTS, CASES, plain
+
+
+def as_plain(value):
+    """NamedTuples and lists both become lists, so the two decoders' outputs compare."""
+    if isinstance(value, (list, tuple)):
+        return [as_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: as_plain(v) for k, v in value.items()}
+    return value
+
+
+def rows(columns, count):
+    return [as_plain(list(row)) for row in zip(*columns)] if count else []
+
+
+def agree(data) -> None:
+    try:
+        expected = wire.decode_frame(data)
+    except wire.WireError:
+        with pytest.raises(wire.WireError):
+            fastwire.decode(data)
+        return
+    got = fastwire.decode(data)
+    assert (got.proc, got.seq, got.malformed) == (expected.proc, expected.seq, expected.malformed)
+    want_d = [e for e in expected.events if e[0] == wire.KIND_DISPATCH]
+    want_o = [e for e in expected.events if e[0] != wire.KIND_DISPATCH]
+    assert got.count == len(want_d)
+    assert rows(got.columns, got.count) == as_plain(want_d)
+    calls = [r for d in want_d for r in d.receivers]
+    assert rows(got.receivers, len(calls)) == as_plain(calls)
+    assert got.others == want_o
+
+
+GOOD = [
+    dispatch(1), dispatch(2, parent=1, request=None)._replace(site=None),
+    dispatch(3, receivers=[], kwargs={}),
+    dispatch(4, receivers=[receiver(outcome=wire.RAISED), receiver(outcome=wire.SKIPPED)]),
+]
+
+
+def test_agrees_on_valid_frames():
+    agree(wire.encode_frame(PROC, 0, GOOD))
+    agree(wire.encode_frame(PROC, 5, [*GOOD, heartbeat()]))  # mixed kinds: the slow path
+    agree(wire.encode_frame(PROC, 0, []))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_agrees_on_malformed_frames(name):
+    agree(CASES[name])
+
+
+@pytest.mark.parametrize("name", sorted(BAD_EVENTS))
+def test_agrees_on_each_malformed_event(name):
+    agree(wire.encode_frame(PROC, 0, [list(GOOD[0]), BAD_EVENTS[name], list(GOOD[3])]))
+
+
+def test_long_strings_fall_back_to_wire_and_only_skip_their_event():
+    long = dispatch(9, signal="s" * (wire.MAX_STR + 1))
+    data = wire.encode_frame(PROC, 0, [GOOD[0], long])
+    agree(data)
+    assert fastwire.decode(data).malformed == 1
+
+
+def test_bool_is_not_an_int_and_int_is_not_a_bool():
+    agree(wire.encode_frame(PROC, 0, [[*list(GOOD[0])[:1], True, *list(GOOD[0])[2:]]]))
+    agree(wire.encode_frame(PROC, 0, [[*list(GOOD[0])[:14], 1]]))
+
+
+mutation = st.sampled_from(range(15))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(index=st.integers(0, len(GOOD) - 1), field=mutation, value=plain)
+def test_fuzz_one_field_replaced(index, field, value):
+    event = list(GOOD[index])
+    event[field] = value
+    try:
+        data = msgpack.packb(["dsm", 1, list(PROC), 0, [list(GOOD[0]), event]], use_bin_type=True)
+    except (OverflowError, ValueError, TypeError):
+        return
+    agree(data)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(field=st.integers(0, 9), value=plain)
+def test_fuzz_one_receiver_field_replaced(field, value):
+    call = list(receiver())
+    call[field] = value
+    event = [*list(GOOD[0])[:13], [call], False]
+    try:
+        data = msgpack.packb(["dsm", 1, list(PROC), 0, [event]], use_bin_type=True)
+    except (OverflowError, ValueError, TypeError):
+        return
+    agree(data)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=300))
+def test_fuzz_bytes(data):
+    agree(data)

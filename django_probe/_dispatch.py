@@ -21,6 +21,7 @@ import weakref
 from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
+from django.core.signals import request_started as _request_started
 from django.dispatch import dispatcher
 from django.dispatch.dispatcher import NO_RECEIVERS, Signal
 
@@ -40,6 +41,7 @@ _ORIGINALS: dict[str, Any] = {name: Signal.__dict__[name] for name in (*METHOD_N
 # Frames in these files are the dispatcher, not the call site of send().
 _SKIP_FILES = {dispatcher.__file__, __file__}
 
+_new_call_site = functools.partial(tuple.__new__, wire.CallSite)  # no Python-level __new__
 _rec: Recorder  # set by install(); read once per dispatch into a local
 _registry: SignalRegistry | None = None
 
@@ -51,7 +53,7 @@ def _site() -> wire.CallSite | None:
     if frame is None:
         return None
     code = frame.f_code
-    return wire.CallSite(code.co_filename, frame.f_lineno, code.co_name)
+    return _new_call_site((code.co_filename, frame.f_lineno, code.co_name))
 
 
 def _async_done(calls: list, receiver: Any, started: int, task: asyncio.Future) -> None:
@@ -91,7 +93,8 @@ def send(self, sender, **named):
         rec.empty(self, sender, "send", named)
         return responses
     site = _site()
-    rec.begin_request(self, named)
+    if self is _request_started:
+        rec.begin_request(self, named)
     parent = current_dispatch.get()
     dispatch_id = rec.next_id()
     token = current_dispatch.set(dispatch_id)
@@ -136,7 +139,8 @@ def send_robust(self, sender, **named):
         rec.empty(self, sender, "send_robust", named)
         return responses
     site = _site()
-    rec.begin_request(self, named)
+    if self is _request_started:
+        rec.begin_request(self, named)
     parent = current_dispatch.get()
     dispatch_id = rec.next_id()
     token = current_dispatch.set(dispatch_id)
@@ -198,7 +202,8 @@ async def asend(self, sender, **named):
         rec.empty(self, sender, "asend", named)
         return []
     site = _site()
-    rec.begin_request(self, named)
+    if self is _request_started:
+        rec.begin_request(self, named)
     parent = current_dispatch.get()
     dispatch_id = rec.next_id()
     token = current_dispatch.set(dispatch_id)
@@ -252,7 +257,8 @@ async def asend_robust(self, sender, **named):
         rec.empty(self, sender, "asend_robust", named)
         return []
     site = _site()
-    rec.begin_request(self, named)
+    if self is _request_started:
+        rec.begin_request(self, named)
     parent = current_dispatch.get()
     dispatch_id = rec.next_id()
     token = current_dispatch.set(dispatch_id)
@@ -324,7 +330,8 @@ def send_legacy(self, sender, **named):
         rec.empty(self, sender, "send", named)
         return []
     site = _site()
-    rec.begin_request(self, named)
+    if self is _request_started:
+        rec.begin_request(self, named)
     parent = current_dispatch.get()
     dispatch_id = rec.next_id()
     token = current_dispatch.set(dispatch_id)
@@ -371,7 +378,8 @@ def send_robust_legacy(self, sender, **named):
         rec.empty(self, sender, "send_robust", named)
         return []
     site = _site()
-    rec.begin_request(self, named)
+    if self is _request_started:
+        rec.begin_request(self, named)
     parent = current_dispatch.get()
     dispatch_id = rec.next_id()
     token = current_dispatch.set(dispatch_id)

@@ -59,6 +59,7 @@ class Recorder:
         self.stream_empty = stream_empty
         self.ignore = ignore
         self.next_id = itertools.count(1).__next__  # atomic under the GIL
+        self._names = registry.names  # id(signal) -> name: read directly on the hot path
         # (id(signal), id(sender), method) -> [signal name, sender label, count]
         self._empty: dict[tuple[int, int, str], list] = {}
         self._empty_since = time.perf_counter_ns()
@@ -136,7 +137,7 @@ class Recorder:
             return  # caused by the probe's own work (e.g. a sink): never record or recurse
         token = in_probe.set(True)
         try:
-            name = self.registry.name(signal)
+            name = self._names.get(id(signal)) or self.registry.name(signal)
             if name not in self.ignore:
                 self.sink(_new_dispatch((
                     _KIND, ts, dispatch_id, parent, name,

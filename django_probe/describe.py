@@ -50,6 +50,7 @@ class Describer:
         # id(code) -> (code, qualname, description): the code object (not the function or
         # its instance) is kept to pin the id; the qualname tells factory closures apart.
         self._receivers: dict[int, tuple[Any, str, tuple[str, str, str, int]]] = {}
+        self._functions: dict[int, tuple[weakref.ref, tuple[str, str, str, int]]] = {}
 
     # ------------------------------------------------------------------ senders
 
@@ -78,6 +79,19 @@ class Describer:
 
     def receiver(self, receiver: Any) -> tuple[str, str, str, int]:
         """(qualified name, module, file, first line) of a receiver callable."""
+        # Fast path for plain functions (the usual receivers): one dict lookup and a weak
+        # reference check, so a weakly connected receiver is never kept alive by us.
+        hit = self._functions.get(id(receiver))
+        if hit is not None and hit[0]() is receiver:
+            return hit[1]
+        desc = self._receiver(receiver)
+        if type(receiver) is types.FunctionType:
+            if len(self._functions) > 10_000:
+                self._functions.clear()
+            self._functions[id(receiver)] = (weakref.ref(receiver), desc)
+        return desc
+
+    def _receiver(self, receiver: Any) -> tuple[str, str, str, int]:
         func = getattr(receiver, "__func__", receiver)
         code = getattr(func, "__code__", None)
         qualname = getattr(func, "__qualname__", None)

@@ -31,7 +31,7 @@ class SignalRegistry:
     """id(signal) -> name, plus a weak set of every signal seen (for topology)."""
 
     def __init__(self) -> None:
-        self._names: dict[int, str] = {}
+        self.names: dict[int, str] = {}
         self._created: dict[int, tuple[str, str, int]] = {}  # id -> (module, scope, line)
         self.known: weakref.WeakSet[Signal] = weakref.WeakSet()
         self._scanned_modules = 0
@@ -42,21 +42,21 @@ class SignalRegistry:
 
     def name(self, signal: Signal) -> str:
         """The dotted name; the hot path is a single dict lookup."""
-        name = self._names.get(id(signal))
+        name = self.names.get(id(signal))
         if name is None:
             name = self._resolve(signal)
         return name
 
     def _remember(self, signal: Signal, name: str) -> None:
         key = id(signal)
-        if key not in self._names:
+        if key not in self.names:
             # Forget the name when the signal dies so a reused id is never mislabelled.
             weakref.finalize(signal, self._forget, key)
-        self._names[key] = name
+        self.names[key] = name
         self.known.add(signal)
 
     def _forget(self, key: int) -> None:
-        self._names.pop(key, None)
+        self.names.pop(key, None)
         self._created.pop(key, None)
 
     # ------------------------------------------------------------------ discovery
@@ -71,7 +71,7 @@ class SignalRegistry:
 
     def _resolve(self, signal: Signal) -> str:
         with self._lock:
-            name = self._names.get(id(signal))
+            name = self.names.get(id(signal))
             if name is not None:
                 return name
             created = self._created.get(id(signal))
@@ -79,7 +79,7 @@ class SignalRegistry:
                 name = self._from_creation_site(signal, *created)
             if name is None:
                 self.scan()
-                name = self._names.get(id(signal))
+                name = self.names.get(id(signal))
             if name is None:
                 self._unnamed += 1
                 if created is not None:
@@ -142,7 +142,7 @@ class SignalRegistry:
                 if name is not None:
                     self._remember(signal, name)
                     continue
-            if id(signal) not in self._names:
+            if id(signal) not in self.names:
                 self._remember(signal, rank[2])
 
     @staticmethod

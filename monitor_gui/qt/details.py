@@ -9,8 +9,8 @@ import numpy as np
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from monitor_gui.qt.models import clock, short_receiver
-from monitor_gui.qt.theme import Theme, current_theme, format_ns, short_signal
+from monitor_gui.qt.models import clock
+from monitor_gui.qt.theme import Theme, current_theme, format_ns, short_receiver, short_signal
 
 MAX_CHILDREN = 50
 

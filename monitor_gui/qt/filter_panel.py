@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from monitor_gui.core.query import Filter
-from monitor_gui.qt.models import SignalListModel, short_receiver
+from monitor_gui.qt.models import SignalListModel
+from monitor_gui.qt.theme import short_receiver
 
 ALL_PROCESSES = "All processes"
 

@@ -28,7 +28,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from monitor_gui.qt.theme import Theme, blend, current_theme, format_ns, short_signal
+from monitor_gui.qt.theme import (
+    Theme,
+    blend,
+    current_theme,
+    format_ns,
+    short_receiver,
+    short_signal,
+)
 
 COLUMNS = {"sender": 0, "signal": 1, "receiver": 2}
 COLUMN_TITLES = ("SENDERS", "SIGNALS", "RECEIVERS")
@@ -40,7 +47,11 @@ FLASH_DECAY = 0.82  # per 33 ms tick: an edge glows for roughly half a second
 
 
 def _label(kind: str, name: str) -> str:
-    return short_signal(name) if kind == "signal" else name
+    if kind == "signal":
+        return short_signal(name)
+    if kind == "receiver":
+        return short_receiver(name)
+    return name
 
 
 class NodeItem(QGraphicsItem):
@@ -168,11 +179,11 @@ class EdgeItem(QGraphicsPathItem):
             colour = theme.slow
         if self.hovered:
             colour = theme.accent
-        colour = blend(colour, theme.flash, self.heat)
-        alpha = 90 if not self.count else 200
-        colour.setAlpha(max(alpha, int(255 * self.heat)))
+        colour = blend(colour, theme.flash, 0.8 * self.heat)
+        alpha = 90 if not self.count else 190
+        colour.setAlpha(max(alpha, int(235 * self.heat)))
         scale = math.log1p(self.count) / math.log1p(max(self.view.max_edge_count, 1))
-        pen = QPen(colour, 1.0 + 5.0 * scale + 2.5 * self.heat)
+        pen = QPen(colour, 1.0 + 5.0 * scale + 1.5 * self.heat)
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
         if not self.count:
             pen.setStyle(Qt.PenStyle.DashLine)
@@ -375,6 +386,25 @@ class GraphView(QGraphicsView):
             self._headers.append(header)
         self.relayout()
         self._refresh_all()
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        # A legend pinned to the viewport's bottom-left corner (view, not scene, coordinates).
+        painter.save()
+        painter.resetTransform()
+        painter.setFont(self.font_normal)
+        y = self.viewport().height() - 10
+        x = 12.0
+        theme = self.theme
+        entries = [(theme.edge, "width = calls"), (theme.error, "errors"),
+                   (theme.slow, f"slow (mean ≥ {self.slow_ns / 1e6:.0f} ms)"),
+                   (theme.flash, "just fired"), (theme.muted, "dashed = connected, never fired")]
+        for colour, text in entries:
+            painter.setPen(QPen(colour, 3))
+            painter.drawLine(QPointF(x, y - 4), QPointF(x + 14, y - 4))
+            painter.setPen(theme.muted)
+            painter.drawText(QPointF(x + 19, y), text)
+            x += 19 + self.metrics.horizontalAdvance(text) + 16
+        painter.restore()
 
     def fit_all(self) -> None:
         rect = self.scene().sceneRect()

@@ -16,14 +16,6 @@ Index = QModelIndex | QPersistentModelIndex
 CACHE_ROWS = 2_000  # DispatchRow objects kept for painting; only visible rows are asked for
 
 
-def short_receiver(label: str) -> str:
-    """"pkg.mod.func" -> "func"; "pkg.AuditLog.on_login" keeps the class name."""
-    parts = label.split(".")
-    if len(parts) >= 2 and parts[-2][:1].isupper():
-        return ".".join(parts[-2:])
-    return parts[-1]
-
-
 def clock(ns: int) -> str:
     secs = ns / 1e9
     return time.strftime("%H:%M:%S", time.localtime(secs)) + f".{int(secs % 1 * 1000):03d}"

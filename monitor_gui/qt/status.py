@@ -71,7 +71,10 @@ class StatusBar(QStatusBar):
         totals = state.totals
         live = sum(1 for p in state.processes.values() if p.events)
         if self.endpoint:
-            self.labels["listen"].setText(f"● {escape(self.endpoint)}")
+            self.labels["listen"].setText(f"<span style='color:#1a7f37'>●</span> listening on "
+                                          f"{escape(self.endpoint)}")
+        elif not self.labels["listen"].text():
+            self.labels["listen"].setText("○ not listening")
         self.labels["processes"].setText(f"{live} process{'es' * (live != 1)}")
         self.labels["rate"].setText(f"{c.rate:,.0f} events/s")
         self.labels["total"].setText(f"{totals.dispatches:,} dispatches")

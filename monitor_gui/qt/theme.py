@@ -115,3 +115,11 @@ def format_ns(ns: float) -> str:
     if ns < 1_000_000_000:
         return f"{ns / 1e6:.2f} ms"
     return f"{ns / 1e9:.2f} s"
+
+
+def short_receiver(label: str) -> str:
+    """"pkg.mod.func" -> "func"; "pkg.AuditLog.on_login" keeps the class name."""
+    parts = label.split(".")
+    if len(parts) >= 2 and parts[-2][:1].isupper():
+        return ".".join(parts[-2:])
+    return parts[-1]

@@ -225,20 +225,21 @@ class TimelineView(QWidget):
             p.setPen(theme.grid)
             p.drawLine(QPointF(x, AXIS_H - 5), QPointF(x, self.height()))
             p.setPen(theme.muted)
-            p.drawText(QPointF(x + 3, AXIS_H - 8), self._clock(base + t, step))
+            p.drawText(QPointF(x + 3, AXIS_H - 8), self._clock(base + round(t), step))
             t += step
         p.setPen(theme.text)
-        mode = "LIVE" if self.follow else "PAUSED VIEW"
+        mode = "LIVE" if self.follow else "FREE"
         p.drawText(QRectF(8, 0, GUTTER - 12, AXIS_H), Qt.AlignmentFlag.AlignVCenter,
                    f"{mode} · {format_ns(span)}")
 
     @staticmethod
-    def _clock(ns: float, step: float) -> str:
-        secs = ns / 1e9
+    def _clock(ns: int, step: float) -> str:
+        """Wall-clock label with as many decimals as the tick step needs (integer maths)."""
+        secs, frac = divmod(ns, 1_000_000_000)
         text = time.strftime("%H:%M:%S", time.localtime(secs))
         if step < 1e9:
-            digits = 3 if step >= 1e6 else 6
-            text += f".{int((secs % 1) * 10 ** digits):0{digits}d}"
+            digits = 3 if step >= 1e6 else (6 if step >= 1e3 else 9)
+            text += f".{frac // 10 ** (9 - digits):0{digits}d}"
         return text
 
     # ------------------------------------------------------------------ interaction

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QSplitter,
+    QStyle,
     QTableView,
     QToolBar,
     QVBoxLayout,
@@ -99,9 +100,11 @@ class MainWindow(QMainWindow):
         table.setWordWrap(False)
         header = table.horizontalHeader()
         header.setHighlightSections(False)
-        for col, width in enumerate((100, 170, 190, 80, 85, 130, 190, 130)):
+        table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        for col, width in enumerate((92, 140, 150, 70, 76, 104, 190, 100)):
             table.setColumnWidth(col, width)
         header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(60)
         return table
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, width: int) -> None:
@@ -114,8 +117,10 @@ class MainWindow(QMainWindow):
         self.resizeDocks([dock], [width], Qt.Orientation.Horizontal)
 
     def _action(self, text: str, shortcut: Any, slot: Any, tip: str,
-                checkable: bool = False) -> QAction:
+                checkable: bool = False, icon: QStyle.StandardPixmap | None = None) -> QAction:
         action = QAction(text, self, checkable=checkable)
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
         action.setShortcut(QKeySequence(shortcut))
         action.setToolTip(f"{tip} ({QKeySequence(shortcut).toString()})")
         (action.toggled if checkable else action.triggered).connect(slot)
@@ -123,21 +128,29 @@ class MainWindow(QMainWindow):
         return action
 
     def _make_actions(self) -> None:
+        sp = QStyle.StandardPixmap
         self.pause_action = self._action("Pause", Qt.Key.Key_Space, self.controller.set_paused,
-                                         "Stop applying incoming events", checkable=True)
+                                         "Stop applying incoming events", checkable=True,
+                                         icon=sp.SP_MediaPause)
         self.clear_action = self._action("Clear", "Ctrl+L", self.controller.clear,
-                                         "Forget everything received so far")
+                                         "Forget everything received so far",
+                                         icon=sp.SP_DialogResetButton)
         self.open_action = self._action("Open…", QKeySequence.StandardKey.Open,
-                                        self.open_dialog, "Open a recording")
+                                        self.open_dialog, "Open a recording",
+                                        icon=sp.SP_DialogOpenButton)
         self.save_action = self._action("Save…", QKeySequence.StandardKey.Save,
-                                        self.save_dialog, "Save the stored dispatches")
+                                        self.save_dialog, "Save the stored dispatches",
+                                        icon=sp.SP_DialogSaveButton)
         self.export_action = self._action("Export graph…", "Ctrl+E", self.export_dialog,
-                                          "Export the graph as PNG or SVG")
+                                          "Export the graph as PNG or SVG",
+                                          icon=sp.SP_FileDialogDetailedView)
         self.fit_action = self._action("Fit graph", "F", self._fit_graph,
-                                       "Fit the whole graph in view")
+                                       "Fit the whole graph in view",
+                                       icon=sp.SP_TitleBarMaxButton)
         self.follow_action = self._action("Follow live", Qt.Key.Key_End,
                                           self.timeline.set_follow,
-                                          "Timeline follows the newest events", checkable=True)
+                                          "Timeline follows the newest events", checkable=True,
+                                          icon=sp.SP_MediaSeekForward)
         self.follow_action.setChecked(True)
         self.find_action = self._action("Find signal", QKeySequence.StandardKey.Find,
                                         self.filters.search.setFocus, "Search signals")
@@ -148,7 +161,8 @@ class MainWindow(QMainWindow):
         bar = QToolBar("Main")
         bar.setObjectName("toolbar-main")
         bar.setMovable(False)
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        bar.setIconSize(bar.iconSize() * 0.8)
         for a in (self.pause_action, self.clear_action, None, self.open_action, self.save_action,
                   self.export_action, None, self.fit_action, self.follow_action):
             bar.addSeparator() if a is None else bar.addAction(a)

@@ -123,3 +123,11 @@ def test_paint_million_rows_uses_aggregates(qtbot):
     view.set_window(1_000_000_000, 1_000_200_000)  # zoomed far in: individual marks
     view.grab()
     assert not view.last_aggregated and 0 < view.last_visible_total <= ITEM_LIMIT
+
+
+def test_axis_labels_use_exact_integer_time():
+    base = 1_764_000_001_577_500_000
+    assert TimelineView._clock(base, 500_000).endswith(".577500")
+    assert TimelineView._clock(base, 1e6).endswith(".577")
+    assert TimelineView._clock(base + 1, 100).endswith(".577500001")
+    assert "." not in TimelineView._clock(base, 5e9)

@@ -171,3 +171,23 @@ def test_window_state_is_remembered(tmp_path, qtbot, make_monitor):
     qtbot.addWidget(second)
     assert second.lanes.currentText() == "Lanes: thread"
     assert (second.width(), second.height()) == (700, 500)
+
+
+def test_keyboard_shortcuts(qtbot, monitor, scenario):
+    from PySide6.QtCore import Qt
+
+    window = monitor.window
+    window.show()
+    qtbot.waitExposed(window)
+    window.windowHandle().requestActivate()
+    qtbot.waitUntil(window.isActiveWindow)  # shortcuts only reach the active window
+    window.table.setFocus()
+    qtbot.keyClick(window.table, Qt.Key.Key_Space)
+    assert monitor.controller.paused
+    qtbot.keyClick(window.table, Qt.Key.Key_Space)
+    assert not monitor.controller.paused
+    feed(monitor, scenario.frames(2))
+    qtbot.keyClick(window.table, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert window.table_model.rowCount() == 0
+    shortcuts = {a.text(): a.shortcut().toString() for a in window.actions()}
+    assert shortcuts["Export graph…"] == "Ctrl+E" and shortcuts["Open…"] == "Ctrl+O"

@@ -1,0 +1,61 @@
+"""Open/save recordings from the window: a saved session reopens to the same views."""
+
+from __future__ import annotations
+
+from monitor_gui.core.recording import read_recording
+from monitor_gui.qt import recording_io
+
+
+def feed(monitor, frames) -> None:
+    monitor.controller.enqueue(frames)
+    monitor.controller.tick()
+
+
+def test_save_then_open_restores_the_views(tmp_path, make_monitor, scenario):
+    source = make_monitor()
+    feed(source, scenario.frames(8))
+    path = tmp_path / "session.jsonl.gz"
+    source.window.save_recording(str(path))
+    assert "Saved" in source.window.status.currentMessage()
+    frames = list(read_recording(path))
+    dispatches = [e for f in frames for e in f.events if e.kind == "D"]
+    assert len(dispatches) == len(source.state.store)
+    assert any(e.kind == "T" for f in frames for e in f.events)  # topology kept
+
+    target = make_monitor()
+    target.window.open_recording(str(path))
+    window = target.window
+    assert target.controller.paused  # live input must not overwrite what was opened
+    assert window.table_model.rowCount() == len(source.state.store)
+    assert len(window.timeline_data) == len(source.state.store)
+    assert set(window.graph.nodes) == set(source.window.graph.nodes)
+    assert window.graph.nodes[("receiver", "accounts.receivers.purge_avatar")].known_only
+    assert target.state.totals.lost == 0 and target.state.totals.malformed == 0
+    original = source.state.store.row(source.state.store.first + 5)
+    reopened = target.state.store.row(target.state.store.first + 5)
+    assert reopened.to_dispatch() == original.to_dispatch()
+    assert reopened.parent_row is not None or original.parent_row is None
+
+
+def test_opening_a_bad_file_warns_instead_of_crashing(tmp_path, monkeypatch, monitor):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"kind": "D", "nonsense": true}\nnot json at all\n')
+    warnings = []
+    monkeypatch.setattr("monitor_gui.qt.window.QMessageBox.warning",
+                        lambda *a: warnings.append(a[2]))
+    monitor.window.open_recording(str(bad))
+    missing = tmp_path / "missing.jsonl"
+    monitor.window.open_recording(str(missing))
+    assert any("missing.jsonl" in w for w in warnings)
+    assert monitor.window.table_model.rowCount() == 0
+
+
+def test_frames_of_groups_events_per_process(make_monitor, scenario):
+    monitor = make_monitor()
+    feed(monitor, scenario.frames(3))
+    from tests.monitor_gui.qt.scenario import PROC
+
+    frames = list(recording_io.frames_of(monitor.state))
+    assert {f.proc for f in frames} == {PROC}
+    seqs = [f.seq for f in frames]
+    assert seqs == sorted(seqs) and seqs[0] == 0

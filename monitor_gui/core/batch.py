@@ -29,6 +29,10 @@ from monitor_gui.core.strings import NO_STRING, StringTable
 _RAISED = OUTCOME_CODES[wire.RAISED]
 _SKIPPED = OUTCOME_CODES[wire.SKIPPED]
 _I64 = np.dtype(np.int64)
+# Most receivers return None: share one str object per common summary instead of a
+# fresh decoded copy per call (~50 bytes each, 100 MB per million dispatches).
+_COMMON_VALUES: dict[str | None, str | None] = {
+    v: v for v in ("None", "True", "False", "0", "1", "[]", "{}", "()", "''")}
 
 
 @dataclass(slots=True)
@@ -111,7 +115,8 @@ def build(cols: Sequence[Sequence[Any]], rcols: Sequence[Sequence[Any]], procs: 
             lid = list(map(labels.__getitem__, pairs))
         out = np.fromiter(map(OUTCOME_CODES.__getitem__, outcomes), dtype=np.int8,
                           count=len(flat))
-        texts = [m if o == wire.RAISED else v
+        common = _COMMON_VALUES.get
+        texts = [m if o == wire.RAISED else common(v, v)
                  for v, o, m in zip(values, outcomes, exc_msgs, strict=True)]
         rdur_a = _as_array(rdurs, _I64)
         rcols: dict[str, Any] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,26 @@ class Totals:
     lost: int  # all loss: gaps in transit + dropped by the probe
     dropped: int  # the part of ``lost`` the probe dropped itself (queue full, zmq blocked)
     stored: int = 0  # rows currently in the store
+
+
+CHUNK_BYTES = 4 * 2**20  # raw frame bytes decoded per sub-batch (~15k dispatches)
+CHUNK_EVENTS = 20_000  # decoded wire.Frame events per sub-batch
+
+
+def _chunks(frames: Iterable[bytes | wire.Frame]) -> Iterator[list[bytes | wire.Frame]]:
+    chunk: list[bytes | wire.Frame] = []
+    size = 0
+    for frame in frames:
+        chunk.append(frame)
+        if isinstance(frame, wire.Frame):
+            size += len(frame.events) * (CHUNK_BYTES // CHUNK_EVENTS)
+        else:
+            size += len(frame) if isinstance(frame, (bytes, bytearray, memoryview)) else 1
+        if size >= CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
 
 
 class MonitorState:
@@ -109,14 +129,30 @@ class MonitorState:
         # the cyclic GC would repeatedly rescan them for nothing (it halves throughput).
         gc_was_enabled = gc.isenabled()
         gc.disable()
+        now = time.time_ns() if now is None else now
+        ch = Changes()
+        store = self.store
+        old_first, old_end = store.first, store.end
+        updated: list[int] = []
+        fired: dict[EdgeKey, None] = {}
         try:
-            return self._apply(frames, time.time_ns() if now is None else now)
+            # Bounded sub-batches keep the transient decoded objects (~1 KB per event)
+            # from inflating RSS when a caller hands over a huge backlog at once.
+            for chunk in _chunks(frames):
+                self._apply(chunk, now, ch, updated, fired)
         finally:
             if gc_was_enabled:
                 gc.enable()
+        self._update_signals(ch)
+        ch.updated = sorted({r for r in updated if r >= store.first})
+        ch.evicted = min(store.first, old_end) - old_first
+        ch.appended = store.end - max(old_end, store.first)
+        ch.fired = list(fired)
+        ch.edges_changed.update(fired)
+        return ch
 
-    def _apply(self, frames: Iterable[bytes | wire.Frame], now: int) -> Changes:
-        ch = Changes()
+    def _apply(self, frames: list[bytes | wire.Frame], now: int, ch: Changes,
+               updated: list[int], fired: dict[EdgeKey, None]) -> None:
         store, pt = self.store, self.process_table
         cols: list[list[Any]] = [[] for _ in range(15)]
         rcols: list[list[Any]] = [[] for _ in range(10)]
@@ -147,40 +183,35 @@ class MonitorState:
             for event in frame.others:
                 self._other_event(info, event, ch)
         if not procs:
-            self._update_signals({}, ch)
-            return ch
-        old_first, old_end = store.first, store.end
+            return
+        old_end = store.end
         batch = build(cols, rcols, procs, old_end, store.receivers.end, self.strings,
                       store.requests, self._labels)
         ids, parent_ids = batch.rows["did"], batch.rows["pdid"]
-        depth, parent, updated = self.nesting.link(
+        depth, parent, fixed = self.nesting.link(
             store, old_end, spans, ids, [None if p == NO_ID else p for p in parent_ids])
         batch.rows["depth"] = depth
         batch.rows["parent"] = parent
         store.append(batch.rows, batch.count, batch.receivers, batch.rcount)
-        ch.updated = [r for r in updated if r >= store.first]
-        ch.evicted = min(store.first, old_end) - old_first
-        ch.appended = store.end - max(old_end, store.first)
+        updated += fixed
         self.dispatch_count += batch.count
-        ch.fired = aggregate(batch, self.graph, self.strings)
-        ch.edges_changed.update(ch.fired)
+        fired.update(dict.fromkeys(aggregate(batch, self.graph, self.strings)))
         self.latest_ts = max(self.latest_ts, int(batch.ts.max()))
         sids, counts = np.unique(batch.signal, return_counts=True)
         errors = np.bincount(np.searchsorted(sids, batch.signal), weights=batch.error,
                              minlength=len(sids))
-        self._update_signals(
-            {int(s): (int(c), int(e)) for s, c, e in zip(sids, counts, errors, strict=True)}, ch)
-        return ch
-
-    def _update_signals(self, sig_counts: dict[int, tuple[int, int]], ch: Changes) -> None:
         get = self.strings.get
         second = self.latest_ts // 1_000_000_000
-        for sid, (n, errors) in sig_counts.items():
+        for sid, n, err in zip(sids.tolist(), counts.tolist(), errors.tolist(), strict=True):
             stats = self._signal(get(sid) or "")
             stats.count += n
-            stats.errors += errors
+            stats.errors += int(err)
             stats.add(second, n)
             ch.signals_changed.add(stats.name)
+
+    def _update_signals(self, ch: Changes) -> None:
+        """Let rates decay with event time, also for signals absent from this batch."""
+        second = self.latest_ts // 1_000_000_000
         for stats in self.signals.values():
             if stats.update_rate(second):
                 ch.signals_changed.add(stats.name)

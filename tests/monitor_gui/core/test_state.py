@@ -159,3 +159,23 @@ def test_totals_and_clear():
     assert not state.signals and not state.graph.edges() and not state.processes
     state.apply([frame([dispatch(7)], seq=50)])  # a fresh baseline: no false gap after clear
     assert state.totals.lost == 0 and state.store.row(0).id == 7
+
+
+def test_large_batches_are_applied_in_chunks_with_one_combined_changes(monkeypatch):
+    from monitor_gui.core import state as state_module
+
+    frames = [frame([dispatch(2 * i + 1, parent=2 * i + 2), dispatch(2 * i + 2)], seq=2 * i)
+              for i in range(10)]
+    whole = MonitorState(capacity=8)
+    expected = whole.apply(frames)
+    monkeypatch.setattr(state_module, "CHUNK_BYTES", 1)  # every frame its own sub-batch
+    chunked = MonitorState(capacity=8)
+    changes = chunked.apply(frames)
+    assert (changes.appended, changes.evicted) == (expected.appended, expected.evicted) == (8, 0)
+    assert set(changes.fired) == set(expected.fired)
+    rows = range(chunked.store.first, chunked.store.end)
+    assert [chunked.store.row(r).to_dispatch() for r in rows] == [
+        whole.store.row(r).to_dispatch() for r in rows]
+    assert [chunked.store.row(r).depth for r in rows] == [1, 0] * 4
+    assert [chunked.store.row(r).parent_row for r in rows] == [
+        r + 1 if r % 2 == 0 else None for r in rows]

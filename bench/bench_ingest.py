@@ -1,0 +1,246 @@
+"""Monitor ingest benchmark: a publisher process floods real zmq; JSON results on stdout.
+
+Phases (one run, all numbers next to their targets, see docs/performance.md):
+
+* ``decode_ab``  - in-process A/B: decode+apply of the same frames through
+  ``django_probe.wire.decode_frame`` (baseline) vs the monitor's fast path, as a ratio.
+* ``throughput`` - a publisher process floods ``--events`` synthetic dispatches (built
+  with wire NamedTuples, encoded with wire.encode_frame) over tcp loopback with blocking
+  sends; the monitor receives and applies them; events/s of decode+apply (target 200k/s).
+* ``memory`` / ``refilter`` - after the flood the store holds min(events, capacity)
+  dispatches: process RSS (target <= 600 MB at 1M) and select() by signal (target 200 ms).
+* ``sustained`` - the publisher paces ``--rate`` events/s for ``--duration`` s with
+  non-blocking sends like the probe (a send that would block is dropped and counted, then
+  reported in a heartbeat); the monitor must lose nothing (gaps + drops == 0).
+
+Usage: ``python bench/bench_ingest.py`` (full: 1M events, 60 s at 50k/s) or ``--quick``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from django_probe import wire
+
+SIGNALS = [f"django.db.models.signals.{n}" for n in ("pre_save", "post_save", "pre_init",
+                                                      "post_init", "pre_delete", "post_delete")]
+SIGNALS += [f"app.signals.custom_{i}" for i in range(14)]
+SENDERS = ["auth.User", "articles.Article", "articles.Comment", "accounts.Profile",
+           "sessions.Session"]
+FRAME_EVENTS = 200
+POOL = 5_000  # distinct synthetic events, reused with fresh ids
+
+
+def synthetic_events(count: int) -> list[wire.Dispatch]:
+    """A plausible mix: 1-3 receivers, 20% nested, 2% raising, kwargs summaries."""
+    events = []
+    for i in range(count):
+        receivers = [
+            wire.ReceiverCall(f"on_{SIGNALS[i % 20].rsplit('.', 1)[1]}_{k}",
+                              f"app{k}.receivers", f"app{k}/receivers.py", 10 + k, False,
+                              2_000 + 97 * (i % 50), wire.RAISED if (i % 50 == 0 and k == 0)
+                              else wire.RETURNED, None if i % 50 == 0 and k == 0 else "None",
+                              "builtins.ValueError" if i % 50 == 0 and k == 0 else None,
+                              "bad value" if i % 50 == 0 and k == 0 else None)
+            for k in range(1 + i % 3)
+        ]
+        events.append(wire.Dispatch(
+            wire.KIND_DISPATCH, 0, i, None if i % 5 else i + 1, SIGNALS[i % 20],
+            SENDERS[i % 5], "send", 10_000 + i % 1000, "MainThread", 140_000 + i % 4,
+            wire.CallSite("app/views.py", 40 + i % 30, "create"),
+            wire.RequestInfo(f"req-{i // 20}", "POST", "/articles/new/"),
+            {"instance": f"<Article: {i}>", "created": "True", "using": "default"},
+            receivers, False))
+    return events
+
+
+def publisher(endpoint: str, mode: str, total: int, rate: float, duration: float) -> None:
+    """Child process: flood (blocking sends) or pace (non-blocking, drops counted)."""
+    import zmq
+
+    proc = wire.Proc(os.getpid(), platform.node(), f"bench-{mode}")
+    pool = synthetic_events(POOL)
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.PUSH)
+    if mode == "paced":
+        sock.setsockopt(zmq.IMMEDIATE, 1)  # like the probe: no monitor -> drop, not queue
+    sock.connect(endpoint)
+    seq = sent = dropped = 0
+    per_frame = FRAME_EVENTS if mode == "flood" else max(1, int(rate / 500))  # 2 ms frames
+    start = time.monotonic()
+    next_send = start
+    while True:
+        if mode == "flood" and sent >= total:
+            break
+        if mode == "paced":
+            if time.monotonic() - start >= duration:
+                break
+            next_send += per_frame / rate
+            delay = next_send - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        base = sent + dropped
+        now = time.time_ns()
+        events = [e._replace(id=base + j, ts=now,
+                             parent=None if e.parent is None else base + j + 1)
+                  for j, e in enumerate(pool[base % POOL: base % POOL + per_frame])]
+        if len(events) < per_frame:
+            events += [e._replace(id=base + len(events) + j, ts=now, parent=None)
+                       for j, e in enumerate(pool[: per_frame - len(events)])]
+        frame = wire.encode_frame(proc, seq, events)
+        try:
+            sock.send(frame, 0 if mode == "flood" else zmq.NOBLOCK)
+        except zmq.Again:
+            dropped += len(events)  # not sent, so no seq assigned: counted in the heartbeat
+            continue
+        seq += len(events)
+        sent += len(events)
+    hb = wire.Heartbeat(wire.KIND_HEARTBEAT, time.time_ns(), sent + dropped, sent, 0, dropped,
+                        0, 0)
+    sock.send(wire.encode_frame(proc, seq, [hb]))  # blocking: the end marker must arrive
+    sock.close(linger=30_000)
+    ctx.term()
+
+
+def rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def run_phase(state: Any, mode: str, total: int, rate: float, duration: float,
+              timeout: float) -> dict[str, Any]:
+    """Start a publisher, receive and apply until its final heartbeat; return measurements."""
+    from monitor_gui.listener import Listener
+
+    with Listener("tcp://127.0.0.1:*") as listener:
+        child = mp.get_context("spawn").Process(
+            target=publisher, args=(listener.endpoint, mode, total, rate, duration))
+        child.start()
+        first = None
+        cpu0 = time.process_time()
+        deadline = time.monotonic() + timeout
+        done = None
+        max_batch = 0
+        while time.monotonic() < deadline:
+            frames = listener.recv_batch(100)
+            if not frames:
+                continue
+            if first is None:
+                first = time.monotonic()
+            max_batch = max(max_batch, len(frames))
+            state.apply(frames)
+            done = next((p for p in state.processes.values()
+                         if p.boot == f"bench-{mode}" and p.heartbeat is not None), None)
+            if done is not None:
+                break
+        end = time.monotonic()
+        cpu = time.process_time() - cpu0
+        child.join(60)
+    if done is None:
+        return {"error": "publisher's end marker never arrived", "timeout_s": timeout}
+    wall = end - (first or end)
+    return {"events": done.dispatches, "seconds": round(wall, 3),
+            "events_per_s": round(done.dispatches / wall) if wall else None,
+            "lost_in_transit": done.lost_gaps, "dropped_by_publisher": done.dropped_send,
+            "lost_total": done.lost, "malformed": done.malformed,
+            "monitor_cpu_share": round(cpu / wall, 2) if wall else None,
+            "largest_batch_frames": max_batch}
+
+
+def decode_ab(events: int) -> dict[str, Any]:
+    """Same frames through wire.decode_frame + apply(Frame) vs apply(bytes) (fast path)."""
+    from monitor_gui.core.state import MonitorState
+
+    proc = wire.Proc(1, "ab", "ab")
+    pool = synthetic_events(FRAME_EVENTS)
+    frames = [wire.encode_frame(proc, i * FRAME_EVENTS, pool)
+              for i in range(events // FRAME_EVENTS)]
+    n = len(frames) * FRAME_EVENTS
+    results = {}
+    for name in ("wire_decode_frame", "fast_path"):
+        state = MonitorState(capacity=n)
+        t = time.perf_counter()
+        for i in range(0, len(frames), 10):
+            chunk = frames[i:i + 10]
+            state.apply([wire.decode_frame(f) for f in chunk] if name == "wire_decode_frame"
+                        else chunk)
+        results[name] = round(n / (time.perf_counter() - t))
+    return {"events": n, "events_per_s": results,
+            "ratio_fast_over_wire": round(results["fast_path"] / results["wire_decode_frame"], 2)}
+
+
+def refilter(state: Any) -> dict[str, Any]:
+    from monitor_gui.core.query import Filter
+
+    def timed(f: Filter) -> tuple[float, int]:
+        runs = []
+        for _ in range(5):
+            t = time.perf_counter()
+            rows = state.select(f)
+            runs.append((time.perf_counter() - t) * 1000)
+        return round(statistics.median(runs), 2), len(rows)
+
+    one, n_one = timed(Filter(signals=frozenset({SIGNALS[1]})))
+    three, n_three = timed(Filter(signals=frozenset(SIGNALS[:3])))
+    receiver, n_recv = timed(Filter(receivers=frozenset({"app1.receivers.on_post_save_1"})))
+    text, n_text = timed(Filter(text="article: 12"))
+    return {"stored": len(state.store), "by_one_signal_ms": one, "rows": n_one,
+            "by_three_signals_ms": three, "rows_three": n_three,
+            "by_receiver_ms": receiver, "rows_receiver": n_recv,
+            "free_text_kwargs_ms": text, "rows_text": n_text}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: 200k events, 10 s sustained")
+    parser.add_argument("--events", type=int, help="flood size (default 1,000,000)")
+    parser.add_argument("--rate", type=float, default=50_000.0, help="sustained events/s")
+    parser.add_argument("--duration", type=float, help="sustained seconds (default 60)")
+    parser.add_argument("--capacity", type=int, default=1_000_000, help="store capacity")
+    args = parser.parse_args()
+    events = args.events or (200_000 if args.quick else 1_000_000)
+    duration = args.duration or (10.0 if args.quick else 60.0)
+
+    from monitor_gui.core.state import MonitorState
+
+    out: dict[str, Any] = {
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "load_avg_1m": round(os.getloadavg()[0], 2)},
+        "targets": {"throughput_events_per_s": 200_000, "sustained_loss": 0,
+                    "rss_mb_at_1M": 600, "refilter_ms": 200},
+    }
+    out["decode_ab"] = decode_ab(50_000 if args.quick else 200_000)
+    rss_before = rss_mb()
+    state = MonitorState(capacity=args.capacity)
+    flood = run_phase(state, "flood", events, 0, 0, timeout=600)
+    out["throughput"] = flood | {"met": (flood.get("events_per_s") or 0) >= 200_000}
+    rss = rss_mb()
+    out["memory"] = {"stored": len(state.store), "rss_mb": round(rss, 1),
+                     "rss_mb_before_store": round(rss_before, 1),
+                     "met": len(state.store) >= min(events, args.capacity) and rss <= 600}
+    out["refilter"] = refilter(state)
+    out["refilter"]["met"] = out["refilter"]["by_one_signal_ms"] <= 200
+    sustained = run_phase(state, "paced", 0, args.rate, duration, timeout=duration + 120)
+    out["sustained"] = sustained | {"rate": args.rate, "duration_s": duration,
+                                    "met": sustained.get("lost_total", 1) == 0
+                                    and "error" not in sustained}
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -14,7 +14,7 @@ from monitor_gui.qt.selection import RowSelection
 APPLY_INTERVAL_MS = 40  # when caught up: apply what arrived every 40 ms
 APPLY_BUDGET_S = 0.015  # one slice of applying; then the event loop paints and handles input
 CHUNK_BYTES = 32 * 1024  # frames per apply() call: big enough to amortise, small to stay on time
-VIEW_INTERVAL_S = 0.040  # graph/status/timeline refresh at most this often while catching up
+VIEW_INTERVAL_S = 0.100  # while catching up, views (rows, graph, status) refresh this often
 MAX_PENDING_BYTES = 64 * 1024 * 1024  # while paused or behind, older frames beyond this are
 # dropped here; the core then sees their sequence gap and counts them as lost
 
@@ -76,6 +76,8 @@ class MonitorController(QObject):
         self.rate = 0.0
         self._rate_mark = (time.monotonic(), 0)
         self._last_flush = 0.0
+        self._summary = TickSummary()
+        self._announced_end = state.store.end  # rows below this were announced to the views
         self.interval_ms = interval_ms
         self.timer = QTimer(self, interval=interval_ms)
         self.timer.timeout.connect(self.tick)
@@ -122,29 +124,32 @@ class MonitorController(QObject):
             self._flush()
 
     def apply_now(self, frames: list[Any], notify: bool = True) -> None:
-        """Apply frames immediately (also used to load recordings)."""
-        if not hasattr(self, "_summary"):
-            self._summary = TickSummary()
-        old_end = self.state.store.end
+        """Apply frames to the state now; with ``notify`` also tell the views (a flush).
+
+        Views learn about new rows only in ``_flush``: announcing rows once per view
+        interval instead of once per apply keeps table/timeline repaints (and the core
+        ``select`` of a filtered view) off the per-frame path.
+        """
         changes = self.state.apply(list(frames))
         self._summary.merge(changes)
-        sel = self.selection
+        if notify:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Announce evicted/new rows (begin/end pairs) and what else changed since last time."""
+        sel, store = self.selection, self.state.store
         evicted = sel.evictable()
         if evicted:
             self.rowsAboutToBeEvicted.emit(evicted)
             sel.drop_front(evicted)
             self.rowsEvicted.emit(evicted)
-        new = sel.new_rows(old_end)
+        new = sel.new_rows(self._announced_end)
+        self._announced_end = store.end
         if len(new):
             self.rowsAboutToBeAppended.emit(len(new))
             sel.append(new)
             self.rowsAppended.emit(new)
-        if notify:
-            self._flush()
-
-    def _flush(self) -> None:
-        summary = getattr(self, "_summary", None)
-        self._summary = TickSummary()
+        summary, self._summary = self._summary, TickSummary()
         self._last_flush = time.perf_counter()
         if summary:
             self.ticked.emit(summary)
@@ -161,7 +166,9 @@ class MonitorController(QObject):
         self.discarded = 0
         self.selectionAboutToReset.emit()
         self.state.clear()
+        self._summary = TickSummary()
         self.selection.reset(self.filter)
+        self._announced_end = self.state.store.end
         self.selectionReset.emit()
         self._rate_mark = (time.monotonic(), self.state.totals.events)
         self.ticked.emit(TickSummary(processes_changed=True, topology_changed=True))
@@ -175,6 +182,7 @@ class MonitorController(QObject):
         self.filter = filter_
         self.selectionAboutToReset.emit()
         self.selection.reset(filter_)
+        self._announced_end = self.state.store.end
         self.selectionReset.emit()
         self.filterChanged.emit(filter_)
 

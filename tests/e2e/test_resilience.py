@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import psutil
@@ -10,12 +11,15 @@ import pytest
 
 from demo_site.seed import DEMO_USERS
 from demo_site.traffic import Browser
+from django_probe.publisher import CONNECT_GRACE
 from tests.e2e.monitor import HeadlessMonitor, count_rows
 from tests.e2e.support import wait_until
 
 pytestmark = pytest.mark.e2e
 
 LOGIN_SUCCEEDED = "demo_site.accounts.signals.login_succeeded"
+# Seconds of traffic with no monitor: well past the probe's connect grace and flush interval.
+OUTAGE = max(1.5, 3 * CONNECT_GRACE)
 
 
 def user_pk(index: int) -> str:
@@ -47,17 +51,33 @@ def monitors(monitor_endpoint):
         monitor.close()
 
 
+def keep_busy(site, index: int, seconds: float) -> int:
+    """Log in again and again for ``seconds``; return how many logins were made.
+
+    Time-based on purpose: the probe legitimately holds events for short windows (the
+    connect grace of a new socket, the flush interval), so a monitor outage shorter than
+    those loses nothing. An outage with traffic well beyond them must show as loss.
+    """
+    deadline = time.monotonic() + seconds
+    made = 0
+    while made < 2 or time.monotonic() < deadline:
+        login(site, index)
+        made += 1
+    return made
+
+
 def test_monitor_started_after_the_site(monitor_endpoint, monitors, start_site):
     site = start_site(env={"SIGNAL_PROBE_ENDPOINT": monitor_endpoint})
-    login(site, 0)  # nobody listens yet: dropped by the probe, and counted
+    early = keep_busy(site, 0, OUTAGE)  # nobody listens: dropped by the probe, and counted
 
     monitor = monitors()
     monitor.wait_for(lambda s: len(s.processes) == 1, "the running site to connect")
     login(site, 1)
-    monitor.wait_for(lambda s: count_rows(s, LOGIN_SUCCEEDED) >= 1, "the second login")
+    monitor.wait_for(lambda s: user_pk(1) in logins_of(monitor), "the login after the start")
     # The heartbeat's cumulative counters report what was dropped before we listened.
     monitor.wait_for(lambda s: s.totals.dropped > 0, "the drops to be reported")
-    assert logins_of(monitor) == [user_pk(1)]  # nothing stale was queued for us
+    # Stale events were not queued up for a monitor that came late.
+    assert logins_of(monitor).count(user_pk(0)) < early
     (info,) = monitor.state.processes.values()
     assert info.dropped_send > 0 and info.pid == site.proc.pid
 
@@ -72,12 +92,13 @@ def test_monitor_restarted_mid_stream(monitor_endpoint, monitors, start_site):
     first.wait_for(lambda s: count_rows(s, LOGIN_SUCCEEDED) == 1, "the first login")
     first.close()
 
-    login(site, 1)  # the monitor is down: the site must not wait for it
+    during = keep_busy(site, 1, OUTAGE)  # the monitor is down: the site must not wait for it
     second = monitors()
     second.wait_for(lambda s: len(s.processes) == 1, "the site to reconnect")
     login(site, 2)
     second.wait_for(lambda s: user_pk(2) in logins_of(second), "the login after the restart")
     assert user_pk(0) not in logins_of(second)
+    assert logins_of(second).count(user_pk(1)) < during
     second.wait_for(lambda s: s.totals.lost > 0, "the loss while down to be counted")
     (info,) = second.state.processes.values()
     assert info.pid == site.proc.pid

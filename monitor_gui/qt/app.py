@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from dataclasses import dataclass
 
@@ -37,13 +38,20 @@ class Monitor:
 
 
 def build(listen: str | None, open_file: str | None = None, capacity: int = 1_000_000,
-          settings: QSettings | None = None) -> Monitor:
+          settings: QSettings | None = None, freeze_gc: bool = False) -> Monitor:
     """Create state, controller, listener thread and window, and connect them."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setStyle("Fusion")  # the same look on every platform; palettes still follow the system
     state = MonitorState(capacity=capacity)
+    if freeze_gc:
+        # The store preallocates object columns of `capacity` slots; every full collection
+        # would walk all of them (60+ ms at 1M rows, measured in bench/bench_gui.py), a
+        # visible stall. They live as long as the app, so move them (and everything built
+        # so far) out of the collector's sight once.
+        gc.collect()
+        gc.freeze()
     controller = MonitorController(state)
     window = MainWindow(controller, listen, settings, current_theme())
     listener = None
@@ -63,7 +71,8 @@ def build(listen: str | None, open_file: str | None = None, capacity: int = 1_00
 
 def run_gui(listen: str, open_file: str | None) -> int:
     """Open the window (listening on ``listen`` unless it is empty) and run the event loop."""
-    monitor = build(listen or None, open_file, settings=QSettings(ORGANIZATION, APPLICATION))
+    monitor = build(listen or None, open_file, settings=QSettings(ORGANIZATION, APPLICATION),
+                    freeze_gc=True)
     monitor.app.aboutToQuit.connect(monitor.shutdown)
     monitor.window.show()
     return monitor.app.exec()

@@ -19,7 +19,9 @@ class RowSelection:
     def __init__(self, state: Any) -> None:
         self.state = state
         self.filter: Any = None  # a core Filter, or None for "everything"
-        self._buf = np.empty(1024, np.int64)
+        # Room for the whole store plus headroom, so steady-state appends only ever
+        # compact in place (see append) instead of reallocating inside a GUI slice.
+        self._buf = np.empty(max(1024, state.store.capacity * 3 // 2), np.int64)
         self.lo = self.hi = 0
 
     def __len__(self) -> int:
@@ -40,9 +42,13 @@ class RowSelection:
     def append(self, rows: np.ndarray) -> None:
         n = len(self)
         if self.hi + len(rows) > len(self._buf):
-            buf = np.empty(max(1024, 2 * (n + len(rows))), np.int64)
-            buf[:n] = self.rows
-            self._buf, self.lo, self.hi = buf, 0, n
+            if n + len(rows) <= len(self._buf):
+                self._buf[:n] = self.rows  # compact in place
+            else:
+                buf = np.empty(2 * (n + len(rows)), np.int64)
+                buf[:n] = self.rows
+                self._buf = buf
+            self.lo, self.hi = 0, n
         self._buf[self.hi:self.hi + len(rows)] = rows
         self.hi += len(rows)
 

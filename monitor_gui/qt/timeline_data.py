@@ -23,7 +23,7 @@ class Visible:
     items: np.ndarray | None = None  # buffer indices of individual marks
     coverage: np.ndarray | None = None  # (rows, width) count of marks covering each pixel
     errors: np.ndarray | None = None  # (rows, width) count of raising marks per pixel
-    total: int = 0  # marks in the window (drawn individually or aggregated)
+    total: int = 0  # marks in the time window (and, when few, on the visible rows)
 
 
 class TimelineData:
@@ -34,22 +34,27 @@ class TimelineData:
     """
 
     def __init__(self, name_of: Callable[[int], str],
-                 lane_label: Callable[[int], str] | None = None) -> None:
+                 lane_label: Callable[[int], str] | None = None, capacity: int = 1024) -> None:
         self.name_of = name_of  # interned string id -> text (signal names of marks)
         self.lane_label = lane_label or name_of  # lane key -> lane title
         self.lane_mode = "signal"
+        # Sized once for the store (plus headroom): growing by doubling near 1M marks
+        # would copy ~40 MB inside one GUI slice; compaction then happens in place,
+        # once per ``capacity - live`` appends.
+        self.capacity = max(1024, capacity)
         self.clear()
 
     def clear(self) -> None:
-        cap = 1024
+        cap = self.capacity
         self.rows = np.zeros(cap, np.int64)
         self.ts = np.zeros(cap, np.float64)
         self.end = np.zeros(cap, np.float64)
-        self.key = np.zeros(cap, np.int64)  # lane key: the interned id of signal/thread/request
+        self.key = np.zeros(cap, np.int32)  # lane key: the interned id of signal/thread/request
         self.lane = np.zeros(cap, np.int32)
-        self.depth = np.zeros(cap, np.int32)
+        self.depth = np.zeros(cap, np.int8)
         self.raised = np.zeros(cap, np.bool_)
-        self.signal = np.zeros(cap, np.int64)
+        self.signal = np.zeros(cap, np.int32)
+        self.drow = np.zeros(cap, np.int32)  # display row of each mark (lane row + nesting)
         self.lo = self.hi = 0
         self.base: int | None = None
         self.lane_names: list[str] = []
@@ -70,12 +75,16 @@ class TimelineData:
         n = self.hi - self.lo
         if self.hi + need <= len(self.rows):
             return
-        cap = max(1024, 2 * (n + need))
-        for name in ("rows", "ts", "end", "key", "lane", "depth", "raised", "signal"):
+        fits = n + need <= len(self.rows)
+        cap = len(self.rows) if fits else max(1024, 2 * (n + need))
+        for name in ("rows", "ts", "end", "key", "lane", "depth", "raised", "signal", "drow"):
             old = getattr(self, name)
-            new = np.zeros(cap, old.dtype)
-            new[:n] = old[self.lo:self.hi]
-            setattr(self, name, new)
+            if fits:
+                old[:n] = old[self.lo:self.hi]  # compact in place (numpy handles the overlap)
+            else:
+                new = np.zeros(cap, old.dtype)
+                new[:n] = old[self.lo:self.hi]
+                setattr(self, name, new)
         self.lo, self.hi = 0, n
 
     def append(self, rows: np.ndarray, ts: np.ndarray, dur: np.ndarray, key: np.ndarray,
@@ -92,7 +101,7 @@ class TimelineData:
         self.ts[s] = ts - self.base
         self.end[s] = self.ts[s] + dur
         self.key[s] = key
-        self.depth[s] = depth
+        self.depth[s] = np.minimum(depth, DEPTH_CAP - 1)
         self.raised[s] = raised
         self.signal[s] = signal
         new_lanes = False
@@ -110,11 +119,16 @@ class TimelineData:
             self.lane_depth = grown
         before = self.lane_depth.copy()
         np.maximum.at(self.lane_depth, lanes, np.minimum(depth, DEPTH_CAP - 1))
-        if new_lanes or not np.array_equal(before, self.lane_depth):
-            self._assign_rows()
         self.t_min = min(self.t_min, float(self.ts[s].min()))
         self.t_max = max(self.t_max, float(self.end[s].max()))
-        self.hi += n
+        if new_lanes or not np.array_equal(before, self.lane_depth):
+            self._assign_rows()  # lane offsets moved: every mark's display row changes
+            self.hi += n
+            every = slice(self.lo, self.hi)
+            self.drow[every] = self.display_row(every)
+        else:
+            self.drow[s] = self.display_row(s)
+            self.hi += n
         self.version += 1
 
     def _lut(self) -> np.ndarray:
@@ -163,40 +177,43 @@ class TimelineData:
         if self.hi == self.lo or width <= 0 or row1 <= row0 or t1 <= t0:
             return vis
         s = slice(self.lo, self.hi)
-        ts, end = self.ts[s], self.end[s]
-        if t0 <= self.t_min and t1 >= self.t_max:
-            idx = None  # everything is in the window: skip the mask (the zoomed-out case)
-        else:
+        ts, end, drow, raised = self.ts[s], self.end[s], self.drow[s], self.raised[s]
+        if not (t0 <= self.t_min and t1 >= self.t_max):  # zoomed out: no time mask at all
             idx = np.flatnonzero((ts < t1) & (end > t0))
-        rows = self.display_row(s if idx is None else idx + self.lo)
-        if row0 > 0 or row1 < self.total_rows:
-            keep = (rows >= row0) & (rows < row1)
-            idx = np.flatnonzero(keep) if idx is None else idx[keep]
-            rows = rows[keep]
-        n = len(rows)
-        vis.total = n
-        if n <= ITEM_LIMIT:
-            vis.items = (np.arange(n) if idx is None else idx) + self.lo
-            return vis
-        if idx is not None:
-            ts, end, raised = ts[idx], end[idx], self.raised[s][idx]
+            ts, end, drow, raised = ts[idx], end[idx], drow[idx], raised[idx]
         else:
-            raised = self.raised[s]
+            idx = None
+        stride = width + 1
+        # Aggregating every row and slicing afterwards is cheaper than masking marks by
+        # row, unless there are very many rows (request lanes) or few marks.
+        clip = len(ts) <= 4 * ITEM_LIMIT or self.total_rows * stride > 4_000_000
+        if clip and (row0 > 0 or row1 < self.total_rows):
+            keep = (drow >= row0) & (drow < row1)
+            idx = np.flatnonzero(keep) if idx is None else idx[keep]
+            ts, end, drow, raised = ts[keep], end[keep], drow[keep], raised[keep]
+        vis.total = len(ts)
+        if vis.total <= ITEM_LIMIT:
+            vis.items = (np.arange(vis.total) if idx is None else idx) + self.lo
+            return vis
+        first, rows = (row0, row1 - row0) if clip else (0, self.total_rows)
         k = width / (t1 - t0)
         x1 = ((ts - t0) * k).astype(np.int64)
         np.clip(x1, 0, width - 1, out=x1)
         x2 = ((end - t0) * k).astype(np.int64)
         np.clip(x2, 0, width - 1, out=x2)
         x2 += 1  # a mark always covers at least the pixel it starts in
-        stride = width + 1
-        flat = (rows - row0).astype(np.int64) * stride
-        size = (row1 - row0) * stride
-        cov = np.bincount(flat + x1, minlength=size) - np.bincount(flat + x2, minlength=size)
-        vis.coverage = cov.reshape(row1 - row0, stride).cumsum(axis=1)[:, :width]
+        flat = (drow - first) * stride if first else drow * stride
+        x1 += flat
+        x2 += flat
+        size = rows * stride
+        cov = np.bincount(x1, minlength=size) - np.bincount(x2, minlength=size)
+        cov = cov.reshape(rows, stride).cumsum(axis=1)[:, :width]
+        vis.coverage = cov if clip else cov[row0:row1]
         if raised.any():
-            err = (np.bincount(flat[raised] + x1[raised], minlength=size)
-                   - np.bincount(flat[raised] + x2[raised], minlength=size))
-            vis.errors = err.reshape(row1 - row0, stride).cumsum(axis=1)[:, :width]
+            err = (np.bincount(x1[raised], minlength=size)
+                   - np.bincount(x2[raised], minlength=size))
+            err = err.reshape(rows, stride).cumsum(axis=1)[:, :width]
+            vis.errors = err if clip else err[row0:row1]
         return vis
 
     def hit(self, t: float, row: int, tolerance: float) -> int | None:
@@ -207,7 +224,7 @@ class TimelineData:
         idx = np.flatnonzero((self.ts[s] <= t + tolerance) & (self.end[s] >= t - tolerance))
         if not len(idx):
             return None
-        idx = idx[self.display_row(idx + self.lo) == row]
+        idx = idx[self.drow[s][idx] == row]
         if not len(idx):
             return None
         best = idx[np.argmin(self.end[s][idx] - self.ts[s][idx])]

@@ -56,7 +56,8 @@ class MainWindow(QMainWindow):
         self.lane_column = "signal"
 
         self.graph = GraphView(theme=self.theme)
-        self.timeline_data = TimelineData(self._string, self._lane_label)
+        self.timeline_data = TimelineData(self._string, self._lane_label,
+                                          capacity=self.state.store.capacity * 3 // 2)
         self.timeline = TimelineView(self.timeline_data, theme=self.theme)
         self.table_model = DispatchTableModel(controller, self.theme)
         self.table = self._make_table()

@@ -1,11 +1,11 @@
-"""``python -m demo_site setup|demo|traffic``: run the demo in one command or drive it."""
+"""``python -m demo_site setup|demo|traffic|screenshot``: run or drive the demo."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from demo_site import launcher, seed, traffic
+from demo_site import launcher, screenshot, seed, traffic
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     drive = sub.add_parser("traffic", help="generate real HTTP traffic against a running site")
     traffic.add_arguments(drive)
+
+    shot = sub.add_parser("screenshot", help="PNG of the monitor window showing demo traffic")
+    screenshot.add_arguments(shot)
     return parser
 
 
@@ -30,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "demo":
         return launcher.run(args)
+    if args.command == "screenshot":
+        return screenshot.run(args)
     return traffic.run(args)
 
 

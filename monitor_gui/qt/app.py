@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from monitor_gui.core.state import MonitorState
 from monitor_gui.qt.controller import MonitorController
-from monitor_gui.qt.theme import current_theme
+from monitor_gui.qt.theme import current_theme, follow_system_scheme
 from monitor_gui.qt.window import MainWindow
 from monitor_gui.qt.worker import ListenerThread
 
@@ -53,7 +53,11 @@ def build(listen: str | None, open_file: str | None = None, capacity: int = 1_00
         gc.collect()
         gc.freeze()
     controller = MonitorController(state)
+    follow_system_scheme(app)
     window = MainWindow(controller, listen, settings, current_theme())
+    # Light/dark follows the system live, not only at start (a QObject slot: Qt drops the
+    # connection if the window goes away first).
+    app.styleHints().colorSchemeChanged.connect(window.on_color_scheme_changed)
     listener = None
     if listen:
         listener = ListenerThread(listen)

@@ -90,6 +90,34 @@ def current_theme() -> Theme:
     return DARK if system_is_dark() else LIGHT
 
 
+def dark_palette() -> QPalette:
+    """A dark palette for the standard widgets, for platforms that report a dark scheme
+    but hand Qt a light palette (e.g. some Linux desktops with the Fusion style)."""
+    t = DARK
+    p = QPalette()
+    role = QPalette.ColorRole
+    for r, c in ((role.Window, t.surface), (role.WindowText, t.text), (role.Base, t.background),
+                 (role.AlternateBase, t.surface), (role.Text, t.text), (role.Button, t.surface),
+                 (role.ButtonText, t.text), (role.ToolTipBase, t.surface),
+                 (role.ToolTipText, t.text), (role.Highlight, t.accent),
+                 (role.HighlightedText, QColor("#0d1117")), (role.PlaceholderText, t.muted),
+                 (role.Mid, t.grid), (role.Link, t.accent)):
+        p.setColor(r, c)
+    p.setColor(QPalette.ColorGroup.Disabled, role.Text, t.muted)
+    p.setColor(QPalette.ColorGroup.Disabled, role.ButtonText, t.muted)
+    return p
+
+
+def follow_system_scheme(app: QGuiApplication) -> None:
+    """Give the standard widgets a dark palette when the system is dark but Qt's is light."""
+    scheme = QGuiApplication.styleHints().colorScheme().name
+    light_palette = app.palette().color(QPalette.ColorRole.Window).lightness() >= 128
+    if scheme == "Dark" and light_palette:
+        app.setPalette(dark_palette())
+    elif scheme == "Light" and not light_palette:
+        app.setPalette(QPalette())  # the platform's default (light) palette
+
+
 def blend(a: QColor, b: QColor, t: float) -> QColor:
     """Linear mix of two colours, t=0 -> a, t=1 -> b."""
     t = max(0.0, min(1.0, t))

@@ -53,6 +53,11 @@ class TimelineView(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumHeight(120)
 
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self._row_colours = None  # lane colours depend on the theme
+        self.update()
+
     # ------------------------------------------------------------------ view window
     @property
     def plot_width(self) -> int:

@@ -9,6 +9,7 @@ from PySide6.QtCore import QByteArray, QItemSelectionModel, QSettings, Qt, Signa
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QComboBox,
     QDockWidget,
     QFileDialog,
@@ -30,7 +31,7 @@ from monitor_gui.qt.filter_panel import FilterPanel
 from monitor_gui.qt.graph_view import GraphView
 from monitor_gui.qt.models import DispatchTableModel, SignalListModel
 from monitor_gui.qt.status import Banner, StatusBar
-from monitor_gui.qt.theme import Theme, current_theme
+from monitor_gui.qt.theme import Theme, current_theme, follow_system_scheme
 from monitor_gui.qt.timeline_data import TimelineData
 from monitor_gui.qt.timeline_view import TimelineView
 
@@ -271,6 +272,22 @@ class MainWindow(QMainWindow):
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect
             | QItemSelectionModel.SelectionFlag.Rows)
         self.table.scrollTo(index)
+
+    def on_color_scheme_changed(self, _scheme: object) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            follow_system_scheme(app)
+        self.apply_theme(current_theme())
+
+    def apply_theme(self, theme: Theme) -> None:
+        """Switch every custom-painted view to ``theme`` (the system went light/dark)."""
+        self.theme = theme
+        self.graph.apply_theme(theme)
+        self.timeline.set_theme(theme)
+        self.details.theme = theme
+        self.details.show_row(self.details.current)
+        self.table_model.theme = theme
+        self.table.viewport().update()
 
     # ------------------------------------------------------------------ files
     def open_dialog(self) -> None:

@@ -191,3 +191,26 @@ def test_keyboard_shortcuts(qtbot, monitor, scenario):
     assert window.table_model.rowCount() == 0
     shortcuts = {a.text(): a.shortcut().toString() for a in window.actions()}
     assert shortcuts["Export graph…"] == "Ctrl+E" and shortcuts["Open…"] == "Ctrl+O"
+
+
+def test_dark_palette_switches_every_custom_view(qtbot, monitor, scenario):
+    from PySide6.QtWidgets import QApplication
+
+    from monitor_gui.qt.theme import DARK, LIGHT, current_theme, dark_palette
+
+    window = monitor.window
+    feed(monitor, scenario.frames(2))
+    app = QApplication.instance()
+    original = app.palette()
+    try:
+        app.setPalette(dark_palette())
+        assert current_theme() is DARK
+        window.on_color_scheme_changed(None)  # what the system's scheme change triggers
+        assert window.graph.backgroundBrush().color() == DARK.background
+        assert window.timeline.theme is DARK and window.details.theme is DARK
+        image = window.timeline.grab().toImage()
+        assert image.pixelColor(image.width() - 2, image.height() - 2).lightness() < 80
+    finally:
+        app.setPalette(original)
+    window.apply_theme(current_theme())
+    assert window.graph.backgroundBrush().color() == LIGHT.background

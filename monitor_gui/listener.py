@@ -22,7 +22,9 @@ import zmq.auth
 
 from django_probe import wire
 
-RCVHWM = 200_000  # frames queued in libzmq before it stops reading from peers (backpressure)
+# Frames libzmq queues per connected probe before it stops reading from it (then the
+# probe's non-blocking sends fail and are counted as dropped): a burst buffer, bounded.
+RCVHWM = 1_000
 
 
 class ListenerError(RuntimeError):
@@ -106,7 +108,7 @@ class Listener:
         sock.curve_publickey = public
         sock.curve_server = True
 
-    def recv_batch(self, timeout_ms: int = 100, max_frames: int = 5_000) -> list[bytes]:
+    def recv_batch(self, timeout_ms: int = 100, max_frames: int = 1_000) -> list[bytes]:
         """Wait up to ``timeout_ms`` for a frame, then drain what is queued (up to max_frames)."""
         if not self.poller.poll(timeout_ms):
             return []

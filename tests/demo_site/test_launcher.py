@@ -10,6 +10,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
 
 from demo_site.launcher import display_available
@@ -146,3 +147,15 @@ def test_demo_with_offscreen_window_stops_both_on_ctrl_c(run_demo):
     assert demo.ctrl_c() == 0, demo.text()
     assert port_closed(demo.port)
     assert "did not stop" not in demo.text()
+
+
+@pytest.mark.e2e
+def test_closing_the_monitor_stops_the_demo(run_demo):
+    demo = run_demo(display="offscreen")
+    children = psutil.Process(demo.proc.pid).children()
+    (monitor,) = [c for c in children if "signal-monitor" in " ".join(c.cmdline())
+                  or "monitor_gui" in " ".join(c.cmdline())]
+    monitor.terminate()  # what closing the window amounts to: the monitor process ends
+    demo.proc.wait(timeout=60)
+    assert "monitor exited" in demo.text() + demo.proc.stdout.read()
+    assert port_closed(demo.port)

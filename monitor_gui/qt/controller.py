@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from monitor_gui.qt.selection import RowSelection
 
 APPLY_INTERVAL_MS = 40  # when caught up: apply what arrived every 40 ms
-APPLY_BUDGET_S = 0.015  # one slice of applying; then the event loop paints and handles input
+APPLY_BUDGET_S = 0.010  # one slice of applying; then the event loop paints and handles input
 CHUNK_BYTES = 32 * 1024  # frames per apply() call: big enough to amortise, small to stay on time
 VIEW_INTERVAL_S = 0.100  # while catching up, views (rows, graph, status) refresh this often
 MAX_PENDING_BYTES = 64 * 1024 * 1024  # while paused or behind, older frames beyond this are

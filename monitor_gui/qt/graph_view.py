@@ -43,7 +43,7 @@ NODE_H = 24.0
 V_GAP = 8.0
 COL_GAP = 200.0
 MAX_LABEL_W = 250.0
-FLASH_DECAY = 0.82  # per 33 ms tick: an edge glows for roughly half a second
+FLASH_DECAY = 0.7  # per 60 ms tick: an edge glows for roughly half a second
 
 
 def _label(kind: str, name: str) -> str:
@@ -224,7 +224,7 @@ class GraphView(QGraphicsView):
         self._visible_signals: frozenset[str] | None = None
         self._selected: tuple[str, str] | None = None
         self._headers: list[QGraphicsSimpleTextItem] = []
-        self._flash_timer = QTimer(self, interval=33)
+        self._flash_timer = QTimer(self, interval=60)
         self._flash_timer.timeout.connect(self._decay)
         self.apply_theme(self.theme)
 

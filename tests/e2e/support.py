@@ -55,7 +55,7 @@ def copy_db(template: Path, target: Path) -> Path:
 
 
 class DemoServer:
-    """The demo site in a subprocess (runserver --noreload, or gunicorn with N workers)."""
+    """The demo site in a subprocess: runserver --noreload, gunicorn (N workers) or uvicorn."""
 
     def __init__(self, db: Path, log: Path, *, server: str = "runserver", workers: int = 1,
                  env: dict[str, str] | None = None) -> None:
@@ -69,6 +69,9 @@ class DemoServer:
             command = [sys.executable, "-m", "gunicorn", "demo_site.wsgi:application",
                        "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
                        "--timeout", "60", "--graceful-timeout", "5"]
+        elif server == "uvicorn":
+            command = [sys.executable, "-m", "uvicorn", "demo_site.asgi:application",
+                       "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"]
         else:
             raise ValueError(server)
         self.stopped_by: signal.Signals | None = None

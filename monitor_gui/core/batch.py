@@ -29,6 +29,7 @@ from monitor_gui.core.strings import NO_STRING, StringTable
 _RAISED = OUTCOME_CODES[wire.RAISED]
 _SKIPPED = OUTCOME_CODES[wire.SKIPPED]
 _I64 = np.dtype(np.int64)
+_NO_SITE = (None, 0, None)
 # Most receivers return None: share one str object per common summary instead of a
 # fresh decoded copy per call (~50 bytes each, 100 MB per million dispatches).
 _COMMON_VALUES: dict[str | None, str | None] = {
@@ -67,7 +68,7 @@ def _kwargs_column(kwargs: tuple[dict[str, str], ...]) -> list[Any]:
 
 def build(cols: Sequence[Sequence[Any]], rcols: Sequence[Sequence[Any]], procs: list[int],
           start: int, rstart: int, strings: StringTable, requests: dict[int, tuple[int, int]],
-          labels: dict[tuple[str, str], int]) -> Batch:
+          labels: dict[int, int]) -> Batch:
     """Store columns for validated dispatch columns (wire.Dispatch field order) from ``start``.
 
     ``rcols`` are the receiver-call columns of all dispatches, in order.
@@ -90,6 +91,7 @@ def build(cols: Sequence[Sequence[Any]], rcols: Sequence[Sequence[Any]], procs: 
                 requests[rid] = (strings.intern(req[1]), strings.intern(req[2]))
                 new.discard(rid)
     owner = np.repeat(np.arange(n), nrecv)
+    site_files, site_lines, site_funcs = zip(*[s or _NO_SITE for s in sites], strict=True)
     rows: dict[str, Any] = {
         "ts": ts_a, "dur": dur_a, "did": ids,
         "pdid": [NO_ID if p is None else p for p in parents],
@@ -98,20 +100,27 @@ def build(cols: Sequence[Sequence[Any]], rcols: Sequence[Sequence[Any]], procs: 
         "raised": raised, "nrecv": nrecv,
         "rstart": rstart + np.concatenate(([0], np.cumsum(nrecv)[:-1])).astype(np.int64),
         "thread": intern_many(threads), "tid": tids, "request": req_ids,
-        "site_file": intern_many([s and s[0] for s in sites]),
-        "site_line": [s[1] if s else 0 for s in sites],
-        "site_func": intern_many([s and s[2] for s in sites]),
+        "site_file": intern_many(site_files),
+        "site_line": site_lines,
+        "site_func": intern_many(site_funcs),
         "kwargs": _kwargs_column(kwargs),
     }
     flat = rcols[0]
     if flat:
         names, modules, files, lines, asyncs, rdurs, outcomes, values, exc_types, exc_msgs = rcols
-        pairs = list(zip(modules, names, strict=True))
+        name_ids = intern_many(names)
+        module_ids = intern_many(modules)
+        # The label "module.name" is looked up by the (module id, name id) pair packed in
+        # one int: hashing ints is far cheaper than hashing pairs of fresh strings.
+        pairs = ((np.asarray(module_ids, np.int64) << 32)
+                 | np.asarray(name_ids, np.int64)).tolist()
         try:
             lid = list(map(labels.__getitem__, pairs))
         except KeyError:
-            for module, name in set(pairs) - labels.keys():
-                labels[(module, name)] = strings.intern(f"{module}.{name}" if module else name)
+            get = strings.get
+            for pair in set(pairs) - labels.keys():
+                module, name = get(pair >> 32) or "", get(pair & 0xFFFFFFFF) or ""
+                labels[pair] = strings.intern(f"{module}.{name}" if module else name)
             lid = list(map(labels.__getitem__, pairs))
         out = np.fromiter(map(OUTCOME_CODES.__getitem__, outcomes), dtype=np.int8,
                           count=len(flat))
@@ -120,8 +129,8 @@ def build(cols: Sequence[Sequence[Any]], rcols: Sequence[Sequence[Any]], procs: 
                  for v, o, m in zip(values, outcomes, exc_msgs, strict=True)]
         rdur_a = _as_array(rdurs, _I64)
         rcols: dict[str, Any] = {
-            "dispatch": owner + start, "label": lid, "name": intern_many(names),
-            "module": intern_many(modules), "file": intern_many(files), "line": lines,
+            "dispatch": owner + start, "label": lid, "name": name_ids,
+            "module": module_ids, "file": intern_many(files), "line": lines,
             "is_async": asyncs, "dur": rdur_a, "outcome": out,
             "exc_type": intern_many(exc_types), "text": texts,
         }

@@ -19,6 +19,11 @@ import msgpack
 
 from django_probe import wire
 
+try:  # optional accelerator: typed msgpack decoding with validation done in C
+    import msgspec
+except ImportError:  # pragma: no cover - the pure-Python column checks below suffice
+    msgspec = None  # type: ignore[assignment]
+
 # Same as wire's limits except strings: capping them at MAX_STR in the unpacker makes the
 # per-field length checks unnecessary. A frame with a longer string fails here and is then
 # judged by wire.decode_frame, which skips only the offending event.
@@ -35,6 +40,32 @@ _METHODS = frozenset(wire.METHODS)
 _OUTCOMES = frozenset(wire.OUTCOMES)
 _NO_DISPATCHES: tuple[Sequence[Any], ...] = ((),) * 15
 _NO_RECEIVERS: tuple[Sequence[Any], ...] = ((),) * 10
+
+
+def _typed_decoder() -> Any:
+    """A msgspec decoder for a frame of dispatches only, exactly as strict as wire."""
+    if msgspec is None:
+        return None
+    from typing import Annotated, Literal
+
+    text = Annotated[str, msgspec.Meta(max_length=wire.MAX_STR)]
+    count = Annotated[int, msgspec.Meta(ge=0)]
+    method = Literal[wire.METHODS]  # type: ignore[valid-type]
+    outcome = Literal[wire.OUTCOMES]  # type: ignore[valid-type]
+    call = tuple[text, text, text, int, bool, count, outcome, text | None,
+                 text | None, text | None]
+    dispatch = tuple[
+        Literal["D"], int, int, int | None, text, text, method, count, text, int,
+        tuple[text, int, text] | None, tuple[text, text, text] | None,
+        Annotated[dict[text, text], msgspec.Meta(max_length=wire.MAX_ITEMS)],
+        Annotated[list[call], msgspec.Meta(max_length=wire.MAX_ITEMS)], bool]
+    frame = tuple[Literal[wire.MAGIC], Literal[wire.PROTOCOL_VERSION],  # type: ignore[valid-type]
+                  tuple[int, text, text], count,
+                  Annotated[list[dispatch], msgspec.Meta(max_length=wire.MAX_EVENTS_PER_FRAME)]]
+    return msgspec.msgpack.Decoder(frame)
+
+
+_TYPED = _typed_decoder()
 
 
 class RawFrame(NamedTuple):
@@ -149,6 +180,17 @@ def decode(data: Any) -> RawFrame:
     """Decode one untrusted frame; raise wire.WireError exactly when wire.decode_frame does."""
     if type(data) is not bytes or len(data) > wire.MAX_FRAME_BYTES:
         return _slow(data)
+    if _TYPED is not None:
+        try:
+            typed = _TYPED.decode(data)
+        except Exception:  # not a frame of valid dispatches only: the checks below decide
+            pass
+        else:
+            if typed[4]:
+                return RawFrame(wire.Proc(*typed[2]), typed[3], len(typed[4]),
+                                *columns_of(typed[4]), [], 0)
+            return RawFrame(wire.Proc(*typed[2]), typed[3], 0, _NO_DISPATCHES, _NO_RECEIVERS,
+                            [], 0)
     try:
         top = msgpack.unpackb(data, **_LIMITS)
     except Exception:  # malformed, or a string longer than MAX_STR: let wire judge it

@@ -13,6 +13,16 @@ from tests.monitor_gui.core.events import PROC, dispatch, heartbeat, receiver
 from tests.monitor_gui.core.test_malformed import BAD_EVENTS, CASES, plain
 
 
+@pytest.fixture(autouse=True, params=["typed", "columns"])
+def decoder_path(request, monkeypatch):
+    """Run every test with the msgspec decoder and with the pure-Python column checks."""
+    if request.param == "columns":
+        monkeypatch.setattr(fastwire, "_TYPED", None)
+    elif fastwire._TYPED is None:
+        pytest.skip("msgspec is not installed")
+    return request.param
+
+
 def as_plain(value):
     """NamedTuples and lists both become lists, so the two decoders' outputs compare."""
     if isinstance(value, (list, tuple)):
@@ -80,9 +90,10 @@ def test_bool_is_not_an_int_and_int_is_not_a_bool():
 
 
 mutation = st.sampled_from(range(15))
+SUPPRESS = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=SUPPRESS)
 @given(index=st.integers(0, len(GOOD) - 1), field=mutation, value=plain)
 def test_fuzz_one_field_replaced(index, field, value):
     event = list(GOOD[index])
@@ -94,7 +105,7 @@ def test_fuzz_one_field_replaced(index, field, value):
     agree(data)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=SUPPRESS)
 @given(field=st.integers(0, 9), value=plain)
 def test_fuzz_one_receiver_field_replaced(field, value):
     call = list(receiver())
@@ -107,7 +118,7 @@ def test_fuzz_one_receiver_field_replaced(field, value):
     agree(data)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=SUPPRESS)
 @given(st.binary(max_size=300))
 def test_fuzz_bytes(data):
     agree(data)

@@ -76,23 +76,22 @@ class DetailsPane(QTextBrowser):
             parts.append(f"<tr><th>call site</th><td><code>{e(d.site.file)}:{d.site.line}"
                          f"</code> in <code>{e(d.site.func)}</code></td></tr>")
         parts.append("</table>")
-        parts.append(f"<h4>Receivers ({len(d.receivers)})</h4><table>")
+        parts.append(f"<h4>Receivers ({len(d.receivers)})</h4>")
+        # One block per receiver, not a table: narrow docks made table cells wrap names.
         for r in d.receivers:
             cls = {"raised": "err", "skipped": "muted"}.get(r.outcome, "")
-            slow = " class='slow'" if r.dur >= 100_000_000 else ""
+            dur = format_ns(r.dur) if r.outcome != "skipped" else "—"
+            slow = "slow" if r.dur >= 100_000_000 else ""
+            value = f" · <span class='muted'>{e(r.value)}</span>" if r.value else ""
             parts.append(
-                f"<tr><td><code title='{e(r.module)}.{e(r.name)}'>"
-                f"{e(short_receiver(r.module + '.' + r.name))}</code>"
-                f"{' <i>async</i>' if r.is_async else ''}</td>"
-                f"<td align='right'{slow}>{format_ns(r.dur) if r.outcome != 'skipped' else '—'}"
-                f"</td><td class='{cls}'>{e(r.outcome)}</td>"
-                f"<td class='muted'>{e(r.value or '')}</td></tr>")
+                f"<div style='margin-top:4px'><code title='{e(r.module)}.{e(r.name)}'><b>"
+                f"{e(short_receiver(r.module + '.' + r.name))}</b></code>"
+                f"{' <i>async</i>' if r.is_async else ''} &nbsp;<span class='{slow}'>{dur}</span>"
+                f" · <span class='{cls}'>{e(r.outcome)}</span>{value}</div>")
             if r.outcome == "raised":
-                parts.append(f"<tr><td colspan='4' class='err'>&nbsp;&nbsp;{e(r.exc_type or '')}:"
-                             f" {e(r.exc_msg or '')}</td></tr>")
-            parts.append(f"<tr><td colspan='4' class='muted'>&nbsp;&nbsp;{e(r.file)}:{r.line}"
-                         f"</td></tr>")
-        parts.append("</table>")
+                parts.append(f"<div class='err'>&nbsp;&nbsp;{e(r.exc_type or '')}: "
+                             f"{e(r.exc_msg or '')}</div>")
+            parts.append(f"<div class='muted'>&nbsp;&nbsp;{e(r.file)}:{r.line}</div>")
         if d.kwargs:
             parts.append("<h4>kwargs</h4><table>")
             for k, v in d.kwargs.items():

@@ -39,8 +39,9 @@ from monitor_gui.qt.theme import (
 
 COLUMNS = {"sender": 0, "signal": 1, "receiver": 2}
 COLUMN_TITLES = ("SENDERS", "SIGNALS", "RECEIVERS")
-NODE_H = 24.0
-V_GAP = 8.0
+NODE_H = 22.0
+V_GAP = 6.0
+READABLE_SCALE = 0.75  # fitting never shrinks text below this; scroll instead
 COL_GAP = 200.0
 MAX_LABEL_W = 250.0
 FLASH_DECAY = 0.7  # per 60 ms tick: an edge glows for roughly half a second
@@ -315,13 +316,15 @@ class GraphView(QGraphicsView):
                 columns[COLUMNS[item.kind]].append(item)
         # Signals sorted by dotted name (groups them by module); the outer columns are
         # ordered by the mean position of their signals to keep edges from crossing.
-        columns[1].sort(key=lambda n: n.name)
+        # Never-fired nodes (topology only) go to the bottom of each column so the top,
+        # what a fitted view shows first, is the live traffic.
+        columns[1].sort(key=lambda n: (n.known_only, n.name))
         rank = {id(n): i for i, n in enumerate(columns[1])}
 
-        def barycentre(item: NodeItem) -> tuple[float, str]:
+        def barycentre(item: NodeItem) -> tuple[bool, float, str]:
             ends = [rank[id(e.dst if item.kind == "sender" else e.src)] for e in item.edges
                     if id(e.dst if item.kind == "sender" else e.src) in rank]
-            return (sum(ends) / len(ends) if ends else 1e9, item.name)
+            return (item.known_only, sum(ends) / len(ends) if ends else 1e9, item.name)
 
         columns[0].sort(key=barycentre)
         columns[2].sort(key=barycentre)
@@ -398,6 +401,9 @@ class GraphView(QGraphicsView):
         entries = [(theme.edge, "width = calls"), (theme.error, "errors"),
                    (theme.slow, f"slow (mean ≥ {self.slow_ns / 1e6:.0f} ms)"),
                    (theme.flash, "just fired"), (theme.muted, "dashed = connected, never fired")]
+        strip = QColor(theme.background)
+        strip.setAlpha(225)  # keeps the legend legible over nodes scrolled beneath it
+        painter.fillRect(QRectF(0, y - 16, self.viewport().width(), 24), strip)
         for colour, text in entries:
             painter.setPen(QPen(colour, 3))
             painter.drawLine(QPointF(x, y - 4), QPointF(x + 14, y - 4))
@@ -410,12 +416,18 @@ class GraphView(QGraphicsView):
         rect = self.scene().sceneRect()
         if rect.isEmpty():
             return
-        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
-        # Never blow tiny graphs up beyond 1.6x: huge boxes look broken, not helpful.
-        if self.transform().m11() > 1.6:
-            self.resetTransform()
-            self.scale(1.6, 1.6)
+        view = self.viewport().rect()
+        fit = min(view.width() / rect.width(), view.height() / rect.height())
+        # Big graphs (50+ nodes): rather than shrinking labels into illegibility, fit the
+        # width at a readable scale and let the user scroll; never blow tiny graphs up
+        # beyond 1.6x either (huge boxes look broken, not helpful).
+        scale = min(1.6, max(fit, min(READABLE_SCALE, view.width() / rect.width())))
+        self.resetTransform()
+        self.scale(scale, scale)
+        if scale <= fit + 1e-9:
             self.centerOn(rect.center())
+        else:  # taller than the view: start at the top, where the live nodes are
+            self.centerOn(rect.center().x(), rect.top() + view.height() / (2 * scale))
 
     def zoom(self, factor: float) -> None:
         self.user_zoomed = True

@@ -135,8 +135,13 @@ class FilterPanel(QWidget):
             self.node_chip.setToolTip(node[1])
 
     def set_processes(self, labels: list[str]) -> None:
-        """Keep the process combo in sync with the connected processes."""
+        """Keep the process combo in sync with the processes seen (all of them after a clear)."""
         current = [self.process.itemText(i) for i in range(1, self.process.count())]
+        if not labels and current:
+            self.process.setCurrentIndex(0)
+            while self.process.count() > 1:
+                self.process.removeItem(1)
+            return
         for label in labels:
             if label not in current:
                 self.process.addItem(label)

@@ -210,7 +210,6 @@ class SignalListModel(QAbstractTableModel):
         self._row: dict[str, int] = {}
         self.unchecked: set[str] = set()  # new signals start checked: nothing hides by surprise
         controller.ticked.connect(self.update_from)
-        controller.selectionAboutToReset.connect(self._maybe_reset)
         self.update_from(TickSummary(signals_changed=set(self.state.signals)))
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -243,9 +242,6 @@ class SignalListModel(QAbstractTableModel):
         changed = [self._row[n] for n in summary.signals_changed if n in self._row]
         if changed:
             self.dataChanged.emit(self.index(min(changed), 1), self.index(max(changed), 2))
-
-    def _maybe_reset(self) -> None:
-        pass  # names survive filter changes; a clear is handled in update_from
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():

@@ -38,6 +38,9 @@ def test_table_rows_follow_appends_and_evictions_without_reset(qtmodeltester, ma
         # Row 0 is always the oldest stored dispatch, the last row the newest.
         assert model.absolute_row(0) == store.first
         assert model.absolute_row(model.rowCount() - 1) == store.end - 1
+        timeline = monitor.window.timeline_data
+        assert timeline.rows[timeline.lo:timeline.hi].tolist() == list(
+            range(store.first, store.end))
     assert not resets
     assert sum(inserted) == monitor.state.totals.dispatches
     assert sum(removed) == monitor.state.totals.dispatches - len(monitor.state.store) > 0

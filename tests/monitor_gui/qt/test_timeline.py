@@ -131,3 +131,23 @@ def test_axis_labels_use_exact_integer_time():
     assert TimelineView._clock(base, 1e6).endswith(".577")
     assert TimelineView._clock(base + 1, 100).endswith(".577500001")
     assert "." not in TimelineView._clock(base, 5e9)
+
+
+def test_aggregated_paint_shows_errors_in_red(qtbot):
+    from monitor_gui.qt.theme import LIGHT
+
+    n = ITEM_LIMIT * 3
+    raised = np.zeros(n, bool)
+    raised[n // 2:] = True  # the second half of the window raised
+    data = data_with(np.arange(n) * 1000, np.full(n, 900), np.zeros(n, np.int64), raised=raised)
+    view = TimelineView(data, theme=LIGHT)
+    qtbot.addWidget(view)
+    view.resize(GUTTER + 400, 120)
+    view.fit_all()
+    image = view.grab().toImage()
+    assert view.last_aggregated
+    y = AXIS_H + ROW_H // 2
+    left = image.pixelColor(GUTTER + 60, y)
+    right = image.pixelColor(GUTTER + 340, y)
+    assert right.red() > 180 and right.green() < 90  # error red
+    assert left != right and not (left.red() > 180 and left.green() < 90)

@@ -142,6 +142,7 @@ def test_clear_empties_every_view(monitor, scenario):
     assert len(window.timeline_data) == 0
     assert not window.graph.nodes
     assert window.signal_model.rowCount() == 0
+    assert window.filters.process.count() == 1  # only "All processes" is left
     feed(monitor, scenario.frames(1))
     assert window.table_model.rowCount() == len(monitor.state.store) > 0
 

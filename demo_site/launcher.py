@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -65,23 +66,29 @@ def wait_for_http(url: str, proc: subprocess.Popen, timeout: float) -> bool:
     return False
 
 
-def stop(proc: subprocess.Popen, name: str, grace: float = 5.0) -> None:
-    """Ask politely (SIGINT lets a recorder flush its file), then insist."""
-    if proc.poll() is not None:
-        return
+def stop(proc: subprocess.Popen, name: str, grace: float = 5.0,
+         hurry: threading.Event | None = None) -> None:
+    """Ask politely (SIGINT lets a recorder flush its file), then insist; ``hurry`` skips
+    straight to SIGKILL (a second Ctrl-C)."""
     steps = [signal.SIGINT, signal.SIGTERM] if os.name == "posix" else [signal.SIGTERM]
     for sig in steps:
+        if proc.poll() is not None:
+            return
         try:
             proc.send_signal(sig)
-            proc.wait(timeout=grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
         except ProcessLookupError:
             return
-    print(f"[demo] {name} did not stop; killing it", file=sys.stderr)
-    proc.kill()
-    proc.wait(timeout=grace)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and not (hurry is not None and hurry.is_set()):
+            try:
+                proc.wait(timeout=0.1)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+    if proc.poll() is None:
+        print(f"[demo] {name} did not stop; killing it", file=sys.stderr)
+        proc.kill()
+        proc.wait(timeout=grace)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -101,10 +108,6 @@ def _shown(path: str) -> str:
     return path if relative.startswith("..") else relative
 
 
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def run(args: argparse.Namespace) -> int:
     if port_in_use(args.host, args.port):
         print(f"[demo] {args.host}:{args.port} is already in use; stop the other server "
@@ -116,11 +119,20 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
     children: list[tuple[str, subprocess.Popen]] = []
-    # A `kill` of the launcher should clean up like Ctrl-C does. SIGINT gets a handler too:
-    # started in the background by a non-interactive shell, it arrives ignored (SIG_IGN),
-    # and an ignored disposition would also be inherited by the children across exec.
-    previous = {sig: signal.signal(sig, handler) for sig, handler in
-                ((signal.SIGTERM, _raise_interrupt), (signal.SIGINT, signal.default_int_handler))}
+    # The first Ctrl-C (or a `kill`) stops everything; later ones only hurry the cleanup,
+    # which must never be cut short: the children run in their own sessions and would be
+    # orphaned. SIGINT needs its handler even when inherited as ignored (a background
+    # start by a non-interactive shell), or the children would inherit SIG_IGN too.
+    stopping, hurry = threading.Event(), threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        if stopping.is_set():
+            hurry.set()
+            return
+        stopping.set()
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         if not args.no_monitor:
             children.append(("monitor", _start_monitor(args)))
@@ -151,9 +163,10 @@ def run(args: argparse.Namespace) -> int:
         print("\n[demo] stopping...", file=sys.stderr)
         return 0
     finally:
+        stopping.set()  # from here on a signal only hurries the cleanup
         # The site first, so its last events can still reach the monitor.
         for name, proc in reversed(children):
-            stop(proc, name)
+            stop(proc, name, hurry=hurry)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

@@ -159,3 +159,16 @@ def test_closing_the_monitor_stops_the_demo(run_demo):
     demo.proc.wait(timeout=60)
     assert "monitor exited" in demo.text() + demo.proc.stdout.read()
     assert port_closed(demo.port)
+
+
+@pytest.mark.e2e
+def test_impatient_double_ctrl_c_leaves_no_orphans(run_demo):
+    demo = run_demo()  # no display: site + recorder
+    children = psutil.Process(demo.proc.pid).children()
+    assert len(children) == 2
+    os.killpg(demo.proc.pid, signal.SIGINT)
+    os.killpg(demo.proc.pid, signal.SIGINT)
+    demo.proc.wait(timeout=60)
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive
+    assert port_closed(demo.port)

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from monitor_gui.core.query import Filter
 from monitor_gui.qt.models import SignalListModel
-from monitor_gui.qt.theme import short_receiver
+from monitor_gui.qt.theme import html_text, short_receiver, tooltip
 
 ALL_PROCESSES = "All processes"
 
@@ -131,8 +131,8 @@ class FilterPanel(QWidget):
         self.node_clear.setVisible(node is not None)
         if node is not None:
             name = short_receiver(node[1]) if node[0] == "receiver" else node[1]
-            self.node_chip.setText(f"<b>{node[0]}</b>: {name}")
-            self.node_chip.setToolTip(node[1])
+            self.node_chip.setText(f"<b>{node[0]}</b>: {html_text(name)}")
+            self.node_chip.setToolTip(tooltip(node[1]))
 
     def set_processes(self, labels: list[str]) -> None:
         """Keep the process combo in sync with the processes seen (all of them after a clear)."""

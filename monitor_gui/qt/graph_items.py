@@ -9,7 +9,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
 
-from monitor_gui.qt.theme import blend, format_ns, short_receiver, short_signal
+from monitor_gui.qt.theme import blend, format_ns, html_text, short_receiver, short_signal
 
 if TYPE_CHECKING:
     from monitor_gui.qt.graph_view import GraphView
@@ -73,7 +73,7 @@ class NodeItem(QGraphicsItem):
                    Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, badge)
 
     def update_tooltip(self) -> None:
-        lines = [f"<b>{self.kind}</b> {self.name}"]
+        lines = [f"<b>{self.kind}</b> {html_text(self.name)}"]
         if self.known_only:
             lines.append("connected, never fired")
         else:
@@ -162,10 +162,12 @@ class EdgeItem(QGraphicsPathItem):
 
     def update_tooltip(self) -> None:
         if not self.count:
-            self.setToolTip(f"{self.src.name} → {self.dst.name}<br>connected, never fired")
+            self.setToolTip(f"<qt>{html_text(self.src.name)} → {html_text(self.dst.name)}<br>"
+                            "connected, never fired</qt>")
             return
         self.setToolTip(
-            f"<b>{_label(self.src.kind, self.src.name)} → {_label(self.dst.kind, self.dst.name)}"
+            f"<b>{html_text(_label(self.src.kind, self.src.name))} → "
+            f"{html_text(_label(self.dst.kind, self.dst.name))}"
             f"</b><br>{self.count:,} calls, {self.errors:,} errors<br>"
             f"mean {format_ns(self.total_ns / self.count)}, max {format_ns(self.max_ns)}"
         )

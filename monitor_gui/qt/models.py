@@ -10,7 +10,7 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from monitor_gui.qt.controller import MonitorController, TickSummary
-from monitor_gui.qt.theme import Theme, current_theme, format_ns, short_signal
+from monitor_gui.qt.theme import Theme, current_theme, format_ns, short_signal, tooltip
 
 Index = QModelIndex | QPersistentModelIndex
 CACHE_ROWS = 2_000  # DispatchRow objects kept for painting; only visible rows are asked for
@@ -163,7 +163,7 @@ class DispatchTableModel(QAbstractTableModel):
                 return self.theme.slow
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(index.row(), d, col)
+            return tooltip(self._tooltip(index.row(), d, col))
         return self._display(d, col)
 
     @staticmethod
@@ -267,9 +267,9 @@ class SignalListModel(QAbstractTableModel):
             return (Qt.CheckState.Unchecked if name in self.unchecked
                     else Qt.CheckState.Checked)
         if role == Qt.ItemDataRole.ToolTipRole and stats is not None:
-            return (f"{name}\n{stats.count:,} dispatches · {stats.rate:.1f}/s · "
-                    f"{stats.errors:,} errors · {stats.empty_count:,} with no receiver"
-                    + ("\nconnected (topology)" if stats.known else ""))
+            return tooltip(f"{name}\n{stats.count:,} dispatches · {stats.rate:.1f}/s · "
+                           f"{stats.errors:,} errors · {stats.empty_count:,} with no receiver"
+                           + ("\nconnected (topology)" if stats.known else ""))
         if role == Qt.ItemDataRole.UserRole:
             return name  # the full dotted name, for search and "only this"
         if role == Qt.ItemDataRole.TextAlignmentRole and col > 0:

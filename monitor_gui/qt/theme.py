@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from html import escape
 
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
@@ -151,3 +152,14 @@ def short_receiver(label: str) -> str:
     if len(parts) >= 2 and parts[-2][:1].isupper():
         return ".".join(parts[-2:])
     return parts[-1]
+
+
+def html_text(text: str) -> str:
+    """Untrusted text for a rich-text context: escaped, newlines as <br>."""
+    return escape(text).replace("\n", "<br>")
+
+
+def tooltip(text: str) -> str:
+    """A tooltip that Qt renders literally. Plain strings that merely look like HTML would
+    otherwise be rendered as rich text (Qt::mightBeRichText), and names are untrusted."""
+    return f"<qt>{html_text(text)}</qt>"

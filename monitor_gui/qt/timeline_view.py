@@ -11,7 +11,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 from PySide6.QtWidgets import QToolTip, QWidget
 
-from monitor_gui.qt.theme import Theme, current_theme, format_ns, short_signal
+from monitor_gui.qt.theme import Theme, current_theme, format_ns, html_text, short_signal
 from monitor_gui.qt.timeline_data import TimelineData
 
 ROW_H = 18
@@ -300,7 +300,7 @@ class TimelineView(QWidget):
         i = int(hit[0]) + self.data.lo
         name = self.data.name_of(int(self.data.signal[i]))
         state = "raised" if self.data.raised[i] else "ok"
-        return (f"<b>{short_signal(name)}</b><br>{name}<br>"
+        return (f"<b>{html_text(short_signal(name))}</b><br>{html_text(name)}<br>"
                 f"{format_ns(self.data.end[i] - self.data.ts[i])} · {state}")
 
     def keyPressEvent(self, event: Any) -> None:

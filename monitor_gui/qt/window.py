@@ -31,7 +31,7 @@ from monitor_gui.qt.filter_panel import FilterPanel
 from monitor_gui.qt.graph_view import GraphView
 from monitor_gui.qt.models import DispatchTableModel, SignalListModel
 from monitor_gui.qt.status import Banner, StatusBar
-from monitor_gui.qt.theme import Theme, current_theme, follow_system_scheme
+from monitor_gui.qt.theme import Theme, current_theme, follow_system_scheme, tooltip
 from monitor_gui.qt.timeline_data import TimelineData
 from monitor_gui.qt.timeline_view import TimelineView
 
@@ -300,7 +300,7 @@ class MainWindow(QMainWindow):
         try:
             recording_io.load(self.controller, path)
         except Exception as exc:  # a bad file is the user's data problem, not a crash
-            QMessageBox.warning(self, "Open recording", f"Cannot open {path}:\n{exc}")
+            QMessageBox.warning(self, "Open recording", tooltip(f"Cannot open {path}:\n{exc}"))
         self.timeline.fit_all()
 
     def save_dialog(self) -> None:
@@ -313,7 +313,7 @@ class MainWindow(QMainWindow):
         try:
             n = recording_io.save(self.state, path)
         except Exception as exc:
-            QMessageBox.warning(self, "Save recording", f"Cannot save {path}:\n{exc}")
+            QMessageBox.warning(self, "Save recording", tooltip(f"Cannot save {path}:\n{exc}"))
             return
         self.status.showMessage(f"Saved {n:,} dispatches to {path}", 5000)
 
@@ -321,7 +321,7 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, "Export graph", "signal-graph.png",
                                               "PNG image (*.png);;SVG drawing (*.svg)")
         if path and not self.graph.export(path):
-            QMessageBox.warning(self, "Export graph", f"Cannot write {path}")
+            QMessageBox.warning(self, "Export graph", tooltip(f"Cannot write {path}"))
 
     # ------------------------------------------------------------------ settings
     def restore_settings(self) -> None:

@@ -215,3 +215,26 @@ def test_dark_palette_switches_every_custom_view(qtbot, monitor, scenario):
         app.setPalette(original)
     window.apply_theme(current_theme())
     assert window.graph.backgroundBrush().color() == LIGHT.background
+
+
+def test_untrusted_names_are_never_rendered_as_html(monitor):
+    from django_probe import wire
+    from tests.monitor_gui.qt.scenario import PROC, receiver
+
+    evil = "<img src='file:///etc/passwd'><b>x</b>"
+    event = wire.Dispatch("D", 1_000, 1, None, evil, evil, "send", 5, "T", 1, None,
+                          wire.RequestInfo("r", "GET", evil), {evil: evil},
+                          [receiver(evil, "mod", 3)], False)
+    feed(monitor, [wire.encode_frame(PROC, 0, [event])])
+    window = monitor.window
+    tips = [item.toolTip() for item in [*window.graph.nodes.values(),
+                                        *window.graph.edges.values()]]
+    model = window.table_model
+    tips += [model.index(0, c).data(3) for c in range(model.columnCount())]  # ToolTipRole
+    tips.append(window.signal_model.index(0, 0).data(3))
+    window.select_row(monitor.state.store.first)
+    tips.append(window.details.toHtml())
+    for tip in tips:
+        assert "<img" not in tip, tip
+    assert any("&lt;img" in tip for tip in tips)
+    assert evil in window.details.toPlainText()  # shown literally

@@ -52,6 +52,14 @@ def port_in_use(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def _endpoint_taken(endpoint: str) -> bool:
+    """Whether a tcp:// endpoint on this machine already accepts connections."""
+    if not endpoint.startswith("tcp://"):
+        return False
+    host, _, port = endpoint[len("tcp://"):].rpartition(":")
+    return port.isdigit() and port_in_use(host.strip("[]") or "127.0.0.1", int(port))
+
+
 def wait_for_http(url: str, proc: subprocess.Popen, timeout: float) -> bool:
     """Poll until the site answers (any HTTP status) or its process died."""
     deadline = time.monotonic() + timeout
@@ -134,7 +142,12 @@ def run(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        if not args.no_monitor:
+        if args.no_monitor:
+            pass
+        elif _endpoint_taken(args.endpoint):
+            print(f"[demo] something already listens on {args.endpoint} (a monitor you "
+                  "started?); the site will report to it", flush=True)
+        else:
             children.append(("monitor", _start_monitor(args)))
         env = {**os.environ, "SIGNAL_PROBE_ENDPOINT": args.endpoint, "PYTHONUNBUFFERED": "1"}
         # --noreload: the autoreloader would run the site (and the probe) in two processes.

@@ -41,9 +41,10 @@ def test_display_available(environ, platform, expected):
 class Demo:
     """The launcher as a user runs it, in its own process group (so Ctrl-C can be sent)."""
 
-    def __init__(self, tmp_path: Path, *args: str, display: str | None) -> None:
+    def __init__(self, tmp_path: Path, *args: str, display: str | None,
+                 endpoint: str | None = None) -> None:
         self.port = free_port()
-        self.endpoint = f"tcp://127.0.0.1:{free_port()}"
+        self.endpoint = endpoint or f"tcp://127.0.0.1:{free_port()}"
         env = site_env(tmp_path / "demo.sqlite3")
         for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
             env.pop(name, None)
@@ -172,3 +173,22 @@ def test_impatient_double_ctrl_c_leaves_no_orphans(run_demo):
     gone, alive = psutil.wait_procs(children, timeout=10)
     assert not alive
     assert port_closed(demo.port)
+
+
+@pytest.mark.e2e
+def test_demo_reports_to_a_monitor_that_is_already_running(tmp_path):
+    from tests.e2e.monitor import HeadlessMonitor
+
+    monitor = HeadlessMonitor(f"tcp://127.0.0.1:{free_port()}")
+    demo = Demo(tmp_path, display=None, endpoint=monitor.endpoint)
+    try:
+        demo.wait_started()
+        assert "already listens" in demo.text()
+        assert len(psutil.Process(demo.proc.pid).children()) == 1  # only the site
+        browser = Browser(f"http://127.0.0.1:{demo.port}")
+        assert browser.login("demo", "demo-password-123")
+        monitor.wait_for(lambda s: bool(monitor.rows_of(LOGIN_SUCCEEDED)), "the login")
+        assert demo.ctrl_c() == 0, demo.text()
+    finally:
+        demo.kill()
+        monitor.close()

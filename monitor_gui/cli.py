@@ -195,9 +195,11 @@ def record(args: argparse.Namespace) -> int:
 
 def _record_frame(data: bytes, table: Any, writer: Any, room: int | None) -> int:
     """Account and write one raw frame; return the events written (at most ``room``)."""
+    from monitor_gui.core.fastwire import decode_events
+
     now = time.time_ns()
     try:
-        frame = wire.decode_frame(data)
+        frame = decode_events(data)
     except Exception:  # untrusted input: any failure is a malformed frame
         info = table.bad_frame(data, now)
         writer.write_bad_frame(None if info is None else wire.Proc(info.pid, info.host, info.boot))

@@ -218,3 +218,19 @@ def decode(data: Any) -> RawFrame:
             continue
         (dispatches if decoded[0] == wire.KIND_DISPATCH else others).append(decoded)
     return _raw(proc, seq, dispatches, others, malformed)
+
+
+def decode_events(data: Any) -> wire.Frame:
+    """Like wire.decode_frame (same verdicts), but dispatches may come back as plain tuples.
+
+    For consumers that want events one by one (the headless recorder): a frame of valid
+    dispatches is decoded by msgspec in C; anything else by wire itself.
+    """
+    if _TYPED is not None and type(data) is bytes and len(data) <= wire.MAX_FRAME_BYTES:
+        try:
+            typed = _TYPED.decode(data)
+        except Exception:  # not a frame of valid dispatches only: wire decides
+            pass
+        else:
+            return wire.Frame(wire.Proc(*typed[2]), typed[3], typed[4], 0)
+    return wire.decode_frame(data)

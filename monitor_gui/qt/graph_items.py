@@ -122,6 +122,7 @@ class EdgeItem(QGraphicsPathItem):
         self.max_ns = 0
         self.heat = 0.0
         self.hovered = False
+        self.key = (kind, src.name, dst.name)
         self.setZValue(1)
         self.setAcceptHoverEvents(True)
         src.edges.append(self)

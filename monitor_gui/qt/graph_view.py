@@ -45,6 +45,7 @@ class GraphView(QGraphicsView):
         self.max_edge_count = 1
         self.user_zoomed = False
         self._visible_signals: frozenset[str] | None = None
+        self._used: set[tuple[str, str, str]] | None = None
         self._selected: tuple[str, str] | None = None
         self._headers: list[QGraphicsSimpleTextItem] = []
         self._flash_timer = QTimer(self, interval=60)
@@ -92,6 +93,8 @@ class GraphView(QGraphicsView):
         self.max_edge_count = max((e.count for e in self.edges.values()), default=1)
         if relayout:
             self.relayout()
+            if self._used is not None:
+                self.set_dimmed(self._used)  # new items start undimmed
         self._refresh_all()
 
     def clear_graph(self) -> None:
@@ -107,6 +110,20 @@ class GraphView(QGraphicsView):
         """Show only these signals (None: all) and the senders/receivers wired to them."""
         self._visible_signals = signals
         self.relayout()
+
+    def set_dimmed(self, used: set[tuple[str, str, str]] | None) -> None:
+        """Fade edges the filtered dispatches never used, and nodes left with none (None: all
+        normal). The signal filter hides instead; this covers process/outcome/node filters."""
+        self._used = used
+        for key, edge in self.edges.items():
+            edge.setOpacity(1.0 if used is None or key in used else 0.12)
+        for node in self.nodes.values():
+            keep = used is None or any(e.key in used for e in node.edges)
+            node.setOpacity(1.0 if keep else 0.3)
+
+    def is_dimmed(self, kind: str, name: str) -> bool:
+        item = self.nodes.get((kind, name))
+        return item is not None and item.opacity() < 1.0
 
     def set_selected_node(self, key: tuple[str, str] | None) -> None:
         self._selected = key

@@ -135,3 +135,38 @@ def test_fifty_plus_nodes_stay_in_columns_without_overlap(monitor):
         rects = sorted((n.sceneBoundingRect() for (k, _), n in graph.nodes.items() if k == kind),
                        key=lambda r: r.top())
         assert all(a.bottom() <= b.top() for a, b in zip(rects, rects[1:]))
+
+
+def test_process_outcome_and_node_filters_dim_unused_graph_parts(monitor, scenario):
+    window = monitor.window
+    feed(monitor, scenario.frames(7))  # request 7 fails in AuditLog.on_login
+    graph = window.graph
+    window.filters.outcome.setCurrentIndex(1)  # errors only: the failing user_logged_in
+    assert not graph.is_dimmed("signal", AUTH + "user_logged_in")
+    assert not graph.is_dimmed("receiver", "accounts.audit.AuditLog.on_login")
+    assert graph.is_dimmed("signal", SIG + "pre_save")
+    assert graph.is_dimmed("receiver", "accounts.receivers.stamp_updated")
+    used = graph.edges[("signal->receiver", AUTH + "user_logged_in",
+                        "accounts.audit.AuditLog.on_login")]
+    unused = graph.edges[("sender->signal", "sessions.Session", SIG + "pre_save")]
+    assert used.opacity() == 1.0 and unused.opacity() < 0.5
+    window.filters.outcome.setCurrentIndex(0)
+    assert not any(graph.is_dimmed(k, n) for k, n in graph.nodes)
+    window.on_node_clicked("sender", "sessions.Session")
+    assert not graph.is_dimmed("signal", SIG + "post_save")
+    assert graph.is_dimmed("signal", AUTH + "user_logged_in")
+    assert not graph.is_dimmed("receiver", "articles.cache.invalidate_cache")
+
+
+def test_dimming_follows_live_rows(monkeypatch, monitor, scenario):
+    import monitor_gui.qt.window as window_module
+
+    window = monitor.window
+    feed(monitor, scenario.frames(3))  # no failures yet
+    window.filters.outcome.setCurrentIndex(1)  # errors only: nothing matches
+    assert window.graph.is_dimmed("receiver", "accounts.audit.AuditLog.on_login")
+    clock = [window_module.time.monotonic() + 5]  # pretend a second has passed
+    monkeypatch.setattr(window_module.time, "monotonic", lambda: clock[0])
+    feed(monitor, [scenario.frame(scenario.request(fail=True))])
+    assert not window.graph.is_dimmed("receiver", "accounts.audit.AuditLog.on_login")
+    assert window.graph.is_dimmed("signal", SIG + "pre_save")

@@ -10,6 +10,8 @@ Phases (one run, all numbers next to their targets, see docs/performance.md):
 * ``memory`` / ``refilter`` - after the flood the store holds min(events, capacity)
   dispatches: process RSS (target <= 600 MB at 1M; also measured in a fresh process that
   only applied them) and select() by signal (target <= 200 ms).
+* ``recording`` - in-process speed of the ``signal-monitor record`` path (plain and gzip)
+  and of reading a recording back.
 * ``sustained`` - the publisher paces ``--rate`` events/s for ``--duration`` s with
   non-blocking sends like the probe (a send that would block is dropped and counted, then
   reported in a heartbeat); the monitor must lose nothing (gaps + drops == 0).
@@ -203,6 +205,35 @@ def decode_ab(events: int) -> dict[str, Any]:
             "ratio_fast_over_wire": round(results["fast_path"] / results["wire_decode_frame"], 2)}
 
 
+def record_speed(events: int) -> dict[str, Any]:
+    """In-process: the `signal-monitor record` path (decode, account, JSON Lines) per event."""
+    import tempfile
+
+    from monitor_gui.cli import _record_frame
+    from monitor_gui.core.processes import ProcessTable
+    from monitor_gui.core.recording import RecordingWriter, read_recording
+
+    proc = wire.Proc(1, "rec", "rec")
+    pool = synthetic_events(FRAME_EVENTS)
+    frames = [wire.encode_frame(proc, i * FRAME_EVENTS, pool)
+              for i in range(events // FRAME_EVENTS)]
+    n = len(frames) * FRAME_EVENTS
+    result: dict[str, Any] = {"events": n}
+    with tempfile.TemporaryDirectory() as tmp:
+        for suffix in (".jsonl", ".jsonl.gz"):
+            path = Path(tmp) / f"rec{suffix}"
+            writer, table = RecordingWriter(path), ProcessTable()
+            t = time.perf_counter()
+            for f in frames:
+                _record_frame(f, table, writer, None)
+            writer.close()
+            result[f"record_events_per_s{suffix}"] = round(n / (time.perf_counter() - t))
+        t = time.perf_counter()
+        read = sum(len(f.events) for f in read_recording(Path(tmp) / "rec.jsonl"))
+        result["read_events_per_s"] = round(read / (time.perf_counter() - t))
+    return result
+
+
 def refilter(state: Any) -> dict[str, Any]:
     from monitor_gui.core.query import Filter
 
@@ -265,6 +296,7 @@ def main() -> int:
     out["refilter"] = refilter(state)
     out["refilter"]["met"] = out["refilter"]["by_one_signal_ms"] <= 200
     out["decode_ab"] = decode_ab(50_000 if args.quick else 200_000)
+    out["recording"] = record_speed(20_000 if args.quick else 100_000)
     sustained = run_phase(state, "paced", 0, args.rate, duration, timeout=duration + 120)
     out["sustained"] = sustained | {"rate": args.rate, "duration_s": duration,
                                     "met": sustained.get("lost_total", 1) == 0

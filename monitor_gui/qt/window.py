@@ -6,17 +6,15 @@ import time
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QSettings, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QComboBox,
     QDockWidget,
-    QFileDialog,
     QHeaderView,
     QMainWindow,
-    QMessageBox,
     QSplitter,
     QStyle,
     QTableView,
@@ -25,7 +23,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from monitor_gui.qt import recording_io
 from monitor_gui.qt.controller import MonitorController, TickSummary
 from monitor_gui.qt.details import DetailsPane
 from monitor_gui.qt.filter_panel import FilterPanel
@@ -33,15 +30,13 @@ from monitor_gui.qt.graph_filter import edges_used, needs_dimming
 from monitor_gui.qt.graph_view import GraphView
 from monitor_gui.qt.models import DispatchTableModel, SignalListModel
 from monitor_gui.qt.status import Banner, StatusBar
-from monitor_gui.qt.theme import Theme, current_theme, follow_system_scheme, tooltip
+from monitor_gui.qt.theme import Theme, current_theme, follow_system_scheme
 from monitor_gui.qt.timeline_data import TimelineData
 from monitor_gui.qt.timeline_view import TimelineView
-
-LANE_COLUMNS = {"Lanes: signal": "signal", "Lanes: thread": "thread",
-                "Lanes: request": "request"}
+from monitor_gui.qt.window_files import LANE_COLUMNS, FilesAndSettings
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FilesAndSettings, QMainWindow):
     """Graph on top, timeline in the middle, dispatch list below; filters left, details right."""
 
     rowSelected = Signal(int)
@@ -323,66 +318,6 @@ class MainWindow(QMainWindow):
         self.details.show_row(self.details.current)
         self.table_model.theme = theme
         self.table.viewport().update()
-
-    # ------------------------------------------------------------------ files
-    def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open recording", "",
-                                              recording_io.FILE_FILTER)
-        if path:
-            self.open_recording(path)
-
-    def open_recording(self, path: str) -> None:
-        try:
-            recording_io.load(self.controller, path)
-        except Exception as exc:  # a bad file is the user's data problem, not a crash
-            QMessageBox.warning(self, "Open recording", tooltip(f"Cannot open {path}:\n{exc}"))
-        self.timeline.fit_all()
-
-    def save_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save recording", "signals.jsonl.gz",
-                                              recording_io.FILE_FILTER)
-        if path:
-            self.save_recording(path)
-
-    def save_recording(self, path: str) -> None:
-        try:
-            n = recording_io.save(self.state, path)
-        except Exception as exc:
-            QMessageBox.warning(self, "Save recording", tooltip(f"Cannot save {path}:\n{exc}"))
-            return
-        self.status.showMessage(f"Saved {n:,} dispatches to {path}", 5000)
-
-    def export_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export graph", "signal-graph.png",
-                                              "PNG image (*.png);;SVG drawing (*.svg)")
-        if path and not self.graph.export(path):
-            QMessageBox.warning(self, "Export graph", tooltip(f"Cannot write {path}"))
-
-    # ------------------------------------------------------------------ settings
-    def restore_settings(self) -> None:
-        if self.settings is None:
-            return
-        geometry = self.settings.value("window/geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        state = self.settings.value("window/state")
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
-        splitter = self.settings.value("window/splitter")
-        if isinstance(splitter, QByteArray):
-            self.splitter.restoreState(splitter)
-        lanes = self.settings.value("timeline/lanes")
-        if isinstance(lanes, str) and lanes in LANE_COLUMNS:
-            self.lanes.setCurrentText(lanes)
-
-    def save_settings(self) -> None:
-        if self.settings is None:
-            return
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
-        self.settings.setValue("window/splitter", self.splitter.saveState())
-        self.settings.setValue("timeline/lanes", self.lanes.currentText())
-        self.settings.sync()
 
     def closeEvent(self, event: Any) -> None:
         self.save_settings()

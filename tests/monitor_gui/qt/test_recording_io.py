@@ -41,7 +41,7 @@ def test_opening_a_bad_file_warns_instead_of_crashing(tmp_path, monkeypatch, mon
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"kind": "D", "nonsense": true}\nnot json at all\n')
     warnings = []
-    monkeypatch.setattr("monitor_gui.qt.window.QMessageBox.warning",
+    monkeypatch.setattr("monitor_gui.qt.window_files.QMessageBox.warning",
                         lambda *a: warnings.append(a[2]))
     monitor.window.open_recording(str(bad))
     missing = tmp_path / "missing.jsonl"

@@ -127,7 +127,7 @@ class _Progress:
 def record(args: argparse.Namespace) -> int:
     from monitor_gui.core.processes import ProcessTable
     from monitor_gui.core.recording import RecordingWriter
-    from monitor_gui.listener import CurveServer, Listener, ListenerError
+    from monitor_gui.listener import CurveServer, Listener, ListenerError, is_loopback
 
     if args.count is not None and args.count < 1:
         _err("--count must be at least 1")
@@ -138,6 +138,9 @@ def record(args: argparse.Namespace) -> int:
     elif args.curve_clients is not None:
         _err("--curve-clients needs --curve-secret")
         return EXIT_USAGE
+    if curve is None and not is_loopback(args.listen):
+        _err(f"warning: {args.listen} is not a loopback address and CurveZMQ is off: any host "
+             "that reaches it can send events. See `signal-monitor keys` and --curve-secret.")
     try:
         listener = Listener(args.listen, curve=curve)
     except (ListenerError, OSError, ValueError) as exc:

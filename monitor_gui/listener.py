@@ -140,6 +140,14 @@ class Listener:
         self.close()
 
 
+def is_loopback(endpoint: str) -> bool:
+    """True for inproc/ipc endpoints and tcp endpoints bound to a loopback address."""
+    if not endpoint.startswith("tcp://"):
+        return True
+    host = endpoint[len("tcp://"):].rsplit(":", 1)[0].strip("[]")
+    return host == "localhost" or host.startswith("127.") or host == "::1"
+
+
 def _advice(endpoint: str, exc: zmq.ZMQError) -> str:
     if exc.errno == errno.EADDRINUSE:
         return (f"cannot listen on {endpoint}: the address is already in use "

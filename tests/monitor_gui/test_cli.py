@@ -231,3 +231,13 @@ def test_module_entry_point_runs():
                             capture_output=True, text=True, timeout=60,
                             env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert result.returncode == 0 and "record" in result.stdout and "replay" in result.stdout
+
+
+def test_record_warns_on_non_loopback_without_curve(tmp_path, capsys):
+    # An address this host does not have: the warning comes first, then a clear bind error
+    # (so the test never really listens beyond loopback).
+    code = cli.main(["record", "--listen", "tcp://192.0.2.1:5599", "--out",
+                     str(tmp_path / "x.jsonl")])
+    err = capsys.readouterr().err
+    assert "not a loopback address" in err and "CurveZMQ" in err
+    assert code == 1 and "cannot listen on tcp://192.0.2.1:5599" in err

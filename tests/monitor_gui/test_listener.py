@@ -148,3 +148,13 @@ def test_curve_secret_file_must_hold_a_secret(tmp_path, context):
     create_keys(tmp_path)
     with pytest.raises(ListenerError, match="secret"):
         Listener("tcp://127.0.0.1:*", curve=CurveServer(tmp_path / "server.key"), context=context)
+
+
+def test_is_loopback():
+    from django_probe import wire
+    from monitor_gui.listener import is_loopback
+
+    assert is_loopback(wire.DEFAULT_ENDPOINT) and is_loopback("tcp://localhost:1")
+    assert is_loopback("tcp://[::1]:5599") and is_loopback("ipc:///tmp/x")
+    assert not is_loopback("tcp://0.0.0.0:5599") and not is_loopback("tcp://*:5599")
+    assert not is_loopback("tcp://10.1.2.3:5599")

@@ -50,10 +50,19 @@ PY312 := $(shell for p in python3.13 python3.12; do $$p -c '' 2>/dev/null && com
 	.venv-django6/bin/python -m pip install --quiet "Django>=6.0,<7" $(COMPAT_DEPS)
 	@touch $@
 
-test-compat: .venv-django42/.installed $(if $(PY312),.venv-django6/.installed)
+# The demo site too: these tests run here, but start the site (and its probe) with the
+# other venv's Python, over real HTTP and ZeroMQ.
+DEMO_COMPAT := QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider \
+	tests/demo_site/test_accounts.py tests/demo_site/test_articles.py \
+	tests/demo_site/test_seed.py tests/e2e/test_login_events.py \
+	"tests/e2e/test_article_events.py::test_publish_edit_delete_article[wsgi]"
+
+test-compat: $(STAMP) .venv-django42/.installed $(if $(PY312),.venv-django6/.installed)
 	.venv-django42/bin/python $(COMPAT_PYTEST)
+	DEMO_SITE_PYTHON=$(CURDIR)/.venv-django42/bin/python $(DEMO_COMPAT)
 ifneq ($(PY312),)
 	.venv-django6/bin/python $(COMPAT_PYTEST)
+	DEMO_SITE_PYTHON=$(CURDIR)/.venv-django6/bin/python $(DEMO_COMPAT)
 else
 	@echo "test-compat: no python3.12+ found, Django 6.x probe tests skipped"
 endif

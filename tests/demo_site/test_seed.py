@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
-import sys
 
 import pytest
 
-from tests.e2e.support import ROOT, site_env
+from tests.e2e.support import ROOT, SITE_PYTHON, site_env
 
 pytestmark = pytest.mark.e2e
 
 
 def test_setup_is_idempotent_and_prints_credentials(tmp_path):
     db = tmp_path / "fresh.sqlite3"
-    command = [sys.executable, "-m", "demo_site", "setup", "-v", "0"]
+    command = [SITE_PYTHON, "-m", "demo_site", "setup", "-v", "0"]
     first = subprocess.run(command, cwd=ROOT, env=site_env(db), capture_output=True,
                            text=True, timeout=120)
     assert first.returncode == 0, first.stderr

@@ -15,6 +15,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 MANAGE_PY = ROOT / "demo_site" / "manage.py"
+# The interpreter that runs the demo site (setup and servers). The Makefile's test-compat
+# target points it at a venv with another Django, so the same tests check that version.
+SITE_PYTHON = os.environ.get("DEMO_SITE_PYTHON") or sys.executable
 START_TIMEOUT = 60.0  # seconds; a cold start on a busy 2-core machine imports a lot
 STOP_TIMEOUT = 10.0
 
@@ -44,7 +47,7 @@ def site_env(db: Path, **extra: str) -> dict[str, str]:
 
 def run_setup(db: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "demo_site", "setup", "-v", "0"],
+        [SITE_PYTHON, "-m", "demo_site", "setup", "-v", "0"],
         cwd=ROOT, env=site_env(db), capture_output=True, text=True, timeout=120, check=True,
     )
 
@@ -63,14 +66,14 @@ class DemoServer:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log
         if server == "runserver":
-            command = [sys.executable, str(MANAGE_PY), "runserver",
+            command = [SITE_PYTHON, str(MANAGE_PY), "runserver",
                        f"127.0.0.1:{self.port}", "--noreload"]
         elif server == "gunicorn":
-            command = [sys.executable, "-m", "gunicorn", "demo_site.wsgi:application",
+            command = [SITE_PYTHON, "-m", "gunicorn", "demo_site.wsgi:application",
                        "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
                        "--timeout", "60", "--graceful-timeout", "5"]
         elif server == "uvicorn":
-            command = [sys.executable, "-m", "uvicorn", "demo_site.asgi:application",
+            command = [SITE_PYTHON, "-m", "uvicorn", "demo_site.asgi:application",
                        "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"]
         else:
             raise ValueError(server)

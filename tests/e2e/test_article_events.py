@@ -43,11 +43,18 @@ def test_publish_edit_delete_article(monitor, start_site, server):
     assert published.method == "send_robust" and not published.raised  # the page survived
     assert published.site.file.endswith("demo_site/articles/views.py")
     calls = {rc.name: rc for rc in published.receivers}
-    assert set(calls) == {"notify_webhook", "push_live_update"}
+    # The site's Django version, as its probe announced it (Hello): async receivers are
+    # connected from Django 5.0 on only.
+    (info,) = monitor.state.processes.values()
+    django_version = tuple(int(n) for n in info.info["django"].split(".")[:2])
+    expected = {"notify_webhook"} | ({"push_live_update"} if django_version >= (5, 0) else set())
+    assert set(calls) == expected
     assert calls["notify_webhook"].outcome == "raised"
     assert calls["notify_webhook"].exc_type.endswith("WebhookUnreachable")
     assert "unreachable" in calls["notify_webhook"].exc_msg
-    assert calls["push_live_update"].is_async and calls["push_live_update"].outcome == "returned"
+    if "push_live_update" in expected:
+        assert calls["push_live_update"].is_async
+        assert calls["push_live_update"].outcome == "returned"
     assert published.error  # shown as an error in the monitor
 
     rows = request_rows(monitor, published.request.id)

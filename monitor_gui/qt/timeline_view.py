@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
-from PySide6.QtWidgets import QToolTip, QWidget
+from PySide6.QtWidgets import QScrollBar, QToolTip, QWidget
 
 from monitor_gui.qt.theme import Theme, current_theme, format_ns, html_text, short_signal
 from monitor_gui.qt.timeline_data import TimelineData
@@ -52,6 +52,10 @@ class TimelineView(QWidget):
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumHeight(120)
+        # Lanes scroll vertically (many threads/requests); shown only when they overflow.
+        self.vbar = QScrollBar(Qt.Orientation.Vertical, self)
+        self.vbar.hide()
+        self.vbar.valueChanged.connect(self._scrolled)
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -61,13 +65,41 @@ class TimelineView(QWidget):
     # ------------------------------------------------------------------ view window
     @property
     def plot_width(self) -> int:
-        return max(1, self.width() - GUTTER)
+        bar = self.vbar.sizeHint().width() if self.vbar.isVisibleTo(self) else 0
+        return max(1, self.width() - GUTTER - bar)
+
+    def _sync_scrollbar(self) -> None:
+        shown = max(1, (self.height() - AXIS_H) // ROW_H)
+        top = max(0, self.data.total_rows - shown)
+        self.scroll_row = min(self.scroll_row, top)
+        width = self.vbar.sizeHint().width()
+        self.vbar.setGeometry(self.width() - width, AXIS_H, width, self.height() - AXIS_H)
+        self.vbar.blockSignals(True)
+        self.vbar.setRange(0, top)
+        self.vbar.setPageStep(shown)
+        self.vbar.setValue(self.scroll_row)
+        self.vbar.blockSignals(False)
+        self.vbar.setVisible(top > 0)
+
+    def _scrolled(self, value: int) -> None:
+        self.scroll_row = value
+        self.update()
+
+    def scroll_lanes(self, row: int) -> None:
+        self.scroll_row = max(0, row)
+        self._sync_scrollbar()
+        self.update()
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._sync_scrollbar()
 
     def data_changed(self) -> None:
         """New marks arrived (or were evicted): scroll if following, then repaint."""
         if self.follow and len(self.data):
             self.t1 = self.data.t_max + self.window_ns * 0.02
             self.t0 = self.t1 - self.window_ns
+        self._sync_scrollbar()
         self.update()
 
     def set_follow(self, follow: bool) -> None:
@@ -250,8 +282,7 @@ class TimelineView(QWidget):
     # ------------------------------------------------------------------ interaction
     def wheelEvent(self, event: Any) -> None:
         if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
-            self.scroll_row = max(0, self.scroll_row - event.angleDelta().y() // 40)
-            self.update()
+            self.scroll_lanes(self.scroll_row - event.angleDelta().y() // 40)
             return
         self.zoom(0.85 ** (event.angleDelta().y() / 120), event.position().x())
 
@@ -268,7 +299,7 @@ class TimelineView(QWidget):
                 self._dragged = True
                 t0, t1, row = self._press_view
                 shift = dx * (t1 - t0) / self.plot_width
-                self.scroll_row = max(0, row - int(dy // ROW_H))
+                self.scroll_lanes(row - int(dy // ROW_H))
                 self.set_window(t0 - shift, t1 - shift)
             return
         row = self.hit_row(pos)

@@ -59,3 +59,19 @@ def test_frames_of_groups_events_per_process(make_monitor, scenario):
     assert {f.proc for f in frames} == {PROC}
     seqs = [f.seq for f in frames]
     assert seqs == sorted(seqs) and seqs[0] == 0
+
+
+def test_build_with_open_file_shows_the_recording(tmp_path, qtbot, make_monitor, scenario):
+    from monitor_gui.qt.app import build
+
+    source = make_monitor()
+    feed(source, scenario.frames(4))
+    path = tmp_path / "r.jsonl"
+    source.window.save_recording(str(path))
+    opened = build(None, open_file=str(path), capacity=5_000)
+    qtbot.addWidget(opened.window)
+    try:
+        assert opened.window.table_model.rowCount() == len(source.state.store)
+        assert opened.window.timeline.follow is False  # fitted to the recording, not live
+    finally:
+        opened.shutdown()

@@ -151,3 +151,19 @@ def test_aggregated_paint_shows_errors_in_red(qtbot):
     right = image.pixelColor(GUTTER + 340, y)
     assert right.red() > 180 and right.green() < 90  # error red
     assert left != right and not (left.red() > 180 and left.green() < 90)
+
+
+def test_many_lanes_get_a_scrollbar(qtbot):
+    n = 60
+    data = data_with(np.arange(n) * 10, np.full(n, 5), np.arange(n))  # one lane per mark
+    view = TimelineView(data)
+    qtbot.addWidget(view)
+    view.resize(800, 200)
+    view.show()
+    view.data_changed()
+    assert view.vbar.isVisible() and view.vbar.maximum() > 0
+    view.vbar.setValue(view.vbar.maximum())
+    top, bottom = view.visible_rows()
+    assert bottom >= data.total_rows > top > 0
+    view.resize(800, AXIS_H + ROW_H * (n + 2))
+    assert not view.vbar.isVisible() and view.scroll_row == 0

@@ -66,6 +66,7 @@ def build(listen: str | None, open_file: str | None = None, capacity: int = 1_00
         listener.worker.bound.connect(window.status.set_endpoint)
         listener.worker.bound.connect(window.banner.set_endpoint)
         listener.worker.failed.connect(window.status.set_error)
+        listener.worker.failed.connect(window.banner.set_error)
         listener.start()
     controller.start()
     if open_file:

@@ -41,6 +41,12 @@ class Banner(QFrame):
             f"<code>SIGNAL_PROBE = {{\"ENDPOINT\": \"{ep}\"}}</code> in settings.")
 
 
+    def set_error(self, message: str) -> None:
+        """The listener could not start: say why instead of promising to wait."""
+        self.label.setText(f"<b style='color:#cf222e'>Not listening.</b> {escape(message)}")
+        self.show()
+
+
 class StatusBar(QStatusBar):
     """Connected processes, events/s, totals, lost and malformed counts, pause state."""
 

@@ -79,6 +79,21 @@ def test_bind_failure_is_reported_not_raised(qtbot):
         blocker_sock.close(linger=0)
 
 
+def test_window_explains_a_bind_failure(qtbot, make_monitor):
+    ctx = zmq.Context.instance()
+    taken_sock = ctx.socket(zmq.PULL)
+    taken_sock.setsockopt(zmq.LINGER, 0)
+    taken_sock.bind("tcp://127.0.0.1:*")
+    try:
+        monitor = make_monitor(listen=taken_sock.getsockopt_string(zmq.LAST_ENDPOINT))
+        window = monitor.window
+        qtbot.waitUntil(lambda: "already in use" in window.banner.label.text(), timeout=5000)
+        assert "Not listening" in window.banner.label.text()
+        assert "already in use" in window.status.labels["listen"].text()
+    finally:
+        taken_sock.close(linger=0)
+
+
 def test_stop_closes_the_socket_promptly(qtbot):
     thread = ListenerThread("tcp://127.0.0.1:*")
     recorder = Recorder()

@@ -6,6 +6,8 @@ import gzip
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from django_probe import wire
 from monitor_gui.core.recording import RecordingReader, RecordingWriter, read_recording
@@ -115,3 +117,68 @@ def test_fast_event_dict_matches_wire_for_named_and_plain_tuples():
     plain = (*plain[:10], tuple(plain[10]), tuple(plain[11]), plain[12],
              [tuple(r) for r in plain[13]], plain[14])
     assert event_dict(plain) == wire.event_to_dict(dispatch(3, receivers=[receiver()]))
+
+
+def _line_record(event, **extra):
+    record = wire.event_to_dict(event) | {"proc": {"pid": 1, "host": "h", "boot": "b"},
+                                          "seq": 4}
+    record.update(extra)
+    return record
+
+
+def test_fast_line_decoding_takes_valid_dispatches():
+    from monitor_gui.core.lines import _DECODER, decode_dispatch_line
+
+    if _DECODER is None:
+        pytest.skip("msgspec is not installed")
+    for event in ALL_KINDS:
+        got = decode_dispatch_line(json.dumps(_line_record(event)))
+        if event[0] == wire.KIND_DISPATCH:
+            assert got == (wire.Proc(1, "h", "b"), 4, event)
+        else:
+            assert got is None  # other kinds take wire's path
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**64), 2**64) | st.text(max_size=10)
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    max_leaves=20,
+)
+FIELDS = [*wire.Dispatch._fields, "proc", "seq"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(field=st.sampled_from(FIELDS), value=json_values, drop=st.booleans())
+def test_fast_line_decoding_accepts_only_what_wire_accepts(field, value, drop):
+    from monitor_gui.core.lines import decode_dispatch_line
+    from monitor_gui.core.recording import _proc
+
+    record = _line_record(ALL_KINDS[3])
+    if drop:
+        del record[field]
+    else:
+        record[field] = value
+    got = decode_dispatch_line(json.dumps(record))
+    if got is None:
+        return  # wire.event_from_dict decides, exactly as before
+    assert got[2] == wire.event_from_dict(record)
+    assert got[0] == _proc(record["proc"]) and got[1] == record["seq"] >= 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(part=st.sampled_from(["receivers", "site", "request", "kwargs", "proc"]),
+       key=st.text(max_size=8), value=json_values)
+def test_fast_line_decoding_nested_fields(part, key, value):
+    from monitor_gui.core.lines import decode_dispatch_line
+
+    record = _line_record(ALL_KINDS[2])  # has site, request, kwargs, receivers
+    target = record[part][0] if part == "receivers" else record[part]
+    if target is None:
+        return
+    keys = list(target)
+    target[keys[hash(key) % len(keys)] if keys and key else key] = value
+    got = decode_dispatch_line(json.dumps(record))
+    if got is not None:
+        assert got[2] == wire.event_from_dict(record)

@@ -31,8 +31,11 @@ def free_port() -> int:
 
 def site_env(db: Path, **extra: str) -> dict[str, str]:
     """Environment for a demo-site process on its own database, fast hashing, no DEBUG."""
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith("SIGNAL_PROBE_")}
+    # ``extra`` goes first: the site's WSGI environ keeps this order, so a test can put a
+    # variable where the probe's bounded summary of ``environ`` will certainly show it.
+    env = dict(extra)
+    env.update((key, value) for key, value in os.environ.items()
+               if not key.startswith("SIGNAL_PROBE_"))
     env.update(
         DJANGO_SETTINGS_MODULE="demo_site.settings",
         DEMO_SITE_DB=str(db),

@@ -108,3 +108,18 @@ def test_failed_login_credentials_arrive_redacted(monitor, logged_in):
     assert not frames_contain(monitor.raw, DEMO_USERS[0].password)
     session_keys = [c.value for c in logged_in.cookies if c.name == "sessionid"]
     assert session_keys and not frames_contain(monitor.raw, session_keys[0])
+
+
+def test_secrets_in_the_wsgi_environ_are_redacted(monitor, start_site):
+    secret = "s3cr3t-e2e-token-value-91"
+    site = start_site(env={"DEMO_API_TOKEN": secret, "SIGNAL_PROBE_ENDPOINT": monitor.endpoint})
+    monitor.wait_for(lambda state: len(state.processes) == 1, "the site's probe to connect")
+    Browser(site.base_url).get("/accounts/login/")
+    monitor.wait_for(lambda state: finished_request_of(monitor, REQUEST_STARTED) is not None,
+                     "a request to finish")
+    started = monitor.rows_of(REQUEST_STARTED)
+    summaries = [row.kwargs["environ"] for row in started]
+    # The variable is inside the bounded summary (so this test can fail) but its value not.
+    assert all("'DEMO_API_TOKEN': " in text for text in summaries), summaries[0]
+    assert not any(secret in text for text in summaries)
+    assert not frames_contain(monitor.raw, secret)

@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
             stats = traffic.Stats()
             rng = random.Random(5)
             driver = threading.Thread(
-                target=lambda: [traffic.one_round(base, stats, rng) for _ in range(args.rounds)])
+                target=lambda: [stats.add(traffic.one_round(base, rng))
+                                for _ in range(args.rounds)])
             driver.start()
             # The window needs its event loop to receive and draw while the traffic runs.
             settle = None

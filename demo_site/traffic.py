@@ -12,6 +12,7 @@ import http.cookiejar
 import random
 import re
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -93,6 +94,10 @@ class Stats:
     errors: int = 0
     started: float = field(default_factory=time.monotonic)
 
+    def add(self, other: Stats) -> None:
+        for name in ("iterations", "requests", "logins", "failed_logins", "articles", "errors"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
     def line(self) -> str:
         elapsed = max(time.monotonic() - self.started, 1e-9)
         return (f"{self.iterations} rounds, {self.requests} requests "
@@ -101,8 +106,9 @@ class Stats:
                 f"{self.errors} errors")
 
 
-def one_round(base_url: str, stats: Stats, rng: random.Random) -> None:
+def one_round(base_url: str, rng: random.Random) -> Stats:
     """A visitor's session: maybe a wrong password, log in, write/edit/delete, log out."""
+    stats = Stats(iterations=1)
     browser = Browser(base_url)
     user = rng.choice(DEMO_USERS)
     try:
@@ -129,9 +135,8 @@ def one_round(base_url: str, stats: Stats, rng: random.Random) -> None:
     except (TrafficError, OSError) as exc:
         stats.errors += 1
         print(f"\n[traffic] {exc}", file=sys.stderr)
-    finally:
-        stats.requests += browser.requests
-        stats.iterations += 1
+    stats.requests = browser.requests
+    return stats
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -140,27 +145,66 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     limit.add_argument("--count", type=int, help="number of rounds (default: until Ctrl-C)")
     limit.add_argument("--duration", type=float, help="seconds to run")
     parser.add_argument("--pause", type=float, default=0.2, help="seconds between rounds")
+    parser.add_argument("--concurrency", type=int, default=1,
+                        help="visitors at once, one thread each (default 1)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (repeatable runs)")
 
 
+class _Driver:
+    """Runs visitors on threads; the main thread only reports (and takes Ctrl-C)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.stats = Stats()
+        self.lock = threading.Lock()
+        self.claimed = 0  # rounds handed out, so --count is exact with several threads
+        self.stop = threading.Event()
+        self.deadline = (time.monotonic() + args.duration) if args.duration is not None else None
+
+    def _claim(self) -> bool:
+        with self.lock:
+            if self.stop.is_set() or (self.args.count is not None
+                                      and self.claimed >= self.args.count):
+                return False
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                return False
+            self.claimed += 1
+            return True
+
+    def visitor(self, index: int) -> None:
+        seed = None if self.args.seed is None else self.args.seed + index
+        rng = random.Random(seed)
+        while self._claim():
+            result = one_round(self.args.base_url, rng)
+            with self.lock:
+                self.stats.add(result)
+            if self.args.pause > 0:
+                self.stop.wait(self.args.pause)
+
+
 def run(args: argparse.Namespace) -> int:
-    rng = random.Random(args.seed)
-    stats = Stats()
-    deadline = time.monotonic() + args.duration if args.duration is not None else None
+    driver = _Driver(args)
     tty = sys.stderr.isatty()
-    print(f"[traffic] driving {args.base_url} "
-          f"({'until Ctrl-C' if args.count is None and deadline is None else 'bounded'})",
-          file=sys.stderr)
+    bounded = args.count is not None or args.duration is not None
+    print(f"[traffic] driving {args.base_url} with {args.concurrency} visitor(s) "
+          f"({'bounded' if bounded else 'until Ctrl-C'})", file=sys.stderr)
+    # Daemon threads: Ctrl-C must not wait for a visitor stuck in a slow request.
+    threads = [threading.Thread(target=driver.visitor, args=(i,), daemon=True)
+               for i in range(max(1, args.concurrency))]
+    for thread in threads:
+        thread.start()
+    shown = -1
     try:
-        while (args.count is None or stats.iterations < args.count) and (
-            deadline is None or time.monotonic() < deadline
-        ):
-            one_round(args.base_url, stats, rng)
-            print(("\r" if tty else "") + "[traffic] " + stats.line(),
-                  end="" if tty else "\n", file=sys.stderr, flush=True)
-            if args.pause > 0:
-                time.sleep(args.pause)
+        while (alive := next((t for t in threads if t.is_alive()), None)) is not None:
+            alive.join(0.25)  # wake up for the progress line, and for Ctrl-C
+            with driver.lock:
+                line, done = driver.stats.line(), driver.stats.iterations
+            if done != shown:
+                shown = done
+                print(("\r" if tty else "") + "[traffic] " + line,
+                      end="" if tty else "\n", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
-        pass
+        driver.stop.set()
+    stats = driver.stats
     print(("\n" if tty else "") + "[traffic] done: " + stats.line(), file=sys.stderr)
     return 1 if stats.errors and stats.errors == stats.iterations else 0

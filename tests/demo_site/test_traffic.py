@@ -28,6 +28,19 @@ def test_traffic_runs_rounds_without_errors_while_no_monitor_listens(start_site,
     assert " 500 " not in site.log()
 
 
+def test_concurrent_visitors_make_exactly_the_rounds_asked_for(start_site):
+    site = start_site(env={"SIGNAL_PROBE_ENABLED": "0"})
+    result = subprocess.run(
+        [sys.executable, "-m", "demo_site", "traffic", "--base-url", site.base_url,
+         "--count", "7", "--concurrency", "3", "--seed", "1", "--pause", "0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "with 3 visitor(s)" in result.stderr
+    assert "done: 7 rounds" in result.stderr and "7 logins" in result.stderr
+    assert ", 0 errors" in result.stderr
+
+
 def test_traffic_reports_errors_when_the_site_is_down(tmp_path):
     from tests.e2e.support import free_port
 

@@ -54,7 +54,7 @@ PY312 := $(shell for p in python3.13 python3.12; do $$p -c '' 2>/dev/null && com
 # other venv's Python, over real HTTP and ZeroMQ.
 DEMO_COMPAT := QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider \
 	tests/demo_site/test_accounts.py tests/demo_site/test_articles.py \
-	tests/demo_site/test_seed.py tests/e2e/test_login_events.py \
+	tests/demo_site/test_seed.py tests/demo_site/test_settings.py tests/e2e/test_login_events.py \
 	"tests/e2e/test_article_events.py::test_publish_edit_delete_article[wsgi]"
 
 test-compat: $(STAMP) .venv-django42/.installed $(if $(PY312),.venv-django6/.installed)

@@ -77,6 +77,7 @@ class MonitorController(QObject):
         self._rate_mark = (time.monotonic(), 0)
         self._last_flush = 0.0
         self._summary = TickSummary()
+        self._flush_next = False  # the next tick only tells the views (see tick)
         self._announced_end = state.store.end  # rows below this were announced to the views
         self.interval_ms = interval_ms
         self.timer = QTimer(self, interval=interval_ms)
@@ -104,13 +105,16 @@ class MonitorController(QObject):
 
         While a backlog remains the timer re-fires as soon as the loop is idle (interval
         0), so throughput is what the core can do, yet no slice blocks painting or input
-        for longer than the budget.
+        for longer than the budget. Telling the views (a flush, then their repaint) gets
+        a loop iteration of its own: a stall is then the longer of the two, not the sum.
         """
-        if self.paused or not self.pending:
+        if self._flush_next or self.paused or not self.pending:
+            self._flush_next = False
             self._flush()
+            self.timer.setInterval(0 if self.pending and not self.paused else self.interval_ms)
             return
         deadline = time.perf_counter() + APPLY_BUDGET_S
-        while self.pending and time.perf_counter() < deadline:
+        while True:  # at least one chunk per slice, however late we are
             frames, size = [], 0
             while self.pending and size < CHUNK_BYTES:
                 frame = self.pending.popleft()
@@ -118,10 +122,20 @@ class MonitorController(QObject):
                 size += len(frame)
             self.pending_bytes -= size
             self.apply_now(frames, notify=False)
-        behind = bool(self.pending)
-        self.timer.setInterval(0 if behind else self.interval_ms)
-        if not behind or time.perf_counter() - self._last_flush >= VIEW_INTERVAL_S:
-            self._flush()
+            if not self.pending or time.perf_counter() >= deadline:
+                break
+        self._flush_next = (not self.pending
+                            or time.perf_counter() - self._last_flush >= VIEW_INTERVAL_S)
+        self.timer.setInterval(0)  # come back at once: to flush, or to apply more
+
+    def drain(self) -> None:
+        """Apply everything pending (unless paused) and tell the views, synchronously."""
+        while self.pending and not self.paused:
+            frames = [self.pending.popleft() for _ in range(min(len(self.pending), 64))]
+            self.pending_bytes -= sum(len(f) for f in frames)
+            self.apply_now(frames, notify=False)
+        self._flush_next = False
+        self._flush()
 
     def apply_now(self, frames: list[Any], notify: bool = True) -> None:
         """Apply frames to the state now; with ``notify`` also tell the views (a flush).

@@ -10,7 +10,7 @@ from tests.monitor_gui.qt.scenario import AUTH, SIG
 
 def feed(monitor, frames) -> None:
     monitor.controller.enqueue(frames)
-    monitor.controller.tick()
+    monitor.controller.drain()
 
 
 def test_events_create_nodes_and_edges(monitor, scenario):

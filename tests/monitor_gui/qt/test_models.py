@@ -9,7 +9,7 @@ from tests.monitor_gui.qt.scenario import Scenario
 
 def feed(monitor, frames) -> None:
     monitor.controller.enqueue(frames)
-    monitor.controller.tick()
+    monitor.controller.drain()
 
 
 def test_dispatch_table_passes_modeltester(qtmodeltester, monitor, scenario):

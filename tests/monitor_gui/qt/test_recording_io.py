@@ -8,7 +8,7 @@ from monitor_gui.qt import recording_io
 
 def feed(monitor, frames) -> None:
     monitor.controller.enqueue(frames)
-    monitor.controller.tick()
+    monitor.controller.drain()
 
 
 def test_save_then_open_restores_the_views(tmp_path, make_monitor, scenario):

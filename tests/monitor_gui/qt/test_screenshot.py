@@ -20,11 +20,11 @@ def test_main_window_screenshot(tmp_path, qtbot, make_monitor, scenario):
     window.show()
     qtbot.waitExposed(window)
     monitor.controller.enqueue(scenario.frames(40))
-    monitor.controller.tick()
+    monitor.controller.drain()
     qtbot.waitUntil(lambda: not window.graph.hot_edges(), timeout=5000)
     # One more (failing) login just arrived: its edges are lit up in the shot.
     monitor.controller.enqueue([scenario.frame(scenario.request(fail=True))])
-    monitor.controller.tick()
+    monitor.controller.drain()
     model = window.table_model
     failing = max(r for r in range(model.rowCount())
                   if model.line(r).signal == AUTH + "user_logged_in" and model.line(r).raised)

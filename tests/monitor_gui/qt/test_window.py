@@ -10,7 +10,7 @@ from tests.monitor_gui.qt.scenario import AUTH, CORE, SIG
 
 def feed(monitor, frames) -> None:
     monitor.controller.enqueue(frames)
-    monitor.controller.tick()
+    monitor.controller.drain()
 
 
 def table_signals(window) -> set[str]:
@@ -129,7 +129,7 @@ def test_pause_holds_frames_until_resume(monitor, scenario):
     assert window.table_model.rowCount() == before
     assert "paused" in window.status.labels["paused"].text()
     window.pause_action.trigger()
-    monitor.controller.tick()
+    monitor.controller.drain()
     assert window.table_model.rowCount() > before
     assert window.status.labels["paused"].text() == ""
 

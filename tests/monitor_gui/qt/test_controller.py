@@ -1,0 +1,55 @@
+"""The controller's time-sliced apply: slices, separate flush ticks, pause, bounded backlog."""
+
+from __future__ import annotations
+
+import monitor_gui.qt.controller as controller_module
+
+
+def test_tick_applies_in_slices_and_flushes_on_its_own_tick(monkeypatch, monitor, scenario):
+    c = monitor.controller
+    monkeypatch.setattr(controller_module, "APPLY_BUDGET_S", 0.0)  # one chunk per slice
+    monkeypatch.setattr(controller_module, "CHUNK_BYTES", 1)  # one frame per chunk
+    frames = scenario.frames(5)
+    c.enqueue(frames)
+    announced = []
+    c.rowsAppended.connect(lambda rows: announced.append(len(rows)))
+    c.tick()
+    assert len(c.pending) == len(frames) - 1  # exactly one frame applied
+    assert not announced  # views are told on a later tick, not inside the slice
+    assert c.timer.interval() == 0  # and that tick comes at once
+    ticks = 1
+    while c.pending or c._flush_next:
+        c.tick()
+        ticks += 1
+    assert ticks >= len(frames) + 1
+    assert sum(announced) == len(monitor.state.store) == monitor.window.table_model.rowCount()
+    assert c.timer.interval() == c.interval_ms  # caught up: back to the normal period
+
+
+def test_paused_ticks_apply_nothing(monitor, scenario):
+    c = monitor.controller
+    c.set_paused(True)
+    c.enqueue(scenario.frames(3))
+    c.tick()
+    c.drain()
+    assert len(monitor.state.store) == 0 and len(c.pending) == 4
+    c.set_paused(False)
+    c.drain()
+    assert len(monitor.state.store) > 0 and not c.pending
+
+
+def test_backlog_is_bounded_by_bytes(monkeypatch, monitor, scenario):
+    c = monitor.controller
+    frames = scenario.frames(12)
+    c.enqueue(frames[:2])  # the monitor has seen this process: later gaps are losses
+    c.drain()
+    frames = frames[2:]
+    limit = sum(len(f) for f in frames[:4])
+    monkeypatch.setattr(controller_module, "MAX_PENDING_BYTES", limit)
+    c.set_paused(True)
+    c.enqueue(frames)
+    assert c.pending_bytes <= limit and c.discarded == len(frames) - len(c.pending)
+    assert list(c.pending) == frames[len(frames) - len(c.pending):]  # the newest are kept
+    c.set_paused(False)
+    c.drain()
+    assert monitor.state.totals.lost > 0  # the discarded frames show up as a sequence gap

@@ -69,7 +69,10 @@ class Listener:
 
     def __init__(self, endpoint: str = wire.DEFAULT_ENDPOINT, curve: CurveServer | None = None,
                  context: zmq.Context | None = None) -> None:
-        self.context = context or zmq.Context.instance()
+        # A private context by default: terminating it in close() waits until libzmq has
+        # really released the port (closing a socket alone finishes asynchronously).
+        self._own_context = context is None
+        self.context = context or zmq.Context()
         self._auth: Any = None
         sock = self.context.socket(zmq.PULL)
         sock.setsockopt(zmq.LINGER, 0)
@@ -82,11 +85,11 @@ class Listener:
             sock.bind(endpoint)
         except zmq.ZMQError as exc:
             sock.close(linger=0)
-            self._stop_auth()
+            self._release()
             raise ListenerError(_advice(endpoint, exc)) from None
         except Exception:
             sock.close(linger=0)
-            self._stop_auth()
+            self._release()
             raise
         self.socket = sock
         self.endpoint: str = sock.getsockopt_string(zmq.LAST_ENDPOINT) or endpoint
@@ -126,12 +129,20 @@ class Listener:
             self._auth.stop()
             self._auth = None
 
+    def _release(self) -> None:
+        self._stop_auth()
+        if self._own_context and not self.context.closed:
+            self.context.term()
+
     def close(self) -> None:
-        """Close the socket (linger 0: whatever was not received is discarded)."""
+        """Close the socket (linger 0: unreceived frames are discarded) and free the port.
+
+        Returns once the endpoint can be bound again (the private context is terminated).
+        """
         if getattr(self, "socket", None) is not None:
             self.socket.close(linger=0)
             self.socket = None  # type: ignore[assignment]
-        self._stop_auth()
+        self._release()
 
     def __enter__(self) -> Listener:
         return self

@@ -158,3 +158,12 @@ def test_is_loopback():
     assert is_loopback("tcp://[::1]:5599") and is_loopback("ipc:///tmp/x")
     assert not is_loopback("tcp://0.0.0.0:5599") and not is_loopback("tcp://*:5599")
     assert not is_loopback("tcp://10.1.2.3:5599")
+
+
+def test_close_frees_the_port_at_once():
+    for _ in range(20):  # closing is asynchronous in libzmq unless the context is ended
+        first = Listener("tcp://127.0.0.1:*")
+        endpoint = first.endpoint
+        first.close()
+        again = Listener(endpoint)
+        again.close()

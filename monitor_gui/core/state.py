@@ -85,6 +85,7 @@ class MonitorState:
         self._labels: dict[int, int] = {}  # module id << 32 | name id -> receiver label id
         self.dispatch_count = 0
         self.latest_ts = 0  # newest event timestamp seen (Unix ns); the clock for rates
+        self._latest_at = 0  # monitor clock when latest_ts last advanced
 
     @property
     def processes(self) -> dict[ProcessKey, ProcessInfo]:
@@ -112,6 +113,7 @@ class MonitorState:
         self._labels.clear()
         self.dispatch_count = 0
         self.latest_ts = 0
+        self._latest_at = 0
 
     def _signal(self, name: str) -> SignalStats:
         stats = self.signals.get(name)
@@ -143,7 +145,7 @@ class MonitorState:
         finally:
             if gc_was_enabled:
                 gc.enable()
-        self._update_signals(ch)
+        self._update_signals(ch, now)
         # Rows appended by this very call are new to the views anyway: report older ones.
         ch.updated = sorted({r for r in updated if store.first <= r < old_end})
         ch.evicted = min(store.first, old_end) - old_first
@@ -197,7 +199,9 @@ class MonitorState:
         updated += fixed
         self.dispatch_count += batch.count
         fired.update(dict.fromkeys(aggregate(batch, self.graph, self.strings)))
-        self.latest_ts = max(self.latest_ts, int(batch.ts.max()))
+        newest = int(batch.ts.max())
+        if newest > self.latest_ts:
+            self.latest_ts, self._latest_at = newest, now
         sids, counts = np.unique(batch.signal, return_counts=True)
         errors = np.bincount(np.searchsorted(sids, batch.signal), weights=batch.error,
                              minlength=len(sids))
@@ -210,9 +214,24 @@ class MonitorState:
             stats.add(second, n)
             ch.signals_changed.add(stats.name)
 
-    def _update_signals(self, ch: Changes) -> None:
+    def event_clock(self, now: int | None = None) -> int:
+        """Event time "now": the newest event's timestamp plus monitor time since it came.
+
+        Rates use it, so they decay when traffic stops, and a replayed recording (old
+        timestamps) still gets meaningful rates.
+        """
+        now = time.time_ns() if now is None else now
+        return self.latest_ts + max(0, now - self._latest_at)
+
+    def refresh_rates(self, now: int | None = None) -> set[str]:
+        """Recompute every signal's rate as of ``now`` (call it on a timer while idle)."""
+        ch = Changes()
+        self._update_signals(ch, time.time_ns() if now is None else now)
+        return ch.signals_changed
+
+    def _update_signals(self, ch: Changes, now: int) -> None:
         """Let rates decay with event time, also for signals absent from this batch."""
-        second = self.latest_ts // 1_000_000_000
+        second = self.event_clock(now) // 1_000_000_000
         for stats in self.signals.values():
             if stats.update_rate(second):
                 ch.signals_changed.add(stats.name)

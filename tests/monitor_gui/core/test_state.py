@@ -179,3 +179,16 @@ def test_large_batches_are_applied_in_chunks_with_one_combined_changes(monkeypat
     assert [chunked.store.row(r).depth for r in rows] == [1, 0] * 4
     assert [chunked.store.row(r).parent_row for r in rows] == [
         r + 1 if r % 2 == 0 else None for r in rows]
+
+
+def test_rates_decay_on_the_monitor_clock_when_traffic_stops():
+    state = MonitorState(capacity=100)
+    base = 1_700_000_000_000_000_000  # old event timestamps, as in a replayed recording
+    wall = 1_800_000_000_000_000_000
+    state.apply([frame([dispatch(i, ts=base + i * 10**8) for i in range(10)])], now=wall)
+    stats = state.signals["django.db.models.signals.post_save"]
+    assert stats.rate == 1.0  # 10 dispatches in the 10 s window
+    assert state.refresh_rates(now=wall + 2 * 10**9) == set()  # still inside the window
+    assert state.refresh_rates(now=wall + 30 * 10**9) == {stats.name}
+    assert stats.rate == 0
+    assert state.event_clock(now=wall + 5) == base + 9 * 10**8 + 5

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QHeaderView,
     QMainWindow,
+    QMessageBox,
     QSplitter,
     QStyle,
     QTableView,
@@ -30,7 +31,7 @@ from monitor_gui.qt.graph_filter import edges_used, needs_dimming
 from monitor_gui.qt.graph_view import GraphView
 from monitor_gui.qt.models import DispatchTableModel, SignalListModel
 from monitor_gui.qt.status import Banner, StatusBar
-from monitor_gui.qt.theme import Theme, current_theme, follow_system_scheme
+from monitor_gui.qt.theme import Theme, current_theme, follow_system_scheme, html_text
 from monitor_gui.qt.timeline_data import TimelineData
 from monitor_gui.qt.timeline_view import TimelineView
 from monitor_gui.qt.window_files import LANE_COLUMNS, FilesAndSettings
@@ -156,6 +157,9 @@ class MainWindow(FilesAndSettings, QMainWindow):
         self.follow_action.setChecked(True)
         self.find_action = self._action("Find signal", QKeySequence.StandardKey.Find,
                                         self.filters.search.setFocus, "Search signals")
+        self.help_action = self._action("Shortcuts", QKeySequence.StandardKey.HelpContents,
+                                        self.show_shortcuts, "Keyboard and mouse controls",
+                                        icon=sp.SP_DialogHelpButton)
         self.lanes = QComboBox()
         self.lanes.addItems(list(LANE_COLUMNS))
         self.lanes.setToolTip("One timeline lane per signal, thread or request")
@@ -166,7 +170,8 @@ class MainWindow(FilesAndSettings, QMainWindow):
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         bar.setIconSize(bar.iconSize() * 0.8)
         for a in (self.pause_action, self.clear_action, None, self.open_action, self.save_action,
-                  self.export_action, None, self.fit_action, self.follow_action):
+                  self.export_action, None, self.fit_action, self.follow_action,
+                  self.help_action):
             bar.addSeparator() if a is None else bar.addAction(a)
         bar.addWidget(self.lanes)
         self.addToolBar(bar)
@@ -182,6 +187,8 @@ class MainWindow(FilesAndSettings, QMainWindow):
         c.pausedChanged.connect(self.pause_action.setChecked)
         c.pausedChanged.connect(lambda p: self.pause_action.setText("Resume" if p else "Pause"))
         self.filters.filterChanged.connect(self.apply_filter)
+        # The graph calls an edge slow with the same threshold as the "slow only" filter.
+        self.filters.slow_ms.valueChanged.connect(self._set_slow_threshold)
         self.graph.nodeClicked.connect(self.on_node_clicked)
         self.timeline.dispatchClicked.connect(self.select_row)
         self.timeline.followChanged.connect(self.follow_action.setChecked)
@@ -278,6 +285,25 @@ class MainWindow(FilesAndSettings, QMainWindow):
             self.filters.set_node_filter((kind, name))
             selected = self.filters.node_filter == (kind, name)
         self.graph.set_selected_node((kind, name) if selected else None)
+
+    def _set_slow_threshold(self, ms: int) -> None:
+        self.graph.slow_ns = ms * 1_000_000
+        self.graph.update_graph([], [])  # restyle edges with the new threshold
+        self.graph.viewport().update()
+
+    def shortcuts_text(self) -> str:
+        keys = [(a.shortcut().toString(QKeySequence.SequenceFormat.NativeText), a.text())
+                for a in self.actions() if not a.shortcut().isEmpty()]
+        keys += [("Wheel / drag", "timeline: zoom at the cursor / pan (leaves live mode)"),
+                 ("Shift+wheel", "timeline: scroll lanes"),
+                 ("+ / - / ← / → / Home", "timeline (focused): zoom, pan, fit all"),
+                 ("Wheel / drag / click", "graph: zoom / pan / filter by the node")]
+        rows = "".join(f"<tr><td><b>{html_text(k)}</b>&nbsp;&nbsp;</td>"
+                       f"<td>{html_text(v.replace('…', ''))}</td></tr>" for k, v in keys)
+        return f"<table>{rows}</table>"
+
+    def show_shortcuts(self) -> None:
+        QMessageBox.information(self, "Keyboard and mouse", self.shortcuts_text())
 
     def _fit_graph(self) -> None:
         self.graph.user_zoomed = False

@@ -238,3 +238,28 @@ def test_untrusted_names_are_never_rendered_as_html(monitor):
         assert "<img" not in tip, tip
     assert any("&lt;img" in tip for tip in tips)
     assert evil in window.details.toPlainText()  # shown literally
+
+
+def test_shortcuts_help_lists_every_action(monitor):
+    text = monitor.window.shortcuts_text()
+    for action in ("Pause", "Clear", "Open", "Save", "Export graph", "Fit graph",
+                   "Follow live", "Find signal", "Ctrl+E", "Shift+wheel"):
+        assert action in text
+
+
+def test_slow_threshold_restyles_graph_edges(monitor, scenario):
+    window = monitor.window
+    feed(monitor, scenario.frames(3))
+    edge = window.graph.edges[("signal->receiver", AUTH + "user_logged_in",
+                               "accounts.audit.AuditLog.on_login")]
+    for e in window.graph.edges.values():
+        e.heat = 0.0
+    window.filters.slow_ms.setValue(1000)
+    normal = edge.pen().color()
+    window.filters.slow_ms.setValue(1)  # 1 ms: the ~0.5 ms audit receiver is still fast
+    assert edge.pen().color() == normal
+    slow_edge = window.graph.edges[("sender->signal", "auth.User", AUTH + "user_logged_in")]
+    assert slow_edge.total_ns / slow_edge.count >= 1_000_000  # logins take >= 1 ms on average
+    from monitor_gui.qt.theme import LIGHT
+
+    assert slow_edge.pen().color().rgb() == LIGHT.slow.rgb()

@@ -186,6 +186,17 @@ def record(args: argparse.Namespace) -> int:
             if time.monotonic() - flushed >= PROGRESS_EVERY_S:
                 writer.flush()  # a crash or kill -9 loses at most about a second
                 flushed = time.monotonic()
+        # Frames libzmq already received are ours too: drain them before closing (bounded).
+        drain_until = time.monotonic() + 2.0
+        while (args.count is None or events < args.count) and time.monotonic() < drain_until:
+            frames = listener.recv_batch(0)
+            if not frames:
+                break
+            for data in frames:
+                room = None if args.count is None else args.count - events
+                if room is not None and room <= 0:
+                    break
+                events += _record_frame(data, table, writer, room)
     finally:
         writer.close()
         listener.close()

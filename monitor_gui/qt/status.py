@@ -7,6 +7,7 @@ from html import escape
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QStatusBar, QWidget
 
+from django_probe import wire
 from monitor_gui.qt.controller import MonitorController
 
 
@@ -34,12 +35,14 @@ class Banner(QFrame):
                                "<code>signal-monitor --listen ENDPOINT</code>.")
             return
         ep = escape(endpoint)
-        self.label.setText(
-            f"<b>Waiting for a Django process on <code>{ep}</code>.</b> "
-            "Add <code>\"django_probe\"</code> to <code>INSTALLED_APPS</code> and run your "
-            "project; it connects to the default endpoint by itself. For another endpoint set "
-            f"<code>SIGNAL_PROBE = {{\"ENDPOINT\": \"{ep}\"}}</code> in settings.")
-
+        install = ("Add <code>\"django_probe\"</code> to <code>INSTALLED_APPS</code> and run "
+                   "your project")
+        if endpoint == wire.DEFAULT_ENDPOINT:
+            how = f"{install}; it connects to <code>{ep}</code> by itself."
+        else:
+            how = (f"{install} with <code>SIGNAL_PROBE = {{\"ENDPOINT\": \"{ep}\"}}</code> in "
+                   f"settings (or <code>SIGNAL_PROBE_ENDPOINT={ep}</code> in its environment).")
+        self.label.setText(f"<b>Waiting for a Django process on <code>{ep}</code>.</b> {how}")
 
     def set_error(self, message: str) -> None:
         """The listener could not start: say why instead of promising to wait."""

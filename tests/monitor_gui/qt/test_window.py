@@ -263,3 +263,17 @@ def test_slow_threshold_restyles_graph_edges(monitor, scenario):
     from monitor_gui.qt.theme import LIGHT
 
     assert slow_edge.pen().color().rgb() == LIGHT.slow.rgb()
+
+
+def test_banner_says_how_to_connect(qtbot):
+    from django_probe import wire
+    from monitor_gui.qt.status import Banner
+
+    banner = Banner(wire.DEFAULT_ENDPOINT)
+    text = banner.label.text()
+    assert "INSTALLED_APPS" in text and "django_probe" in text and "by itself" in text
+    banner.set_endpoint("tcp://127.0.0.1:6000")
+    text = banner.label.text()
+    assert "SIGNAL_PROBE_ENDPOINT=tcp://127.0.0.1:6000" in text and "ENDPOINT" in text
+    banner.set_endpoint(None)
+    assert "Not listening" in banner.label.text()

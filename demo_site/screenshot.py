@@ -37,7 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from monitor_gui.qt.app import build  # Qt only when a screenshot is asked for
+    from PySide6.QtCore import QEvent  # Qt only when a screenshot is asked for
+
+    from monitor_gui.qt.app import build
 
     width, height = (int(n) for n in args.size.split("x"))
     with tempfile.TemporaryDirectory(prefix="demo-shot-") as tmp:
@@ -86,6 +88,11 @@ def run(args: argparse.Namespace) -> int:
             return 0
         finally:
             monitor.shutdown()
+            # Destroy the window while its models are alive: left to interpreter exit,
+            # Qt may lay out a view whose Python model is already gone (a segfault).
+            monitor.window.close()
+            monitor.window.deleteLater()
+            monitor.app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
             launcher.stop(site, "site")
 
 

@@ -158,8 +158,7 @@ class MainWindow(FilesAndSettings, QMainWindow):
         self.find_action = self._action("Find signal", QKeySequence.StandardKey.Find,
                                         self.filters.search.setFocus, "Search signals")
         self.help_action = self._action("Shortcuts", QKeySequence.StandardKey.HelpContents,
-                                        self.show_shortcuts, "Keyboard and mouse controls",
-                                        icon=sp.SP_DialogHelpButton)
+                                        self.show_shortcuts, "Keyboard and mouse controls")
         self.lanes = QComboBox()
         self.lanes.addItems(list(LANE_COLUMNS))
         self.lanes.setToolTip("One timeline lane per signal, thread or request")

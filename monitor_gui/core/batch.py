@@ -52,6 +52,8 @@ class Batch:
     label: np.ndarray
     rdur: np.ndarray
     outcome: np.ndarray
+    parents: Sequence[int | None]  # parent dispatch ids as sent (None: top level)
+    nested: np.ndarray  # ascending indices of the dispatches that have a parent id
 
 
 def _kwargs_column(kwargs: tuple[dict[str, str], ...]) -> list[Any]:
@@ -92,9 +94,10 @@ def build(cols: Sequence[Sequence[Any]], rcols: Sequence[Sequence[Any]], procs: 
                 new.discard(rid)
     owner = np.repeat(np.arange(n), nrecv)
     site_files, site_lines, site_funcs = zip(*[s or _NO_SITE for s in sites], strict=True)
+    pdid = _as_array([NO_ID if p is None else p for p in parents], _I64)
     rows: dict[str, Any] = {
         "ts": ts_a, "dur": dur_a, "did": ids,
-        "pdid": [NO_ID if p is None else p for p in parents],
+        "pdid": pdid,
         "signal": sid, "sender": snd, "proc": procs,
         "method": list(map(METHOD_CODES.__getitem__, methods)),
         "raised": raised, "nrecv": nrecv,
@@ -142,7 +145,8 @@ def build(cols: Sequence[Sequence[Any]], rcols: Sequence[Sequence[Any]], procs: 
         error = np.asarray(raised, dtype=bool)
     rows["error"] = error
     return Batch(rows, rcols, n, len(flat), np.asarray(sid, np.int64), np.asarray(snd, np.int64),
-                 ts_a, dur_a, error, owner, np.asarray(lid, np.int64), rdur_a, out)
+                 ts_a, dur_a, error, owner, np.asarray(lid, np.int64), rdur_a, out, parents,
+                 np.flatnonzero(pdid != NO_ID))
 
 
 def _groups(keys: np.ndarray, ran: np.ndarray, dur: np.ndarray, ts: np.ndarray,

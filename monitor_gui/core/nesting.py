@@ -37,12 +37,13 @@ class Nesting:
         self.kids: dict[int, list[int]] = {}  # row -> child rows (to shift subtrees)
 
     def link(self, store: DispatchStore, start: int, spans: list[tuple[int, int, int]],
-             ids: Sequence[int], parent_ids: Sequence[int | None]
+             ids: Sequence[int], parent_ids: Sequence[int | None], nested: np.ndarray
              ) -> tuple[list[int], list[int], list[int]]:
         """Resolve a batch whose rows start at ``start``.
 
-        ``spans`` are (process index, begin, end) slices of the batch. Returns the depth
-        and parent-row lists for the batch, and the older rows updated in the store.
+        ``spans`` are (process index, begin, end) slices of the batch; ``nested`` the
+        ascending batch indices whose parent id is not None (only those need work).
+        Returns the depth and parent-row lists for the batch, and the older rows updated.
         """
         n = len(ids)
         parent = [NO_ROW] * n
@@ -64,10 +65,11 @@ class Nesting:
                         else:
                             parent[child - start] = prow
                         kids.setdefault(prow, []).append(child)
-            for i in range(begin, end):
-                pid = parent_ids[i]
-                if pid is None or parent[i] != NO_ROW:
+            lo, hi = np.searchsorted(nested, (begin, end))
+            for i in nested[lo:hi].tolist():
+                if parent[i] != NO_ROW:
                     continue
+                pid = parent_ids[i]
                 row = start + i
                 prow = recent.get(pid, NO_ROW)
                 if prow in (NO_ROW, row):
@@ -77,15 +79,15 @@ class Nesting:
                     kids.setdefault(prow, []).append(row)
             _trim(recent, _RECENT_MAX)
             _trim(pending, _PENDING_MAX)
-        depth, updated = self._depths(store, start, parent, parent_ids, adopted)
+        depth, updated = self._depths(store, start, parent, parent_ids, nested, adopted)
         if len(kids) > 4 * _RECENT_MAX:
             first = store.first
             self.kids = {r: k for r, k in kids.items() if r >= first}
         return depth, parent, updated
 
     def _depths(self, store: DispatchStore, start: int, parent: list[int],
-                parent_ids: Sequence[int | None], adopted: dict[int, int]
-                ) -> tuple[list[int], list[int]]:
+                parent_ids: Sequence[int | None], nested: np.ndarray,
+                adopted: dict[int, int]) -> tuple[list[int], list[int]]:
         ring = store.dispatches
         first = ring.first
         kids = self.kids
@@ -132,8 +134,9 @@ class Nesting:
                 visited.add(node)
                 fixed[node] = min(want, MAX_DEPTH)
                 stack.extend((k, want + 1) for k in kids.get(node, ()))
-        depth = [depth_of(start + i) if parent_ids[i] is not None else 0
-                 for i in range(len(parent))]
+        depth = [0] * len(parent)
+        for i in nested.tolist():
+            depth[i] = depth_of(start + i)
         # Report and write only what really changed (a depth may already have been right).
         live_fixed = [r for r in fixed if r >= first and fixed[r] != ring.get("depth", r)]
         updated = sorted({r for r in adopted if r >= first} | set(live_fixed))

@@ -18,7 +18,7 @@ from monitor_gui.core.nesting import Nesting
 from monitor_gui.core.processes import ProcessInfo, ProcessKey, ProcessTable
 from monitor_gui.core.query import Filter, select
 from monitor_gui.core.signals import SignalStats
-from monitor_gui.core.store import NO_ID, NO_ROW, DispatchStore
+from monitor_gui.core.store import NO_ROW, DispatchStore
 from monitor_gui.core.strings import StringTable
 
 
@@ -190,9 +190,8 @@ class MonitorState:
         old_end = store.end
         batch = build(cols, rcols, procs, old_end, store.receivers.end, self.strings,
                       store.requests, self._labels)
-        ids, parent_ids = batch.rows["did"], batch.rows["pdid"]
         depth, parent, fixed = self.nesting.link(
-            store, old_end, spans, ids, [None if p == NO_ID else p for p in parent_ids])
+            store, old_end, spans, batch.rows["did"], batch.parents, batch.nested)
         batch.rows["depth"] = depth
         batch.rows["parent"] = parent
         store.append(batch.rows, batch.count, batch.receivers, batch.rcount)

@@ -11,6 +11,7 @@ from monitor_gui.core.store import NO_ROW, DispatchStore
 
 _RECENT_MAX = 65_536  # dispatch ids remembered per process to resolve later children
 _PENDING_MAX = 65_536  # parent ids awaited per process (a parent may never arrive)
+_KIDS_MAX = 4 * _RECENT_MAX  # rows whose children are remembered for depth shifts
 MAX_DEPTH = 32_767  # the depth column is int16
 
 
@@ -80,9 +81,9 @@ class Nesting:
             _trim(recent, _RECENT_MAX)
             _trim(pending, _PENDING_MAX)
         depth, updated = self._depths(store, start, parent, parent_ids, nested, adopted)
-        if len(kids) > 4 * _RECENT_MAX:
-            first = store.first
-            self.kids = {r: k for r, k in kids.items() if r >= first}
+        # Subtrees only need shifting while an ancestor is still awaited, which the probe's
+        # end-of-dispatch order keeps short: forgetting the oldest entries is safe and O(1).
+        _trim(kids, _KIDS_MAX)
         return depth, parent, updated
 
     def _depths(self, store: DispatchStore, start: int, parent: list[int],

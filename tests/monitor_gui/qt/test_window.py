@@ -31,7 +31,6 @@ def test_synthetic_events_fill_all_three_views(monitor, scenario):
     assert len(window.timeline_data) == stored
     assert window.timeline_data.lane_names  # one lane per signal
     assert {"signal", "sender", "receiver"} == {k for k, _ in window.graph.nodes}
-    assert "6 dispatches" not in window.status.labels["total"].text()
     assert f"{stored:,} dispatches" in window.status.labels["total"].text()
 
 

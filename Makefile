@@ -38,7 +38,10 @@ COMPAT_DEPS := pyzmq msgpack numpy pytest pytest-django pytest-timeout
 COMPAT_PYTEST := -m pytest tests/django_probe -q -p no:qt -p no:cacheprovider \
 	-o addopts="" -W ignore::pytest.PytestConfigWarning
 # Ask each candidate to run: a pyenv shim is on PATH even when that version is not installed.
-PY312 := $(shell for p in python3.13 python3.12; do $$p -c '' 2>/dev/null && command -v $$p && break; done)
+# pyenv's shims exist even when that version is not selected, so each candidate must run;
+# installed pyenv versions are tried directly as well.
+PY312 := $(shell for p in python3.13 python3.12 $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3; \
+	do $$p -c '' 2>/dev/null && command -v $$p && break; done)
 
 .venv-django42/.installed:
 	$(PYTHON) -m venv .venv-django42

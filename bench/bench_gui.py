@@ -195,7 +195,6 @@ def main() -> None:
     backlog = len(monitor.controller.pending)
     rss = psutil.Process().memory_info().rss
     received = monitor.listener.worker.received
-    monitor.shutdown()
 
     a, b = summary(idle), summary(loaded)
     result = {
@@ -224,11 +223,7 @@ def main() -> None:
     }
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")
-    sys.stdout.flush()
-    # Skip interpreter teardown: destroying Qt, zmq and multiprocessing objects in
-    # arbitrary order at exit has crashed this benchmark (not the app, whose run_gui
-    # shuts down in order); the measurement is complete at this point.
-    os._exit(0)
+    monitor.dispose()  # as run_gui does: no Qt teardown left to interpreter exit
 
 
 if __name__ == "__main__":

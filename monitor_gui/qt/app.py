@@ -6,7 +6,7 @@ import gc
 import sys
 from dataclasses import dataclass
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QEvent, QSettings
 from PySide6.QtWidgets import QApplication
 
 from monitor_gui.core.state import MonitorState
@@ -30,11 +30,23 @@ class Monitor:
     listener: ListenerThread | None
 
     def shutdown(self) -> None:
+        """Stop the timers and the listener thread (closes the socket); idempotent."""
         self.controller.timer.stop()
         self.controller.rate_timer.stop()
         if self.listener is not None:
             self.listener.stop()
             self.listener = None
+
+    def dispose(self) -> None:
+        """shutdown(), then destroy the window while its Python models are still alive.
+
+        Left to interpreter exit, Qt may lay out a view whose Python model is already
+        gone: a segfault at exit (seen by bench/bench_gui.py and the demo screenshot).
+        """
+        self.shutdown()
+        self.window.close()
+        self.window.deleteLater()
+        self.app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 def build(listen: str | None, open_file: str | None = None, capacity: int = 1_000_000,
@@ -80,4 +92,6 @@ def run_gui(listen: str, open_file: str | None) -> int:
                     freeze_gc=True)
     monitor.app.aboutToQuit.connect(monitor.shutdown)
     monitor.window.show()
-    return monitor.app.exec()
+    code = monitor.app.exec()
+    monitor.dispose()
+    return code

@@ -109,3 +109,15 @@ def test_stop_closes_the_socket_promptly(qtbot):
         sock.bind(endpoint)
     finally:
         sock.close(linger=0)
+
+
+def test_dispose_stops_the_listener_and_destroys_the_window(qtbot):
+    import shiboken6
+
+    from monitor_gui.qt.app import build
+
+    monitor = build("tcp://127.0.0.1:*", capacity=1_000)
+    thread = monitor.listener.thread
+    monitor.dispose()
+    assert monitor.listener is None and thread.isFinished()
+    assert not shiboken6.isValid(monitor.window)

@@ -41,7 +41,6 @@ _ORIGINALS: dict[str, Any] = {name: Signal.__dict__[name] for name in (*METHOD_N
 # Frames in these files are the dispatcher, not the call site of send().
 _SKIP_FILES = {dispatcher.__file__, __file__}
 
-_new_call_site = functools.partial(tuple.__new__, wire.CallSite)  # no Python-level __new__
 _rec: Recorder  # set by install(); read once per dispatch into a local
 _registry: SignalRegistry | None = None
 
@@ -53,7 +52,7 @@ def _site() -> wire.CallSite | None:
     if frame is None:
         return None
     code = frame.f_code
-    return _new_call_site((code.co_filename, frame.f_lineno, code.co_name))
+    return (code.co_filename, frame.f_lineno, code.co_name)  # wire.CallSite, as a tuple
 
 
 def _async_done(calls: list, receiver: Any, started: int, task: asyncio.Future) -> None:

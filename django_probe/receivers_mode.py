@@ -51,8 +51,8 @@ class CatchAllReceivers:
         frame = sys._getframe(1)
         while frame is not None and frame.f_code.co_filename == dispatcher.__file__:
             frame = frame.f_back
-        site = (wire.CallSite(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
-                if frame is not None else None)
+        site = ((frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
+                if frame is not None else None)  # wire.CallSite, as an exact tuple
         rec = self.recorder
         rec.begin_request(signal, named)
         rec.finish(signal, sender, "receiver", named, site, rec.next_id(),

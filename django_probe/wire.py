@@ -7,6 +7,10 @@ Python and positional arrays unpack about 3x faster than maps. Field meanings
 are documented in docs/protocol.md; this module is the source of truth.
 
 Never pickle: msgpack with extension types disabled carries only plain data.
+
+The probe builds events on the application's threads as *exact* tuples in these field
+orders (not the NamedTuple classes: CPython's GC untracks exact tuples of plain values,
+never tuple subclasses); they pack identically. ``typed()`` names and validates them.
 """
 
 from __future__ import annotations
@@ -408,3 +412,13 @@ def event_from_dict(d: dict[str, Any]) -> Event:
             for s in v[2]
         ]
     return decode_event(v)
+
+
+def typed(event: Any) -> Event:
+    """Validate an event built as plain tuples (as the probe's hot path builds them) and
+    return it as the NamedTuples above, exactly as the monitor would decode it."""
+    try:
+        raw = msgpack.unpackb(msgpack.packb(event, use_bin_type=True), **_UNPACK_LIMITS)
+    except Exception as exc:
+        raise WireError(f"not packable: {type(exc).__name__}") from None
+    return decode_event(raw)

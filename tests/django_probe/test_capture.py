@@ -10,7 +10,7 @@ from django.db import connection
 from django.dispatch import Signal
 from django.test.utils import CaptureQueriesContext
 
-from django_probe import runtime
+from django_probe import runtime, wire
 from django_probe.conf import ProbeConfig
 from django_probe.describe import REDACTED, Describer
 from tests.django_probe.testapp.models import Author
@@ -26,7 +26,7 @@ class Holder:
 def probe():
     captured: list = []
     runtime.stop()
-    running = runtime.start(ProbeConfig(), sink=captured.append)
+    running = runtime.start(ProbeConfig(), sink=lambda e: captured.append(wire.typed(e)))
     running.events = captured
     yield running
     runtime.stop()
@@ -155,7 +155,7 @@ def test_stream_empty_and_ignore_signals():
     runtime.stop()
     runtime.start(ProbeConfig(stream_empty=True,
                               ignore_signals=frozenset({"django.db.models.signals.post_init"})),
-                  sink=events.append)
+                  sink=lambda e: events.append(wire.typed(e)))
     try:
         Author(name="x")
     finally:

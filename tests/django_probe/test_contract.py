@@ -14,7 +14,7 @@ from django.db import connection
 from django.dispatch import Signal
 from django.test.utils import CaptureQueriesContext
 
-from django_probe import _dispatch, runtime
+from django_probe import _dispatch, runtime, wire
 from django_probe.conf import ProbeConfig
 from tests.django_probe.testapp.models import Author, Book, Note, Tag
 
@@ -24,7 +24,7 @@ def events():
     """Start the probe with an in-memory sink; stop it afterwards."""
     captured: list = []
     runtime.stop()
-    runtime.start(ProbeConfig(), sink=captured.append)
+    runtime.start(ProbeConfig(), sink=lambda e: captured.append(wire.typed(e)))
     yield captured
     runtime.stop()
 
@@ -35,7 +35,7 @@ def twice(scenario):
     assert not _dispatch.installed()
     without = scenario()
     captured: list = []
-    runtime.start(ProbeConfig(), sink=captured.append)
+    runtime.start(ProbeConfig(), sink=lambda e: captured.append(wire.typed(e)))
     try:
         assert _dispatch.installed()
         with_probe = scenario()
@@ -232,7 +232,7 @@ def test_receivers_mode_trade_off_on_delete_sql(include_delete):
     without = scenario()
     captured: list = []
     runtime.start(ProbeConfig(mode="receivers", include_delete_signals=include_delete),
-                  sink=captured.append)
+                  sink=lambda e: captured.append(wire.typed(e)))
     try:
         with_probe = scenario()
     finally:

@@ -17,7 +17,6 @@ from typing import Any
 from django.db.models import signals as model_signals
 from django.dispatch import Signal, dispatcher
 
-from . import wire
 from .capture import Recorder, current_dispatch
 from .naming import SignalRegistry
 

@@ -51,6 +51,7 @@ class Describer:
         # its instance) is kept to pin the id; the qualname tells factory closures apart.
         self._receivers: dict[int, tuple[Any, str, tuple[str, str, str, int]]] = {}
         self._functions: dict[int, tuple[weakref.ref, tuple[str, str, str, int]]] = {}
+        self._sensitive_names: dict[str, bool] = {}
 
     # ------------------------------------------------------------------ senders
 
@@ -132,7 +133,13 @@ class Describer:
     # ------------------------------------------------------------------ values
 
     def is_sensitive(self, name: str) -> bool:
-        return bool(self.sensitive.search(name))
+        # Keyword names come from a small, fixed vocabulary: remember each verdict.
+        verdict = self._sensitive_names.get(name)
+        if verdict is None:
+            verdict = bool(self.sensitive.search(name))
+            if len(self._sensitive_names) < 4096:
+                self._sensitive_names[name] = verdict
+        return verdict
 
     def kwargs(self, named: dict[str, Any]) -> dict[str, str]:
         out: dict[str, str] = {}

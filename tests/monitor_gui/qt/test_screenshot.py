@@ -1,9 +1,8 @@
-"""A screenshot of the main window with realistic traffic (offscreen).
+"""A screenshot of the main window with synthetic login traffic (offscreen).
 
-Always rendered and checked; written to the path in SIGNAL_MONITOR_SCREENSHOT when set:
-
-    SIGNAL_MONITOR_SCREENSHOT=docs/screenshot.png QT_QPA_PLATFORM=offscreen \\
-        .venv/bin/pytest tests/monitor_gui/qt/test_screenshot.py
+Always rendered and checked; written to the path in SIGNAL_MONITOR_SCREENSHOT when set.
+The README's screenshot comes from real demo traffic instead
+(``python -m demo_site screenshot``, tested in tests/demo_site).
 """
 
 from __future__ import annotations

@@ -111,6 +111,11 @@ class Publisher:
         if not self._running:
             self._start()
 
+    def start(self) -> None:
+        """Start the sender thread now (so even an idle process says hello and sends
+        heartbeats); otherwise the first submit() starts it, e.g. in a forked child."""
+        self._start()
+
     def _start(self) -> None:
         # Not the hot path: runs once per process instance (or after the thread died).
         try:

@@ -65,6 +65,8 @@ class Probe:
             self._receivers_mode.connect_all()
         else:
             _dispatch.install(self.recorder)
+        if self.publisher is not None:
+            self.publisher.start()  # idle processes (e.g. unused gunicorn workers) show up too
 
     def stop(self) -> None:
         if self._receivers_mode is not None:

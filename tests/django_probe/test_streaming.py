@@ -141,3 +141,17 @@ def _line() -> int:
     import sys
 
     return sys._getframe(1).f_lineno
+
+
+def test_an_idle_process_says_hello_and_sends_heartbeats(pull):
+    sock, endpoint = pull
+    runtime.stop()
+    runtime.start(ProbeConfig(endpoint=endpoint, heartbeat_interval=0.1))
+    try:  # nothing is dispatched at all
+        frames = collect(sock, lambda fs: any(e.kind == wire.KIND_HEARTBEAT
+                                              for f in fs for e in f.events))
+    finally:
+        runtime.stop()
+    kinds = [e.kind for f in frames for e in f.events]
+    assert kinds[0] == wire.KIND_HELLO and wire.KIND_HEARTBEAT in kinds
+    assert frames[0].proc.pid == os.getpid()

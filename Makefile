@@ -84,11 +84,12 @@ demo-site: $(STAMP)
 	$(PY) demo_site/manage.py runserver 127.0.0.1:8000 --noreload
 
 monitor: $(STAMP)
-	$(BIN)/signal-monitor
+	$(if $(filter file,$(origin QT_QPA_PLATFORM)),env -u QT_QPA_PLATFORM) $(BIN)/signal-monitor
 
 bench: $(STAMP)
 	$(PY) bench/bench_probe.py
 	$(PY) bench/bench_ingest.py
+	QT_QPA_PLATFORM=offscreen $(PY) bench/bench_gui.py
 
 clean:
 	rm -rf $(VENV) .venv-django42 .venv-django6 build *.egg-info .pytest_cache

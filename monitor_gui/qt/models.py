@@ -56,7 +56,23 @@ def table_row(store: Any, absolute: int) -> TableRow:
     )
 
 
-class DispatchTableModel(QAbstractTableModel):
+class _ColumnsModel(QAbstractTableModel):
+    """A flat table whose header is its COLUMNS tuple."""
+
+    COLUMNS: tuple[str, ...] = ()
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if (role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal
+                and 0 <= section < len(self.COLUMNS)):
+            return self.COLUMNS[section]
+        return None
+
+
+class DispatchTableModel(_ColumnsModel):
     """One line per selected dispatch; row r is ``controller.selection.at(r)``.
 
     The model mirrors the selection only through the controller's begin/end
@@ -85,15 +101,6 @@ class DispatchTableModel(QAbstractTableModel):
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else self._count
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal
-                and 0 <= section < len(self.COLUMNS)):
-            return self.COLUMNS[section]
-        return None
 
     def _about_to_evict(self, n: int) -> None:
         self.beginRemoveRows(QModelIndex(), 0, n - 1)
@@ -197,7 +204,7 @@ class DispatchTableModel(QAbstractTableModel):
         return self._display(d, col)
 
 
-class SignalListModel(QAbstractTableModel):
+class SignalListModel(_ColumnsModel):
     """Every signal seen or known: checkable name, live count, errors and rate."""
 
     COLUMNS = ("Signal", "Count", "Errors")
@@ -215,15 +222,6 @@ class SignalListModel(QAbstractTableModel):
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.names)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal
-                and 0 <= section < len(self.COLUMNS)):
-            return self.COLUMNS[section]
-        return None
 
     def update_from(self, summary: TickSummary) -> None:
         if not self.state.signals and self.names:

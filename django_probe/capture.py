@@ -9,9 +9,11 @@ application objects, so nothing is kept alive once the dispatch returns.
 from __future__ import annotations
 
 import itertools
+import os
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
@@ -48,6 +50,17 @@ _request_started = core_signals.request_started
 _request_finished = core_signals.request_finished
 
 
+_recorders: weakref.WeakSet[Recorder] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for recorder in list(_recorders):
+        recorder._reseed_request_ids()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class Recorder:
     """Everything the instrumented ``send`` needs, bundled so install/uninstall swap one object."""
 
@@ -63,8 +76,8 @@ class Recorder:
         # (id(signal), id(sender), method) -> [signal name, sender label, count]
         self._empty: dict[tuple[int, int, str], list] = {}
         self._empty_since = time.perf_counter_ns()
-        self._request_prefix = secrets.token_hex(4) + "-"
-        self._request_counter = itertools.count(1)
+        self._reseed_request_ids()
+        _recorders.add(self)
 
     # ------------------------------------------------------------------ no receivers
 
@@ -110,6 +123,11 @@ class Recorder:
         return wire.Counts(wire.KIND_COUNTS, time.time_ns(), window, items)
 
     # ------------------------------------------------------------------ dispatches
+
+    def _reseed_request_ids(self) -> None:
+        # Also called in a forked child (gunicorn --preload): workers must not share ids.
+        self._request_prefix = secrets.token_hex(4) + "-"
+        self._request_counter = itertools.count(1)
 
     def _new_request_id(self) -> str:
         # A random per-probe prefix and a counter: os.urandom per request measured ~40 µs

@@ -230,3 +230,29 @@ def test_lazy_objects_are_never_evaluated(probe, monkeypatch):
     str(lazy_user)  # once the app evaluates it, its value may be described
     signal.send(sender=None, user=lazy_user)
     assert probe.events[-1].kwargs == {"user": "'user'"}
+
+
+def test_request_ids_differ_between_forked_workers(probe):
+    import os
+
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/"}
+    from django.core.signals import request_started
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a forked worker (gunicorn --preload) numbers its requests afresh
+        try:
+            probe.recorder.begin_request(request_started, {"environ": environ})
+            from django_probe.capture import current_request
+
+            os.write(write, current_request.get()[0].encode())
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    child_id = os.read(read, 100).decode()
+    probe.recorder.begin_request(request_started, {"environ": environ})
+    from django_probe.capture import current_request
+
+    assert child_id and current_request.get()[0] != child_id
+    os.close(read)
+    os.close(write)

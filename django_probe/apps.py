@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 from django.apps import AppConfig
@@ -22,6 +24,14 @@ def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
         runtime.start(config)
 
 
+def is_autoreloader_parent(argv: list[str], environ: Any) -> bool:
+    """True in the file-watching parent of ``runserver``: it serves nothing (the child it
+    restarts, marked RUN_MAIN=true by Django, does), so it gets no probe and the monitor
+    shows one process per runserver, not two."""
+    return ("runserver" in argv[1:3] and "--noreload" not in argv
+            and environ.get("RUN_MAIN") != "true")
+
+
 class DjangoProbeConfig(AppConfig):
     name = "django_probe"
     verbose_name = "Django signal probe"
@@ -34,5 +44,5 @@ class DjangoProbeConfig(AppConfig):
 
         setting_changed.connect(_on_setting_changed, dispatch_uid="django_probe.settings")
         config = conf.get_config()
-        if config.enabled:
+        if config.enabled and not is_autoreloader_parent(sys.argv, os.environ):
             runtime.start(config)

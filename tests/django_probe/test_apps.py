@@ -32,3 +32,13 @@ def test_setting_changed_starts_restarts_and_stops_the_probe():
             second = runtime.active()
             assert second is not first and second.config.stream_empty is True
     assert runtime.active() is None and not _dispatch.installed()
+
+
+def test_runserver_autoreloader_parent_gets_no_probe():
+    from django_probe.apps import is_autoreloader_parent
+
+    assert is_autoreloader_parent(["manage.py", "runserver"], {})
+    assert not is_autoreloader_parent(["manage.py", "runserver"], {"RUN_MAIN": "true"})
+    assert not is_autoreloader_parent(["manage.py", "runserver", "--noreload"], {})
+    assert not is_autoreloader_parent(["gunicorn", "demo_site.wsgi"], {})
+    assert not is_autoreloader_parent(["manage.py", "migrate"], {})

@@ -42,10 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("--count", type=int, metavar="N", help="stop after N events")
     rec.add_argument("--progress", type=float, metavar="S",
                      help="seconds between progress lines (default 1 on a terminal, else 5)")
-    rec.add_argument("--curve-secret", type=Path, metavar="FILE",
-                     help="CurveZMQ server certificate (server.key_secret from `keys`)")
-    rec.add_argument("--curve-clients", type=Path, metavar="DIR",
-                     help="admit only probes whose public certificate is in DIR")
+    _curve_options(rec)
 
     rep = sub.add_parser("replay", help="send a recording to a monitor, as the probe would")
     rep.add_argument("file", metavar="FILE")
@@ -74,11 +71,43 @@ def _gui_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--listen", default=wire.DEFAULT_ENDPOINT, metavar="EP",
                    help=f"endpoint to bind (default {wire.DEFAULT_ENDPOINT}); '' to not listen")
     p.add_argument("--open", metavar="FILE", help="open a recording at start")
+    _curve_options(p)
+
+
+def _curve_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--curve-secret", type=Path, metavar="FILE",
+                   help="CurveZMQ server certificate (server.key_secret from `keys`)")
+    p.add_argument("--curve-clients", type=Path, metavar="DIR",
+                   help="admit only probes whose public certificate is in DIR")
+
+
+def _curve(args: argparse.Namespace) -> Any:
+    """The CurveServer the options ask for, None for none; raises ValueError on misuse.
+    Warns when listening beyond loopback without it."""
+    from monitor_gui.listener import CurveServer, is_loopback
+
+    curve = None
+    if args.curve_secret is not None:
+        curve = CurveServer(args.curve_secret, args.curve_clients)
+    elif args.curve_clients is not None:
+        raise ValueError("--curve-clients needs --curve-secret")
+    if curve is None and args.listen and not is_loopback(args.listen):
+        _err(f"warning: {args.listen} is not a loopback address and CurveZMQ is off: any host "
+             "that reaches it can send events. See `signal-monitor keys` and --curve-secret.")
+    return curve
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "gui"
+    if command != "keys":
+        try:  # the monitor's own dependencies are an extra, not needed by the probe
+            import msgspec  # noqa: F401
+            import numpy  # noqa: F401
+        except ImportError as exc:
+            _err(f"{exc.name} is missing: install the monitor with "
+                 "pip install 'django-signal-monitor[monitor]'")
+            return EXIT_ERROR
     try:
         return {"gui": gui, "record": record, "replay": replay, "export": export,
                 "keys": keys}[command](args)
@@ -97,11 +126,16 @@ def gui(args: argparse.Namespace) -> int:
         _err(f"no display (DISPLAY/WAYLAND_DISPLAY unset), so the window cannot open; {hint}")
         return EXIT_ERROR
     try:
+        curve = _curve(args)
+    except ValueError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    try:
         from monitor_gui.qt.app import run_gui
     except ImportError as exc:
         _err(f"the window needs PySide6, which could not be imported ({exc}); {hint}")
         return EXIT_ERROR
-    return int(run_gui(listen=args.listen, open_file=args.open) or 0)
+    return int(run_gui(listen=args.listen, open_file=args.open, curve=curve) or 0)
 
 
 # --------------------------------------------------------------------------- record
@@ -127,20 +161,16 @@ class _Progress:
 def record(args: argparse.Namespace) -> int:
     from monitor_gui.core.processes import ProcessTable
     from monitor_gui.core.recording import RecordingWriter
-    from monitor_gui.listener import CurveServer, Listener, ListenerError, is_loopback
+    from monitor_gui.listener import Listener, ListenerError
 
     if args.count is not None and args.count < 1:
         _err("--count must be at least 1")
         return EXIT_USAGE
-    curve = None
-    if args.curve_secret is not None:
-        curve = CurveServer(args.curve_secret, args.curve_clients)
-    elif args.curve_clients is not None:
-        _err("--curve-clients needs --curve-secret")
+    try:
+        curve = _curve(args)
+    except ValueError as exc:
+        _err(str(exc))
         return EXIT_USAGE
-    if curve is None and not is_loopback(args.listen):
-        _err(f"warning: {args.listen} is not a loopback address and CurveZMQ is off: any host "
-             "that reaches it can send events. See `signal-monitor keys` and --curve-secret.")
     try:
         listener = Listener(args.listen, curve=curve)
     except (ListenerError, OSError, ValueError) as exc:

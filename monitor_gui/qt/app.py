@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QEvent, QSettings
 from PySide6.QtWidgets import QApplication
@@ -50,7 +51,8 @@ class Monitor:
 
 
 def build(listen: str | None, open_file: str | None = None, capacity: int = 1_000_000,
-          settings: QSettings | None = None, freeze_gc: bool = False) -> Monitor:
+          settings: QSettings | None = None, freeze_gc: bool = False,
+          curve: Any = None) -> Monitor:
     """Create state, controller, listener thread and window, and connect them."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
@@ -72,7 +74,14 @@ def build(listen: str | None, open_file: str | None = None, capacity: int = 1_00
     app.styleHints().colorSchemeChanged.connect(window.on_color_scheme_changed)
     listener = None
     if listen:
-        listener = ListenerThread(listen)
+        make_listener = None
+        if curve is not None:  # CurveZMQ for non-loopback use (monitor_gui.listener.CurveServer)
+            from monitor_gui.listener import Listener
+
+            def make_listener(endpoint: str) -> Listener:
+                return Listener(endpoint, curve=curve)
+
+        listener = ListenerThread(listen, make_listener=make_listener)
         # Queued: the worker lives in another thread; frames are applied on the GUI thread.
         listener.worker.framesReceived.connect(controller.enqueue)
         listener.worker.bound.connect(window.status.set_endpoint)
@@ -86,10 +95,10 @@ def build(listen: str | None, open_file: str | None = None, capacity: int = 1_00
     return Monitor(app, state, controller, window, listener)
 
 
-def run_gui(listen: str, open_file: str | None) -> int:
+def run_gui(listen: str, open_file: str | None, curve: Any = None) -> int:
     """Open the window (listening on ``listen`` unless it is empty) and run the event loop."""
     monitor = build(listen or None, open_file, settings=QSettings(ORGANIZATION, APPLICATION),
-                    freeze_gc=True)
+                    freeze_gc=True, curve=curve)
     monitor.app.aboutToQuit.connect(monitor.shutdown)
     monitor.window.show()
     code = monitor.app.exec()

@@ -20,8 +20,8 @@ def make_monitor(qtbot) -> Iterator:
     """Build the real window wiring without a socket; shut every instance down afterwards."""
     built: list[Monitor] = []
 
-    def make(capacity: int = 5_000, listen: str | None = None) -> Monitor:
-        monitor = build(listen, capacity=capacity, settings=None)
+    def make(capacity: int = 5_000, listen: str | None = None, curve=None) -> Monitor:
+        monitor = build(listen, capacity=capacity, settings=None, curve=curve)
         qtbot.addWidget(monitor.window)
         monitor.controller.timer.stop()  # tests drive apply() explicitly via tick()
         built.append(monitor)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zmq
+import zmq.auth
 from PySide6.QtCore import QObject, Slot
 
 from django_probe import wire
@@ -121,3 +122,30 @@ def test_dispose_stops_the_listener_and_destroys_the_window(qtbot):
     monitor.dispose()
     assert monitor.listener is None and thread.isFinished()
     assert not shiboken6.isValid(monitor.window)
+
+
+def test_window_listens_with_curvezmq(qtbot, make_monitor, tmp_path):
+    from monitor_gui.listener import CurveServer, create_keys
+
+    keys = create_keys(tmp_path)
+    curve = CurveServer(tmp_path / "server.key_secret", tmp_path / "clients")
+    monitor = make_monitor(listen="tcp://127.0.0.1:*", curve=curve)
+    monitor.controller.timer.start()
+    qtbot.waitUntil(lambda: monitor.window.status.endpoint not in (None, "tcp://127.0.0.1:*"),
+                    timeout=5000)
+    ctx = zmq.Context.instance()
+    push = ctx.socket(zmq.PUSH)
+    push.setsockopt(zmq.LINGER, 0)
+    try:  # a probe with the admitted client certificate, as SIGNAL_PROBE["CURVE_*"] sets up
+        public, secret = zmq.auth.load_certificate(str(tmp_path / "client.key_secret"))
+        push.curve_publickey, push.curve_secretkey = public, secret
+        push.curve_serverkey = keys["server"].encode()
+        push.connect(monitor.window.status.endpoint)
+        frames = Scenario().frames(2)
+        for frame in frames:
+            push.send(frame)
+        expected = sum(len(wire.decode_frame(f).events) for f in frames) - 2  # hello, topology
+        qtbot.waitUntil(lambda: monitor.window.table_model.rowCount() == expected,
+                        timeout=10_000)
+    finally:
+        push.close(linger=0)

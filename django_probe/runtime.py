@@ -30,7 +30,8 @@ class Probe:
         self.registry = SignalRegistry()
         self.describer = Describer(config.value_max_length, config.kwargs_max_items,
                                    config.redact_pattern)
-        self.watcher = TopologyWatcher(self.registry, self.describer)
+        self.watcher = TopologyWatcher(self.registry, self.describer,
+                                       interval=config.topology_interval)
         self.recorder = Recorder(sink or (lambda event: None), self.describer, self.registry,
                                  stream_empty=config.stream_empty,
                                  ignore=frozenset(config.ignore_signals))

@@ -19,12 +19,14 @@ class TopologyWatcher:
     """
 
     def __init__(self, registry: SignalRegistry, describer: Describer,
-                 refresh: float = 15.0) -> None:
+                 interval: float = 2.0, refresh: float = 15.0) -> None:
         self.registry = registry
         self.describe = describer
+        self.interval = interval  # TOPOLOGY_INTERVAL: how often the wiring is compared
         self.refresh = refresh  # resend unchanged wiring so a late-started monitor gets it
         self._last: Any = None
         self._last_sent = 0.0
+        self._last_checked = float("-inf")
 
     def _sender_labels(self) -> dict[int, str]:
         # Senders are only stored as ids before Django 6.0; models are the usual senders.
@@ -61,8 +63,11 @@ class TopologyWatcher:
         return wire.Topology(wire.KIND_TOPOLOGY, time.time_ns(), signals)
 
     def poll(self) -> wire.Topology | None:
-        snapshot = self.snapshot()
         now = time.monotonic()
+        if now - self._last_checked < self.interval:
+            return None
+        self._last_checked = now
+        snapshot = self.snapshot()
         if snapshot.signals == self._last and now - self._last_sent < self.refresh:
             return None
         self._last = snapshot.signals

@@ -179,7 +179,19 @@ def test_topology_lists_connected_receivers_before_anything_fires(probe):
     assert receiver.sender == "testapp.Author" and receiver.weak is True
     names = {r.name for r in wiring["django.contrib.auth.signals.user_logged_in"]}
     assert "update_last_login" in names
-    assert probe.watcher.poll() is not None and probe.watcher.poll() is None  # only on change
+    watcher = probe.watcher
+    watcher.interval = 0.0
+    assert watcher.poll() is not None and watcher.poll() is None  # only on change
+    module_level_signal.connect(never_fired, sender=Author)
+    try:
+        changed = watcher.poll()
+        assert changed is not None and any(
+            r.name.endswith("never_fired") for s in changed.signals for r in s.receivers)
+        watcher.interval = 3600.0  # TOPOLOGY_INTERVAL: not even compared before it elapses
+        module_level_signal.disconnect(never_fired, sender=Author)
+        assert watcher.poll() is None
+    finally:
+        module_level_signal.disconnect(never_fired, sender=Author)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import platform
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import django
 
-from . import __version__, _dispatch, wire
+from . import __version__, _dispatch
 from .capture import Recorder
 from .conf import ProbeConfig, get_config
 from .describe import Describer
@@ -45,15 +43,11 @@ class Probe:
         self._receivers_mode = None
 
     def hello_info(self) -> dict[str, str]:
+        """What only the probe knows; the publisher adds process, Python and zmq facts."""
         return {
             "probe": __version__,
-            "protocol": str(wire.PROTOCOL_VERSION),
-            "python": platform.python_version(),
             "django": django.get_version(),
-            # The program only: command-line arguments may carry secrets.
-            "program": os.path.basename(sys.argv[0]) if sys.argv else "",
             "settings": os.environ.get("DJANGO_SETTINGS_MODULE", ""),
-            "mode": self.config.mode,
         }
 
     def start(self) -> None:

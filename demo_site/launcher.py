@@ -47,9 +47,12 @@ def signal_monitor_command() -> list[str]:
 
 
 def port_in_use(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
+    """Whether something accepts TCP connections on ``host:port`` (IPv4 or IPv6)."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:  # refused, unreachable, or a name that does not resolve
+        return False
 
 
 def _endpoint_taken(endpoint: str) -> bool:

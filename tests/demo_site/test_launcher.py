@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -13,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from demo_site.launcher import display_available
+from demo_site.launcher import _endpoint_taken, display_available, port_in_use
 from demo_site.seed import DEMO_USERS
 from demo_site.traffic import Browser
 from monitor_gui.core.recording import read_recording
@@ -192,3 +193,20 @@ def test_demo_reports_to_a_monitor_that_is_already_running(tmp_path):
     finally:
         demo.kill()
         monitor.close()
+
+
+@pytest.mark.parametrize("family, host", [(socket.AF_INET, "127.0.0.1"),
+                                          (socket.AF_INET6, "::1")])
+def test_endpoint_taken_on_ipv4_and_ipv6_loopback(family, host):
+    try:
+        server = socket.socket(family, socket.SOCK_STREAM)
+        server.bind((host, 0))
+    except OSError:
+        pytest.skip(f"no {host} on this machine")
+    with server:
+        server.listen()
+        port = server.getsockname()[1]
+        shown = f"[{host}]" if family == socket.AF_INET6 else host
+        assert _endpoint_taken(f"tcp://{shown}:{port}")
+        assert port_in_use(host, port)
+    assert not _endpoint_taken(f"tcp://{shown}:{port}")  # closed: nothing listens now

@@ -37,9 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QEvent  # Qt only when a screenshot is asked for
-
-    from monitor_gui.qt.app import build
+    from monitor_gui.qt.app import build  # Qt only when a screenshot is asked for
 
     width, height = (int(n) for n in args.size.split("x"))
     with tempfile.TemporaryDirectory(prefix="demo-shot-") as tmp:
@@ -87,12 +85,7 @@ def run(args: argparse.Namespace) -> int:
                   f"{len(monitor.state.store)} dispatches in the window")
             return 0
         finally:
-            monitor.shutdown()
-            # Destroy the window while its models are alive: left to interpreter exit,
-            # Qt may lay out a view whose Python model is already gone (a segfault).
-            monitor.window.close()
-            monitor.window.deleteLater()
-            monitor.app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+            monitor.dispose()  # destroys the window while its models are alive
             launcher.stop(site, "site")
 
 

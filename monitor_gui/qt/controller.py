@@ -30,6 +30,7 @@ class TickSummary:
     signals_changed: set[str] = field(default_factory=set)
     processes_changed: bool = False
     topology_changed: bool = False
+    updated: set[int] = field(default_factory=set)  # older rows whose depth/parent changed
 
     def merge(self, changes: Any) -> None:
         self.appended += changes.appended
@@ -39,10 +40,11 @@ class TickSummary:
         self.signals_changed.update(changes.signals_changed)
         self.processes_changed |= bool(changes.processes_changed)
         self.topology_changed |= bool(changes.topology_changed)
+        self.updated.update(changes.updated)
 
     def __bool__(self) -> bool:
         return bool(self.appended or self.evicted or self.edges_changed or self.signals_changed
-                    or self.processes_changed or self.topology_changed)
+                    or self.processes_changed or self.topology_changed or self.updated)
 
 
 class MonitorController(QObject):

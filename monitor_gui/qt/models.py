@@ -96,6 +96,7 @@ class DispatchTableModel(_ColumnsModel):
         controller.rowsAppended.connect(self._appended)
         controller.selectionAboutToReset.connect(self.beginResetModel)
         controller.selectionReset.connect(self._reset)
+        controller.ticked.connect(self._rows_updated)
 
     # ------------------------------------------------------------------ structure
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -120,6 +121,15 @@ class DispatchTableModel(_ColumnsModel):
         self._count = len(self.controller.selection)
         self._cache.clear()
         self.endResetModel()
+
+    def _rows_updated(self, summary: TickSummary) -> None:
+        """Shown rows whose depth changed (their parent arrived later): repaint the indent."""
+        for absolute in summary.updated:
+            self._cache.pop(absolute, None)
+        shown = [r for r in map(self.model_row, summary.updated)
+                 if r is not None and r < self._count]
+        if shown:
+            self.dataChanged.emit(self.index(min(shown), 1), self.index(max(shown), 1))
 
     # ------------------------------------------------------------------ data
     def absolute_row(self, r: int) -> int | None:

@@ -117,11 +117,10 @@ class TimelineData:
             grown = np.zeros(2 * len(self.lane_names), np.int32)
             grown[:len(self.lane_depth)] = self.lane_depth
             self.lane_depth = grown
-        before = self.lane_depth.copy()
-        np.maximum.at(self.lane_depth, lanes, np.minimum(depth, DEPTH_CAP - 1))
+        deeper = self._deepen_lanes(lanes, self.depth[s])
         self.t_min = min(self.t_min, float(self.ts[s].min()))
         self.t_max = max(self.t_max, float(self.end[s].max()))
-        if new_lanes or not np.array_equal(before, self.lane_depth):
+        if new_lanes or deeper:
             self._assign_rows()  # lane offsets moved: every mark's display row changes
             self.hi += n
             every = slice(self.lo, self.hi)
@@ -130,6 +129,30 @@ class TimelineData:
             self.drow[s] = self.display_row(s)
             self.hi += n
         self.version += 1
+
+    def set_depth(self, rows: np.ndarray, depth: np.ndarray) -> None:
+        """Re-nest marks of absolute ``rows`` (ascending) whose depth the core changed later."""
+        held = self.rows[self.lo:self.hi]
+        pos = np.searchsorted(held, rows)
+        found = pos < len(held)
+        found[found] = held[pos[found]] == rows[found]
+        if not found.any():
+            return
+        idx = pos[found] + self.lo
+        self.depth[idx] = np.minimum(depth[found], DEPTH_CAP - 1)
+        if self._deepen_lanes(self.lane[idx], self.depth[idx]):
+            self._assign_rows()  # lane offsets moved: every mark's display row changes
+            every = slice(self.lo, self.hi)
+            self.drow[every] = self.display_row(every)
+        else:
+            self.drow[idx] = self.display_row(idx)
+        self.version += 1
+
+    def _deepen_lanes(self, lanes: np.ndarray, depth: np.ndarray) -> bool:
+        """Raise each lane's sub-row count to the depths given; True if any lane grew."""
+        before = self.lane_depth.copy()
+        np.maximum.at(self.lane_depth, lanes, depth)
+        return not np.array_equal(before, self.lane_depth)
 
     def _lut(self) -> np.ndarray:
         # Keys are shifted by one so the store's "absent" id (-1) gets a lane of its own.

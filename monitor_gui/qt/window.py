@@ -202,6 +202,10 @@ class MainWindow(FilesAndSettings, QMainWindow):
                 self.graph.clear_graph()
             self.graph.update_graph(self.state.graph.nodes(), self.state.graph.edges(),
                                     summary.fired)
+        if summary.updated:
+            rows = np.asarray(sorted(r for r in summary.updated if r in self.state.store),
+                              dtype=np.int64)
+            self.timeline_data.set_depth(rows, self.state.store.column("depth", rows))
         if summary.processes_changed:
             self.filters.set_processes([p.label for p in self.state.processes.values()])
         self._update_dimming()

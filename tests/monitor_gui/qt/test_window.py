@@ -276,3 +276,27 @@ def test_banner_says_how_to_connect(qtbot):
     assert "SIGNAL_PROBE_ENDPOINT=tcp://127.0.0.1:6000" in text and "ENDPOINT" in text
     banner.set_endpoint(None)
     assert "Not listening" in banner.label.text()
+
+
+def test_depth_learned_later_reaches_table_and_timeline(monitor):
+    """A grandchild shown before its parent arrived is re-indented once the parent comes."""
+    from django_probe import wire
+    from tests.monitor_gui.qt.scenario import PROC
+
+    def dispatch(did: int, parent: int | None, ts: int) -> wire.Dispatch:
+        return wire.Dispatch(wire.KIND_DISPATCH, ts, did, parent, SIG + "post_save", "auth.User",
+                             "send", 1_000, "MainThread", 1, None, None, {}, [], False)
+
+    # The probe emits a dispatch when it ends: grandchild, then child, then root.
+    feed(monitor, [wire.encode_frame(PROC, 0, [dispatch(3, 2, 1_000_300)])])
+    window, grandchild = monitor.window, monitor.state.store.first
+    window.table_model.data(window.table_model.index(0, 1))  # painted (and cached) at depth 1
+    feed(monitor, [wire.encode_frame(PROC, 1, [dispatch(2, 1, 1_000_200)])])
+    feed(monitor, [wire.encode_frame(PROC, 2, [dispatch(1, None, 1_000_100)])])
+    assert monitor.state.store.row(grandchild).depth == 2
+    assert window.table_model.line(0).depth == 2
+    assert window.table_model.data(window.table_model.index(0, 1)).startswith("    ")
+    data = window.timeline_data
+    assert int(data.depth[data.lo]) == 2
+    assert data.lane_depth[data.lane[data.lo]] == 2
+    assert data.drow[data.lo] == data.display_row(data.lo)

@@ -183,6 +183,9 @@ class MainWindow(FilesAndSettings, QMainWindow):
         c.rowsAppended.connect(self._autoscroll)
         c.rowsAppended.connect(self._collect_dim_rows)
         c.selectionReset.connect(self._rebuild_timeline)
+        # A new filter, a clear or an opened recording: rows queued for dimming are stale
+        # (after a clear their absolute numbers even start again at 0).
+        c.selectionReset.connect(self._dim_graph)
         c.pausedChanged.connect(self.pause_action.setChecked)
         c.pausedChanged.connect(lambda p: self.pause_action.setText("Resume" if p else "Pause"))
         self.filters.filterChanged.connect(self.apply_filter)
@@ -249,15 +252,14 @@ class MainWindow(FilesAndSettings, QMainWindow):
             self.table.scrollToBottom()
 
     def apply_filter(self, filter_: Any) -> None:
-        self.controller.set_filter(filter_)
+        self.controller.set_filter(filter_)  # dims the graph if the selection changed
         self.graph.set_signal_filter(filter_.signals if filter_ is not None else None)
-        self._dim_graph()
 
     def _dim_graph(self) -> None:
         """Fade graph edges the filtered dispatches do not use (process/outcome/node filters).
 
-        On a filter change this scans the whole selection (a user action, ~150 ms at 1M
-        rows); while live, only rows that arrived since (see _collect_dim_rows).
+        On a new selection (filter change, clear) this scans all of it (a user action,
+        ~150 ms at 1M rows); while live, only rows that arrived since (see _collect_dim_rows).
         """
         self._dimmed_at = time.monotonic()
         self._dim_rows = []

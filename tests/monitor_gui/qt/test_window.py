@@ -300,3 +300,16 @@ def test_depth_learned_later_reaches_table_and_timeline(monitor):
     assert int(data.depth[data.lo]) == 2
     assert data.lane_depth[data.lane[data.lo]] == 2
     assert data.drow[data.lo] == data.display_row(data.lo)
+
+
+def test_clear_forgets_rows_waiting_for_graph_dimming(monitor, scenario):
+    window = monitor.window
+    window.apply_filter(Filter(processes=frozenset({"devbox:4242"})))  # a dimming filter
+    feed(monitor, scenario.frames(14))  # rows queue up for the once-a-second dimming pass
+    window.clear_action.trigger()  # absolute rows start again at 0
+    feed(monitor, scenario.frames(1))
+    window._dimmed_at = 0.0  # the next tick may dim
+    window._update_dimming()
+    assert window.graph._used == window._used
+    assert window._used == {(e.kind, e.src, e.dst) for e in monitor.state.graph.edges()
+                            if e.count}

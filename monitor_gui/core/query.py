@@ -59,12 +59,16 @@ def _text_match(stored: object, needle: str) -> bool:
 
 
 def select(store: DispatchStore, strings: StringTable, processes: ProcessTable,
-           f: Filter) -> np.ndarray:
-    """Absolute rows matching ``f``, ascending. Reads the store in place; never copies it."""
+           f: Filter, since: int | None = None) -> np.ndarray:
+    """Absolute rows matching ``f``, ascending. Reads the store in place; never copies it.
+
+    ``since``: only rows from that absolute row on (a live view asking for its new rows
+    must not rescan the store, least of all the kwargs that ``text`` reads in Python).
+    """
     ring = store.dispatches
     cols = ring.columns
     first, n = store.first, len(store)
-    if n == 0:
+    if n == 0 or (since is not None and since >= store.end):
         return EMPTY
     # Criteria that name things nobody ever sent match nothing: answer without scanning.
     tests: list[tuple[str, np.ndarray]] = []
@@ -94,7 +98,7 @@ def select(store: DispatchStore, strings: StringTable, processes: ProcessTable,
         keep[_receiver_hits(store, ids) - first] = True
 
     found = []
-    for lo, hi, base in ring.segments():
+    for lo, hi, base in ring.segments(since):
         mask = np.ones(hi - lo, dtype=bool) if keep is None else keep[base - first:
                                                                       base - first + hi - lo]
         for column, ids in tests:

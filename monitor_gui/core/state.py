@@ -97,8 +97,8 @@ class MonitorState:
         return Totals(pt.events, self.dispatch_count, pt.malformed, pt.lost, pt.dropped,
                       len(self.store))
 
-    def select(self, f: Filter) -> np.ndarray:
-        return select(self.store, self.strings, self.process_table, f)
+    def select(self, f: Filter, since: int | None = None) -> np.ndarray:
+        return select(self.store, self.strings, self.process_table, f, since)
 
     def clear(self) -> None:
         """Forget everything (the next frame of each process sets a fresh seq baseline)."""

@@ -13,7 +13,7 @@ class RowSelection:
     The store only appends at the end and evicts from the front, so a batch changes
     the selection by dropping a prefix and appending rows ``>= old_end``. With no
     filter the new rows are simply ``range(old_end, end)``; with one, the core's
-    ``select`` decides and we keep only the rows that are new.
+    ``select`` decides, over the new rows only.
     """
 
     def __init__(self, state: Any) -> None:
@@ -79,5 +79,4 @@ class RowSelection:
             return np.empty(0, np.int64)
         if self.filter is None:
             return np.arange(start, store.end, dtype=np.int64)
-        selected = np.asarray(self.state.select(self.filter), dtype=np.int64)
-        return selected[np.searchsorted(selected, start):]
+        return np.asarray(self.state.select(self.filter, since=start), dtype=np.int64)

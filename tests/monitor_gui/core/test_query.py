@@ -112,3 +112,12 @@ def test_evicted_receiver_rows_never_match():
     state.apply([frame([dispatch(1, receivers=[receiver("old", "m")]), dispatch(2), dispatch(3)],
                        proc=PROC)])
     assert rows(state, receivers=frozenset({"m.old"})) == []
+
+
+@pytest.mark.parametrize("since", [0, 2, 5, 9, 10, 12])
+@pytest.mark.parametrize("kw", [{}, {"text": "needle"}, {"text": "order"},
+                                {"receivers": frozenset({"logs.audit"})},
+                                {"signals": frozenset({"app.signals.a"}), "outcome": "raised"}])
+def test_since_keeps_only_rows_from_there_on(state, kw, since):
+    every = rows(state, **kw)
+    assert state.select(Filter(**kw), since=since).tolist() == [r for r in every if r >= since]

@@ -53,3 +53,21 @@ def test_backlog_is_bounded_by_bytes(monkeypatch, monitor, scenario):
     c.set_paused(False)
     c.drain()
     assert monitor.state.totals.lost > 0  # the discarded frames show up as a sequence gap
+
+
+def test_filtered_flush_only_looks_at_new_rows(monkeypatch, monitor, scenario):
+    """A text filter scans kwargs in Python: a flush must not rescan the whole store."""
+    import monitor_gui.core.query as query
+
+    c = monitor.controller
+    c.set_filter(query.Filter(text="no such text"))
+    c.enqueue(scenario.frames(30))
+    c.drain()
+    stored = len(monitor.state.store)
+    scanned = []
+    real = query._text_match
+    monkeypatch.setattr(query, "_text_match", lambda *a: scanned.append(1) or real(*a))
+    c.enqueue([scenario.frame(scenario.request())])
+    c.drain()
+    new = len(monitor.state.store) - stored
+    assert 0 < len(scanned) <= new

@@ -15,6 +15,7 @@ import numpy as np
 
 from django_probe import wire
 from monitor_gui.core.graph import SENDER_TO_SIGNAL, SIGNAL_TO_RECEIVER, Edge, EdgeKey, SignalGraph
+from monitor_gui.core.requests import RequestTable
 from monitor_gui.core.ring import _as_array
 from monitor_gui.core.store import (
     KV_SEP,
@@ -24,7 +25,7 @@ from monitor_gui.core.store import (
     PAIR_SEP,
     pack_kwargs,
 )
-from monitor_gui.core.strings import NO_STRING, StringTable
+from monitor_gui.core.strings import StringTable
 
 _RAISED = OUTCOME_CODES[wire.RAISED]
 _SKIPPED = OUTCOME_CODES[wire.SKIPPED]
@@ -69,7 +70,7 @@ def _kwargs_column(kwargs: tuple[dict[str, str], ...]) -> list[Any]:
 
 
 def build(cols: Sequence[Sequence[Any]], rcols: Sequence[Sequence[Any]], procs: list[int],
-          start: int, rstart: int, strings: StringTable, requests: dict[int, tuple[int, int]],
+          start: int, rstart: int, strings: StringTable, requests: RequestTable,
           labels: dict[int, int]) -> Batch:
     """Store columns for validated dispatch columns (wire.Dispatch field order) from ``start``.
 
@@ -84,14 +85,7 @@ def build(cols: Sequence[Sequence[Any]], rcols: Sequence[Sequence[Any]], procs: 
     nrecv = list(map(len, receivers))
     ts_a = _as_array(ts, _I64)
     dur_a = _as_array(durs, _I64)
-    req_ids = intern_many([r and r[0] for r in reqs])
-    new = set(req_ids).difference(requests)
-    new.discard(NO_STRING)
-    if new:  # only then walk the batch: most dispatches belong to known requests
-        for rid, req in zip(req_ids, reqs, strict=True):
-            if rid in new:
-                requests[rid] = (strings.intern(req[1]), strings.intern(req[2]))
-                new.discard(rid)
+    req_ids = requests.intern_many(reqs)
     owner = np.repeat(np.arange(n), nrecv)
     site_files, site_lines, site_funcs = zip(*[s or _NO_SITE for s in sites], strict=True)
     pdid = _as_array([NO_ID if p is None else p for p in parents], _I64)

@@ -85,10 +85,10 @@ def select(store: DispatchStore, strings: StringTable, processes: ProcessTable,
             return EMPTY
         tests.append(("proc", np.asarray(wanted, dtype=np.int64)))
     if f.request is not None:
-        ids = _ids(strings, [f.request])
-        if not len(ids):
+        rid = store.requests.lookup(f.request)
+        if rid is None:
             return EMPTY
-        tests.append(("request", ids))
+        tests.append(("request", np.asarray([rid], dtype=np.int64)))
     keep: np.ndarray | None = None  # boolean over the live range [first, end)
     if f.receivers is not None:
         ids = _ids(strings, f.receivers)

@@ -9,11 +9,15 @@ import numpy as np
 
 from django_probe import wire
 from monitor_gui.core.processes import ProcessKey, ProcessTable
+from monitor_gui.core.requests import RequestTable
 from monitor_gui.core.ring import Ring
 from monitor_gui.core.strings import NO_STRING, StringTable
 
 NO_ID = int(np.iinfo(np.int64).min)  # "no parent" in the int64 dispatch-id columns
 NO_ROW = -1
+# Forget evicted requests once this share of the capacity was evicted since the last sweep:
+# the sweep scans the live request column, so it must not run per batch.
+SWEEP_FRACTION = 4
 OUTCOME_CODES = {name: i for i, name in enumerate(wire.OUTCOMES)}
 METHOD_CODES = {name: i for i, name in enumerate(wire.METHODS)}
 # kwargs are stored as one joined string: far smaller than a dict per row.
@@ -95,6 +99,9 @@ class DispatchStore:
     A receiver row knows its dispatch row; a dispatch row knows ``rstart``/``nrecv``.
     When the receiver ring wraps first, the dispatches whose receivers were overwritten
     are evicted too, so a live dispatch always has all its receivers.
+
+    ``requests`` remembers only the requests of live rows (plus, between sweeps, those
+    of up to ``capacity / SWEEP_FRACTION`` evicted rows), so memory stays bounded.
     """
 
     def __init__(self, capacity: int, strings: StringTable, processes: ProcessTable,
@@ -103,7 +110,8 @@ class DispatchStore:
         self.processes = processes
         self.dispatches = Ring(capacity, DISPATCH_COLUMNS)
         self.receivers = Ring(receiver_capacity or 3 * capacity, RECEIVER_COLUMNS)
-        self.requests: dict[int, tuple[int, int]] = {}  # request id -> (method id, path id)
+        self.requests = RequestTable(strings)  # the ``request`` column's ids
+        self._evicted_since_sweep = 0
 
     @property
     def capacity(self) -> int:
@@ -127,7 +135,17 @@ class DispatchStore:
         self.receivers.append(receivers, rcount)
         self.dispatches.append(rows, count)
         self._evict_orphans()
-        return self.dispatches.first - before
+        evicted = self.dispatches.first - before
+        if evicted:
+            self._evicted_since_sweep += evicted
+            if self._evicted_since_sweep * SWEEP_FRACTION >= self.capacity:
+                self.sweep_requests()
+        return evicted
+
+    def sweep_requests(self) -> int:
+        """Forget the requests no live row belongs to; return how many were dropped."""
+        self._evicted_since_sweep = 0
+        return self.requests.retain(self.column("request"))
 
     def _evict_orphans(self) -> None:
         ring, rfirst = self.dispatches, self.receivers.first
@@ -195,11 +213,7 @@ class DispatchStore:
         if c["site_file"] != NO_STRING:
             site = wire.CallSite(get(int(c["site_file"])) or "", int(c["site_line"]),
                                  get(int(c["site_func"])) or "")
-        request = None
-        if c["request"] != NO_STRING:
-            method, path = self.requests.get(int(c["request"]), (NO_STRING, NO_STRING))
-            request = wire.RequestInfo(get(int(c["request"])) or "", get(method) or "",
-                                       get(path) or "")
+        request = self.requests.get(int(c["request"]))
         info = self.processes.by_index[int(c["proc"])]
         parent_row = int(c["parent"])
         return DispatchRow(
@@ -219,3 +233,4 @@ class DispatchStore:
         self.dispatches.clear()
         self.receivers.clear()
         self.requests.clear()
+        self._evicted_since_sweep = 0

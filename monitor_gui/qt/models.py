@@ -40,18 +40,15 @@ class TableRow:
 
 def table_row(store: Any, absolute: int) -> TableRow:
     ring, get = store.dispatches, store.strings.get
-    request_id = int(ring.get("request", absolute))
-    request = ""
-    if request_id >= 0:
-        method, path = store.requests.get(request_id, (-1, -1))
-        request = f"{get(method) or ''} {get(path) or ''}"
+    info = store.requests.get(int(ring.get("request", absolute)))
+    request = f"{info.method} {info.path}" if info else ""
     return TableRow(
         ts=int(ring.get("ts", absolute)), depth=int(ring.get("depth", absolute)),
         signal=get(int(ring.get("signal", absolute))) or "",
         sender=get(int(ring.get("sender", absolute))) or "",
         nrecv=int(ring.get("nrecv", absolute)), dur=int(ring.get("dur", absolute)),
         raised=bool(ring.get("raised", absolute)), error=bool(ring.get("error", absolute)),
-        request=request, request_id=get(request_id) or "",
+        request=request, request_id=info.id if info else "",
         proc=store.processes.by_index[int(ring.get("proc", absolute))].label,
     )
 

@@ -223,8 +223,8 @@ class MainWindow(FilesAndSettings, QMainWindow):
         if key < 0:
             return "(no request)" if self.lane_column == "request" else "(none)"
         if self.lane_column == "request":
-            method, path = self.state.store.requests.get(key, (-1, -1))
-            return f"{self._string(method)} {self._string(path)} · {self._string(key)}"
+            info = self.state.store.requests.get(key)
+            return f"{info.method} {info.path} · {info.id}" if info else "(evicted request)"
         return self._string(key)
 
     def _timeline_append(self, rows: np.ndarray) -> None:

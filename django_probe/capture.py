@@ -37,6 +37,14 @@ current_request: ContextVar[wire.RequestInfo | None] = ContextVar(
 # synchronous code on one thread, and attribute access is cheaper on the hot path.
 _guard = threading.local()
 
+
+def _thread_name(guard: threading.local) -> str:
+    # Cached per thread in the thread-local itself: it dies with its thread, so a reused
+    # thread id can never inherit a stale name (a thread renamed after its first
+    # dispatch keeps its first name).
+    guard.thread = name = _current_thread().name
+    return name
+
 Sink = Callable[[Any], None]
 
 RETURNED, RAISED, SKIPPED = wire.RETURNED, wire.RAISED, wire.SKIPPED
@@ -170,7 +178,8 @@ class Recorder:
                 self.sink((
                     _KIND, ts, dispatch_id, parent, name,
                     "None" if sender is None else self.describe.sender(sender), method,
-                    duration, _current_thread().name, _get_ident(), site,
+                    duration, getattr(guard, "thread", None) or _thread_name(guard),
+                    _get_ident(), site,
                     current_request.get(), self.describe.kwargs(named) if named else {},
                     self._receiver_calls(calls, receivers, async_receivers), raised))
             if signal is _request_finished:

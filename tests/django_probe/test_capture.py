@@ -268,3 +268,18 @@ def test_request_ids_differ_between_forked_workers(probe):
     assert child_id and current_request.get()[0] != child_id
     os.close(read)
     os.close(write)
+
+
+def test_thread_names_are_those_of_the_dispatching_threads(probe):
+    import threading
+
+    signal = Signal()
+    signal.connect(lambda sender, **kw: None, weak=False)
+    signal.send(sender=None)
+    for name in ("worker-a", "worker-b"):  # ids of finished threads are often reused
+        thread = threading.Thread(target=signal.send, kwargs={"sender": None}, name=name)
+        thread.start()
+        thread.join()
+    signal.send(sender=None)
+    assert [e.thread for e in probe.events] == [
+        "MainThread", "worker-a", "worker-b", "MainThread"]

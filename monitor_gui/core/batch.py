@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from django_probe import wire
+from monitor_gui.core.evictable import EvictableStrings
 from monitor_gui.core.graph import SENDER_TO_SIGNAL, SIGNAL_TO_RECEIVER, Edge, EdgeKey, SignalGraph
 from monitor_gui.core.requests import RequestTable
 from monitor_gui.core.ring import _as_array
@@ -71,12 +72,13 @@ def _kwargs_column(kwargs: tuple[dict[str, str], ...]) -> list[Any]:
 
 def build(cols: Sequence[Sequence[Any]], rcols: Sequence[Sequence[Any]], procs: list[int],
           start: int, rstart: int, strings: StringTable, requests: RequestTable,
-          labels: dict[int, int]) -> Batch:
+          threads: EvictableStrings, labels: dict[int, int]) -> Batch:
     """Store columns for validated dispatch columns (wire.Dispatch field order) from ``start``.
 
-    ``rcols`` are the receiver-call columns of all dispatches, in order.
+    ``rcols`` are the receiver-call columns of all dispatches, in order. Request ids and
+    thread names go to their evictable tables (unbounded vocabularies), not ``strings``.
     """
-    (_, ts, ids, parents, signals, senders, methods, durs, threads, tids, sites, reqs,
+    (_, ts, ids, parents, signals, senders, methods, durs, thread_names, tids, sites, reqs,
      kwargs, receivers, raised) = cols
     n = len(ts)
     intern_many = strings.intern_many
@@ -96,7 +98,7 @@ def build(cols: Sequence[Sequence[Any]], rcols: Sequence[Sequence[Any]], procs: 
         "method": list(map(METHOD_CODES.__getitem__, methods)),
         "raised": raised, "nrecv": nrecv,
         "rstart": rstart + np.concatenate(([0], np.cumsum(nrecv)[:-1])).astype(np.int64),
-        "thread": intern_many(threads), "tid": tids, "request": req_ids,
+        "thread": threads.intern_many(thread_names), "tid": tids, "request": req_ids,
         "site_file": intern_many(site_files),
         "site_line": site_lines,
         "site_func": intern_many(site_funcs),

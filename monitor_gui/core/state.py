@@ -189,7 +189,7 @@ class MonitorState:
             return
         old_end = store.end
         batch = build(cols, rcols, procs, old_end, store.receivers.end, self.strings,
-                      store.requests, self._labels)
+                      store.requests, store.threads, self._labels)
         depth, parent, fixed = self.nesting.link(
             store, old_end, spans, batch.rows["did"], batch.parents, batch.nested)
         batch.rows["depth"] = depth

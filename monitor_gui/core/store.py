@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from django_probe import wire
+from monitor_gui.core.evictable import EvictableStrings
 from monitor_gui.core.processes import ProcessKey, ProcessTable
 from monitor_gui.core.requests import RequestTable
 from monitor_gui.core.ring import Ring
@@ -15,8 +16,8 @@ from monitor_gui.core.strings import NO_STRING, StringTable
 
 NO_ID = int(np.iinfo(np.int64).min)  # "no parent" in the int64 dispatch-id columns
 NO_ROW = -1
-# Forget evicted requests once this share of the capacity was evicted since the last sweep:
-# the sweep scans the live request column, so it must not run per batch.
+# Forget evicted requests and thread names once this share of the capacity was evicted
+# since the last sweep: the sweep scans the live columns, so it must not run per batch.
 SWEEP_FRACTION = 4
 OUTCOME_CODES = {name: i for i, name in enumerate(wire.OUTCOMES)}
 METHOD_CODES = {name: i for i, name in enumerate(wire.METHODS)}
@@ -100,8 +101,9 @@ class DispatchStore:
     When the receiver ring wraps first, the dispatches whose receivers were overwritten
     are evicted too, so a live dispatch always has all its receivers.
 
-    ``requests`` remembers only the requests of live rows (plus, between sweeps, those
-    of up to ``capacity / SWEEP_FRACTION`` evicted rows), so memory stays bounded.
+    ``requests`` and ``threads`` (the ``request`` and ``thread`` columns' evictable
+    tables) remember only what live rows use (plus, between sweeps, what up to
+    ``capacity / SWEEP_FRACTION`` evicted rows used), so memory stays bounded.
     """
 
     def __init__(self, capacity: int, strings: StringTable, processes: ProcessTable,
@@ -111,6 +113,8 @@ class DispatchStore:
         self.dispatches = Ring(capacity, DISPATCH_COLUMNS)
         self.receivers = Ring(receiver_capacity or 3 * capacity, RECEIVER_COLUMNS)
         self.requests = RequestTable(strings)  # the ``request`` column's ids
+        # Thread names are unbounded too: runserver names a new thread per request.
+        self.threads = EvictableStrings()  # the ``thread`` column's ids
         self._evicted_since_sweep = 0
 
     @property
@@ -139,13 +143,22 @@ class DispatchStore:
         if evicted:
             self._evicted_since_sweep += evicted
             if self._evicted_since_sweep * SWEEP_FRACTION >= self.capacity:
-                self.sweep_requests()
+                self.sweep()
         return evicted
+
+    def sweep(self) -> int:
+        """Forget the requests and thread names no live row uses; return how many."""
+        self._evicted_since_sweep = 0
+        return (self.requests.retain(self.column("request"))
+                + self.threads.retain(self.column("thread")))
 
     def sweep_requests(self) -> int:
         """Forget the requests no live row belongs to; return how many were dropped."""
-        self._evicted_since_sweep = 0
         return self.requests.retain(self.column("request"))
+
+    def sweep_threads(self) -> int:
+        """Forget the thread names no live row uses; return how many were dropped."""
+        return self.threads.retain(self.column("thread"))
 
     def _evict_orphans(self) -> None:
         ring, rfirst = self.dispatches, self.receivers.first
@@ -221,7 +234,7 @@ class DispatchStore:
             parent=None if c["pdid"] == NO_ID else int(c["pdid"]),
             signal=get(int(c["signal"])) or "", sender=get(int(c["sender"])) or "",
             method=wire.METHODS[int(c["method"])], dur=int(c["dur"]),
-            thread=get(int(c["thread"])) or "", tid=int(c["tid"]), site=site,
+            thread=self.threads.get(int(c["thread"])) or "", tid=int(c["tid"]), site=site,
             request=request, kwargs=unpack_kwargs(c["kwargs"]),
             receivers=self.receiver_calls(row), raised=bool(c["raised"]), row=row,
             proc=info.label, proc_key=info.key, depth=int(c["depth"]),
@@ -233,4 +246,5 @@ class DispatchStore:
         self.dispatches.clear()
         self.receivers.clear()
         self.requests.clear()
+        self.threads.clear()
         self._evicted_since_sweep = 0

@@ -12,10 +12,10 @@ class StringTable:
 
     Ids are never reused or removed until ``clear()``: columns in the store hold ids,
     so a table that forgot a string would make old rows unreadable. Only bounded
-    vocabularies (signal, sender, receiver, file, thread names, HTTP methods) are
-    interned; free-form values (kwargs, return values) live in object columns, and
-    request ids and paths (one per request) in ``requests.RequestTable``, which forgets
-    them with their rows.
+    vocabularies (signal, sender, receiver, file, function, HTTP methods) are interned;
+    free-form values (kwargs, return values) live in object columns, and request ids
+    and paths (one per request) and thread names (runserver names a thread per request)
+    in the store's evictable tables (``evictable.py``), which forget them with their rows.
     """
 
     __slots__ = ("_ids", "_strings")

@@ -225,6 +225,8 @@ class MainWindow(FilesAndSettings, QMainWindow):
         if self.lane_column == "request":
             info = self.state.store.requests.get(key)
             return f"{info.method} {info.path} · {info.id}" if info else "(evicted request)"
+        if self.lane_column == "thread":
+            return self.state.store.threads.get(key) or "(evicted thread)"
         return self._string(key)
 
     def _timeline_append(self, rows: np.ndarray) -> None:

@@ -313,3 +313,17 @@ def test_clear_forgets_rows_waiting_for_graph_dimming(monitor, scenario):
     assert window.graph._used == window._used
     assert window._used == {(e.kind, e.src, e.dst) for e in monitor.state.graph.edges()
                             if e.count}
+
+
+def test_thread_lanes_name_live_threads_after_evictions(make_monitor):
+    from tests.monitor_gui.core.events import dispatch, frame
+
+    monitor = make_monitor(capacity=40)
+    names = [f"Thread-{i // 2} (process_request_thread)" for i in range(400)]
+    feed(monitor, [frame([dispatch(i, thread=names[i]) for i in range(s, s + 20)], seq=s)
+                   for s in range(0, 400, 20)])
+    store = monitor.state.store
+    assert len(store.threads) <= 40 and len(monitor.state.strings) < 40
+    monitor.window.lanes.setCurrentText("Lanes: thread")
+    live = list(dict.fromkeys(names[store.first:store.end]))
+    assert monitor.window.timeline_data.lane_names == live

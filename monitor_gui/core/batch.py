@@ -145,6 +145,27 @@ def build(cols: Sequence[Sequence[Any]], rcols: Sequence[Sequence[Any]], procs: 
                  np.flatnonzero(pdid != NO_ID))
 
 
+def merge(batches: list[Batch]) -> Batch:
+    """One batch holding the aggregation inputs of ``batches`` (for ``aggregate``).
+
+    Sub-batches are applied one frame at a time to stay cache-warm, but folding them into
+    the graph costs a few dozen numpy calls per call whatever its size: it is done once
+    per ``apply`` over the merged inputs. Only the aggregation fields are merged.
+    """
+    if len(batches) == 1:
+        return batches[0]
+    offsets = np.cumsum([0] + [b.count for b in batches[:-1]])
+    cat = np.concatenate
+    return Batch(
+        {}, {}, sum(b.count for b in batches), sum(b.rcount for b in batches),
+        cat([b.signal for b in batches]), cat([b.sender for b in batches]),
+        cat([b.ts for b in batches]), cat([b.dur for b in batches]),
+        cat([b.error for b in batches]),
+        cat([b.owner + off for b, off in zip(batches, offsets.tolist(), strict=True)]),
+        cat([b.label for b in batches]), cat([b.rdur for b in batches]),
+        cat([b.outcome for b in batches]), [], np.empty(0, np.int64))
+
+
 def _groups(keys: np.ndarray, ran: np.ndarray, dur: np.ndarray, ts: np.ndarray,
             err: np.ndarray) -> tuple[list[int], list[list[int]]]:
     """Per distinct key: [count, skipped, errors, total_ns, max_ns, last_ts]."""

@@ -6,13 +6,14 @@ import gc
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import numpy as np
 
 from django_probe import wire
 from monitor_gui.core import fastwire
-from monitor_gui.core.batch import aggregate, build
+from monitor_gui.core.batch import Batch, aggregate, build, merge
 from monitor_gui.core.graph import EdgeKey, SignalGraph
 from monitor_gui.core.nesting import Nesting
 from monitor_gui.core.processes import MAX_PROCESSES, ProcessInfo, ProcessKey, ProcessTable
@@ -141,11 +142,15 @@ class MonitorState:
         old_first, old_end = store.first, store.end
         updated: list[int] = []
         fired: dict[EdgeKey, None] = {}
+        applied: list[Batch] = []
         try:
             # Bounded sub-batches keep the transient decoded objects (~1 KB per event)
             # from inflating RSS when a caller hands over a huge backlog at once.
             for chunk in _chunks(frames):
-                self._apply(chunk, now, ch, updated, fired)
+                self._apply(chunk, now, ch, updated, applied)
+            if applied:  # the graph is folded once per call (see batch.merge)
+                fired.update(dict.fromkeys(aggregate(merge(applied), self.graph,
+                                                     self.strings)))
         finally:
             if gc_was_enabled:
                 gc.enable()
@@ -159,10 +164,9 @@ class MonitorState:
         return ch
 
     def _apply(self, frames: list[bytes | wire.Frame], now: int, ch: Changes,
-               updated: list[int], fired: dict[EdgeKey, None]) -> None:
+               updated: list[int], applied: list[Batch]) -> None:
         store, pt = self.store, self.process_table
-        cols: list[list[Any]] = [[] for _ in range(15)]
-        rcols: list[list[Any]] = [[] for _ in range(10)]
+        parts: list[fastwire.RawFrame] = []
         procs: list[int] = []
         spans: list[tuple[int, int, int]] = []
         for data in frames:
@@ -182,10 +186,7 @@ class MonitorState:
                 continue
             if frame.count:
                 begin = len(procs)
-                for acc, col in zip(cols, frame.columns, strict=True):
-                    acc += col
-                for acc, col in zip(rcols, frame.receivers, strict=True):
-                    acc += col
+                parts.append(frame)
                 procs += [info.index] * frame.count
                 spans.append((info.index, begin, len(procs)))
                 info.dispatches += frame.count
@@ -193,6 +194,13 @@ class MonitorState:
                 self._other_event(info, event, ch)
         if not procs:
             return
+        if len(parts) == 1:  # the usual sub-batch: one frame, its columns as they are
+            cols, rcols = parts[0].columns, parts[0].receivers
+        else:
+            cols = [list(chain.from_iterable(c))
+                    for c in zip(*(p.columns for p in parts), strict=True)]
+            rcols = [list(chain.from_iterable(c))
+                     for c in zip(*(p.receivers for p in parts), strict=True)]
         old_end = store.end
         batch = build(cols, rcols, procs, old_end, store.receivers.end, self.strings,
                       store.requests, store.threads, self._labels)
@@ -203,7 +211,8 @@ class MonitorState:
         store.append(batch.rows, batch.count, batch.receivers, batch.rcount)
         updated += fixed
         self.dispatch_count += batch.count
-        fired.update(dict.fromkeys(aggregate(batch, self.graph, self.strings)))
+        batch.rows = batch.receivers = {}  # stored: keep only the aggregation inputs
+        applied.append(batch)
         newest = int(batch.ts.max())
         if newest > self.latest_ts:
             self.latest_ts, self._latest_at = newest, now

@@ -173,6 +173,14 @@ def test_large_batches_are_applied_in_chunks_with_one_combined_changes(monkeypat
     changes = chunked.apply(frames)
     assert (changes.appended, changes.evicted) == (expected.appended, expected.evicted) == (8, 0)
     assert set(changes.fired) == set(expected.fired)
+
+    def edges(state: MonitorState) -> dict:
+        return {key: (e.count, e.skipped, e.errors, e.total_ns, e.max_ns, e.last_ts)
+                for table in (state.graph.sent, state.graph.calls)
+                for key, e in table.items()}
+
+    # The graph is folded once over the merged sub-batches: same aggregates as one batch.
+    assert edges(chunked) == edges(whole) and sum(e[0] for e in edges(whole).values()) >= 20
     rows = range(chunked.store.first, chunked.store.end)
     assert [chunked.store.row(r).to_dispatch() for r in rows] == [
         whole.store.row(r).to_dispatch() for r in rows]

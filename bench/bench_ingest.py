@@ -71,6 +71,13 @@ def synthetic_events(count: int) -> list[wire.Dispatch]:
     return events
 
 
+def numbered(pool: list[wire.Dispatch], base: int) -> list[wire.Dispatch]:
+    """The next frame of pool events, renumbered from dispatch id ``base`` (POOL is a
+    multiple of FRAME_EVENTS, so a frame never wraps around the pool)."""
+    return [e._replace(id=base + i, parent=None if e.parent is None else base + i + 1)
+            for i, e in enumerate(pool[base % POOL: base % POOL + FRAME_EVENTS])]
+
+
 def publisher(endpoint: str, mode: str, total: int, rate: float, duration: float) -> None:
     """Child process: flood (blocking sends) or pace (non-blocking, drops counted)."""
     import zmq
@@ -88,15 +95,12 @@ def publisher(endpoint: str, mode: str, total: int, rate: float, duration: float
         # (the probe's own encoding cost is bench_probe's business), not this process's.
         frames = []
         while seq < total:
-            events = [e._replace(id=seq + j, parent=None if e.parent is None else seq + j + 1)
-                      for j, e in enumerate(pool[seq % POOL: seq % POOL + FRAME_EVENTS])]
+            events = numbered(pool, seq)
             frames.append(wire.encode_frame(proc, seq, events))
             seq += len(events)
         for frame in frames:
             sock.send(frame)
-        frames.clear()
-        sent = seq
-        total = 0  # skips the loop below
+        sent = seq  # == total: the loop below ends at once
     per_frame = FRAME_EVENTS if mode != "paced" else max(1, int(rate / 500))  # 2 ms frames
     start = time.monotonic()
     next_send = start
@@ -191,8 +195,7 @@ def store_rss(count: int, capacity: int, queue: Any) -> None:
     while n < count:
         frames = []
         for _ in range(20):
-            events = [e._replace(id=n + i, parent=None if e.parent is None else n + i + 1)
-                      for i, e in enumerate(pool[n % POOL: n % POOL + FRAME_EVENTS])]
+            events = numbered(pool, n)
             frames.append(wire.encode_frame(proc, n, events))
             n += len(events)
         state.apply(frames)

@@ -73,6 +73,27 @@ def configure() -> None:
     django.setup()
 
 
+def login_scenario():
+    """Migrate, create the bench user and return scenario (d): ``d(n)`` runs n cycles of
+    login + page + logout through Django's test client (shared with
+    bench_probe_instructions.py)."""
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+    from django.test import Client
+
+    call_command("migrate", verbosity=0)
+    User.objects.create_user("bench", password="bench-password")
+    client = Client()
+
+    def d(n):
+        for _ in range(n):
+            client.post("/login/", {"username": "bench", "password": "bench-password"})
+            client.get("/page/")
+            client.logout()
+
+    return d
+
+
 def timed(fn, n: int, publisher=None) -> tuple[float, float]:
     """(wall ns, CPU ns) per operation for n calls of fn (one round).
 
@@ -104,15 +125,12 @@ def main() -> int:
     configure()
 
     from django.contrib.auth.models import User
-    from django.core.management import call_command
     from django.dispatch import Signal
-    from django.test import Client
 
     from django_probe import _dispatch, runtime
     from django_probe.conf import ProbeConfig
 
-    call_command("migrate", verbosity=0)
-    User.objects.create_user("bench", password="bench-password")
+    d = login_scenario()
     probe = runtime.start(ProbeConfig(endpoint=os.environ["SIGNAL_PROBE_ENDPOINT"],
                                       queue_size=100_000))
     one, none = Signal(), Signal()
@@ -135,14 +153,6 @@ def main() -> int:
     def c(n):
         for i in range(n):
             User(username="u", pk=i)
-
-    client = Client()
-
-    def d(n):
-        for _ in range(n):
-            client.post("/login/", {"username": "bench", "password": "bench-password"})
-            client.get("/page/")
-            client.logout()
 
     scenarios = {"a_send_one_receiver": (a, 20_000 // scale, "us_added", 2.0),
                  "b_send_no_receiver": (b, 50_000 // scale, "us_added", 0.3),
@@ -173,7 +183,7 @@ def main() -> int:
     results = {}
     for name, (_fn, n, kind, target) in scenarios.items():
         entry = {"ops_per_round": n, "rounds": rounds,
-                 "target": f"{kind} <= {target}" if target is not None else "A/A control"}
+                 "target": "A/A control" if kind == "control" else f"{kind} <= {target}"}
         for metric, index in (("wall", 0), ("cpu", 1)):
             without = statistics.median(s[index] for s in samples[name]["without"])
             with_ = statistics.median(s[index] for s in samples[name]["with"])
@@ -181,7 +191,7 @@ def main() -> int:
                              "median_ns_with": round(with_, 1),
                              "added_us": round((with_ - without) / 1000, 3),
                              "ratio": round(with_ / without, 3)}
-            if target is not None:
+            if kind != "control":
                 measured = entry[metric]["added_us" if kind == "us_added" else "ratio"]
                 entry[metric]["meets_target"] = measured <= target
         results[name] = entry

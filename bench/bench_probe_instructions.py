@@ -29,27 +29,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def child(variant: str, cycles: int) -> None:
     sys.path.insert(0, ROOT)
-    from bench.bench_probe import configure
+    from bench.bench_probe import configure, login_scenario
 
     configure()
-    from django.contrib.auth.models import User
-    from django.core.management import call_command
-    from django.test import Client
-
     from django_probe import _dispatch, runtime
     from django_probe.conf import ProbeConfig
 
-    call_command("migrate", verbosity=0)
-    User.objects.create_user("bench", password="bench-password")
+    d = login_scenario()
     runtime.start(ProbeConfig(endpoint="tcp://127.0.0.1:9"), sink=lambda event: None)
-    client = Client()
-
-    def d(n: int) -> None:
-        for _ in range(n):
-            client.post("/login/", {"username": "bench", "password": "bench-password"})
-            client.get("/page/")
-            client.logout()
-
     d(5)  # warm caches and lazy imports alike in every variant
     if variant == "without":
         _dispatch.uninstall()

@@ -78,6 +78,14 @@ def numbered(pool: list[wire.Dispatch], base: int) -> list[wire.Dispatch]:
             for i, e in enumerate(pool[base % POOL: base % POOL + FRAME_EVENTS])]
 
 
+def repeated_frames(proc: wire.Proc, events: int) -> list[bytes]:
+    """events // FRAME_EVENTS frames of one synthetic frame's events, numbered in sequence
+    (for in-process measurements: the same decode work each frame)."""
+    pool = synthetic_events(FRAME_EVENTS)
+    return [wire.encode_frame(proc, i * FRAME_EVENTS, pool)
+            for i in range(events // FRAME_EVENTS)]
+
+
 def publisher(endpoint: str, mode: str, total: int, rate: float, duration: float) -> None:
     """Child process: flood (blocking sends) or pace (non-blocking, drops counted)."""
     import zmq
@@ -208,9 +216,7 @@ def decode_ab(events: int) -> dict[str, Any]:
     from monitor_gui.core.state import MonitorState
 
     proc = wire.Proc(1, "ab", "ab")
-    pool = synthetic_events(FRAME_EVENTS)
-    frames = [wire.encode_frame(proc, i * FRAME_EVENTS, pool)
-              for i in range(events // FRAME_EVENTS)]
+    frames = repeated_frames(proc, events)
     n = len(frames) * FRAME_EVENTS
     results = {}
     for name in ("wire_decode_frame", "fast_path"):
@@ -234,9 +240,7 @@ def record_speed(events: int) -> dict[str, Any]:
     from monitor_gui.core.recording import RecordingWriter, read_recording
 
     proc = wire.Proc(1, "rec", "rec")
-    pool = synthetic_events(FRAME_EVENTS)
-    frames = [wire.encode_frame(proc, i * FRAME_EVENTS, pool)
-              for i in range(events // FRAME_EVENTS)]
+    frames = repeated_frames(proc, events)
     n = len(frames) * FRAME_EVENTS
     result: dict[str, Any] = {"events": n}
     with tempfile.TemporaryDirectory() as tmp:

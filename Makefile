@@ -34,7 +34,7 @@ test: $(STAMP)
 # oldest supported Django (4.2, on this Python) and the newest (6.x, which needs
 # Python >= 3.12: used when python3.12 or newer is on PATH, skipped with a notice if not).
 # Only the probe's own dependencies are installed there (no Qt).
-COMPAT_DEPS := pyzmq msgpack numpy pytest pytest-django pytest-timeout
+COMPAT_DEPS := pyzmq msgpack msgspec numpy pytest pytest-django pytest-timeout
 COMPAT_PYTEST := -m pytest tests/django_probe -q -p no:qt -p no:cacheprovider \
 	-o addopts="" -W ignore::pytest.PytestConfigWarning
 # Ask each candidate to run: a pyenv shim is on PATH even when that version is not installed.
@@ -43,12 +43,12 @@ COMPAT_PYTEST := -m pytest tests/django_probe -q -p no:qt -p no:cacheprovider \
 PY312 := $(shell for p in python3.13 python3.12 $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3; \
 	do $$p -c '' 2>/dev/null && command -v $$p && break; done)
 
-.venv-django42/.installed:
+.venv-django42/.installed: Makefile
 	$(PYTHON) -m venv .venv-django42
 	.venv-django42/bin/python -m pip install --quiet "Django>=4.2,<4.3" $(COMPAT_DEPS)
 	@touch $@
 
-.venv-django6/.installed:
+.venv-django6/.installed: Makefile
 	$(PY312) -m venv .venv-django6
 	.venv-django6/bin/python -m pip install --quiet "Django>=6.0,<7" $(COMPAT_DEPS)
 	@touch $@

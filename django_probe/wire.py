@@ -15,9 +15,11 @@ never tuple subclasses); they pack identically. ``typed()`` names and validates 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import msgpack
+import msgspec
 
 PROTOCOL_VERSION = 1
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:5599"  # the monitor binds it, probes connect; loopback only
@@ -178,13 +180,57 @@ class Frame(NamedTuple):
 # --------------------------------------------------------------------------- encoding
 
 
-def encode_frame(proc: Proc, seq: int, events: list[Any]) -> bytes:
+def _plain(value: Any) -> Any:
+    # msgspec packs exact types only; msgpack-python packs subclasses (a SafeString, an
+    # IntEnum) as their base type, and so do we. Anything else is not plain data.
+    # (msgspec also packs a few types msgpack refuses: sets, datetimes, dataclasses. The
+    # probe builds events from strings, numbers and tuples only; see docs/protocol.md.)
+    if isinstance(value, str):
+        return "".join((value,))  # an exact copy: str(SafeString) is the SafeString itself
+    for base in (int, float, bytes, tuple, list, dict):
+        if isinstance(value, base):
+            return base(value)
+    raise TypeError(f"not plain data: {type(value).__name__}")
+
+
+# One encoder for every thread: Encoder.encode() holds the GIL throughout and allocates
+# its output per call, so it keeps no state between calls.
+_pack = msgspec.msgpack.Encoder(enc_hook=_plain).encode
+
+
+def pack_event(event: Any) -> bytes:
+    """One event (a NamedTuple above or a plain tuple in its order) packed on its own.
+
+    The probe packs each event as it queues it: a queue of ``bytes`` holds nothing the
+    cyclic GC must scan, and ``frame_of`` joins packed events into a frame without
+    packing them again. Raises ``TypeError``/``OverflowError`` for values that are not
+    plain data.
+    """
+    return _pack(event)
+
+
+def _array_header(n: int) -> bytes:
+    if n < 16:
+        return bytes((0x90 | n,))  # fixarray
+    if n < 0x10000:
+        return b"\xdc" + n.to_bytes(2, "big")  # array 16
+    return b"\xdd" + n.to_bytes(4, "big")  # array 32
+
+
+def frame_of(proc: Proc, seq: int, packed: Sequence[bytes]) -> bytes:
+    """The frame holding already packed events: byte for byte what ``encode_frame``
+    makes of the same events (a msgpack array is its header followed by its items)."""
+    head = _pack((MAGIC, PROTOCOL_VERSION, proc, seq))  # fixarray of 4: 0x94 ...
+    return b"".join((b"\x95", head[1:], _array_header(len(packed)), *packed))
+
+
+def encode_frame(proc: Proc, seq: int, events: Sequence[Any]) -> bytes:
     """Pack one frame. ``events`` are the NamedTuples above (tuples pack as arrays).
 
     ``seq`` numbers the first event; the next frame of the process starts at
     ``seq + len(events)``, so the monitor can count events lost in transit.
     """
-    return msgpack.packb((MAGIC, PROTOCOL_VERSION, proc, seq, events), use_bin_type=True)
+    return frame_of(proc, seq, [_pack(event) for event in events])
 
 
 # --------------------------------------------------------------------------- decoding

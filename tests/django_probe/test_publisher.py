@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
@@ -306,6 +307,20 @@ def test_unpackable_event_is_dropped_counted_and_neighbours_sent(pull, publisher
     assert pub.stats()["internal_errors"] == 1
     assert pub.stats()["dropped_send"] == 1
     assert_contiguous(frames)
+
+
+def test_queued_events_are_packed_bytes_the_gc_never_scans(context, publishers):
+    # Queued tuples would be scanned (and promoted) by the application's own collections;
+    # packed bytes are not tracked at all. The thread waits 30 s before its first flush.
+    pub = publishers(free_endpoint(context), flush_interval=30)
+    events = [dispatch(i) for i in range(100)]
+    for event in events:
+        pub.submit(event)
+    queued = list(pub._queue)
+    assert len(queued) == 100
+    assert all(type(item) is bytes and not gc.is_tracked(item) for item in queued)
+    frame = wire.decode_frame(wire.frame_of(pub.proc, 0, queued))
+    assert frame.malformed == 0 and frame.events == events
 
 
 def test_frames_too_big_for_the_monitor_are_split(pull, publishers, monkeypatch):

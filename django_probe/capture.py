@@ -32,18 +32,33 @@ current_dispatch: ContextVar[int | None] = ContextVar("django_probe_dispatch", d
 current_request: ContextVar[wire.RequestInfo | None] = ContextVar(
     "django_probe_request", default=None
 )
-# Re-entrancy guard: dispatches caused by the probe's own work are not recorded. A
-# thread-local, not a ContextVar: finish() never awaits, so the flag only has to cover
-# synchronous code on one thread, and attribute access is cheaper on the hot path.
-_guard = threading.local()
 
 
-def _thread_name(guard: threading.local) -> str:
-    # Cached per thread in the thread-local itself: it dies with its thread, so a reused
-    # thread id can never inherit a stale name (a thread renamed after its first
-    # dispatch keeps its first name).
-    guard.thread = name = _current_thread().name
-    return name
+class _ThreadState:
+    """Per-thread probe state, reached with one thread-local lookup per dispatch (each
+    attribute of a ``threading.local`` costs a per-thread dict lookup; a slot does not).
+
+    ``busy`` is the re-entrancy guard: dispatches caused by the probe's own work are not
+    recorded. Thread-local, not a ContextVar: finish() never awaits, so the flag only has
+    to cover synchronous code on one thread. ``thread`` caches the thread's name; it dies
+    with its thread, so a reused thread id never inherits a stale name (a thread renamed
+    after its first dispatch keeps its first name); ``ident`` likewise.
+    """
+
+    __slots__ = ("busy", "ident", "thread")
+
+    def __init__(self) -> None:
+        self.busy = False
+        self.thread: str = _current_thread().name
+        self.ident: int = _get_ident()  # constant for the thread's life
+
+
+_tls = threading.local()
+
+
+def _thread_state() -> _ThreadState:
+    _tls.state = state = _ThreadState()
+    return state
 
 Sink = Callable[[Any], None]
 
@@ -101,7 +116,8 @@ class Recorder:
             if signal is _request_finished:
                 current_request.set(None)
             return
-        if getattr(_guard, "busy", False):
+        state = getattr(_tls, "state", None)
+        if state is not None and state.busy:
             return
         name = self.registry.name(signal)
         if name in self.ignore:
@@ -168,26 +184,39 @@ class Recorder:
                duration: int, calls: list, receivers: list, async_receivers: list,
                raised: bool) -> None:
         """Build the event from what the dispatch recorded. Never raises into the app."""
-        guard = _guard
-        if getattr(guard, "busy", False):
+        try:
+            state = _tls.state
+        except AttributeError:
+            state = _thread_state()
+        if state.busy:
             return  # caused by the probe's own work (e.g. a sink): never record or recurse
-        guard.busy = True
+        state.busy = True
         try:
             name = self._names.get(id(signal)) or self.registry.name(signal)
             if name not in self.ignore:
+                if len(calls) == 1 and len(receivers) == 1 and not async_receivers:
+                    # The most common dispatch of all: one sync receiver that ran.
+                    r, ns, outcome, result = calls[0]
+                    if outcome is RETURNED:
+                        value = None if result is None else self.describe.value(result)
+                        rows = (self.describe.receiver(r) + (  # noqa: RUF005 (see below)
+                            False, ns, RETURNED, value, None, None),)
+                    else:
+                        rows = (self._raised(r, ns, result, False),)
+                else:
+                    rows = self._receiver_calls(calls, receivers, async_receivers)
                 self.sink((
                     _KIND, ts, dispatch_id, parent, name,
                     "None" if sender is None else self.describe.sender(sender), method,
-                    duration, getattr(guard, "thread", None) or _thread_name(guard),
-                    _get_ident(), site,
+                    duration, state.thread, state.ident, site,
                     current_request.get(), self.describe.kwargs(named) if named else {},
-                    self._receiver_calls(calls, receivers, async_receivers), raised))
+                    rows, raised))
             if signal is _request_finished:
                 current_request.set(None)
         except Exception:  # the probe must never break a dispatch
             pass
         finally:
-            guard.busy = False
+            state.busy = False
 
     def _receiver_calls(self, calls: list, receivers: list,
                         async_receivers: list) -> tuple[wire.ReceiverCall, ...]:
@@ -197,21 +226,15 @@ class Recorder:
         without an entry never ran because an earlier one raised: they are SKIPPED.
         """
         describe = self.describe
-        # Tuples, not lists: an event made only of tuples, strings and numbers is untracked
-        # by the cyclic GC after its first pass, so thousands of queued events never swell
-        # the older generations (measured: ~2 µs per dispatch of GC work otherwise).
-        if len(calls) == 1 and not async_receivers and len(receivers) == 1:
-            # The most common dispatch of all: one receiver that ran.
-            r, ns, outcome, result = calls[0]
-            if outcome is RETURNED:
-                return ((*describe.receiver(r), False, ns, RETURNED,
-                         None if result is None else describe.value(result), None, None),)
-            return (self._raised(r, ns, result, False),)
+        # Tuples, not lists (events are plain data; the publisher packs them at once).
+        # ``describe.receiver(r) + (...)`` concatenates two tuples: ~60 ns cheaper than
+        # *-unpacking, on every dispatch (hence the RUF005 exemptions).
         if not async_receivers and len(calls) == len(receivers):
             # The common case: every sync receiver ran, in order.
             return tuple([
-                (*describe.receiver(r), False, ns, RETURNED,
-                 None if result is None else describe.value(result), None, None)
+                describe.receiver(r) + (False, ns, RETURNED,  # noqa: RUF005
+                                        None if result is None else describe.value(result),
+                                        None, None)
                 if outcome is RETURNED else self._raised(r, ns, result, False)
                 for r, ns, outcome, result in calls
             ])
@@ -235,5 +258,5 @@ class Recorder:
     def _raised(self, receiver: Any, ns: int, exc: BaseException,
                 is_async: bool) -> wire.ReceiverCall:
         exc_type, message = self.describe.exception(exc)
-        return (*self.describe.receiver(receiver), is_async, ns, RAISED, None, exc_type,
-                message)
+        return self.describe.receiver(receiver) + (  # noqa: RUF005
+            is_async, ns, RAISED, None, exc_type, message)

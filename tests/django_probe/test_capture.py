@@ -58,6 +58,22 @@ def test_nested_dispatch_records_parent_and_call_site(probe):
     assert outer_event.dur >= outer_event.receivers[0].dur > 0
 
 
+def test_call_sites_stay_exact_per_line_when_a_function_sends_again_and_again(probe):
+    # Call sites are cached per code object and instruction offset: each line keeps its own.
+    ping = Signal()
+    ping.connect(lambda sender, **kw: None, weak=False)
+
+    def send_twice():
+        ping.send(sender=None); first = __import__("inspect").currentframe().f_lineno  # noqa: E702
+        ping.send(sender=None); second = __import__("inspect").currentframe().f_lineno  # noqa: E702
+        return first, second
+
+    lines = [send_twice() for _ in range(3)]
+    sites = [(e.site.func, e.site.line) for e in dispatches(probe.events, "")]
+    assert sites == [("send_twice", line) for pair in lines for line in pair]
+    assert lines[0][1] == lines[0][0] + 1
+
+
 def test_signal_names_for_module_class_and_late_signals(probe):
     for signal in (module_level_signal, Holder.changed):
         signal.connect(lambda sender, **kw: None, weak=False)

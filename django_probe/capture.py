@@ -73,6 +73,7 @@ _current_thread = threading.current_thread
 _get_ident = threading.get_ident
 _request_started = core_signals.request_started
 _request_finished = core_signals.request_finished
+_request_now = current_request.get  # bound once: read on every dispatch
 
 
 _recorders: weakref.WeakSet[Recorder] = weakref.WeakSet()
@@ -209,7 +210,7 @@ class Recorder:
                     _KIND, ts, dispatch_id, parent, name,
                     "None" if sender is None else self.describe.sender(sender), method,
                     duration, state.thread, state.ident, site,
-                    current_request.get(), self.describe.kwargs(named) if named else {},
+                    _request_now(), self.describe.kwargs(named) if named else {},
                     rows, raised))
             if signal is _request_finished:
                 current_request.set(None)

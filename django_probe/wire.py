@@ -15,7 +15,7 @@ never tuple subclasses); they pack identically. ``typed()`` names and validates 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import msgpack
@@ -198,15 +198,12 @@ def _plain(value: Any) -> Any:
 _pack = msgspec.msgpack.Encoder(enc_hook=_plain).encode
 
 
-def pack_event(event: Any) -> bytes:
-    """One event (a NamedTuple above or a plain tuple in its order) packed on its own.
-
-    The probe packs each event as it queues it: a queue of ``bytes`` holds nothing the
-    cyclic GC must scan, and ``frame_of`` joins packed events into a frame without
-    packing them again. Raises ``TypeError``/``OverflowError`` for values that are not
-    plain data.
-    """
-    return _pack(event)
+# pack_event(event) -> bytes: one event (a NamedTuple above or a plain tuple in its order)
+# packed on its own. The probe packs each event as it queues it: a queue of ``bytes``
+# holds nothing the cyclic GC must scan, and ``frame_of`` joins packed events into a frame
+# without packing them again. Raises TypeError/OverflowError for values that are not plain
+# data. It is the encoder's own method, not a wrapper: it runs once per dispatch.
+pack_event: Callable[[Any], bytes] = _pack
 
 
 def _array_header(n: int) -> bytes:

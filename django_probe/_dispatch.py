@@ -182,10 +182,10 @@ def send_robust(self, sender, **named):
             try:
                 response = receiver(signal=self, sender=sender, **named)
             except Exception as err:
-                end = _now()
-                calls.append((receiver, end - t, RAISED, err))
+                calls.append((receiver, _now() - t, RAISED, err))
                 self._log_robust_failure(receiver, err)
                 responses.append((receiver, err))
+                end = _now()  # the next receiver starts after the logging
             except BaseException as exc:
                 calls.append((receiver, _now() - t, RAISED, exc))
                 raise
@@ -426,8 +426,7 @@ def send_robust_legacy(self, sender, **named):
             try:
                 response = receiver(signal=self, sender=sender, **named)
             except Exception as err:
-                end = _now()
-                calls.append((receiver, end - t, RAISED, err))
+                calls.append((receiver, _now() - t, RAISED, err))
                 _logger.error(
                     "Error calling %s in Signal.send_robust() (%s)",
                     receiver.__qualname__,
@@ -435,6 +434,7 @@ def send_robust_legacy(self, sender, **named):
                     exc_info=err,
                 )
                 responses.append((receiver, err))
+                end = _now()  # the next receiver starts after the logging
             except BaseException as exc:
                 calls.append((receiver, _now() - t, RAISED, exc))
                 raise

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
 import django
 import pytest
 from django.contrib.auth import authenticate
@@ -180,6 +183,33 @@ def test_no_receiver_dispatches_are_counted_not_streamed(probe):
     assert counts[("django.db.models.signals.pre_init", "testapp.Author")] == 5
     assert counts[("django.db.models.signals.post_init", "testapp.Author")] == 5
     assert probe.recorder.drain_empty() is None  # drained
+
+
+def test_send_robust_logging_of_a_failure_is_not_charged_to_the_next_receiver(probe):
+    # Django logs each failure under send_robust(); a slow log handler must not make the
+    # following receiver look slow (its clock starts after the logging).
+    class SlowHandler(logging.Handler):
+        def emit(self, record):
+            time.sleep(0.05)  # a slow log sink (not a wait in the test)
+
+    robust = Signal()
+
+    def fails(sender, **kwargs):
+        raise ValueError("boom")
+
+    robust.connect(fails, weak=False)
+    robust.connect(lambda sender, **kw: None, weak=False)
+    handler = SlowHandler()
+    logger = logging.getLogger("django.dispatch")
+    logger.addHandler(handler)
+    try:
+        robust.send_robust(sender=None)
+    finally:
+        logger.removeHandler(handler)
+    (event,) = dispatches(probe.events, "")
+    failed, after = event.receivers
+    assert (failed.outcome, after.outcome) == (wire.RAISED, wire.RETURNED)
+    assert after.dur < 40_000_000 <= 50_000_000 <= event.dur
 
 
 def test_stream_empty_and_ignore_signals():

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 
 from django_probe import wire
 from monitor_gui.core.evictable import EvictableTable
 from monitor_gui.core.strings import NO_STRING, StringTable
 
 NO_REQUEST = NO_STRING  # the "request" column value of a dispatch outside any request
+_FIRST = itemgetter(0)
 
 
 class RequestTable(EvictableTable[tuple[str, int, str]]):
@@ -32,7 +34,9 @@ class RequestTable(EvictableTable[tuple[str, int, str]]):
 
         The first (method, path) seen for a request id is kept.
         """
-        return self._intern([r and r[0] for r in requests], requests)
+        if None in requests:
+            return self._intern([r and r[0] for r in requests], requests)
+        return self._intern(list(map(_FIRST, requests)), requests)
 
     def _value(self, key: str, item: Sequence[str]) -> tuple[str, int, str]:
         return (key, self._strings.intern(item[1]), item[2])

@@ -200,3 +200,14 @@ def test_rates_decay_on_the_monitor_clock_when_traffic_stops():
     assert state.refresh_rates(now=wall + 30 * 10**9) == {stats.name}
     assert stats.rate == 0
     assert state.event_clock(now=wall + 5) == base + 9 * 10**8 + 5
+
+
+def test_sub_batches_merge_small_frames_and_never_overflow_with_a_big_one(monkeypatch):
+    from monitor_gui.core import state as state_module
+
+    monkeypatch.setattr(state_module, "CHUNK_BYTES", 100)
+    frames = [b"a" * 30, b"b" * 30, b"c" * 30, b"d" * 60, b"e" * 150, b"f" * 10]
+    # A frame that would push a sub-batch past CHUNK_BYTES starts the next one; a frame
+    # larger than CHUNK_BYTES is a sub-batch of its own.
+    assert [[len(f) for f in c] for c in state_module._chunks(frames)] == [
+        [30, 30, 30], [60], [150], [10]]

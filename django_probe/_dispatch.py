@@ -25,6 +25,7 @@ import weakref
 from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
+from django.core.signals import request_finished as _request_finished
 from django.core.signals import request_started as _request_started
 from django.dispatch import dispatcher
 from django.dispatch.dispatcher import NO_RECEIVERS, Signal
@@ -110,7 +111,13 @@ def _gather_timed(calls: list, receivers: list, signal: Signal, sender: Any,
 def send(self, sender, **named):
     rec = _rec
     if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
-        rec.empty(self, sender, "send", named)
+        # Counted inline for a known (signal, sender): no call on the hot path of the
+        # pre_init/post_init flood of a big queryset. Recorder.empty() does the rest.
+        entry = rec.empty_counts.get((id(self), id(sender), "send"))
+        if entry is None or self is _request_started or self is _request_finished:
+            rec.empty(self, sender, "send", named)
+        else:
+            entry[2] += 1
         return []
     responses = []
     sync_receivers, async_receivers = self._live_receivers(sender)
@@ -356,7 +363,11 @@ async def asend_robust(self, sender, **named):
 def send_legacy(self, sender, **named):
     rec = _rec
     if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
-        rec.empty(self, sender, "send", named)
+        entry = rec.empty_counts.get((id(self), id(sender), "send"))  # as in send()
+        if entry is None or self is _request_started or self is _request_finished:
+            rec.empty(self, sender, "send", named)
+        else:
+            entry[2] += 1
         return []
     live = self._live_receivers(sender)
     if not live:

@@ -99,8 +99,9 @@ class Recorder:
         self.ignore = ignore
         self.next_id = itertools.count(1).__next__  # atomic under the GIL
         self._names = registry.names  # id(signal) -> name: read directly on the hot path
-        # (id(signal), id(sender), method) -> [signal name, sender label, count]
-        self._empty: dict[tuple[int, int, str], list] = {}
+        # (id(signal), id(sender), method) -> [signal name, sender label, count]. The hook
+        # increments known entries itself (_dispatch.send); empty() adds new ones.
+        self.empty_counts: dict[tuple[int, int, str], list] = {}
         self._empty_since = time.perf_counter_ns()
         self._reseed_request_ids()
         _recorders.add(self)
@@ -111,7 +112,7 @@ class Recorder:
         """Count a dispatch that found no receiver (the pre_init/post_init hot path)."""
         if signal is _request_started:  # the request starts even if nobody listens
             self.begin_request(signal, named)
-        entry = self._empty.get((id(signal), id(sender), method))
+        entry = self.empty_counts.get((id(signal), id(sender), method))
         if entry is not None:
             entry[2] += 1  # may lose an increment under a thread race; counts are advisory
             if signal is _request_finished:
@@ -129,14 +130,14 @@ class Recorder:
                 self.describe.sender(sender), method, 0, threading.current_thread().name,
                 threading.get_ident(), None, current_request.get(), {}, (), False))
         else:
-            self._empty[(id(signal), id(sender), method)] = [
+            self.empty_counts[(id(signal), id(sender), method)] = [
                 name, self.describe.sender(sender), 1]
         if signal is _request_finished:
             current_request.set(None)
 
     def drain_empty(self) -> wire.Counts | None:
         """Periodic (publisher thread): the counts since the last call, or None."""
-        counts, self._empty = self._empty, {}
+        counts, self.empty_counts = self.empty_counts, {}
         now = time.perf_counter_ns()
         window, self._empty_since = now - self._empty_since, now
         merged: dict[tuple[str, str, str], int] = {}
@@ -166,7 +167,13 @@ class Recorder:
         if signal is not _request_started:
             return
         environ = named.get("environ")
-        if isinstance(environ, dict):
+        if type(environ) is dict:  # WSGI: plain str values, so no str() calls needed
+            request_id = environ.get("HTTP_X_REQUEST_ID") or self._new_request_id()
+            method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
+            info = (request_id[:64] if type(request_id) is str else str(request_id)[:64],
+                    method if type(method) is str else str(method),
+                    path[:512] if type(path) is str else str(path)[:512])
+        elif isinstance(environ, dict):
             request_id = environ.get("HTTP_X_REQUEST_ID") or self._new_request_id()
             info = (str(request_id)[:64], str(environ.get("REQUEST_METHOD", "")),
                     str(environ.get("PATH_INFO", ""))[:512])

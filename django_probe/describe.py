@@ -143,6 +143,25 @@ class Describer:
         return verdict
 
     def kwargs(self, named: dict[str, Any]) -> dict[str, str]:
+        if len(named) > self.max_items:
+            return self._bounded_kwargs(named)
+        out: dict[str, str] = {}
+        verdicts = self._sensitive_names
+        for key, value in named.items():
+            # The verdict cache and the commonest values (True, False, None) inline: this runs
+            # for every dispatch with keyword arguments.
+            sensitive = verdicts.get(key)
+            if sensitive is None:
+                sensitive = self.is_sensitive(key)
+            if sensitive:
+                out[key] = REDACTED
+            elif value is None or value is True or value is False:
+                out[key] = repr(value)  # never longer than max_len, unlike a huge int
+            else:
+                out[key] = self.value(value)
+        return out
+
+    def _bounded_kwargs(self, named: dict[str, Any]) -> dict[str, str]:
         out: dict[str, str] = {}
         for index, (key, value) in enumerate(named.items()):
             if index >= self.max_items:

@@ -138,6 +138,17 @@ def test_secrets_are_redacted():
     assert len(long) <= d.max_len
 
 
+def test_kwargs_summaries_are_bounded_and_agree_with_value_for_every_kind():
+    d = Describer(max_len=40, max_items=4)
+    named = {"created": True, "raw": False, "update_fields": None, "big": 10**300}
+    out = d.kwargs(named)
+    assert out == {key: d.value(value) for key, value in named.items()}
+    assert out["created"] == "True" and out["update_fields"] == "None"
+    assert len(out["big"]) == 40 and out["big"].endswith("…")  # a huge int is cut too
+    many = d.kwargs({f"k{i}": i for i in range(7)})
+    assert list(many) == ["k0", "k1", "k2", "k3", "…"] and many["…"] == "3 more"
+
+
 def test_request_environ_and_scope_are_summarised_by_their_request_line():
     d = Describer()
     secret = "sessionid=abcdef0123456789"

@@ -34,7 +34,7 @@ test: $(STAMP)
 # oldest supported Django (4.2, on this Python) and the newest (6.x, which needs
 # Python >= 3.12: used when python3.12 or newer is on PATH, skipped with a notice if not).
 # Only the probe's own dependencies are installed there (no Qt).
-COMPAT_DEPS := pyzmq msgpack msgspec numpy pytest pytest-django pytest-timeout
+COMPAT_DEPS := pyzmq msgpack msgspec numpy pytest pytest-django pytest-timeout hypothesis
 COMPAT_PYTEST := -m pytest tests/django_probe -q -p no:qt -p no:cacheprovider \
 	-o addopts="" -W ignore::pytest.PytestConfigWarning
 # Ask each candidate to run: a pyenv shim is on PATH even when that version is not installed.

@@ -25,7 +25,6 @@ import weakref
 from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
-from django.core.signals import request_finished as _request_finished
 from django.core.signals import request_started as _request_started
 from django.dispatch import dispatcher
 from django.dispatch.dispatcher import NO_RECEIVERS, Signal
@@ -112,9 +111,10 @@ def send(self, sender, **named):
     rec = _rec
     if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
         # Counted inline for a known (signal, sender): no call on the hot path of the
-        # pre_init/post_init flood of a big queryset. Recorder.empty() does the rest.
+        # pre_init/post_init flood of a big queryset. Recorder.empty() does the rest
+        # (request_started/finished are never found here: it keys them apart).
         entry = rec.empty_counts.get((id(self), id(sender), "send"))
-        if entry is None or self is _request_started or self is _request_finished:
+        if entry is None:
             rec.empty(self, sender, "send", named)
         else:
             entry[2] += 1
@@ -364,7 +364,7 @@ def send_legacy(self, sender, **named):
     rec = _rec
     if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
         entry = rec.empty_counts.get((id(self), id(sender), "send"))  # as in send()
-        if entry is None or self is _request_started or self is _request_finished:
+        if entry is None:
             rec.empty(self, sender, "send", named)
         else:
             entry[2] += 1

@@ -101,7 +101,8 @@ class Recorder:
         self._names = registry.names  # id(signal) -> name: read directly on the hot path
         # (id(signal), id(sender), method) -> [signal name, sender label, count]. The hook
         # increments known entries itself (_dispatch.send); empty() adds new ones.
-        self.empty_counts: dict[tuple[int, int, str], list] = {}
+        # request_started/finished are keyed with a fourth element: see empty().
+        self.empty_counts: dict[tuple, list] = {}
         self._empty_since = time.perf_counter_ns()
         self._reseed_request_ids()
         _recorders.add(self)
@@ -110,9 +111,15 @@ class Recorder:
 
     def empty(self, signal: Signal, sender: Any, method: str, named: dict[str, Any]) -> None:
         """Count a dispatch that found no receiver (the pre_init/post_init hot path)."""
-        if signal is _request_started:  # the request starts even if nobody listens
-            self.begin_request(signal, named)
-        entry = self.empty_counts.get((id(signal), id(sender), method))
+        key: tuple = (id(signal), id(sender), method)
+        if signal is _request_started or signal is _request_finished:
+            # Keyed apart, so the hook's inline counting (a 3-tuple lookup) never matches
+            # them and they always come here: the request starts and ends even if nobody
+            # listens.
+            key = (*key, "request")
+            if signal is _request_started:
+                self.begin_request(signal, named)
+        entry = self.empty_counts.get(key)
         if entry is not None:
             entry[2] += 1  # may lose an increment under a thread race; counts are advisory
             if signal is _request_finished:
@@ -130,8 +137,7 @@ class Recorder:
                 self.describe.sender(sender), method, 0, threading.current_thread().name,
                 threading.get_ident(), None, current_request.get(), {}, (), False))
         else:
-            self.empty_counts[(id(signal), id(sender), method)] = [
-                name, self.describe.sender(sender), 1]
+            self.empty_counts[key] = [name, self.describe.sender(sender), 1]
         if signal is _request_finished:
             current_request.set(None)
 
@@ -141,7 +147,8 @@ class Recorder:
         now = time.perf_counter_ns()
         window, self._empty_since = now - self._empty_since, now
         merged: dict[tuple[str, str, str], int] = {}
-        for (_signal, _sender, method), (name, sender, n) in counts.items():
+        for key, (name, sender, n) in counts.items():
+            method = key[2]
             # Distinct sender objects may share a label (e.g. migration-state models).
             merged[(name, sender, method)] = merged.get((name, sender, method), 0) + n
         if not merged:

@@ -107,6 +107,37 @@ def test_request_context_ties_dispatches_to_one_request(probe, client):
 
 
 @pytest.mark.django_db
+def test_requests_are_tracked_when_request_signals_have_no_receivers(probe, client):
+    # With nobody listening, request_started/finished take the no-receiver path: they must
+    # still open and close the request context, every time (not only the first), and be
+    # counted.
+    from django.core.signals import request_finished, request_started
+
+    from tests.django_probe.testapp.urls import page_viewed
+
+    saved = (request_started.receivers, request_finished.receivers)
+    request_started.receivers, request_finished.receivers = [], []
+    request_started.sender_receivers_cache.clear()
+    request_finished.sender_receivers_cache.clear()
+    page_viewed.connect(lambda sender, **kw: None, weak=False, dispatch_uid="t")
+    try:
+        for n in range(3):
+            client.get("/hello/", HTTP_X_REQUEST_ID=f"req-{n}")
+        page_viewed.send(sender=None, path="/outside/")  # after the last request finished
+    finally:
+        page_viewed.disconnect(dispatch_uid="t")
+        request_started.receivers, request_finished.receivers = saved
+        request_started.sender_receivers_cache.clear()
+        request_finished.sender_receivers_cache.clear()
+    seen = [e.request for e in dispatches(probe.events, "page_viewed")]
+    assert seen == [("req-0", "GET", "/hello/"), ("req-1", "GET", "/hello/"),
+                    ("req-2", "GET", "/hello/"), None]
+    counts = {(i.signal, i.method): i.count for i in probe.recorder.drain_empty().items}
+    assert counts[("django.core.signals.request_started", "send")] == 3
+    assert counts[("django.core.signals.request_finished", "send")] == 3
+
+
+@pytest.mark.django_db
 def test_kwargs_summary_never_queries_or_loads_deferred_fields(probe):
     author = Author.objects.create(name="Ann")
     deferred = Author.objects.only("id").get(pk=author.pk)

@@ -32,6 +32,11 @@ EXTRA_SENSITIVE = "COOKIE|SESSION|CSRF|CREDENTIAL|PWD|PRIVATE|BEARER"
 _SAFE_REPR = (int, float, bool, type(None), complex, decimal.Decimal, uuid.UUID,
               datetime.date, datetime.time, datetime.timedelta, pathlib.PurePath, range)
 _EXACT_SAFE = frozenset({int, bool, type(None), float})
+# Branches of Describer._value, decided once per class (compared with "is").
+_REPR, _STR_SUBCLASS, _BYTES, _TYPE, _LAZY, _PROMISE = (
+    "repr", "str subclass", "bytes", "type", "lazy object", "promise")
+_EXCEPTION, _REQUEST, _QUERYSET, _MAPPING, _SEQUENCE, _FUNCTION, _OTHER = (
+    "exception", "request", "queryset", "mapping", "sequence", "function", "other")
 
 
 class Describer:
@@ -53,6 +58,8 @@ class Describer:
         self._receivers: dict[int, tuple[Any, str, tuple[str, str, str, int]]] = {}
         self._functions: dict[int, tuple[weakref.ref, tuple[str, str, str, int]]] = {}
         self._sensitive_names: dict[str, bool] = {}
+        # id(class) -> (weakref(class), branch, model facts or None): see _value.
+        self._kinds: dict[int, tuple[Any, str, tuple[str | None, str] | None]] = {}
 
     # ------------------------------------------------------------------ senders
 
@@ -190,50 +197,88 @@ class Describer:
             return repr(value)
         if cls is dict:
             return self._mapping(value, depth)
-        if issubclass(cls, _SAFE_REPR) or issubclass(cls, enum.Enum):
+        # Which branch a class takes is decided once per class (a walk of up to a dozen
+        # issubclass() checks) and remembered; only the model check looks at the instance.
+        hit = self._kinds.get(id(cls))
+        if hit is None or hit[0]() is not cls:
+            hit = self._classify(cls)
+        kind, model = hit[1], hit[2]
+        if model is not None and "_state" in value.__dict__:  # a model instance
+            return _model_instance(value, *model)
+        if kind is _REPR:
             return repr(value)
-        if issubclass(cls, str):
+        if kind is _REQUEST:
+            # method and path are plain attributes; headers and cookies are not read.
+            return f"{cls.__name__} {value.__dict__.get('method')} {value.__dict__.get('path')}"
+        if kind is _STR_SUBCLASS:
             return repr(str.__str__(value)[: self.max_len])
-        if issubclass(cls, (bytes, bytearray, memoryview)):
+        if kind is _BYTES:
             return f"<{cls.__name__} len={len(value)}>"
-        if issubclass(cls, type):
+        if kind is _TYPE:
             return self.type_label(value)
-        if issubclass(cls, LazyObject):
+        if kind is _LAZY:
             wrapped = value.__dict__.get("_wrapped", empty)
             if wrapped is empty:
                 return f"<{cls.__name__} (not evaluated)>"
             return self._value(wrapped, depth)
-        if issubclass(cls, Promise):
+        if kind is _PROMISE:
             return f"<lazy {cls.__name__}>"  # e.g. gettext_lazy: never forced
-        meta = getattr(cls, "_meta", None)
-        if meta is not None and "_state" in value.__dict__:
-            return self._model_instance(value, meta)
-        if issubclass(cls, BaseException):
+        if kind is _EXCEPTION:
             return f"{cls.__qualname__}: {self._exc_message(value)}"
-        kind = cls.__name__
-        if kind in ("WSGIRequest", "ASGIRequest", "HttpRequest"):
-            # method and path are plain attributes; headers and cookies are not read.
-            return f"{kind} {value.__dict__.get('method')} {value.__dict__.get('path')}"
-        if issubclass(cls, QuerySet):
+        if kind is _QUERYSET:
             model = value.__dict__.get("model")
             label = self.type_label(model) if issubclass(type(model), type) else "?"
             return f"<QuerySet {label}>"  # never evaluated
-        if issubclass(cls, dict):
+        if kind is _MAPPING:
             return self._mapping(value, depth)
-        if issubclass(cls, (list, tuple, set, frozenset)):
+        if kind is _SEQUENCE:
             return self._sequence(value, depth)
-        if issubclass(cls, (types.FunctionType, types.MethodType)):
+        if kind is _FUNCTION:
             return f"<function {value.__qualname__}>"
         return f"<{cls.__module__}.{cls.__qualname__}>"
 
-    def _model_instance(self, instance: Any, meta: Any) -> str:
-        pk_field = getattr(meta, "pk", None)
-        attname = getattr(pk_field, "attname", None)
-        pk = instance.__dict__.get(attname) if attname else None  # no deferred load
-        label = getattr(meta, "label", type(instance).__qualname__)
-        if pk is None:
-            return f"{label} (unsaved)"
-        return f"{label} pk={pk!r}" if not isinstance(pk, (int, str)) else f"{label} pk={pk}"
+    def _classify(self, cls: type) -> tuple[Any, str, tuple[str | None, str] | None]:
+        """(weakref to cls, branch of _value, (pk attname, label) if cls has a _meta)."""
+        model = None
+        if issubclass(cls, _SAFE_REPR) or issubclass(cls, enum.Enum):
+            kind = _REPR
+        elif issubclass(cls, str):
+            kind = _STR_SUBCLASS
+        elif issubclass(cls, (bytes, bytearray, memoryview)):
+            kind = _BYTES
+        elif issubclass(cls, type):
+            kind = _TYPE
+        elif issubclass(cls, LazyObject):
+            kind = _LAZY
+        elif issubclass(cls, Promise):
+            kind = _PROMISE
+        else:
+            # From here on a model instance (class with _meta, instance with _state) wins.
+            meta = getattr(cls, "_meta", None)
+            if meta is not None:  # plain strings: nothing of the model is kept alive
+                attname = getattr(getattr(meta, "pk", None), "attname", None)
+                model = (attname, getattr(meta, "label", cls.__qualname__))
+            if issubclass(cls, BaseException):
+                kind = _EXCEPTION
+            elif cls.__name__ in ("WSGIRequest", "ASGIRequest", "HttpRequest"):
+                kind = _REQUEST
+            elif issubclass(cls, QuerySet):
+                kind = _QUERYSET
+            elif issubclass(cls, dict):
+                kind = _MAPPING
+            elif issubclass(cls, (list, tuple, set, frozenset)):
+                kind = _SEQUENCE
+            elif issubclass(cls, (types.FunctionType, types.MethodType)):
+                kind = _FUNCTION
+            else:
+                kind = _OTHER
+        # A weak reference: a dynamically created class stays collectable (and its id
+        # reusable: the reference is checked on every hit).
+        entry = (weakref.ref(cls), kind, model)
+        if len(self._kinds) > 10_000:  # bound it for classes created at run time
+            self._kinds.clear()
+        self._kinds[id(cls)] = entry
+        return entry
 
     def _mapping(self, value: dict, depth: int) -> str:
         if depth >= 1:
@@ -279,3 +324,10 @@ class Describer:
         module = cls.__module__
         name = cls.__qualname__ if module in ("builtins", None) else f"{module}.{cls.__qualname__}"
         return name, self._exc_message(exc)
+
+
+def _model_instance(instance: Any, attname: str | None, label: str) -> str:
+    pk = instance.__dict__.get(attname) if attname else None  # no deferred load
+    if pk is None:
+        return f"{label} (unsaved)"
+    return f"{label} pk={pk!r}" if not isinstance(pk, (int, str)) else f"{label} pk={pk}"

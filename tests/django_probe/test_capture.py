@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
+import weakref
 
 import django
 import pytest
@@ -178,6 +180,36 @@ def test_kwargs_summaries_are_bounded_and_agree_with_value_for_every_kind():
     assert len(out["big"]) == 40 and out["big"].endswith("…")  # a huge int is cut too
     many = d.kwargs({f"k{i}": i for i in range(7)})
     assert list(many) == ["k0", "k1", "k2", "k3", "…"] and many["…"] == "3 more"
+
+
+def test_value_branches_are_remembered_per_class_without_keeping_classes_alive():
+    d = Describer()
+
+    class FakeMeta:
+        label = "fake.Thing"
+        pk = type("Pk", (), {"attname": "id"})()
+
+    def make(name, bases=(), **attrs):
+        return type(name, bases, attrs)
+
+    # A class with _meta: its instances are described as models only if they have _state.
+    Thing = make("Thing", _meta=FakeMeta())
+    saved, unsaved, plain = Thing(), Thing(), Thing()
+    saved.__dict__.update(_state=object(), id=7)
+    unsaved.__dict__.update(_state=object())
+    assert [d.value(x) for x in (saved, unsaved, plain)] == [
+        "fake.Thing pk=7", "fake.Thing (unsaved)", f"<{__name__}.{Thing.__qualname__}>"]
+    # The same answer on a cache hit, and per class: a dict subclass is still a mapping.
+    assert d.value(saved) == "fake.Thing pk=7"
+    Mapping = make("Mapping", (dict,))
+    assert d.value(Mapping(a=1)) == "{'a': 1}"
+    # Only weak references are kept: a class created at run time can be collected.
+    Temp = make("Temp")
+    d.value(Temp())
+    ref = weakref.ref(Temp)
+    del Temp
+    gc.collect()
+    assert ref() is None
 
 
 def test_request_environ_and_scope_are_summarised_by_their_request_line():

@@ -105,6 +105,43 @@ def _gather_timed(calls: list, receivers: list, signal: Signal, sender: Any,
 
 
 # --------------------------------------------------------------------------- Django >= 5.0
+#
+# send()'s and send_robust()'s async receivers run from module-level helpers, not from
+# closures inside the mirrors as in Django: a nested function turns every variable it uses
+# into a cell, which costs every dispatch ~75 ns even when no receiver is async. The
+# receivers' own frames are unchanged (they run in async_to_sync's event loop either way).
+
+
+def _send_async(calls: list, async_receivers: list, signal: Signal, sender: Any,
+                named: dict) -> Any:
+    async def asend():
+        async_responses = await _gather_timed(calls, async_receivers, signal, sender, named)
+        return zip(async_receivers, async_responses, strict=False)
+
+    return async_to_sync(asend)()
+
+
+def _send_robust_async(calls: list, async_receivers: list, signal: Signal, sender: Any,
+                       named: dict) -> Any:
+    async def asend_and_wrap_exception(receiver):
+        t = _now()
+        try:
+            response = await receiver(signal=signal, sender=sender, **named)
+        except Exception as err:
+            calls.append((receiver, _now() - t, RAISED, err))
+            signal._log_robust_failure(receiver, err)
+            return err
+        calls.append((receiver, _now() - t, RETURNED, response))
+        return response
+
+    async def asend():
+        async_responses = await asyncio.gather(
+            *(asend_and_wrap_exception(receiver) for receiver in async_receivers)
+        )
+        return zip(async_receivers, async_responses, strict=False)
+
+    return async_to_sync(asend)()
+
 
 
 def send(self, sender, **named):
@@ -146,12 +183,7 @@ def send(self, sender, **named):
             responses.append((receiver, response))
             t = end
         if async_receivers:
-
-            async def asend():
-                async_responses = await _gather_timed(calls, async_receivers, self, sender, named)
-                return zip(async_receivers, async_responses, strict=False)
-
-            responses.extend(async_to_sync(asend)())
+            responses.extend(_send_async(calls, async_receivers, self, sender, named))
         ok = True
     finally:
         _leave(token)
@@ -202,25 +234,7 @@ def send_robust(self, sender, **named):
                 responses.append((receiver, response))
             t = end
         if async_receivers:
-
-            async def asend_and_wrap_exception(receiver):
-                t = _now()
-                try:
-                    response = await receiver(signal=self, sender=sender, **named)
-                except Exception as err:
-                    calls.append((receiver, _now() - t, RAISED, err))
-                    self._log_robust_failure(receiver, err)
-                    return err
-                calls.append((receiver, _now() - t, RETURNED, response))
-                return response
-
-            async def asend():
-                async_responses = await asyncio.gather(
-                    *(asend_and_wrap_exception(receiver) for receiver in async_receivers)
-                )
-                return zip(async_receivers, async_responses, strict=False)
-
-            responses.extend(async_to_sync(asend)())
+            responses.extend(_send_robust_async(calls, async_receivers, self, sender, named))
         ok = True
     finally:
         _leave(token)

@@ -123,6 +123,46 @@ def test_send_robust_results_and_logging_are_identical(caplog):
     assert captured[0].receivers[0].outcome == "raised"
 
 
+@pytest.mark.skipif(not _dispatch.MODERN, reason="async receivers exist since Django 5.0")
+def test_sync_send_and_send_robust_with_async_receivers_are_identical(caplog):
+    def scenario():
+        signal = Signal()
+
+        def sync_receiver(sender, **kwargs):
+            return "s"
+
+        async def async_receiver(sender, **kwargs):
+            await asyncio.sleep(0)
+            return "a"
+
+        async def broken(sender, **kwargs):
+            raise KeyError("k")
+
+        signal.connect(sync_receiver, weak=False)
+        signal.connect(async_receiver, weak=False)
+        out = [_strip(signal.send(sender=None))]
+        signal.connect(broken, weak=False)
+        caplog.clear()
+        with caplog.at_level(logging.ERROR, logger="django.dispatch"):
+            out.append(_strip(signal.send_robust(sender=None)))
+        records = [(r.levelname, r.getMessage(), r.exc_info[0]) for r in caplog.records]
+        with pytest.raises(KeyError):
+            signal.send(sender=None)
+        return out, records
+
+    without, with_probe, captured = twice(scenario)
+    assert with_probe == without
+    assert [d.method for d in captured] == ["send", "send_robust", "send"]
+    assert [[(r.name.split(".")[-1], r.is_async, r.outcome) for r in d.receivers]
+            for d in captured] == [
+        [("sync_receiver", False, "returned"), ("async_receiver", True, "returned")],
+        [("sync_receiver", False, "returned"), ("async_receiver", True, "returned"),
+         ("broken", True, "raised")],
+        [("sync_receiver", False, "returned"), ("async_receiver", True, "returned"),
+         ("broken", True, "raised")]]
+    assert [d.raised for d in captured] == [False, False, True]
+
+
 @pytest.mark.skipif(not _dispatch.MODERN, reason="asend() exists since Django 5.0")
 def test_asend_and_asend_robust_are_identical():
     def scenario():

@@ -18,14 +18,7 @@ from monitor_gui.core.evictable import EvictableStrings
 from monitor_gui.core.graph import SENDER_TO_SIGNAL, SIGNAL_TO_RECEIVER, Edge, EdgeKey, SignalGraph
 from monitor_gui.core.requests import RequestTable
 from monitor_gui.core.ring import _as_array
-from monitor_gui.core.store import (
-    KV_SEP,
-    METHOD_CODES,
-    NO_ID,
-    OUTCOME_CODES,
-    PAIR_SEP,
-    pack_kwargs,
-)
+from monitor_gui.core.store import METHOD_CODES, NO_ID, OUTCOME_CODES, pack_kwargs
 from monitor_gui.core.strings import StringTable
 
 _RAISED = OUTCOME_CODES[wire.RAISED]
@@ -59,18 +52,6 @@ class Batch:
     outcome: np.ndarray
     parents: Sequence[int | None]  # parent dispatch ids as sent (None: top level)
     nested: np.ndarray  # ascending indices of the dispatches that have a parent id
-
-
-def _kwargs_column(kwargs: tuple[dict[str, str], ...]) -> list[Any]:
-    joined = [PAIR_SEP.join(map(KV_SEP.join, k.items())) if k else None for k in kwargs]
-    # One check for the whole batch: the separators must occur exactly as often as joining
-    # put them there. Only if some key or value contained one do we pack row by row.
-    filled = [j for j in joined if j is not None]
-    pairs = sum(map(len, kwargs))
-    text = "".join(filled)
-    if text.count(KV_SEP) != pairs or text.count(PAIR_SEP) != pairs - len(filled):
-        return [pack_kwargs(k) for k in kwargs]
-    return joined
 
 
 def build(cols: Sequence[Sequence[Any]], rcols: Sequence[Sequence[Any]], procs: list[int],
@@ -107,8 +88,8 @@ def build(cols: Sequence[Sequence[Any]], rcols: Sequence[Sequence[Any]], procs: 
         "site_file": intern_many(site_files),
         "site_line": site_lines,
         "site_func": intern_many(site_funcs),
-        "kwargs": _kwargs_column(kwargs),
     }
+    rows["kwargs"], rows["kwoff"], rows["kwlen"] = pack_kwargs(kwargs)
     flat = rcols[0]
     if flat:
         names, modules, files, lines, asyncs, rdurs, outcomes, values, exc_types, exc_msgs = rcols

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from itertools import repeat
+from typing import Any, Literal
 
 import numpy as np
 
 from monitor_gui.core.processes import ProcessKey, ProcessTable
-from monitor_gui.core.store import KV_SEP, PAIR_SEP, DispatchStore
+from monitor_gui.core.store import (
+    NO_KWARGS_BLOCK,
+    DispatchStore,
+    unpack_kwargs,
+    unpack_kwargs_rows,
+)
 from monitor_gui.core.strings import StringTable
 
 EMPTY = np.empty(0, dtype=np.int64)
@@ -50,12 +58,100 @@ def _receiver_hits(store: DispatchStore, label_ids: np.ndarray) -> np.ndarray:
     return rows[rows >= store.first]
 
 
-def _text_match(stored: object, needle: str) -> bool:
-    if stored is None:
-        return False
-    if isinstance(stored, str):
-        return needle in stored.replace(KV_SEP, "=").replace(PAIR_SEP, " ").lower()
-    return needle in " ".join(f"{k}={v}" for k, v in stored.items()).lower()  # type: ignore[attr-defined]
+# The only non-ASCII characters whose lower() contains an ASCII letter, in UTF-8 by that
+# letter (U+0130 -> "i̇", U+212A KELVIN SIGN -> "k"): as far as other ASCII letters are
+# concerned, a block lowers exactly like its text (tests/monitor_gui/core/test_query.py).
+CASE_TO_ASCII = {b"i": b"\xc4\xb0", b"k": b"\xe2\x84\xaa"}
+_SEPARATORS = re.compile("[ =]")
+
+
+def _kwargs_text(kwargs: dict[str, str]) -> str:
+    """What ``text`` searches in a row's kwargs: "key=value key=value" (not yet lowered)."""
+    return " ".join(map("=".join, kwargs.items()))
+
+
+def _piece(needle: str, sample: Any) -> bytes | None:
+    """The piece of ``needle`` the kwargs prefilter looks for (see _candidates), or None.
+
+    Pieces lie between the needle's " " and "="; only ASCII ones qualify. Of several, the
+    one rarest in ``sample`` (a block, or anything else) is taken for every block.
+    """
+    pieces = [p.encode() for p in _SEPARATORS.split(needle) if p and p.isascii()]
+    if len(pieces) > 1 and isinstance(sample, bytes):
+        low = sample.lower()
+        return min(pieces, key=low.count)
+    return max(pieces, key=len) if pieces else None
+
+
+def _candidates(block: bytes, offs: list[int], ends: list[int], piece: bytes | None
+                ) -> list[int] | None:
+    """Indices of the rows (of one kwargs block) whose map might match; None: all of them.
+
+    ``piece`` (ASCII, lower case) is a part of the needle that lies inside one key or
+    value, whose UTF-8 bytes msgpack stores verbatim: a row without it in its bytes, ASCII
+    letters lowered, cannot match, unless it holds one of the non-ASCII characters that
+    lower() turns into an ASCII letter (then every row is a candidate).
+    """
+    if piece is None:
+        return None
+    for letter, char in CASE_TO_ASCII.items():
+        if letter in piece and char in block:
+            return None
+    low = block.lower() if piece.lower() != piece.upper() else block
+    n = len(offs)
+    rows: dict[int, None] = {}
+    size = len(piece)
+    found = 0
+    pos = low.find(piece)
+    while pos >= 0:
+        found += 1
+        if found > n:  # hardly selective: checking every row is cheaper
+            return None
+        i = bisect_right(offs, pos) - 1
+        if i >= 0 and pos + size <= ends[i]:
+            rows[i] = None
+        pos = low.find(piece, pos + 1)
+    return list(rows)
+
+
+def _text_match(slot: Any, offs: list[int], ends: list[int], needle: str,
+                piece: bytes | None) -> list[bool]:
+    """For rows sharing one "kwargs" slot (ascending): does ``needle`` occur in their kwargs,
+    written "key=value key=value" in lower case? ``offs``/``ends``: their maps' bytes."""
+    n = len(offs)
+    if offs[0] == NO_KWARGS_BLOCK:  # rows that keep their own dict (or None)
+        return [bool(slot) and needle in _kwargs_text(slot).lower()] * n
+    rows = _candidates(slot, offs, ends, piece)
+    if rows is None:
+        if offs[1:] == ends[:-1]:
+            # Adjacent rows (the usual case: a whole block): one decode, text tests in C.
+            texts = map(str.lower, map(_kwargs_text, unpack_kwargs_rows(
+                slot, offs[0], ends[-1], n)))
+            return list(map(str.__contains__, texts, repeat(needle)))
+        rows = list(range(n))
+    hits = [False] * n
+    for i in rows:
+        kwargs = unpack_kwargs(slot, offs[i], ends[i] - offs[i])
+        hits[i] = bool(kwargs) and needle in _kwargs_text(kwargs).lower()
+    return hits
+
+
+def _kwargs_hits(store: DispatchStore, rows: np.ndarray, needle: str) -> list[bool]:
+    """For each of ``rows`` (ascending): does ``needle`` occur in its kwargs text?"""
+    # Rows sharing a kwargs block are adjacent and a block's first row has offset 0 (maps
+    # are never empty): runs of ``rows`` in one block follow from the blocks' first rows.
+    kwoff = store.column("kwoff")
+    starts = np.flatnonzero(kwoff <= 0) + store.first  # block starts and unpacked rows
+    run = np.searchsorted(starts, rows, side="right")  # 0: the block evicted rows began
+    cuts = [0, *(np.flatnonzero(run[1:] != run[:-1]) + 1).tolist(), len(rows)]
+    slots = store.column("kwargs", rows[cuts[:-1]]).tolist()
+    begin = store.column("kwoff", rows)
+    offs, ends = begin.tolist(), (begin + store.column("kwlen", rows)).tolist()
+    piece = _piece(needle, slots[0])
+    hits: list[bool] = []
+    for slot, a, b in zip(slots, cuts[:-1], cuts[1:], strict=True):
+        hits += _text_match(slot, offs[a:b], ends[a:b], needle, piece)
+    return hits
 
 
 def select(store: DispatchStore, strings: StringTable, processes: ProcessTable,
@@ -130,6 +226,5 @@ def _filter_text(store: DispatchStore, strings: StringTable, rows: np.ndarray,
     # kwargs are free-form: scan them only for rows the names did not already match.
     rest = np.flatnonzero(~by_name)
     if len(rest):
-        kwargs = store.column("kwargs", rows[rest])
-        by_name[rest] = [_text_match(k, needle) for k in kwargs]
+        by_name[rest] = _kwargs_hits(store, rows[rest], needle)
     return rows[by_name]

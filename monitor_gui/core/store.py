@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from django_probe import wire
@@ -21,8 +23,7 @@ NO_ROW = -1
 SWEEP_FRACTION = 4
 OUTCOME_CODES = {name: i for i, name in enumerate(wire.OUTCOMES)}
 METHOD_CODES = {name: i for i, name in enumerate(wire.METHODS)}
-# kwargs are stored as one joined string: far smaller than a dict per row.
-KV_SEP, PAIR_SEP = "\x1f", "\x1e"
+NO_KWARGS_BLOCK = -1  # "kwoff" of a row whose "kwargs" slot holds its own dict (or None)
 
 DISPATCH_COLUMNS: dict[str, Any] = {
     "ts": np.int64, "dur": np.int64, "did": np.int64, "pdid": np.int64, "parent": np.int64,
@@ -30,7 +31,11 @@ DISPATCH_COLUMNS: dict[str, Any] = {
     "raised": np.bool_, "error": np.bool_, "depth": np.int16, "nrecv": np.int32,
     "rstart": np.int64, "thread": np.int32, "tid": np.int64, "request": np.int32,
     "site_file": np.int32, "site_line": np.int32, "site_func": np.int32,
-    "kwargs": object,  # joined "k\x1fv\x1ek\x1fv" string, a dict if that cannot round-trip, or None
+    # The kwargs summaries of a sub-batch are msgpack-encoded row by row (in C) and joined
+    # into one block shared by its rows; a row's map is block[kwoff:kwoff + kwlen]. About
+    # 0.1 µs and ~55 bytes per row, where a joined string per row cost ~0.4 µs and ~100.
+    "kwargs": object,  # the block (bytes), or with kwoff NO_KWARGS_BLOCK a dict / None
+    "kwoff": np.int32, "kwlen": np.int32,
 }
 RECEIVER_COLUMNS: dict[str, Any] = {
     "dispatch": np.int64, "label": np.int32, "name": np.int32, "module": np.int32,
@@ -39,24 +44,33 @@ RECEIVER_COLUMNS: dict[str, Any] = {
     "text": object,  # the return-value summary, or the exception message when raised
 }
 
-
-def pack_kwargs(kwargs: dict[str, str]) -> str | dict[str, str] | None:
-    """The compact stored form of a kwargs summary (see KV_SEP)."""
-    if not kwargs:
-        return None
-    joined = PAIR_SEP.join(k + KV_SEP + v for k, v in kwargs.items())
-    # Untrusted text may contain the separators; such rows keep their dict instead.
-    if joined.count(KV_SEP) != len(kwargs) or joined.count(PAIR_SEP) != len(kwargs) - 1:
-        return dict(kwargs)
-    return joined
+_KW_ENCODE = msgspec.msgpack.Encoder().encode
+_KW_DECODE = msgspec.msgpack.Decoder(dict[str, str]).decode
+_KW_DECODE_ROWS = msgspec.msgpack.Decoder(list[dict[str, str]]).decode
 
 
-def unpack_kwargs(stored: str | dict[str, str] | None) -> dict[str, str]:
-    if stored is None:
-        return {}
-    if isinstance(stored, dict):
-        return dict(stored)
-    return dict(pair.split(KV_SEP, 1) for pair in stored.split(PAIR_SEP))
+def pack_kwargs(kwargs: Sequence[dict[str, str]]) -> tuple[list[Any], np.ndarray, np.ndarray]:
+    """The stored form of a column of kwargs summaries: "kwargs", "kwoff", "kwlen"."""
+    n = len(kwargs)
+    try:
+        parts = list(map(_KW_ENCODE, kwargs))
+    except (TypeError, ValueError):  # e.g. a lone surrogate read from a recording
+        none = np.full(n, NO_KWARGS_BLOCK, np.int32)
+        return [dict(k) if k else None for k in kwargs], none, none
+    lens = np.fromiter(map(len, parts), np.int32, n)
+    return [b"".join(parts)] * n, np.cumsum(lens, dtype=np.int32) - lens, lens
+
+
+def unpack_kwargs(slot: Any, kwoff: int, kwlen: int) -> dict[str, str]:
+    """A row's kwargs (a fresh dict) from its "kwargs", "kwoff" and "kwlen" values."""
+    if kwoff == NO_KWARGS_BLOCK:
+        return dict(slot) if slot else {}
+    return _KW_DECODE(memoryview(slot)[kwoff:kwoff + kwlen])
+
+
+def unpack_kwargs_rows(block: bytes, start: int, end: int, count: int) -> list[dict[str, str]]:
+    """The kwargs of ``count`` adjacent rows whose maps fill ``block[start:end]`` (one call)."""
+    return _KW_DECODE_ROWS(b"\xdd" + count.to_bytes(4, "big") + block[start:end])
 
 
 @dataclass(slots=True)
@@ -235,7 +249,8 @@ class DispatchStore:
             signal=get(int(c["signal"])) or "", sender=get(int(c["sender"])) or "",
             method=wire.METHODS[int(c["method"])], dur=int(c["dur"]),
             thread=self.threads.get(int(c["thread"])) or "", tid=int(c["tid"]), site=site,
-            request=request, kwargs=unpack_kwargs(c["kwargs"]),
+            request=request,
+            kwargs=unpack_kwargs(c["kwargs"], int(c["kwoff"]), int(c["kwlen"])),
             receivers=self.receiver_calls(row), raised=bool(c["raised"]), row=row,
             proc=info.label, proc_key=info.key, depth=int(c["depth"]),
             parent_row=parent_row if parent_row in self else None,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from django_probe import wire
 from monitor_gui.core.query import Filter
@@ -121,3 +123,58 @@ def test_evicted_receiver_rows_never_match():
 def test_since_keeps_only_rows_from_there_on(state, kw, since):
     every = rows(state, **kw)
     assert state.select(Filter(**kw), since=since).tolist() == [r for r in every if r >= since]
+
+
+def test_case_to_ascii_lists_every_char_whose_lowercase_has_ascii():
+    from monitor_gui.core.query import CASE_TO_ASCII
+
+    found = {"".join(x for x in chr(c).lower() if ord(x) < 128).encode(): chr(c).encode()
+             for c in range(128, 0x110000) if any(ord(x) < 128 for x in chr(c).lower())}
+    assert found == CASE_TO_ASCII
+
+
+KW_TEXT = st.text(alphabet="abcdefAK=é É\u212a\u0130i#:<>\x1f", max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(kwargs=st.lists(st.dictionaries(KW_TEXT, KW_TEXT, max_size=3), min_size=1, max_size=30),
+       data=st.data(), step=st.integers(1, 3))
+def test_kwargs_text_search_agrees_with_the_plain_definition(kwargs, data, step):
+    from monitor_gui.core.query import _kwargs_hits
+
+    def text(k):
+        return " ".join(f"{a}={b}" for a, b in k.items()).lower()
+
+    # Two frames (two blocks), in a ring that may have evicted the first rows.
+    state = MonitorState(capacity=data.draw(st.integers(max(1, len(kwargs) - 12), 64)))
+    half = len(kwargs) // 2
+    state.apply([frame([dispatch(i, kwargs=k) for i, k in enumerate(kwargs[:half])]),
+                 frame([dispatch(i + half, kwargs=k) for i, k in enumerate(kwargs[half:])],
+                       seq=half)])
+    # Mostly a piece of some row's text (selective), sometimes anything.
+    some = text(data.draw(st.sampled_from(kwargs)))
+    start = data.draw(st.integers(0, len(some)))
+    needle = data.draw(st.one_of(st.just(some[start:start + data.draw(st.integers(1, 5))]),
+                                 KW_TEXT)).lower()
+    if not needle:
+        return
+    every = np.arange(state.store.first, state.store.end)[::step]  # all rows, or a subset
+    assert _kwargs_hits(state.store, every, needle) == [needle in text(kwargs[i]) for i in every]
+
+
+def test_kwargs_text_search_over_blocks_and_row_subsets():
+    from monitor_gui.core.query import _kwargs_hits
+
+    state = MonitorState(capacity=100)
+    kwargs = [{"instance": f"<Order: #{i}>", "by": "\u212aelvin" if i == 33 else "x"}
+              for i in range(60)]
+    state.apply([frame([dispatch(i, kwargs=k) for i, k in enumerate(kwargs[:40])]),
+                 frame([dispatch(i + 40, kwargs=k) for i, k in enumerate(kwargs[40:])], seq=40)])
+    assert rows(state, text="#17>") == [17]
+    assert rows(state, text="order: #1") == [1, *range(10, 20)]
+    assert rows(state, text="by=kel") == [33]  # KELVIN SIGN lowers to "k"
+    assert rows(state, text="x instance") == []  # "instance=... by=x": items in their order
+    assert rows(state, text="#5> by=x") == [5]
+    odd = np.arange(1, 60, 2)
+    assert _kwargs_hits(state.store, odd, "#17>") == [i == 17 for i in odd.tolist()]
+    assert _kwargs_hits(state.store, odd, "#18>") == [False] * len(odd)

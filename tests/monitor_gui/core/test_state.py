@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from django_probe import wire
@@ -211,3 +212,31 @@ def test_sub_batches_merge_small_frames_and_never_overflow_with_a_big_one(monkey
     # larger than CHUNK_BYTES is a sub-batch of its own.
     assert [[len(f) for f in c] for c in state_module._chunks(frames)] == [
         [30, 30, 30], [60], [150], [10]]
+
+
+def test_kwargs_of_a_sub_batch_share_one_packed_block():
+    state = MonitorState(capacity=100)
+    state.apply([frame([dispatch(i, kwargs={"i": str(i), "k": "v"}) for i in range(5)])])
+    slots = state.store.column("kwargs")
+    assert all(slot is slots[0] for slot in slots) and isinstance(slots[0], bytes)
+    lens = state.store.column("kwlen")
+    assert (state.store.column("kwoff") == np.cumsum(lens) - lens).all()
+    assert len(slots[0]) == lens.sum()
+    got = state.store.row(3).kwargs
+    assert got == {"i": "3", "k": "v"}
+    got["i"] = "changed"  # a caller's copy: the store is not modified through it
+    assert state.store.row(3).kwargs == {"i": "3", "k": "v"}
+
+
+def test_kwargs_that_cannot_be_packed_are_kept_per_row():
+    from monitor_gui.core.query import Filter
+    from monitor_gui.core.store import NO_KWARGS_BLOCK
+
+    # A decoded frame (e.g. from a recording) may carry a lone surrogate, which msgpack
+    # cannot encode: that sub-batch keeps each row's dict.
+    events = [dispatch(1, kwargs={"bad": "x\ud800"}), dispatch(2, kwargs={})]
+    state = MonitorState(capacity=10)
+    state.apply([wire.Frame(PROC, 0, events, 0)])
+    assert state.store.column("kwoff").tolist() == [NO_KWARGS_BLOCK, NO_KWARGS_BLOCK]
+    assert [state.store.row(i).to_dispatch() for i in range(2)] == events
+    assert state.select(Filter(text="bad=x")).tolist() == [0]

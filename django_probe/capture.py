@@ -98,6 +98,10 @@ class Recorder:
         self.stream_empty = stream_empty
         self.ignore = ignore
         self.next_id = itertools.count(1).__next__  # atomic under the GIL
+        # Called when building an event failed (a probe bug): the publisher counts it as
+        # dropped. Without a publisher, failures are only counted here.
+        self.failures = itertools.count()
+        self.on_failure: Callable[[], Any] = self.failures.__next__
         self._names = registry.names  # id(signal) -> name: read directly on the hot path
         # (id(signal), id(sender), method) -> [signal name, sender label, count]. The hook
         # increments known entries itself (_dispatch.send); empty() adds new ones.
@@ -228,8 +232,8 @@ class Recorder:
                     rows, raised))
             if signal is _request_finished:
                 current_request.set(None)
-        except Exception:  # the probe must never break a dispatch
-            pass
+        except Exception:  # the probe must never break a dispatch; the loss is counted
+            self.on_failure()
         finally:
             state.busy = False
 

@@ -75,7 +75,9 @@ class Publisher:
         # Written by submitters on many threads: itertools.count's next() is atomic (C).
         self._dropped_queue = itertools.count()
         self._internal = itertools.count()
-        self._unpackable = itertools.count()  # submitted events that are not plain data
+        # Events lost before they could be queued: not plain data, or the recorder failed
+        # to build them (count_lost()). Reported in dropped_send, never silently gone.
+        self._lost_before_queue = itertools.count()
         # Written only by the sender thread.
         self._taken = 0  # events removed from the queue by the sender
         self._sent = 0  # events handed to zmq == next sequence number
@@ -119,12 +121,16 @@ class Publisher:
         try:
             packed = _pack_event(event)
         except Exception:
-            next(self._unpackable)
-            next(self._internal)
+            self.count_lost()
             return
         queue.append(packed)
         if not self._running:
             self._start()
+
+    def count_lost(self) -> None:
+        """Count one event that a bug kept from being queued (any thread; never raises)."""
+        next(self._lost_before_queue)
+        next(self._internal)
 
     def start(self) -> None:
         """Start the sender thread now (so even an idle process says hello and sends
@@ -154,7 +160,7 @@ class Publisher:
             "captured": self._taken + depth,
             "sent": self._sent,
             "dropped_queue": _count_value(self._dropped_queue),
-            "dropped_send": self._dropped_send + _count_value(self._unpackable),
+            "dropped_send": self._dropped_send + _count_value(self._lost_before_queue),
             "queue_depth": depth,
             "queue_max": self.config.queue_size,
             "internal_errors": _count_value(self._internal),

@@ -40,6 +40,7 @@ class Probe:
             self.publisher = Publisher(config, hello_info=self.hello_info(),
                                        periodic=[self.recorder.drain_empty, self.watcher.poll])
             self.recorder.sink = self.publisher.submit
+            self.recorder.on_failure = self.publisher.count_lost
         self._receivers_mode = None
 
     def hello_info(self) -> dict[str, str]:

@@ -155,3 +155,29 @@ def test_an_idle_process_says_hello_and_sends_heartbeats(pull):
     kinds = [e.kind for f in frames for e in f.events]
     assert kinds[0] == wire.KIND_HELLO and wire.KIND_HEARTBEAT in kinds
     assert frames[0].proc.pid == os.getpid()
+
+
+def test_an_event_the_probe_fails_to_build_is_counted_as_dropped(pull, monkeypatch):
+    # A probe bug while building an event must neither break the dispatch nor vanish:
+    # the heartbeat reports it in dropped_send, so the monitor shows it as lost.
+    sock, endpoint = pull
+    audited = Signal()
+    audited.connect(log_stock, weak=False)
+    runtime.stop()
+    probe = runtime.start(ProbeConfig(endpoint=endpoint, flush_interval=0.01,
+                                      heartbeat_interval=0.05))
+    try:
+        def broken(named):
+            raise RuntimeError("describer bug")
+
+        monkeypatch.setattr(probe.describer, "kwargs", broken)
+        assert audited.send(sender=None, amount=3) == [(log_stock, None)]
+        monkeypatch.undo()
+        audited.send(sender=None, amount=4)  # the next one goes out as usual
+        frames = collect(sock, lambda fs: any(
+            isinstance(e, wire.Heartbeat) and e.dropped_send == 1 for f in fs for e in f.events)
+            and any(e.kwargs == {"amount": "4"} for e in dispatches(fs)))
+    finally:
+        runtime.stop()
+    assert [e.kwargs for e in dispatches(frames) if "amount" in e.kwargs] == [{"amount": "4"}]
+    assert probe.publisher.stats()["internal_errors"] == 1

@@ -132,18 +132,22 @@ class Recorder:
         state = getattr(_tls, "state", None)
         if state is not None and state.busy:
             return
-        name = self.registry.name(signal)
-        if name in self.ignore:
-            return
-        if self.stream_empty:
-            self.sink((
-                _KIND, time.time_ns(), self.next_id(), current_dispatch.get(), name,
-                self.describe.sender(sender), method, 0, threading.current_thread().name,
-                threading.get_ident(), None, current_request.get(), {}, (), False))
-        else:
-            self.empty_counts[key] = [name, self.describe.sender(sender), 1]
-        if signal is _request_finished:
-            current_request.set(None)
+        try:
+            name = self.registry.name(signal)
+            if name in self.ignore:
+                return
+            if self.stream_empty:
+                self.sink((
+                    _KIND, time.time_ns(), self.next_id(), current_dispatch.get(), name,
+                    self.describe.sender(sender), method, 0, threading.current_thread().name,
+                    threading.get_ident(), None, current_request.get(), {}, (), False))
+            else:
+                self.empty_counts[key] = [name, self.describe.sender(sender), 1]
+        except Exception:  # the probe must never break a dispatch; the loss is counted
+            self.on_failure()
+        finally:
+            if signal is _request_finished:
+                current_request.set(None)
 
     def drain_empty(self) -> wire.Counts | None:
         """Periodic (publisher thread): the counts since the last call, or None."""

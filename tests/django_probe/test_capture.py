@@ -419,3 +419,14 @@ def test_thread_names_are_those_of_the_dispatching_threads(probe):
     signal.send(sender=None)
     assert [e.thread for e in probe.events] == [
         "MainThread", "worker-a", "worker-b", "MainThread"]
+
+
+def test_a_failure_while_counting_a_no_receiver_dispatch_never_reaches_the_app(probe,
+                                                                              monkeypatch):
+    def broken(signal):
+        raise RuntimeError("naming bug")
+
+    monkeypatch.setattr(probe.registry, "name", broken)
+    lonely = Signal()
+    assert lonely.send(sender=None) == []  # the app sees Django's own result
+    assert next(probe.recorder.failures) == 1  # one failure counted (next() reads it)

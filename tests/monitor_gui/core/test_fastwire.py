@@ -144,3 +144,77 @@ def test_decode_events_agrees_with_wire(index, field, value):
         assert (got.proc, got.seq, got.malformed) == (expected.proc, expected.seq,
                                                       expected.malformed)
         assert as_plain(got.events) == as_plain(expected.events)
+
+
+def typed_or_error(decode, data):
+    try:
+        return as_plain(decode(data))
+    except Exception:
+        return "rejected"
+
+
+@pytest.fixture
+def vocab(decoder_path):
+    if decoder_path != "typed":
+        pytest.skip("the vocabulary decoder needs msgspec")
+    return fastwire.VocabDecoder()
+
+
+def test_vocab_decoder_returns_the_learned_string_objects(vocab):
+    vocab.decode(wire.encode_frame(PROC, 0, GOOD))
+    assert vocab.rebuilds == 1 and vocab.decoder is not None
+    data = wire.encode_frame(PROC, 4, GOOD)
+    again = vocab.decode(data)
+    assert as_plain(again) == as_plain(fastwire._TYPED.decode(data))
+    # One str object per value, whichever event or frame it comes from.
+    later = vocab.decode(wire.encode_frame(PROC, 8, GOOD))
+    assert all(d[4] is again[4][0][4] for d in [*again[4], *later[4]])
+    assert vocab.rebuilds == 1  # nothing new: no rebuild
+
+
+def test_vocab_decoder_learns_new_values_and_rebuilds_at_most_every_few_frames(
+        vocab, monkeypatch):
+    monkeypatch.setattr(fastwire, "REBUILD_FRAMES", 3)
+    vocab.decode(wire.encode_frame(PROC, 0, GOOD))
+    new = [dispatch(9, signal="app.signals.new")]
+    data = wire.encode_frame(PROC, 4, new)
+    assert as_plain(vocab.decode(data)) == as_plain(fastwire._TYPED.decode(data))
+    assert "app.signals.new" in vocab.vocab["signal"] and vocab.rebuilds == 1
+    vocab.decode(data)  # still new to the built decoder: decoded by the plain one
+    vocab.decode(data)
+    assert vocab.rebuilds == 2  # the third frame since the last rebuild
+    before = vocab.rebuilds
+    vocab.decode(data)
+    assert vocab.rebuilds == before
+
+
+def test_vocab_decoder_gives_up_on_a_field_with_too_many_values(vocab, monkeypatch):
+    monkeypatch.setattr(fastwire, "VOCAB_MAX", 3)
+    for i in range(5):
+        data = wire.encode_frame(PROC, i, [dispatch(i, sender=f"app.Sender{i}")])
+        assert as_plain(vocab.decode(data)) == as_plain(fastwire._TYPED.decode(data))
+    assert vocab.vocab["sender"] is None and vocab.vocab["signal"]
+    monkeypatch.setattr(fastwire, "VOCAB_CHARS", 10)
+    data = wire.encode_frame(PROC, 9, [dispatch(9, signal="a.long.signal.name")])
+    vocab.decode(data)
+    assert vocab.vocab["signal"] is None
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=SUPPRESS)
+@given(index=st.integers(0, len(GOOD) - 1), field=mutation, value=plain,
+       rfield=st.integers(0, 9), rvalue=plain)
+def test_fuzz_vocab_decoder_agrees_with_the_plain_one(vocab, index, field, value, rfield,
+                                                     rvalue):
+    vocab.decode(wire.encode_frame(PROC, 0, GOOD))  # learned: the vocabulary decoder runs
+    event = list(GOOD[index])
+    event[field] = value
+    call = list(receiver())
+    call[rfield] = rvalue
+    other = [*list(GOOD[0])[:13], [call], False]
+    for events in ([event], [other], [list(GOOD[1]), event, other]):
+        try:
+            data = msgpack.packb(["dsm", 1, list(PROC), 0, events], use_bin_type=True)
+        except (OverflowError, ValueError, TypeError):
+            continue
+        assert typed_or_error(vocab.decode, data) == typed_or_error(fastwire._TYPED.decode,
+                                                                      data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,8 @@ _RECENT_MAX = 65_536  # dispatch ids remembered per process to resolve later chi
 _PENDING_MAX = 65_536  # parent ids awaited per process (a parent may never arrive)
 _KIDS_MAX = 4 * _RECENT_MAX  # rows whose children are remembered for depth shifts
 MAX_DEPTH = 32_767  # the depth column is int16
+_FAST_CHAIN = 16  # nesting levels inside one batch resolved in whole-array passes
+FAST_DEPTHS = True  # False: always walk chains one by one (tests compare both)
 
 
 def _trim(d: dict[Any, Any], limit: int) -> None:
@@ -39,12 +42,12 @@ class Nesting:
 
     def link(self, store: DispatchStore, start: int, spans: list[tuple[int, int, int]],
              ids: Sequence[int], parent_ids: Sequence[int | None], nested: np.ndarray
-             ) -> tuple[list[int], list[int], list[int]]:
+             ) -> tuple[Any, Any, list[int]]:
         """Resolve a batch whose rows start at ``start``.
 
         ``spans`` are (process index, begin, end) slices of the batch; ``nested`` the
         ascending batch indices whose parent id is not None (only those need work).
-        Returns the depth and parent-row lists for the batch, and the older rows updated.
+        Returns the depth and parent-row columns for the batch, and the older rows updated.
         """
         n = len(ids)
         parent = [NO_ROW] * n
@@ -67,12 +70,17 @@ class Nesting:
                             parent[child - start] = prow
                         kids.setdefault(prow, []).append(child)
             lo, hi = np.searchsorted(nested, (begin, end))
-            for i in nested[lo:hi].tolist():
+            if lo == hi:
+                continue
+            # Whole-column lookups; only the rare leftovers (a parent not seen yet, a
+            # parent already adopted above, a dispatch naming itself) take the loop.
+            todo = nested[lo:hi].tolist()
+            pids = list(map(parent_ids.__getitem__, todo))
+            prows = list(map(recent.get, pids, repeat(NO_ROW)))
+            for i, pid, prow in zip(todo, pids, prows, strict=True):
                 if parent[i] != NO_ROW:
                     continue
-                pid = parent_ids[i]
                 row = start + i
-                prow = recent.get(pid, NO_ROW)
                 if prow in (NO_ROW, row):
                     pending.setdefault(pid, []).append(row)
                 else:
@@ -80,11 +88,47 @@ class Nesting:
                     kids.setdefault(prow, []).append(row)
             _trim(recent, _RECENT_MAX)
             _trim(pending, _PENDING_MAX)
-        depth, updated = self._depths(store, start, parent, parent_ids, nested, adopted)
+        depth = None if adopted or not FAST_DEPTHS else self._fast_depths(
+            store, start, parent, parent_ids, nested)
+        if depth is None:
+            depth, updated = self._depths(store, start, parent, parent_ids, nested, adopted)
+        else:
+            updated = []
         # Subtrees only need shifting while an ancestor is still awaited, which the probe's
         # end-of-dispatch order keeps short: forgetting the oldest entries is safe and O(1).
         _trim(kids, _KIDS_MAX)
         return depth, parent, updated
+
+    @staticmethod
+    def _fast_depths(store: DispatchStore, start: int, parent: list[int],
+                     parent_ids: Sequence[int | None], nested: np.ndarray) -> Any:
+        """Depths of a batch that adopted no older row, in whole-array steps; None if a
+        chain inside the batch is too long or circular (then ``_depths`` walks them)."""
+        depth = np.zeros(len(parent), np.int64)
+        if not len(nested):
+            return depth
+        up = np.asarray(parent, np.int64)[nested]
+        ring = store.dispatches
+        # A nested dispatch whose parent is unknown has depth 1; under an older row, one
+        # more than that row (0 if evicted); under a row of this batch, one more than it.
+        base = np.ones(len(nested), np.int64)
+        older = (up != NO_ROW) & (up < start)
+        live = older & (up >= ring.first)
+        if live.any():
+            base[live] = ring.take("depth", up[live]).astype(np.int64) + 1
+        inner = np.flatnonzero(up >= start)
+        if not len(inner):
+            depth[nested] = np.minimum(base, MAX_DEPTH)
+            return depth
+        depth[nested] = base
+        child = nested[inner]
+        above = up[inner] - start
+        for _ in range(_FAST_CHAIN):
+            new = depth[above] + 1
+            if np.array_equal(new, depth[child]):
+                return np.minimum(depth, MAX_DEPTH)
+            depth[child] = new
+        return None
 
     def _depths(self, store: DispatchStore, start: int, parent: list[int],
                 parent_ids: Sequence[int | None], nested: np.ndarray,

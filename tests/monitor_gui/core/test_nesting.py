@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor_gui.core.state import MonitorState
@@ -55,3 +55,44 @@ def test_parent_rows_and_depths_match_the_tree_whatever_the_batching(forest, cut
                                      else row_of[expected_parent])
         assert sorted(stored.children) == sorted(
             row_of[c] for c, p in parents.items() if p == dispatch_id)
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pairs=st.lists(st.tuples(st.integers(0, 12), st.one_of(st.none(), st.integers(0, 12))),
+                      min_size=1, max_size=40),
+       cuts=st.lists(st.integers(1, 40), max_size=5), capacity=st.integers(4, 64))
+def test_whole_array_depths_equal_the_chain_walk_on_any_ids(monkeypatch, pairs, cuts, capacity):
+    """Duplicate ids, self-parents and cycles (hostile input) included: both ways agree."""
+    from monitor_gui.core import nesting
+
+    events = [dispatch(i, parent=p) for i, p in pairs]
+    bounds = sorted({0, len(events), *[c for c in cuts if c < len(events)]})
+    results = []
+    for fast in (True, False):
+        monkeypatch.setattr(nesting, "FAST_DEPTHS", fast)
+        state = MonitorState(capacity=capacity)
+        updated = [state.apply([frame(events[a:b], seq=a)]).updated
+                   for a, b in zip(bounds, bounds[1:])]
+        results.append((updated, state.store.column("depth").tolist(),
+                        state.store.column("parent").tolist()))
+    assert results[0] == results[1]
+
+
+def test_whole_array_depths_fall_back_for_cycles_and_long_chains(monkeypatch):
+    from monitor_gui.core import nesting
+
+    cases = [
+        [dispatch(1, parent=2), dispatch(2, parent=1), dispatch(3, parent=3)],  # cycles
+        [dispatch(i, parent=i + 1) for i in range(40)] + [dispatch(40)],  # 40 levels
+    ]
+    for events in cases:
+        got = []
+        for fast in (True, False):
+            monkeypatch.setattr(nesting, "FAST_DEPTHS", fast)
+            state = MonitorState(capacity=100)
+            state.apply([frame(events)])
+            got.append((state.store.column("depth").tolist(),
+                        state.store.column("parent").tolist()))
+        assert got[0] == got[1]
+    assert got[0][0] == list(range(40, -1, -1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from itertools import repeat
 from typing import Any
@@ -36,9 +37,10 @@ class Nesting:
     """
 
     def __init__(self) -> None:
-        self.recent: dict[int, dict[int, int]] = {}  # proc index -> {dispatch id: row}
+        # proc index -> ({dispatch id: row}, the previous generation of that dict)
+        self.recent: dict[int, tuple[dict[int, int], dict[int, int]]] = {}
         self.pending: dict[int, dict[int, list[int]]] = {}  # proc -> {parent id: [rows]}
-        self.kids: dict[int, list[int]] = {}  # row -> child rows (to shift subtrees)
+        self.kids: defaultdict[int, list[int]] = defaultdict(list)  # row -> child rows
 
     def link(self, store: DispatchStore, start: int, spans: list[tuple[int, int, int]],
              ids: Sequence[int], parent_ids: Sequence[int | None], nested: np.ndarray
@@ -50,17 +52,23 @@ class Nesting:
         Returns the depth and parent-row columns for the batch, and the older rows updated.
         """
         n = len(ids)
-        parent = [NO_ROW] * n
+        parent = np.full(n, NO_ROW, np.int64)
         adopted: dict[int, int] = {}  # older row -> its newly arrived parent row
         kids = self.kids
         for pidx, begin, end in spans:
-            recent = self.recent.setdefault(pidx, {})
+            recent = self.recent.get(pidx)
+            if recent is None:
+                recent = self.recent[pidx] = ({}, {})
+            elif len(recent[0]) >= _RECENT_MAX // 2:  # a new generation; the oldest goes
+                recent = self.recent[pidx] = ({}, recent[0])
+            newer, older = recent
             pending = self.pending.setdefault(pidx, {})
             frame_ids = ids[begin:end]
-            recent.update(zip(frame_ids, range(start + begin, start + end), strict=True))
+            newer.update(zip(frame_ids, range(start + begin, start + end), strict=True))
+            adopting = False
             if pending:
                 for did in pending.keys() & set(frame_ids):
-                    prow = recent[did]
+                    prow = newer[did]
                     for child in pending.pop(did):
                         if child == prow:
                             continue
@@ -68,30 +76,34 @@ class Nesting:
                             adopted[child] = prow
                         else:
                             parent[child - start] = prow
-                        kids.setdefault(prow, []).append(child)
+                            adopting = True
+                        kids[prow].append(child)
             lo, hi = np.searchsorted(nested, (begin, end))
             if lo == hi:
                 continue
             # Whole-column lookups; only the rare leftovers (a parent not seen yet, a
-            # parent already adopted above, a dispatch naming itself) take the loop.
-            todo = nested[lo:hi].tolist()
-            pids = list(map(parent_ids.__getitem__, todo))
-            prows = list(map(recent.get, pids, repeat(NO_ROW)))
-            for i, pid, prow in zip(todo, pids, prows, strict=True):
-                if parent[i] != NO_ROW:
-                    continue
-                row = start + i
-                if prow in (NO_ROW, row):
-                    pending.setdefault(pid, []).append(row)
-                else:
-                    parent[i] = prow
-                    kids.setdefault(prow, []).append(row)
-            _trim(recent, _RECENT_MAX)
+            # dispatch naming itself, a child adopted just above) take the loop.
+            todo = nested[lo:hi]
+            pids = list(map(parent_ids.__getitem__, todo.tolist()))
+            prows = np.fromiter(map(newer.get, pids, map(older.get, pids, repeat(NO_ROW))),
+                                np.int64, len(pids))
+            rows = todo + start
+            found = (prows != NO_ROW) & (prows != rows)
+            if adopting:
+                found &= parent[todo] == NO_ROW
+            if not found.all():
+                for i in np.flatnonzero(~found).tolist():
+                    if parent[todo[i]] == NO_ROW:
+                        pending.setdefault(pids[i], []).append(int(rows[i]))
+            parent[todo[found]] = prows[found]
+            list(map(list.append, map(kids.__getitem__, prows[found].tolist()),
+                     rows[found].tolist()))
             _trim(pending, _PENDING_MAX)
         depth = None if adopted or not FAST_DEPTHS else self._fast_depths(
             store, start, parent, parent_ids, nested)
         if depth is None:
-            depth, updated = self._depths(store, start, parent, parent_ids, nested, adopted)
+            depth, updated = self._depths(store, start, parent.tolist(), parent_ids, nested,
+                                          adopted)
         else:
             updated = []
         # Subtrees only need shifting while an ancestor is still awaited, which the probe's

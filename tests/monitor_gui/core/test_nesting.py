@@ -96,3 +96,18 @@ def test_whole_array_depths_fall_back_for_cycles_and_long_chains(monkeypatch):
                         state.store.column("parent").tolist()))
         assert got[0] == got[1]
     assert got[0][0] == list(range(40, -1, -1))
+
+
+def test_recent_ids_are_remembered_in_two_bounded_generations(monkeypatch):
+    from monitor_gui.core import nesting
+
+    monkeypatch.setattr(nesting, "_RECENT_MAX", 8)
+    state = MonitorState(capacity=100)
+    for i in range(12):  # one dispatch per frame: ids 0..11
+        state.apply([frame([dispatch(i)], seq=i)])
+    newer, older = state.nesting.recent[0]
+    assert len(newer) + len(older) <= 8 + 1
+    # A child of a parent still remembered finds its row; one of a forgotten parent waits.
+    state.apply([frame([dispatch(100, parent=11), dispatch(101, parent=0)], seq=12)])
+    assert state.store.row(12).parent_row == 11 and state.store.row(12).depth == 1
+    assert state.store.row(13).parent_row is None and 0 in state.nesting.pending[0]

@@ -56,7 +56,7 @@ class Batch:
 
 def build(cols: Sequence[Sequence[Any]], rcols: Sequence[Sequence[Any]], procs: list[int],
           start: int, rstart: int, strings: StringTable, requests: RequestTable,
-          threads: EvictableStrings, labels: dict[int, int]) -> Batch:
+          threads: EvictableStrings, labels: dict[tuple[int, int], int]) -> Batch:
     """Store columns for validated dispatch columns (wire.Dispatch field order) from ``start``.
 
     ``rcols`` are the receiver-call columns of all dispatches, in order. Request ids and
@@ -66,9 +66,9 @@ def build(cols: Sequence[Sequence[Any]], rcols: Sequence[Sequence[Any]], procs: 
      kwargs, receivers, raised) = cols
     n = len(ts)
     intern_many = strings.intern_many
-    sid = intern_many(signals)
-    snd = intern_many(senders)
-    nrecv = list(map(len, receivers))
+    sid = np.asarray(intern_many(signals), np.int64)
+    snd = np.asarray(intern_many(senders), np.int64)
+    nrecv = np.fromiter(map(len, receivers), np.int64, n)
     ts_a = _as_array(ts, _I64)
     dur_a = _as_array(durs, _I64)
     req_ids = requests.intern_many(reqs)
@@ -83,7 +83,7 @@ def build(cols: Sequence[Sequence[Any]], rcols: Sequence[Sequence[Any]], procs: 
         "signal": sid, "sender": snd, "proc": procs,
         "method": list(map(METHOD_CODES.__getitem__, methods)),
         "raised": raised, "nrecv": nrecv,
-        "rstart": rstart + np.concatenate(([0], np.cumsum(nrecv)[:-1])).astype(np.int64),
+        "rstart": np.cumsum(nrecv) - nrecv + rstart,
         "thread": threads.intern_many(thread_names), "tid": tids, "request": req_ids,
         "site_file": intern_many(site_files),
         "site_line": site_lines,
@@ -95,18 +95,17 @@ def build(cols: Sequence[Sequence[Any]], rcols: Sequence[Sequence[Any]], procs: 
         names, modules, files, lines, asyncs, rdurs, outcomes, values, exc_types, exc_msgs = rcols
         name_ids = intern_many(names)
         module_ids = intern_many(modules)
-        # The label "module.name" is looked up by the (module id, name id) pair packed in
-        # one int: hashing ints is far cheaper than hashing pairs of fresh strings.
-        pairs = ((np.asarray(module_ids, np.int64) << 32)
-                 | np.asarray(name_ids, np.int64)).tolist()
+        # The label "module.name" is looked up by the (module id, name id) pair: hashing
+        # two small ints is far cheaper than hashing pairs of strings.
         try:
-            lid = list(map(labels.__getitem__, pairs))
+            lid = list(map(labels.__getitem__, zip(module_ids, name_ids, strict=True)))
         except KeyError:
             get = strings.get
-            for pair in set(pairs) - labels.keys():
-                module, name = get(pair >> 32) or "", get(pair & 0xFFFFFFFF) or ""
+            for pair in set(zip(module_ids, name_ids, strict=True)) - labels.keys():
+                module, name = get(pair[0]) or "", get(pair[1]) or ""
                 labels[pair] = strings.intern(f"{module}.{name}" if module else name)
-            lid = list(map(labels.__getitem__, pairs))
+            lid = list(map(labels.__getitem__, zip(module_ids, name_ids, strict=True)))
+        lid = np.asarray(lid, np.int64)
         out = np.fromiter(map(OUTCOME_CODES.__getitem__, outcomes), dtype=np.int8,
                           count=len(flat))
         common = _COMMON_VALUES.get
@@ -127,8 +126,8 @@ def build(cols: Sequence[Sequence[Any]], rcols: Sequence[Sequence[Any]], procs: 
         lid, out, rdur_a = [], np.empty(0, np.int8), np.empty(0, np.int64)
         error = np.asarray(raised, dtype=bool)
     rows["error"] = error
-    return Batch(rows, rcols, n, len(flat), np.asarray(sid, np.int64), np.asarray(snd, np.int64),
-                 ts_a, dur_a, error, owner, np.asarray(lid, np.int64), rdur_a, out, parents,
+    return Batch(rows, rcols, n, len(flat), sid, snd, ts_a, dur_a, error, owner,
+                 np.asarray(lid, np.int64), rdur_a, out, parents,
                  np.flatnonzero(pdid != NO_ID))
 
 

@@ -94,7 +94,7 @@ class MonitorState:
         self.empty_counts: dict[tuple[str, str, str], int] = {}  # (signal, sender, method)
         self.topology: dict[ProcessKey, wire.Topology] = {}  # latest snapshot per process
         self.nesting = Nesting()
-        self._labels: dict[int, int] = {}  # module id << 32 | name id -> receiver label id
+        self._labels: dict[tuple[int, int], int] = {}  # (module id, name id) -> label id
         self.dispatch_count = 0
         self.latest_ts = 0  # newest event timestamp seen (Unix ns); the clock for rates
         self._latest_at = 0  # monitor clock when latest_ts last advanced

@@ -43,7 +43,8 @@ _NO_DISPATCHES: tuple[Sequence[Any], ...] = ((),) * 15
 _NO_RECEIVERS: tuple[Sequence[Any], ...] = ((),) * 10
 
 
-# Fields whose strings repeat across events (names, code locations): a decoder that reads
+# Fields whose strings repeat across events (names, code locations, receivers' return
+# values, which are mostly "None"): a decoder that reads
 # them as Literals of the values seen so far returns those very str objects (their hashes
 # cached) instead of a fresh string per event, so neither decoding, interning nor freeing
 # them costs much. Index paths: dispatch field, or (dispatch field, sub-field).
@@ -51,7 +52,7 @@ VOCAB_FIELDS: dict[str, tuple[int, ...]] = {
     "signal": (4,), "sender": (5,), "thread": (8,), "site_file": (10, 0),
     "site_func": (10, 2), "request_method": (11, 1),
     "receiver_name": (13, 0), "receiver_module": (13, 1), "receiver_file": (13, 2),
-    "exc_type": (13, 8),
+    "receiver_value": (13, 7), "exc_type": (13, 8),  # most receivers return None
 }
 # A field with more values, or more characters in all, than this is decoded as plain text
 # from then on (hostile or unbounded vocabularies: the sets stay small).
@@ -84,7 +85,8 @@ def _typed_decoder(vocab: dict[str, tuple[str, ...]] | None = None) -> Any:
     method = Literal[wire.METHODS]  # type: ignore[valid-type]
     outcome = Literal[wire.OUTCOMES]  # type: ignore[valid-type]
     call = tuple[field("receiver_name"), field("receiver_module"), field("receiver_file"),
-                 int, bool, count, outcome, text | None, field("exc_type") | None, text | None]
+                 int, bool, count, outcome, field("receiver_value") | None,
+                 field("exc_type") | None, text | None]
     dispatch = tuple[
         Literal["D"], int, int, int | None, field("signal"), field("sender"), method, count,
         field("thread"), int, tuple[field("site_file"), int, field("site_func")] | None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from itertools import repeat
 from typing import Any
@@ -26,6 +25,16 @@ def _trim(d: dict[Any, Any], limit: int) -> None:
             del d[key]
 
 
+def _add_kid(kids: dict[int, int | list[int]], row: int, child: int) -> None:
+    found = kids.get(row)
+    if found is None:
+        kids[row] = child
+    elif type(found) is int:
+        kids[row] = [found, child]
+    else:
+        found.append(child)  # type: ignore[union-attr]
+
+
 class Nesting:
     """Resolves ``Dispatch.parent`` (a dispatch id within one process) to absolute rows.
 
@@ -40,7 +49,10 @@ class Nesting:
         # proc index -> ({dispatch id: row}, the previous generation of that dict)
         self.recent: dict[int, tuple[dict[int, int], dict[int, int]]] = {}
         self.pending: dict[int, dict[int, list[int]]] = {}  # proc -> {parent id: [rows]}
-        self.kids: defaultdict[int, list[int]] = defaultdict(list)  # row -> child rows
+        # row -> its child row, or a list of them when it has several: single children
+        # (the usual case) as plain ints keep the cyclic GC from tracking ~one list per
+        # nested dispatch.
+        self.kids: dict[int, int | list[int]] = {}
 
     def link(self, store: DispatchStore, start: int, spans: list[tuple[int, int, int]],
              ids: Sequence[int], parent_ids: Sequence[int | None], nested: np.ndarray
@@ -77,7 +89,7 @@ class Nesting:
                         else:
                             parent[child - start] = prow
                             adopting = True
-                        kids[prow].append(child)
+                        _add_kid(kids, prow, child)
             lo, hi = np.searchsorted(nested, (begin, end))
             if lo == hi:
                 continue
@@ -96,8 +108,12 @@ class Nesting:
                     if parent[todo[i]] == NO_ROW:
                         pending.setdefault(pids[i], []).append(int(rows[i]))
             parent[todo[found]] = prows[found]
-            list(map(list.append, map(kids.__getitem__, prows[found].tolist()),
-                     rows[found].tolist()))
+            new_parents, new_kids = prows[found].tolist(), rows[found].tolist()
+            if len(set(new_parents)) == len(new_parents) and kids.keys().isdisjoint(new_parents):
+                kids.update(zip(new_parents, new_kids, strict=True))
+            else:
+                for prow, child in zip(new_parents, new_kids, strict=True):
+                    _add_kid(kids, prow, child)
             _trim(pending, _PENDING_MAX)
         depth = None if adopted or not FAST_DEPTHS else self._fast_depths(
             store, start, parent, parent_ids, nested)
@@ -190,7 +206,8 @@ class Nesting:
                     continue
                 visited.add(node)
                 fixed[node] = min(want, MAX_DEPTH)
-                stack.extend((k, want + 1) for k in kids.get(node, ()))
+                below = kids.get(node, ())
+                stack.extend((k, want + 1) for k in ((below,) if type(below) is int else below))
         depth = [0] * len(parent)
         for i in nested.tolist():
             depth[i] = depth_of(start + i)

@@ -41,6 +41,8 @@ class Ring:
                    else np.zeros(capacity, dtype=dtype))
             for name, dtype in columns.items()
         }
+        self._specs = [(name, column, column.dtype == object)
+                       for name, column in self.columns.items()]
 
     def __len__(self) -> int:
         return self.end - self.first
@@ -51,28 +53,27 @@ class Ring:
             return 0
         cap = self.capacity
         skip = max(0, count - cap)  # a batch larger than the ring keeps only its tail
-        start = self.end + skip
         n = count - skip
-        phys = start % cap
+        phys = (self.end + skip) % cap
         split = min(n, cap - phys)
-        for name, column in self.columns.items():
+        for name, column, is_object in self._specs:
             data = values[name]
             if skip:
                 data = data[skip:]
-            if column.dtype == object:
+            if is_object:
                 # fromiter stores each item as one object (a list would be read as rows).
-                arr = np.fromiter(data, dtype=object, count=n)
-            elif split == n and type(data) is not np.ndarray:
+                data = np.fromiter(data, dtype=object, count=n)
+            elif split == n:
                 try:  # the common case: numpy converts the list straight into the slot
                     column[phys:phys + n] = data
                     continue
                 except (OverflowError, ValueError, TypeError):
-                    arr = _as_array(data, column.dtype)  # clamps what does not fit
+                    data = _as_array(data, column.dtype)  # clamps what does not fit
             else:
-                arr = _as_array(data, column.dtype)
-            column[phys:phys + split] = arr[:split]
+                data = _as_array(data, column.dtype)
+            column[phys:phys + split] = data[:split]
             if split < n:
-                column[:n - split] = arr[split:]
+                column[:n - split] = data[split:]
         self.end += count
         old_first = self.first
         # Slots of rows pushed out were just overwritten, so moving ``first`` is enough.

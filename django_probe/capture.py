@@ -182,16 +182,12 @@ class Recorder:
         if signal is not _request_started:
             return
         environ = named.get("environ")
-        if type(environ) is dict:  # WSGI: plain str values, so no str() calls needed
+        if isinstance(environ, dict):  # WSGI: values are plain str, so str() is rarely needed
             request_id = environ.get("HTTP_X_REQUEST_ID") or self._new_request_id()
             method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
             info = (request_id[:64] if type(request_id) is str else str(request_id)[:64],
                     method if type(method) is str else str(method),
                     path[:512] if type(path) is str else str(path)[:512])
-        elif isinstance(environ, dict):
-            request_id = environ.get("HTTP_X_REQUEST_ID") or self._new_request_id()
-            info = (str(request_id)[:64], str(environ.get("REQUEST_METHOD", "")),
-                    str(environ.get("PATH_INFO", ""))[:512])
         else:
             scope = named.get("scope")
             if not isinstance(scope, dict):

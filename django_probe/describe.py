@@ -17,6 +17,7 @@ import re
 import types
 import uuid
 import weakref
+from itertools import islice
 from typing import Any
 
 from django.db.models.query import QuerySet
@@ -150,11 +151,11 @@ class Describer:
         return verdict
 
     def kwargs(self, named: dict[str, Any]) -> dict[str, str]:
-        if len(named) > self.max_items:
-            return self._bounded_kwargs(named)
+        more = len(named) - self.max_items
+        items = named.items() if more <= 0 else islice(named.items(), self.max_items)
         out: dict[str, str] = {}
         verdicts = self._sensitive_names
-        for key, value in named.items():
+        for key, value in items:
             # The verdict cache and the commonest values (True, False, None) inline: this runs
             # for every dispatch with keyword arguments.
             sensitive = verdicts.get(key)
@@ -166,15 +167,8 @@ class Describer:
                 out[key] = repr(value)  # never longer than max_len, unlike a huge int
             else:
                 out[key] = self.value(value)
-        return out
-
-    def _bounded_kwargs(self, named: dict[str, Any]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for index, (key, value) in enumerate(named.items()):
-            if index >= self.max_items:
-                out["…"] = f"{len(named) - index} more"
-                break
-            out[key] = REDACTED if self.is_sensitive(key) else self.value(value)
+        if more > 0:
+            out["…"] = f"{more} more"
         return out
 
     def value(self, value: Any) -> str:

@@ -103,7 +103,7 @@ class Publisher:
             "pid": str(self.proc.pid),
             "host": self.proc.host,
         }
-        self._hello = wire.pack_event(wire.Hello(wire.KIND_HELLO, time.time_ns(), info))
+        self._hello = _pack_event(wire.Hello(wire.KIND_HELLO, time.time_ns(), info))
         self._hello_pending = True
 
     # ------------------------------------------------------------------ any thread
@@ -290,9 +290,9 @@ class Publisher:
         packed = []
         for event in events:
             try:
-                packed.append(wire.pack_event(event))
-            except Exception:
-                next(self._internal)  # a producer built something that is not plain data
+                packed.append(_pack_event(event))
+            except Exception:  # a producer built something that is not plain data
+                self.count_lost()
         self._send(sock, packed)
 
     def _send(self, sock: zmq.Socket | None, events: list[bytes]) -> None:

@@ -296,6 +296,22 @@ def test_raising_periodic_source_counts_errors_and_thread_survives(pull, publish
     assert any(isinstance(e, wire.Heartbeat) for e in events_of(frames))
 
 
+def test_unpackable_periodic_event_is_counted_as_dropped_and_heartbeats_go_on(pull,
+                                                                            publishers):
+    def bad_counts():
+        return wire.Counts(wire.KIND_COUNTS, 1, 1, [object()])  # a producer bug
+
+    pub = publishers(endpoint_of(pull), heartbeat_interval=0.02, periodic=[bad_counts])
+    connect(pub, pull)
+    frames = recv_frames(pull, lambda fs: sum(isinstance(e, wire.Heartbeat)
+                                              for e in events_of(fs)) >= 2)
+    assert not any(isinstance(e, wire.Counts) for e in events_of(frames))
+    pub.close()  # the counters are final once the thread has stopped
+    stats = pub.stats()
+    # Every heartbeat's bad Counts event is an internal error and a dropped event.
+    assert stats["dropped_send"] >= stats["internal_errors"] >= 2
+
+
 def test_unpackable_event_is_dropped_counted_and_neighbours_sent(pull, publishers):
     pub = publishers(endpoint_of(pull))
     connect(pub, pull)

@@ -8,6 +8,7 @@ import logging
 import sys
 import warnings
 import weakref
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -123,23 +124,32 @@ def test_send_robust_results_and_logging_are_identical(caplog):
     assert captured[0].receivers[0].outcome == "raised"
 
 
+def _mixed_signal(log: list[str]) -> tuple[Signal, Any]:
+    """A fresh signal with a sync and an async receiver connected (each logs that it ran),
+    and an async receiver that raises, for the caller to connect when it wants."""
+    signal = Signal()
+
+    def sync_receiver(sender, **kwargs):
+        log.append("sync")
+        return "s"
+
+    async def async_receiver(sender, **kwargs):
+        log.append("async")
+        await asyncio.sleep(0)
+        return "a"
+
+    async def broken(sender, **kwargs):
+        raise KeyError("k")
+
+    signal.connect(sync_receiver, weak=False)
+    signal.connect(async_receiver, weak=False)
+    return signal, broken
+
+
 @pytest.mark.skipif(not _dispatch.MODERN, reason="async receivers exist since Django 5.0")
 def test_sync_send_and_send_robust_with_async_receivers_are_identical(caplog):
     def scenario():
-        signal = Signal()
-
-        def sync_receiver(sender, **kwargs):
-            return "s"
-
-        async def async_receiver(sender, **kwargs):
-            await asyncio.sleep(0)
-            return "a"
-
-        async def broken(sender, **kwargs):
-            raise KeyError("k")
-
-        signal.connect(sync_receiver, weak=False)
-        signal.connect(async_receiver, weak=False)
+        signal, broken = _mixed_signal([])
         out = [_strip(signal.send(sender=None))]
         signal.connect(broken, weak=False)
         caplog.clear()
@@ -166,23 +176,8 @@ def test_sync_send_and_send_robust_with_async_receivers_are_identical(caplog):
 @pytest.mark.skipif(not _dispatch.MODERN, reason="asend() exists since Django 5.0")
 def test_asend_and_asend_robust_are_identical():
     def scenario():
-        signal = Signal()
-        log = []
-
-        def sync_receiver(sender, **kwargs):
-            log.append("sync")
-            return "s"
-
-        async def async_receiver(sender, **kwargs):
-            log.append("async")
-            await asyncio.sleep(0)
-            return "a"
-
-        async def broken(sender, **kwargs):
-            raise KeyError("k")
-
-        signal.connect(sync_receiver, weak=False)
-        signal.connect(async_receiver, weak=False)
+        log: list[str] = []
+        signal, broken = _mixed_signal(log)
         out = [_strip(asyncio.run(signal.asend(sender=None))),
                _strip(signal.send(sender=None))]
         signal.connect(broken, weak=False)

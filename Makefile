@@ -17,8 +17,8 @@ help:
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall whenever pyproject.toml changes; the stamp keeps repeat runs fast.
-$(STAMP): pyproject.toml | $(PY)
+# Reinstall (and rebuild the compiled decoder) whenever pyproject.toml or its source changes; the stamp keeps repeat runs fast.
+$(STAMP): pyproject.toml monitor_gui/core/_colframe.c | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)

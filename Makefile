@@ -17,8 +17,8 @@ help:
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall (and rebuild the compiled decoder) whenever pyproject.toml or its source changes; the stamp keeps repeat runs fast.
-$(STAMP): pyproject.toml monitor_gui/core/_colframe.c | $(PY)
+# Reinstall (and rebuild the C accelerators) whenever pyproject.toml or their sources change; the stamp keeps repeat runs fast.
+$(STAMP): pyproject.toml monitor_gui/core/_colframe.c django_probe/_accel.c | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
@@ -27,6 +27,8 @@ venv install: $(STAMP)
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+	@echo "The probe's tests again on its pure-Python hot path (the C accelerator is optional):"
+	SIGNAL_PROBE_NO_ACCEL=1 $(PY) -m pytest tests/django_probe -q -p no:qt
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-compat
 

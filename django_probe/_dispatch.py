@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import sys
 import time
 import weakref
@@ -58,7 +59,7 @@ _registry: SignalRegistry | None = None
 _sites: dict[int, tuple[Any, dict[int, wire.CallSite]]] = {}
 
 
-def _site() -> wire.CallSite | None:
+def _site_py() -> wire.CallSite | None:
     try:
         frame = _getframe(2)  # 0: _site, 1: our send, 2: whoever called send
     except ValueError:  # send() called with no Python frame above it
@@ -79,6 +80,17 @@ def _site() -> wire.CallSite | None:
         # wire.CallSite, as a tuple
         site = entry[1][frame.f_lasti] = (code.co_filename, frame.f_lineno, code.co_name)
     return site
+
+
+try:  # optional: the same computation in C, sharing _sites (see _accel.c)
+    from . import _accel  # type: ignore[attr-defined]
+except ImportError:
+    _accel = None
+if _accel is not None and os.environ.get("SIGNAL_PROBE_NO_ACCEL") != "1":
+    _accel.configure_site(_SKIP_FILES, _sites)
+    _site = _accel.site
+else:
+    _site = _site_py
 
 
 def _async_done(calls: list, receiver: Any, started: int, task: asyncio.Future) -> None:

@@ -25,6 +25,13 @@ from . import wire
 from .describe import Describer
 from .naming import SignalRegistry
 
+try:  # optional: the common dispatch's recording in C (see _accel.c); same events
+    from . import _accel  # type: ignore[attr-defined]
+except ImportError:  # no compiler at install time, or Python < 3.11: pure Python
+    _accel = None
+# SIGNAL_PROBE_NO_ACCEL=1 keeps the pure-Python hot path (for comparisons and debugging).
+ACCELERATED = _accel is not None and os.environ.get("SIGNAL_PROBE_NO_ACCEL") != "1"
+
 # Id of the dispatch whose receivers are running: the parent of any nested dispatch.
 # A ContextVar (not a thread-local) so asyncio tasks spawned by asend() inherit it.
 current_dispatch: ContextVar[int | None] = ContextVar("django_probe_dispatch", default=None)
@@ -110,6 +117,21 @@ class Recorder:
         self._empty_since = time.perf_counter_ns()
         self._reseed_request_ids()
         _recorders.add(self)
+        if ACCELERATED:
+            # An instance attribute: the mirrors' ``rec.finish(...)`` calls the C version,
+            # which hands every dispatch it does not handle itself to _finish_py.
+            self.finish = _accel.Finisher(
+                self, self._names, _tls, describer._functions, describer._type_labels,
+                describer.receiver, describer.value, describer.sender, describer.kwargs,
+                current_request, _request_finished, RETURNED, _KIND, None, wire.pack_event)
+
+    def use_publisher(self, publisher: Any) -> None:
+        """Stream to ``publisher``: its submit() is the sink, its count_lost() counts
+        failures. With the accelerator, events for it are also queued from C."""
+        self.sink = publisher.submit
+        self.on_failure = publisher.count_lost
+        if ACCELERATED:
+            self.finish.submit = type(publisher).submit
 
     # ------------------------------------------------------------------ no receivers
 
@@ -198,11 +220,15 @@ class Recorder:
                     str(scope.get("path", ""))[:512])
         current_request.set(info)
 
-    def finish(self, signal: Signal, sender: Any, method: str, named: dict[str, Any],
-               site: wire.CallSite | None, dispatch_id: int, parent: int | None, ts: int,
-               duration: int, calls: list, receivers: list, async_receivers: list,
-               raised: bool) -> None:
-        """Build the event from what the dispatch recorded. Never raises into the app."""
+    def _finish_py(self, signal: Signal, sender: Any, method: str, named: dict[str, Any],
+                   site: wire.CallSite | None, dispatch_id: int, parent: int | None, ts: int,
+                   duration: int, calls: list, receivers: list, async_receivers: list,
+                   raised: bool) -> None:
+        """Build the event from what the dispatch recorded. Never raises into the app.
+
+        ``finish`` is this method, or with the accelerator a C callable that produces the
+        same events for the common dispatch and calls this for every other one.
+        """
         try:
             state = _tls.state
         except AttributeError:
@@ -250,6 +276,8 @@ class Recorder:
             self.on_failure()
         finally:
             state.busy = False
+
+    finish = _finish_py
 
     def _receiver_calls(self, calls: list, receivers: list,
                         async_receivers: list) -> tuple[wire.ReceiverCall, ...]:

@@ -39,8 +39,7 @@ class Probe:
 
             self.publisher = Publisher(config, hello_info=self.hello_info(),
                                        periodic=[self.recorder.drain_empty, self.watcher.poll])
-            self.recorder.sink = self.publisher.submit
-            self.recorder.on_failure = self.publisher.count_lost
+            self.recorder.use_publisher(self.publisher)
         self._receivers_mode = None
 
     def hello_info(self) -> dict[str, str]:

@@ -1,0 +1,484 @@
+/* _accel: the probe's hot path in C (optional; capture.py and _dispatch.py fall back to
+ * their pure-Python versions, which stay the definition).
+ *
+ * - site(): the call site of send(), as _dispatch._site() computes it, sharing its cache.
+ * - Finisher: Recorder.finish for the common dispatch (every receiver ran and returned,
+ *   the signal's name known and not ignored): builds the same event tuple from the same
+ *   caches (calling the Describer only where it would be called), and when the sink is
+ *   the Publisher's own submit() it also packs the event (wire.pack_event) and queues
+ *   it exactly as submit() does. Every other dispatch, and any doubt, goes to the
+ *   Python Recorder.finish unchanged.
+ *
+ * Never raises into the application: failures are counted through recorder.on_failure()
+ * like the Python version's ``except Exception``; only BaseExceptions that are not
+ * Exceptions (KeyboardInterrupt...) propagate, as there.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <frameobject.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#if PY_VERSION_HEX < 0x030B0000
+#error "django_probe._accel needs Python 3.11+ (PyFrame_GetLasti); the Python path is used"
+#endif
+
+/* ------------------------------------------------------------------ call sites */
+
+static PyObject *site_skip_files; /* set of filenames of the dispatcher and the hook */
+static PyObject *site_cache;      /* dict: id(code) -> (code, {f_lasti: (file, line, func)}) */
+
+static PyObject *configure_site(PyObject *self, PyObject *args) {
+    PyObject *skip, *cache;
+    if (!PyArg_ParseTuple(args, "O!O!", &PySet_Type, &skip, &PyDict_Type, &cache)) return NULL;
+    Py_INCREF(skip);
+    Py_INCREF(cache);
+    Py_XSETREF(site_skip_files, skip);
+    Py_XSETREF(site_cache, cache);
+    Py_RETURN_NONE;
+}
+
+/* site() -> (file, line, func) or None: the first frame above the caller (a send mirror)
+ * whose file is not the dispatcher's. Same cache and bound as _dispatch._site(). */
+static PyObject *site(PyObject *self, PyObject *unused) {
+    if (!site_cache) {
+        PyErr_SetString(PyExc_RuntimeError, "configure_site() was not called");
+        return NULL;
+    }
+    PyFrameObject *mirror = PyEval_GetFrame(); /* borrowed: the send mirror's frame */
+    if (!mirror) Py_RETURN_NONE;
+    PyFrameObject *frame = PyFrame_GetBack(mirror); /* new reference */
+    PyCodeObject *code = NULL;
+    PyObject *result = NULL;
+    for (;;) {
+        if (!frame) Py_RETURN_NONE;
+        code = PyFrame_GetCode(frame);
+        int skip = PySet_Contains(site_skip_files, code->co_filename);
+        if (skip < 0) goto done;
+        if (!skip) break;
+        Py_DECREF(code);
+        code = NULL;
+        PyFrameObject *back = PyFrame_GetBack(frame);
+        Py_DECREF(frame);
+        frame = back;
+    }
+    PyObject *key = PyLong_FromVoidPtr(code);
+    if (!key) goto done;
+    PyObject *entry = PyDict_GetItemWithError(site_cache, key); /* borrowed */
+    if (!entry && PyErr_Occurred()) { Py_DECREF(key); goto done; }
+    if (!entry || !PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 2
+            || PyTuple_GET_ITEM(entry, 0) != (PyObject *)code
+            || !PyDict_Check(PyTuple_GET_ITEM(entry, 1))) {
+        if (PyDict_GET_SIZE(site_cache) > 10000) PyDict_Clear(site_cache);
+        PyObject *by_offset = PyDict_New();
+        entry = by_offset ? PyTuple_Pack(2, (PyObject *)code, by_offset) : NULL;
+        Py_XDECREF(by_offset);
+        if (!entry || PyDict_SetItem(site_cache, key, entry) < 0) {
+            Py_XDECREF(entry);
+            Py_DECREF(key);
+            goto done;
+        }
+        Py_DECREF(entry); /* the cache holds it */
+    }
+    Py_DECREF(key);
+    PyObject *by_offset = PyTuple_GET_ITEM(entry, 1);
+    PyObject *lasti = PyLong_FromLong(PyFrame_GetLasti(frame));
+    if (!lasti) goto done;
+    result = PyDict_GetItemWithError(by_offset, lasti);
+    if (result) {
+        Py_INCREF(result);
+    } else if (!PyErr_Occurred()) {
+        result = Py_BuildValue("(OiO)", code->co_filename, PyFrame_GetLineNumber(frame),
+                               code->co_name);
+        if (result && PyDict_SetItem(by_offset, lasti, result) < 0) Py_CLEAR(result);
+    }
+    Py_DECREF(lasti);
+done:
+    Py_XDECREF(code);
+    Py_XDECREF(frame);
+    return result;
+}
+
+/* ------------------------------------------------------------------ Finisher */
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *recorder;       /* the Recorder: .sink, .ignore, .on_failure, ._finish_py */
+    PyObject *names;          /* dict id(signal) -> name (registry.names) */
+    PyObject *tls;            /* capture._tls: .state is the _ThreadState */
+    PyObject *functions;      /* describer._functions: id(f) -> (weakref(f), desc) */
+    PyObject *type_labels;    /* describer._type_labels: id(cls) -> (weakref(cls), label) */
+    PyObject *describe_receiver, *describe_value, *describe_sender, *describe_kwargs;
+    PyObject *current_request; /* ContextVar */
+    PyObject *request_finished;
+    PyObject *returned, *kind, *none_label;
+    PyObject *submit_func;    /* Publisher.submit (the function) */
+    PyObject *pack_event;     /* wire.pack_event (msgspec's encoder) */
+} Finisher;
+
+static PyObject *s_state, *s_busy, *s_thread, *s_ident, *s_sink, *s_ignore, *s_on_failure,
+    *s_finish_py, *s_queue, *s_queue_max, *s_dropped_queue, *s_running, *s_start,
+    *s_count_lost, *s_append;
+
+/* Call the Python Recorder.finish with the same arguments. */
+static PyObject *fallback(Finisher *f, PyObject *const *args, size_t nargsf) {
+    PyObject *meth = PyObject_GetAttr(f->recorder, s_finish_py);
+    if (!meth) return NULL;
+    PyObject *r = PyObject_Vectorcall(meth, args, PyVectorcall_NARGS(nargsf), NULL);
+    Py_DECREF(meth);
+    return r;
+}
+
+/* Record a failure like the Python version's ``except Exception: self.on_failure()``. */
+static int count_failure(Finisher *f) {
+    if (!PyErr_ExceptionMatches(PyExc_Exception)) return -1; /* propagate BaseException */
+    PyErr_Clear();
+    PyObject *r = PyObject_CallMethodNoArgs(f->recorder, s_on_failure);
+    if (!r) {
+        if (!PyErr_ExceptionMatches(PyExc_Exception)) return -1;
+        PyErr_Clear();
+    }
+    Py_XDECREF(r);
+    return 0;
+}
+
+/* weakref-checked cache: cache[id(obj)] == (ref, value) with ref() is obj -> value. */
+static PyObject *cached(PyObject *cache, PyObject *obj) {
+    PyObject *key = PyLong_FromVoidPtr(obj);
+    if (!key) { PyErr_Clear(); return NULL; }
+    PyObject *hit = PyDict_GetItemWithError(cache, key);
+    Py_DECREF(key);
+    if (!hit) { PyErr_Clear(); return NULL; }
+    if (!PyTuple_Check(hit) || PyTuple_GET_SIZE(hit) != 2) return NULL;
+    PyObject *ref = PyTuple_GET_ITEM(hit, 0);
+    if (!PyWeakref_CheckRef(ref) || PyWeakref_GET_OBJECT(ref) != obj) return NULL;
+    return PyTuple_GET_ITEM(hit, 1); /* borrowed */
+}
+
+/* Publisher.submit(event), in C: same checks, same counters, same queue. */
+static int submit(Finisher *f, PyObject *publisher, PyObject *event) {
+    int rc = -1;
+    PyObject *queue = PyObject_GetAttr(publisher, s_queue);
+    PyObject *qmax = queue ? PyObject_GetAttr(publisher, s_queue_max) : NULL;
+    if (!qmax) goto done;
+    Py_ssize_t depth = PyObject_Length(queue), limit = PyLong_AsSsize_t(qmax);
+    if (depth < 0 || (limit == -1 && PyErr_Occurred())) goto done;
+    if (depth >= limit) {
+        PyObject *counter = PyObject_GetAttr(publisher, s_dropped_queue);
+        PyObject *r = counter ? PyIter_Next(counter) : NULL;
+        Py_XDECREF(counter);
+        if (!r) goto done;
+        Py_DECREF(r);
+        rc = 0;
+        goto done;
+    }
+    PyObject *packed = PyObject_CallOneArg(f->pack_event, event); /* msgspec, in C */
+    if (!packed) {
+        /* Not plain data (a bug upstream): counted, as submit() does. */
+        if (!PyErr_ExceptionMatches(PyExc_Exception)) goto done;
+        PyErr_Clear();
+        PyObject *r = PyObject_CallMethodNoArgs(publisher, s_count_lost);
+        if (!r) goto done;
+        Py_DECREF(r);
+        rc = 0;
+        goto done;
+    }
+    PyObject *r = PyObject_CallMethodOneArg(queue, s_append, packed);
+    Py_DECREF(packed);
+    if (!r) goto done;
+    Py_DECREF(r);
+    PyObject *running = PyObject_GetAttr(publisher, s_running);
+    if (!running) goto done;
+    int is_running = PyObject_IsTrue(running);
+    Py_DECREF(running);
+    if (is_running < 0) goto done;
+    if (!is_running) {
+        r = PyObject_CallMethodNoArgs(publisher, s_start);
+        if (!r) goto done;
+        Py_DECREF(r);
+    }
+    rc = 0;
+done:
+    Py_XDECREF(queue);
+    Py_XDECREF(qmax);
+    return rc;
+}
+
+enum { A_SIGNAL, A_SENDER, A_METHOD, A_NAMED, A_SITE, A_ID, A_PARENT, A_TS, A_DURATION,
+       A_CALLS, A_RECEIVERS, A_ASYNC, A_RAISED, NARGS };
+
+static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t nargsf,
+                               PyObject *kwnames) {
+    Finisher *f = (Finisher *)self_;
+    if (PyVectorcall_NARGS(nargsf) != NARGS || kwnames) return fallback(f, args, nargsf);
+    PyObject *signal = args[A_SIGNAL], *sender = args[A_SENDER], *named = args[A_NAMED];
+    PyObject *calls = args[A_CALLS], *receivers = args[A_RECEIVERS];
+    /* The common case only; anything else is the Python version's. */
+    if (!PyList_CheckExact(calls) || !PyList_CheckExact(receivers)
+            || PyObject_IsTrue(args[A_ASYNC]) != 0
+            || PyList_GET_SIZE(calls) != PyList_GET_SIZE(receivers)
+            || !PyDict_CheckExact(named)) {
+        PyErr_Clear();
+        return fallback(f, args, nargsf);
+    }
+    Py_ssize_t ncalls = PyList_GET_SIZE(calls);
+    for (Py_ssize_t i = 0; i < ncalls; i++) {
+        PyObject *call = PyList_GET_ITEM(calls, i);
+        if (!PyTuple_CheckExact(call) || PyTuple_GET_SIZE(call) != 4
+                || PyTuple_GET_ITEM(call, 2) != f->returned)
+            return fallback(f, args, nargsf);
+    }
+    PyObject *state = PyObject_GetAttr(f->tls, s_state);
+    if (!state) { PyErr_Clear(); return fallback(f, args, nargsf); } /* a new thread */
+    PyObject *key = PyLong_FromVoidPtr(signal);
+    PyObject *name = key ? PyDict_GetItemWithError(f->names, key) : NULL; /* borrowed */
+    Py_XDECREF(key);
+    PyObject *ignore = name ? PyObject_GetAttr(f->recorder, s_ignore) : NULL;
+    int ignored = ignore ? PySequence_Contains(ignore, name) : -1;
+    Py_XDECREF(ignore);
+    PyObject *busy = PyObject_GetAttr(state, s_busy);
+    int is_busy = busy ? PyObject_IsTrue(busy) : -1;
+    Py_XDECREF(busy);
+    if (ignored != 0 || is_busy < 0 || !PyUnicode_Check(name) || !PyUnicode_GET_LENGTH(name)) {
+        /* an unnamed or ignored signal, or a lookup failed: the Python version decides */
+        Py_DECREF(state);
+        PyErr_Clear();
+        return fallback(f, args, nargsf);
+    }
+    if (is_busy) { /* caused by the probe's own work: never record or recurse */
+        Py_DECREF(state);
+        Py_RETURN_NONE;
+    }
+    Py_INCREF(name);
+    if (PyObject_SetAttr(state, s_busy, Py_True) < 0) {
+        Py_DECREF(name);
+        Py_DECREF(state);
+        if (count_failure(f) < 0) return NULL;
+        Py_RETURN_NONE;
+    }
+    PyObject *rows = NULL, *label = NULL, *kwargs = NULL, *request = NULL, *thread = NULL;
+    PyObject *ident = NULL, *event = NULL, *sink = NULL;
+    int failed = 1;
+    rows = PyTuple_New(ncalls);
+    if (!rows) goto end;
+    for (Py_ssize_t i = 0; i < ncalls; i++) {
+        PyObject *call = PyList_GET_ITEM(calls, i);
+        PyObject *receiver = PyTuple_GET_ITEM(call, 0), *result = PyTuple_GET_ITEM(call, 3);
+        PyObject *desc = cached(f->functions, receiver);
+        if (desc) Py_INCREF(desc);
+        else desc = PyObject_CallOneArg(f->describe_receiver, receiver);
+        if (!desc) goto end;
+        if (!PyTuple_CheckExact(desc) || PyTuple_GET_SIZE(desc) != 4) {
+            Py_DECREF(desc);
+            PyErr_SetString(PyExc_TypeError, "receiver description is not a 4-tuple");
+            goto end;
+        }
+        PyObject *value = result == Py_None ? Py_NewRef(Py_None)
+                                            : PyObject_CallOneArg(f->describe_value, result);
+        if (!value) { Py_DECREF(desc); goto end; }
+        PyObject *row = PyTuple_New(10);
+        if (!row) { Py_DECREF(desc); Py_DECREF(value); goto end; }
+        for (int k = 0; k < 4; k++) PyTuple_SET_ITEM(row, k, Py_NewRef(PyTuple_GET_ITEM(desc, k)));
+        Py_DECREF(desc);
+        PyTuple_SET_ITEM(row, 4, Py_NewRef(Py_False));
+        PyTuple_SET_ITEM(row, 5, Py_NewRef(PyTuple_GET_ITEM(call, 1)));
+        PyTuple_SET_ITEM(row, 6, Py_NewRef(f->returned));
+        PyTuple_SET_ITEM(row, 7, value);
+        PyTuple_SET_ITEM(row, 8, Py_NewRef(Py_None));
+        PyTuple_SET_ITEM(row, 9, Py_NewRef(Py_None));
+        PyTuple_SET_ITEM(rows, i, row);
+    }
+    if (sender == Py_None) {
+        label = Py_NewRef(f->none_label);
+    } else {
+        PyObject *hit = PyType_Check(sender) ? cached(f->type_labels, sender) : NULL;
+        label = hit ? Py_NewRef(hit) : PyObject_CallOneArg(f->describe_sender, sender);
+        if (!label) goto end;
+    }
+    kwargs = PyDict_GET_SIZE(named) ? PyObject_CallOneArg(f->describe_kwargs, named)
+                                    : PyDict_New();
+    if (!kwargs) goto end;
+    if (PyContextVar_Get(f->current_request, NULL, &request) < 0) goto end;
+    if (!request) request = Py_NewRef(Py_None);
+    thread = PyObject_GetAttr(state, s_thread);
+    ident = thread ? PyObject_GetAttr(state, s_ident) : NULL;
+    if (!ident) goto end;
+    event = PyTuple_New(15);
+    if (!event) goto end;
+    PyObject *items[15] = {f->kind, args[A_TS], args[A_ID], args[A_PARENT], name, label,
+                           args[A_METHOD], args[A_DURATION], thread, ident, args[A_SITE],
+                           request, kwargs, rows, args[A_RAISED]};
+    for (int k = 0; k < 15; k++) PyTuple_SET_ITEM(event, k, Py_NewRef(items[k]));
+    sink = PyObject_GetAttr(f->recorder, s_sink);
+    if (!sink) goto end;
+    if (f->submit_func && f->submit_func != Py_None && PyMethod_Check(sink)
+            && PyMethod_GET_FUNCTION(sink) == f->submit_func) {
+        if (submit(f, PyMethod_GET_SELF(sink), event) < 0) goto end;
+    } else {
+        PyObject *r = PyObject_CallOneArg(sink, event);
+        if (!r) goto end;
+        Py_DECREF(r);
+    }
+    if (signal == f->request_finished) {
+        PyObject *token = PyContextVar_Set(f->current_request, Py_None);
+        if (!token) goto end;
+        Py_DECREF(token);
+    }
+    failed = 0;
+end:
+    if (failed && count_failure(f) < 0) failed = 2; /* a BaseException: propagate it */
+    Py_XDECREF(rows);
+    Py_XDECREF(label);
+    Py_XDECREF(kwargs);
+    Py_XDECREF(request);
+    Py_XDECREF(thread);
+    Py_XDECREF(ident);
+    Py_XDECREF(event);
+    Py_XDECREF(sink);
+    Py_DECREF(name);
+    /* finally: state.busy = False (keeping a pending BaseException intact) */
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
+    if (PyObject_SetAttr(state, s_busy, Py_False) < 0) PyErr_Clear();
+    PyErr_Restore(et, ev, tb);
+    Py_DECREF(state);
+    if (failed == 2) return NULL;
+    Py_RETURN_NONE;
+}
+
+static int finisher_traverse(Finisher *f, visitproc visit, void *arg) {
+    Py_VISIT(f->recorder);
+    Py_VISIT(f->names);
+    Py_VISIT(f->tls);
+    Py_VISIT(f->functions);
+    Py_VISIT(f->type_labels);
+    Py_VISIT(f->describe_receiver);
+    Py_VISIT(f->describe_value);
+    Py_VISIT(f->describe_sender);
+    Py_VISIT(f->describe_kwargs);
+    Py_VISIT(f->current_request);
+    Py_VISIT(f->request_finished);
+    Py_VISIT(f->returned);
+    Py_VISIT(f->kind);
+    Py_VISIT(f->none_label);
+    Py_VISIT(f->submit_func);
+    Py_VISIT(f->pack_event);
+    return 0;
+}
+
+static int finisher_clear(Finisher *f) {
+    Py_CLEAR(f->recorder);
+    Py_CLEAR(f->names);
+    Py_CLEAR(f->tls);
+    Py_CLEAR(f->functions);
+    Py_CLEAR(f->type_labels);
+    Py_CLEAR(f->describe_receiver);
+    Py_CLEAR(f->describe_value);
+    Py_CLEAR(f->describe_sender);
+    Py_CLEAR(f->describe_kwargs);
+    Py_CLEAR(f->current_request);
+    Py_CLEAR(f->request_finished);
+    Py_CLEAR(f->returned);
+    Py_CLEAR(f->kind);
+    Py_CLEAR(f->none_label);
+    Py_CLEAR(f->submit_func);
+    Py_CLEAR(f->pack_event);
+    return 0;
+}
+
+static void finisher_dealloc(Finisher *f) {
+    PyObject_GC_UnTrack(f);
+    finisher_clear(f);
+    Py_TYPE(f)->tp_free((PyObject *)f);
+}
+
+static PyObject *finisher_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    static char *kw[] = {"recorder", "names", "tls", "functions", "type_labels",
+                         "describe_receiver", "describe_value", "describe_sender",
+                         "describe_kwargs", "current_request", "request_finished",
+                         "returned", "kind", "submit", "pack_event", NULL};
+    PyObject *o[15];
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO!OO!O!OOOOO!OUUOO", kw, &o[0],
+                                     &PyDict_Type, &o[1], &o[2], &PyDict_Type, &o[3],
+                                     &PyDict_Type, &o[4], &o[5], &o[6], &o[7], &o[8],
+                                     &PyContextVar_Type, &o[9], &o[10], &o[11], &o[12],
+                                     &o[13], &o[14]))
+        return NULL;
+    Finisher *f = (Finisher *)type->tp_alloc(type, 0);
+    if (!f) return NULL;
+    f->vectorcall = finisher_call;
+    PyObject **slots[15] = {&f->recorder, &f->names, &f->tls, &f->functions, &f->type_labels,
+                            &f->describe_receiver, &f->describe_value, &f->describe_sender,
+                            &f->describe_kwargs, &f->current_request, &f->request_finished,
+                            &f->returned, &f->kind, &f->submit_func, &f->pack_event};
+    for (int i = 0; i < 15; i++) *slots[i] = Py_NewRef(o[i]);
+    f->none_label = PyUnicode_InternFromString("None");
+    if (!f->none_label) { Py_DECREF(f); return NULL; }
+    return (PyObject *)f;
+}
+
+#include <structmember.h>
+
+static PyMemberDef finisher_members[] = {
+    {"submit", T_OBJECT, offsetof(Finisher, submit_func), 0,
+     "Publisher.submit (the function): a sink that is this, bound to a publisher, is "
+     "served in C. None: every sink is called."},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject FinisherType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "django_probe._accel.Finisher",
+    .tp_basicsize = sizeof(Finisher),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "Recorder.finish for the common dispatch, in C (see the module docstring).",
+    .tp_new = finisher_new,
+    .tp_members = finisher_members,
+    .tp_traverse = (traverseproc)finisher_traverse,
+    .tp_clear = (inquiry)finisher_clear,
+    .tp_dealloc = (destructor)finisher_dealloc,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(Finisher, vectorcall),
+};
+
+static PyMethodDef methods[] = {
+    {"site", site, METH_NOARGS, "site() -> (file, line, func) or None, like _dispatch._site()."},
+    {"configure_site", configure_site, METH_VARARGS, "configure_site(skip_files, cache)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_accel", "The probe's hot path in C (see _accel.c).", -1, methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__accel(void) {
+#define INTERN(var, text) if (!(var = PyUnicode_InternFromString(text))) return NULL
+    INTERN(s_state, "state");
+    INTERN(s_busy, "busy");
+    INTERN(s_thread, "thread");
+    INTERN(s_ident, "ident");
+    INTERN(s_sink, "sink");
+    INTERN(s_ignore, "ignore");
+    INTERN(s_on_failure, "on_failure");
+    INTERN(s_finish_py, "_finish_py");
+    INTERN(s_queue, "_queue");
+    INTERN(s_queue_max, "_queue_max");
+    INTERN(s_dropped_queue, "_dropped_queue");
+    INTERN(s_running, "_running");
+    INTERN(s_start, "_start");
+    INTERN(s_count_lost, "count_lost");
+    INTERN(s_append, "append");
+    if (PyType_Ready(&FinisherType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (!m) return NULL;
+    Py_INCREF(&FinisherType);
+    if (PyModule_AddObject(m, "Finisher", (PyObject *)&FinisherType) < 0) {
+        Py_DECREF(&FinisherType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,298 @@
+"""The probe's C hot path (_accel) records exactly what the pure-Python one does.
+
+Every other probe test runs on whichever path is installed (C with `make install`);
+`make test` also runs this directory with SIGNAL_PROBE_NO_ACCEL=1. Here both paths run
+the same dispatches side by side and their events (as the monitor would decode them)
+must be equal, through a plain sink and through the Publisher's queue (served in C).
+"""
+
+from __future__ import annotations
+
+import gc
+import inspect
+import weakref
+
+import pytest
+from django.core.signals import request_finished, request_started
+from django.dispatch import Signal
+
+from django_probe import _dispatch, capture, runtime, wire
+from django_probe.conf import ProbeConfig
+from django_probe.publisher import Publisher
+from tests.django_probe.testapp.models import Author
+
+pytestmark = pytest.mark.skipif(not capture.ACCELERATED,
+                                reason="django_probe._accel is not built (or disabled)")
+
+
+def test_the_dev_install_builds_the_probe_accelerator():
+    # `make install` compiles it (pyproject's ext-modules, optional): a silent fallback
+    # to the Python path would only show in the benchmark.
+    from django_probe import _accel
+
+    probe = runtime.start(ProbeConfig(), sink=lambda e: None)
+    try:
+        assert isinstance(probe.recorder.finish, _accel.Finisher)
+        assert _dispatch._site is _accel.site
+    finally:
+        runtime.stop()
+
+
+class Widget:
+    pass
+
+
+def make_signals():
+    plain, many, nested, inner, boom = Signal(), Signal(), Signal(), Signal(), Signal()
+
+    def returns_none(sender, **kwargs):
+        return None
+
+    def returns_value(sender, **kwargs):
+        return {"answer": 42, "password": "hunter2"}
+
+    def sends_inner(sender, **kwargs):
+        inner.send(sender=sender, note="inside")
+        return "outer"
+
+    def raises(sender, **kwargs):
+        raise ValueError("bad")
+
+    plain.connect(returns_none, weak=False)
+    many.connect(returns_none, weak=False)
+    many.connect(returns_value, weak=False)
+    many.connect(lambda sender, **kw: [1, 2], weak=False)
+    nested.connect(sends_inner, weak=False)
+    inner.connect(returns_value, weak=False)
+    boom.connect(returns_none, weak=False)
+    boom.connect(raises, weak=False)
+    return plain, many, nested, boom
+
+
+def scenario():
+    """Dispatches covering the C path and each case it hands to Python."""
+    plain, many, nested, boom = make_signals()
+    dynamic = type("Dynamic", (), {})
+    plain.send(sender=None)
+    plain.send(sender=Author)  # a model class: its label
+    plain.send(sender=dynamic)  # a class first seen here: the describer labels it
+    plain.send(sender=Widget())  # an instance
+    plain.send(sender="text", created=True, api_token="s3cret", instance=Author(pk=3))
+    many.send(sender=None, value=1.5)
+    nested.send(sender=Author)
+    boom.send_robust(sender=None)  # a raising receiver: the Python version builds it
+    with pytest.raises(ValueError):
+        boom.send(sender=None)
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/x/", "HTTP_X_REQUEST_ID": "req-7"}
+    request_started.send(sender=None, environ=environ)
+    plain.send(sender=None)  # inside the request
+    request_finished.send(sender=None)
+    plain.send(sender=None)  # after it: no request
+
+
+def normalised(events):
+    """Events as the monitor decodes them, with run-specific numbers replaced."""
+    ids = {}
+    out = []
+    for e in events:
+        e = wire.typed(e) if not isinstance(e, bytes) else wire.decode_event(
+            __import__("msgpack").unpackb(e))
+        if e.kind != wire.KIND_DISPATCH:
+            continue
+        ids.setdefault(e.id, len(ids))
+        calls = [c._replace(dur=0) for c in e.receivers]
+        out.append(e._replace(ts=0, id=ids[e.id], dur=0, receivers=calls,
+                              parent=None if e.parent is None else ids.setdefault(
+                                  e.parent, len(ids))))
+    return out
+
+
+def run_both(make_sink):
+    """The scenario on the C path and on the Python path; their normalised events."""
+    results = []
+    for accelerated in (True, False):
+        runtime.stop()
+        events, sink, drain = make_sink()
+        probe = runtime.start(ProbeConfig(), sink=sink)
+        if not accelerated:
+            probe.recorder.finish = probe.recorder._finish_py
+        try:
+            scenario()
+        finally:
+            runtime.stop()
+        results.append(normalised(drain()))
+    return results
+
+
+def test_c_and_python_record_the_same_events_through_a_plain_sink():
+    def make_sink():
+        events: list = []
+        return events, events.append, lambda: events
+
+    fast, slow = run_both(make_sink)
+    assert fast == slow
+    assert len(fast) == 14
+    assert {"None", "testapp.Author", "'text'"} <= {e.sender for e in fast}
+    assert any(e.request and e.request.id == "req-7" for e in fast)
+    assert fast[-1].request is None
+
+
+def idle_publisher():
+    """A Publisher that queues but never sends (its thread is never started)."""
+    publisher = Publisher(ProbeConfig(), hello_info={})
+    publisher._running = True  # submit() must not start the sender thread
+    return publisher
+
+
+def test_c_and_python_queue_the_same_bytes_for_the_publisher():
+    results = []
+    for accelerated in (True, False):
+        runtime.stop()
+        publisher = idle_publisher()
+        probe = runtime.start(ProbeConfig(), sink=lambda e: None)
+        probe.recorder.use_publisher(publisher)
+        if not accelerated:
+            probe.recorder.finish = probe.recorder._finish_py
+        try:
+            scenario()
+        finally:
+            runtime.stop()
+        queued = list(publisher._queue)
+        assert all(type(b) is bytes for b in queued)
+        results.append(normalised(queued))
+        publisher.close()
+    assert results[0] == results[1] and len(results[0]) == 14
+
+
+def test_the_publisher_path_counts_a_full_queue_and_unpackable_events():
+    runtime.stop()
+    publisher = idle_publisher()
+    probe = runtime.start(ProbeConfig(), sink=lambda e: None)
+    probe.recorder.use_publisher(publisher)
+    plain, *_ = make_signals()
+    try:
+        publisher._queue_max = 1
+        plain.send(sender=None)
+        plain.send(sender=None)  # the queue is full: dropped and counted
+        assert publisher.stats()["dropped_queue"] == 1 and len(publisher._queue) == 1
+        publisher._queue_max = 100
+        probe.describer.kwargs = lambda named: {"k": object()}  # not plain data (a bug)
+        probe.recorder.finish = capture._accel.Finisher(
+            probe.recorder, probe.recorder._names, capture._tls, probe.describer._functions,
+            probe.describer._type_labels, probe.describer.receiver, probe.describer.value,
+            probe.describer.sender, probe.describer.kwargs, capture.current_request,
+            request_finished, wire.RETURNED, wire.KIND_DISPATCH, Publisher.submit,
+            wire.pack_event)
+        responses = plain.send(sender=None, x=1)
+        assert len(responses) == 1 and responses[0][1] is None  # the app sees no difference
+        stats = publisher.stats()
+        assert stats["dropped_send"] == 1 and stats["internal_errors"] == 1
+        assert len(publisher._queue) == 1
+    finally:
+        runtime.stop()
+        publisher.close()
+
+
+def test_a_failing_describer_is_counted_never_raised_and_the_guard_is_reset():
+    events: list = []
+    runtime.stop()
+    probe = runtime.start(ProbeConfig(), sink=events.append)
+    plain, *_ = make_signals()
+    try:
+        failures = []
+        probe.recorder.on_failure = lambda: failures.append(1)
+
+        def broken(value):
+            raise RuntimeError("describer bug")
+
+        probe.describer.sender = broken
+        responses = plain.send(sender=Widget())
+        assert len(responses) == 1 and responses[0][1] is None
+        assert failures == [1] and events == []
+        assert capture._tls.state.busy is False
+        plain.send(sender=None)  # the next dispatch is recorded as usual
+        assert len(events) == 1
+    finally:
+        runtime.stop()
+
+
+def test_a_base_exception_from_the_sink_propagates_like_the_python_version():
+    for accelerated in (True, False):
+        runtime.stop()
+
+        def sink(event):
+            raise KeyboardInterrupt
+
+        probe = runtime.start(ProbeConfig(), sink=sink)
+        if not accelerated:
+            probe.recorder.finish = probe.recorder._finish_py
+        plain, *_ = make_signals()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                plain.send(sender=None)
+            assert capture._tls.state.busy is False
+        finally:
+            runtime.stop()
+
+
+def test_a_dispatch_made_by_the_sink_is_not_recorded():
+    events: list = []
+    runtime.stop()
+    plain, *_ = make_signals()
+
+    def sink(event):
+        events.append(event)
+        plain.send(sender=None)  # the probe's own work: the guard must skip it
+
+    runtime.start(ProbeConfig(), sink=sink)
+    try:
+        plain.send(sender=None)
+        assert len(events) == 1
+    finally:
+        runtime.stop()
+
+
+def test_ignored_signals_are_left_to_python():
+    events: list = []
+    runtime.stop()
+    probe = runtime.start(ProbeConfig(), sink=events.append)
+    try:
+        probe.recorder.ignore = frozenset({probe.registry.name(IGNORED)})
+        IGNORED.send(sender=None)
+        assert events == []
+        plain, *_ = make_signals()
+        plain.send(sender=None)
+        assert len(events) == 1
+    finally:
+        runtime.stop()
+
+
+IGNORED = Signal()
+IGNORED.connect(lambda sender, **kw: None, weak=False)
+
+
+def call_site_of(impl):
+    return impl()  # stands in for a send mirror: impl looks at *our* caller
+
+
+def test_site_matches_the_python_version_and_shares_its_cache():
+    from django_probe import _accel
+
+    fast = call_site_of(_accel.site); slow = call_site_of(_dispatch._site_py)  # noqa: E702
+    got = [fast, slow]
+    line = inspect.currentframe().f_lineno - 2
+    assert got[0] == got[1] == (__file__, line, inspect.currentframe().f_code.co_name)
+    entry = _dispatch._sites[id(inspect.currentframe().f_code)]
+    assert entry[0] is inspect.currentframe().f_code and got[0] in entry[1].values()
+
+
+def test_the_recorder_and_its_finisher_are_collectable():
+    from django_probe.describe import Describer
+    from django_probe.naming import SignalRegistry
+
+    recorder = capture.Recorder(lambda e: None, Describer(), SignalRegistry())
+    assert isinstance(recorder.finish, capture._accel.Finisher)
+    ref = weakref.ref(recorder)
+    del recorder
+    gc.collect()
+    assert ref() is None  # recorder -> finisher -> recorder: the GC can break the cycle

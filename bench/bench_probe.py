@@ -204,6 +204,15 @@ def main() -> int:
                                  (b[index] - a[index]) / 1000 for a, b in pairs), 3),
                              "paired_ratio": round(statistics.median(
                                  b[index] / a[index] for a, b in pairs), 3)}
+            # Rounds 2k and 2k+1 run A,B then B,A: summing each quad cancels both a linear
+            # drift and any cost of going first or second in a pair, which a median of
+            # single pairs does not (their ratios alternate around the truth).
+            quads = [(pairs[i][0][index] + pairs[i + 1][0][index],
+                      pairs[i][1][index] + pairs[i + 1][1][index])
+                     for i in range(0, len(pairs) - 1, 2)]
+            entry[metric]["abba_added_us"] = round(statistics.median(
+                (b - a) / 2000 for a, b in quads), 3)
+            entry[metric]["abba_ratio"] = round(statistics.median(b / a for a, b in quads), 3)
             if kind != "control":
                 measured = entry[metric][
                     "paired_added_us" if kind == "us_added" else "paired_ratio"]

@@ -124,6 +124,8 @@ def run_both(make_sink):
     return results
 
 
+# request_finished runs Django's close_old_connections, which may touch the database.
+@pytest.mark.django_db
 def test_c_and_python_record_the_same_events_through_a_plain_sink():
     def make_sink():
         events: list = []
@@ -144,6 +146,7 @@ def idle_publisher():
     return publisher
 
 
+@pytest.mark.django_db
 def test_c_and_python_queue_the_same_bytes_for_the_publisher():
     results = []
     for accelerated in (True, False):

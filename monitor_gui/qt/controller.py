@@ -111,9 +111,18 @@ class MonitorController(QObject):
         a loop iteration of its own: a stall is then the longer of the two, not the sum.
         """
         if self._flush_next or self.paused or not self.pending:
-            self._flush_next = False
-            self._flush()
-            self.timer.setInterval(0 if self.pending and not self.paused else self.interval_ms)
+            wait_s = VIEW_INTERVAL_S - (time.perf_counter() - self._last_flush)
+            if self._flush_next or self.paused or wait_s <= 0:
+                self._flush_next = False
+                self._flush()
+                self.timer.setInterval(0 if self.pending and not self.paused
+                                       else self.interval_ms)
+            else:
+                # Caught up, but the views were told less than VIEW_INTERVAL_S ago: tell
+                # them when it is over (or apply first if more frames come by then). Under
+                # a steady stream the views then refresh 10 times a second, not after every
+                # apply, which kept the event loop busier the faster the core applied.
+                self.timer.setInterval(max(1, round(wait_s * 1000)))
             return
         deadline = time.perf_counter() + APPLY_BUDGET_S
         while True:  # at least one chunk per slice, however late we are
@@ -126,8 +135,7 @@ class MonitorController(QObject):
             self.apply_now(frames, notify=False)
             if not self.pending or time.perf_counter() >= deadline:
                 break
-        self._flush_next = (not self.pending
-                            or time.perf_counter() - self._last_flush >= VIEW_INTERVAL_S)
+        self._flush_next = time.perf_counter() - self._last_flush >= VIEW_INTERVAL_S
         self.timer.setInterval(0)  # come back at once: to flush, or to apply more
 
     def drain(self) -> None:

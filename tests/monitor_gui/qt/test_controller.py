@@ -13,17 +13,38 @@ def test_tick_applies_in_slices_and_flushes_on_its_own_tick(monkeypatch, monitor
     c.enqueue(frames)
     announced = []
     c.rowsAppended.connect(lambda rows: announced.append(len(rows)))
+    c._last_flush = 0.0  # the views were last told long ago: a flush is due
     c.tick()
     assert len(c.pending) == len(frames) - 1  # exactly one frame applied
     assert not announced  # views are told on a later tick, not inside the slice
     assert c.timer.interval() == 0  # and that tick comes at once
-    ticks = 1
-    while c.pending or c._flush_next:
+    c.tick()
+    assert c._last_flush > 0.0 and sum(announced) == len(monitor.state.store)  # told
+    assert c.timer.interval() == 0  # a backlog remains: straight back to applying
+    # Within the view interval the rest is applied tick by tick without telling the views.
+    monkeypatch.setattr(controller_module, "VIEW_INTERVAL_S", 3600.0)
+    told, ticks = sum(announced), 0
+    while c.pending:
         c.tick()
         ticks += 1
-    assert ticks >= len(frames) + 1
+    assert ticks == len(frames) - 1 and sum(announced) == told
+    c.tick()  # caught up: the timer waits for the interval to end instead of flushing now
+    assert sum(announced) == told and c.timer.interval() > c.interval_ms
+    monkeypatch.setattr(controller_module, "VIEW_INTERVAL_S", 0.0)
+    c.tick()  # due: the views learn about everything
     assert sum(announced) == len(monitor.state.store) == monitor.window.table_model.rowCount()
     assert c.timer.interval() == c.interval_ms  # caught up: back to the normal period
+
+
+def test_a_lone_frame_after_a_quiet_spell_is_shown_at_once(monitor, scenario):
+    c = monitor.controller
+    announced = []
+    c.rowsAppended.connect(lambda rows: announced.append(len(rows)))
+    c._last_flush -= controller_module.VIEW_INTERVAL_S  # nothing was shown for a while
+    c.enqueue(scenario.frames(1))
+    c.tick()  # apply
+    c.tick()  # and tell the views on the very next tick, no waiting
+    assert sum(announced) == len(monitor.state.store) > 0
 
 
 def test_paused_ticks_apply_nothing(monitor, scenario):

@@ -29,12 +29,15 @@ def _parser() -> argparse.ArgumentParser:
         description="See every Django signal dispatch live. Without a command, opens the window.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    gui = sub.add_parser("gui", help="open the monitor window (the default)")
-    _gui_options(gui)
+    # Options accepted both before and after the command: the command's copy has no
+    # default of its own (argparse would let it overwrite the value given before the
+    # command: `signal-monitor --listen EP record` listening on the default instead).
     _gui_options(p)
+    gui = sub.add_parser("gui", help="open the monitor window (the default)")
+    _gui_options(gui, argparse.SUPPRESS)
 
     rec = sub.add_parser("record", help="capture events headlessly to a JSON Lines file")
-    rec.add_argument("--listen", default=wire.DEFAULT_ENDPOINT, metavar="EP",
+    rec.add_argument("--listen", default=argparse.SUPPRESS, metavar="EP",
                      help=f"endpoint to bind (default {wire.DEFAULT_ENDPOINT})")
     rec.add_argument("--out", required=True, metavar="FILE",
                      help="output file; .gz or .zst compress")
@@ -42,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("--count", type=int, metavar="N", help="stop after N events")
     rec.add_argument("--progress", type=float, metavar="S",
                      help="seconds between progress lines (default 1 on a terminal, else 5)")
-    _curve_options(rec)
+    _curve_options(rec, argparse.SUPPRESS)
 
     rep = sub.add_parser("replay", help="send a recording to a monitor, as the probe would")
     rep.add_argument("file", metavar="FILE")
@@ -67,17 +70,19 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _gui_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--listen", default=wire.DEFAULT_ENDPOINT, metavar="EP",
+def _gui_options(p: argparse.ArgumentParser, default: Any = None) -> None:
+    p.add_argument("--listen", default=wire.DEFAULT_ENDPOINT if default is None else default,
+                   metavar="EP",
                    help=f"endpoint to bind (default {wire.DEFAULT_ENDPOINT}); '' to not listen")
-    p.add_argument("--open", metavar="FILE", help="open a recording at start")
-    _curve_options(p)
+    p.add_argument("--open", metavar="FILE", default=default,
+                   help="open a recording at start")
+    _curve_options(p, default)
 
 
-def _curve_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--curve-secret", type=Path, metavar="FILE",
+def _curve_options(p: argparse.ArgumentParser, default: Any = None) -> None:
+    p.add_argument("--curve-secret", type=Path, metavar="FILE", default=default,
                    help="CurveZMQ server certificate (server.key_secret from `keys`)")
-    p.add_argument("--curve-clients", type=Path, metavar="DIR",
+    p.add_argument("--curve-clients", type=Path, metavar="DIR", default=default,
                    help="admit only probes whose public certificate is in DIR")
 
 

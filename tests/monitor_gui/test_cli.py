@@ -242,3 +242,25 @@ def test_record_warns_on_non_loopback_without_curve(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "not a loopback address" in err and "CurveZMQ" in err
     assert code == 1 and "cannot listen on tcp://192.0.2.1:5599" in err
+
+
+@pytest.mark.parametrize("argv, listen", [
+    (["record", "--out", "x.jsonl"], wire.DEFAULT_ENDPOINT),
+    (["--listen", "tcp://127.0.0.1:7001", "record", "--out", "x.jsonl"], "tcp://127.0.0.1:7001"),
+    (["record", "--listen", "tcp://127.0.0.1:7002", "--out", "x.jsonl"], "tcp://127.0.0.1:7002"),
+    (["--listen", "tcp://127.0.0.1:7001", "record", "--listen", "tcp://127.0.0.1:7002",
+      "--out", "x.jsonl"], "tcp://127.0.0.1:7002"),
+    (["--listen", "tcp://127.0.0.1:7003", "gui"], "tcp://127.0.0.1:7003"),
+    (["gui", "--listen", "tcp://127.0.0.1:7004"], "tcp://127.0.0.1:7004"),
+    ([], wire.DEFAULT_ENDPOINT),
+])
+def test_listen_given_before_or_after_the_command_is_the_one_used(argv, listen):
+    args = cli._parser().parse_args(argv)
+    assert args.listen == listen
+    assert args.curve_secret is None and args.curve_clients is None
+
+
+def test_curve_options_given_before_the_command_are_kept(tmp_path):
+    args = cli._parser().parse_args(["--curve-secret", str(tmp_path / "s"), "record",
+                                     "--out", "x.jsonl"])
+    assert args.curve_secret == tmp_path / "s"

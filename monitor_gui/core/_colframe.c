@@ -218,24 +218,20 @@ static inline uint64_t be(const unsigned char *p, int n) {
     return v;
 }
 
-/* Array header: its length, or -1 if the next value is not an array. */
-static Py_ssize_t read_array(Reader *r) {
+/* A container header (fix form, 16- and 32-bit forms): its length, or -1 if the next
+ * value is not that container. */
+static Py_ssize_t read_header(Reader *r, unsigned char fix, unsigned char t16,
+                              unsigned char t32) {
     if (!need(r, 1)) return -1;
     unsigned char c = *r->p;
-    if ((c & 0xf0) == 0x90) { r->p++; return c & 0x0f; }
-    if (c == 0xdc && need(r, 3)) { r->p += 3; return (Py_ssize_t)be(r->p - 2, 2); }
-    if (c == 0xdd && need(r, 5)) { r->p += 5; return (Py_ssize_t)be(r->p - 4, 4); }
+    if ((c & 0xf0) == fix) { r->p++; return c & 0x0f; }
+    if (c == t16 && need(r, 3)) { r->p += 3; return (Py_ssize_t)be(r->p - 2, 2); }
+    if (c == t32 && need(r, 5)) { r->p += 5; return (Py_ssize_t)be(r->p - 4, 4); }
     return -1;
 }
 
-static Py_ssize_t read_map(Reader *r) {
-    if (!need(r, 1)) return -1;
-    unsigned char c = *r->p;
-    if ((c & 0xf0) == 0x80) { r->p++; return c & 0x0f; }
-    if (c == 0xde && need(r, 3)) { r->p += 3; return (Py_ssize_t)be(r->p - 2, 2); }
-    if (c == 0xdf && need(r, 5)) { r->p += 5; return (Py_ssize_t)be(r->p - 4, 4); }
-    return -1;
-}
+static inline Py_ssize_t read_array(Reader *r) { return read_header(r, 0x90, 0xdc, 0xdd); }
+static inline Py_ssize_t read_map(Reader *r) { return read_header(r, 0x80, 0xde, 0xdf); }
 
 static inline int is_nil(Reader *r) {
     if (need(r, 1) && *r->p == 0xc0) { r->p++; return 1; }
@@ -340,6 +336,10 @@ typedef struct {
         dest = (type)k_;                                                        \
     } while (0)
 
+/* The next str's index in the table, appended to column ``which``. */
+#define STR_COL(table, which)                                                   \
+    do { int32_t col_; STR_INDEX(table, col_, int32_t); PUTC(which, int32_t, col_); } while (0)
+
 #define OPT_STR_INDEX(table, dest)                                              \
     do { if (is_nil(&r)) dest = -1; else STR_INDEX(table, dest, int32_t); } while (0)
 
@@ -377,16 +377,13 @@ static int decode_frame(Run *run, const char *data, Py_ssize_t size, Py_ssize_t 
         if (is_nil(&r)) v = INT64_MIN; /* NO_ID */
         else if (read_int(&r, &v) < 0 || v == INT64_MIN) return 0; /* INT64_MIN means "none" */
         PUTC(D_PDID, int64_t, v);
-        STR_INDEX(names, k, int32_t);
-        PUTC(D_SIGNAL, int32_t, k);
-        STR_INDEX(names, k, int32_t);
-        PUTC(D_SENDER, int32_t, k);
+        STR_COL(names, D_SIGNAL);
+        STR_COL(names, D_SENDER);
         if ((b = read_choice(&r, &cfg.methods)) < 0) return 0;
         PUTC(D_METHOD, int8_t, b);
         if (read_int(&r, &v) < 0 || v < 0) return 0;
         PUTC(D_DUR, int64_t, v);
-        STR_INDEX(free, k, int32_t);
-        PUTC(D_THREAD, int32_t, k);
+        STR_COL(free, D_THREAD);
         if (read_int(&r, &v) < 0) return 0;
         PUTC(D_TID, int64_t, v);
         if (is_nil(&r)) {
@@ -395,12 +392,10 @@ static int decode_frame(Run *run, const char *data, Py_ssize_t size, Py_ssize_t 
             PUTC(D_SITE_FUNC, int32_t, -1);
         } else {
             if (read_array(&r) != 3) return 0;
-            STR_INDEX(names, k, int32_t);
-            PUTC(D_SITE_FILE, int32_t, k);
+            STR_COL(names, D_SITE_FILE);
             if (read_int(&r, &v) < 0) return 0;
             PUTC(D_SITE_LINE, int32_t, clamp32(v));
-            STR_INDEX(names, k, int32_t);
-            PUTC(D_SITE_FUNC, int32_t, k);
+            STR_COL(names, D_SITE_FUNC);
         }
         if (is_nil(&r)) {
             PUTC(D_REQ_ID, int32_t, -1);
@@ -408,12 +403,9 @@ static int decode_frame(Run *run, const char *data, Py_ssize_t size, Py_ssize_t 
             PUTC(D_REQ_PATH, int32_t, -1);
         } else {
             if (read_array(&r) != 3) return 0;
-            STR_INDEX(free, k, int32_t);
-            PUTC(D_REQ_ID, int32_t, k);
-            STR_INDEX(names, k, int32_t);
-            PUTC(D_REQ_METHOD, int32_t, k);
-            STR_INDEX(free, k, int32_t);
-            PUTC(D_REQ_PATH, int32_t, k);
+            STR_COL(free, D_REQ_ID);
+            STR_COL(names, D_REQ_METHOD);
+            STR_COL(free, D_REQ_PATH);
         }
         /* kwargs: a map of str -> str, stored as its own msgpack bytes. */
         const unsigned char *kw = r.p;
@@ -435,12 +427,9 @@ static int decode_frame(Run *run, const char *data, Py_ssize_t size, Py_ssize_t 
             int32_t value, exc_msg;
             int outcome;
             if (read_array(&r) != 10) return 0;
-            STR_INDEX(names, k, int32_t);
-            PUTC(R_NAME, int32_t, k);
-            STR_INDEX(names, k, int32_t);
-            PUTC(R_MODULE, int32_t, k);
-            STR_INDEX(names, k, int32_t);
-            PUTC(R_FILE, int32_t, k);
+            STR_COL(names, R_NAME);
+            STR_COL(names, R_MODULE);
+            STR_COL(names, R_FILE);
             if (read_int(&r, &v) < 0) return 0;
             PUTC(R_LINE, int32_t, clamp32(v));
             if (read_bool(&r, &b) < 0) return 0;

@@ -118,6 +118,7 @@ typedef struct {
     PyObject *pack_event;     /* wire.pack_event (msgspec's encoder) */
 } Finisher;
 
+static PyObject *s_state_key; /* key of the _ThreadState in PyThreadState_GetDict() */
 static PyObject *s_state, *s_busy, *s_thread, *s_ident, *s_sink, *s_ignore, *s_on_failure,
     *s_finish_py, *s_queue, *s_queue_max, *s_dropped_queue, *s_running, *s_start,
     *s_count_lost, *s_append;
@@ -230,8 +231,19 @@ static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t na
                 || PyTuple_GET_ITEM(call, 2) != f->returned)
             return fallback(f, args, nargsf);
     }
-    PyObject *state = PyObject_GetAttr(f->tls, s_state);
-    if (!state) { PyErr_Clear(); return fallback(f, args, nargsf); } /* a new thread */
+    /* The thread's capture._ThreadState: the same object as capture._tls.state, found
+     * through the thread state's own dict (a threading.local attribute costs ~1,400
+     * instructions; this ~100). It dies with the thread, like the thread-local. */
+    PyObject *tsd = PyThreadState_GetDict(); /* borrowed */
+    PyObject *state = tsd ? PyDict_GetItemWithError(tsd, s_state_key) : NULL;
+    if (state) {
+        Py_INCREF(state);
+    } else {
+        if (PyErr_Occurred()) PyErr_Clear();
+        state = PyObject_GetAttr(f->tls, s_state);
+        if (!state) { PyErr_Clear(); return fallback(f, args, nargsf); } /* a new thread */
+        if (tsd && PyDict_SetItem(tsd, s_state_key, state) < 0) PyErr_Clear();
+    }
     PyObject *key = PyLong_FromVoidPtr(signal);
     PyObject *name = key ? PyDict_GetItemWithError(f->names, key) : NULL; /* borrowed */
     Py_XDECREF(key);
@@ -457,6 +469,7 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC PyInit__accel(void) {
 #define INTERN(var, text) if (!(var = PyUnicode_InternFromString(text))) return NULL
     INTERN(s_state, "state");
+    INTERN(s_state_key, "django_probe._accel.thread_state");
     INTERN(s_busy, "busy");
     INTERN(s_thread, "thread");
     INTERN(s_ident, "ident");

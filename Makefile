@@ -17,7 +17,8 @@ help:
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall (and rebuild the C accelerators) whenever pyproject.toml or their sources change; the stamp keeps repeat runs fast.
+# Reinstall (and rebuild the C accelerators) whenever pyproject.toml or their sources
+# change; the stamp keeps repeat runs fast.
 $(STAMP): pyproject.toml monitor_gui/core/_colframe.c django_probe/_accel.c | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"

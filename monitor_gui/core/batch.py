@@ -15,7 +15,14 @@ import numpy as np
 
 from django_probe import wire
 from monitor_gui.core.evictable import EvictableStrings
-from monitor_gui.core.graph import SENDER_TO_SIGNAL, SIGNAL_TO_RECEIVER, Edge, EdgeKey, SignalGraph
+from monitor_gui.core.graph import (
+    SENDER_TO_SIGNAL,
+    SIGNAL_TO_RECEIVER,
+    Edge,
+    EdgeKey,
+    SignalGraph,
+    receiver_label,
+)
 from monitor_gui.core.requests import RequestTable
 from monitor_gui.core.ring import _as_array
 from monitor_gui.core.store import METHOD_CODES, NO_ID, OUTCOME_CODES, pack_kwargs
@@ -32,6 +39,18 @@ _PARENT_OR_NONE = {None: NO_ID}.get
 # fresh decoded copy per call (~50 bytes each, 100 MB per million dispatches).
 _COMMON_VALUES: dict[str | None, str | None] = {
     v: v for v in ("None", "True", "False", "0", "1", "[]", "{}", "()", "''")}
+
+
+def label_id(labels: dict[tuple[int, int], int], strings: StringTable,
+             pair: tuple[int, int]) -> int:
+    """The interned receiver label of a (module id, name id) pair, remembered in ``labels``
+    (hashing two small ints is far cheaper than hashing pairs of strings)."""
+    lid = labels.get(pair)
+    if lid is None:
+        get = strings.get
+        lid = labels[pair] = strings.intern(receiver_label(get(pair[0]) or "",
+                                                           get(pair[1]) or ""))
+    return lid
 
 
 @dataclass(slots=True)
@@ -95,15 +114,12 @@ def build(cols: Sequence[Sequence[Any]], rcols: Sequence[Sequence[Any]], procs: 
         names, modules, files, lines, asyncs, rdurs, outcomes, values, exc_types, exc_msgs = rcols
         name_ids = intern_many(names)
         module_ids = intern_many(modules)
-        # The label "module.name" is looked up by the (module id, name id) pair: hashing
-        # two small ints is far cheaper than hashing pairs of strings.
+        # The label is looked up by the (module id, name id) pair (see label_id).
         try:
             lid = list(map(labels.__getitem__, zip(module_ids, name_ids, strict=True)))
         except KeyError:
-            get = strings.get
             for pair in set(zip(module_ids, name_ids, strict=True)) - labels.keys():
-                module, name = get(pair[0]) or "", get(pair[1]) or ""
-                labels[pair] = strings.intern(f"{module}.{name}" if module else name)
+                label_id(labels, strings, pair)
             lid = list(map(labels.__getitem__, zip(module_ids, name_ids, strict=True)))
         lid = np.asarray(lid, np.int64)
         out = np.fromiter(map(OUTCOME_CODES.__getitem__, outcomes), dtype=np.int8,

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from django_probe import wire
-from monitor_gui.core.batch import _COMMON_VALUES, _RAISED, Batch
+from monitor_gui.core.batch import _COMMON_VALUES, _RAISED, Batch, label_id
 from monitor_gui.core.evictable import EvictableStrings
 from monitor_gui.core.requests import RequestTable
 from monitor_gui.core.store import NO_ID
@@ -132,18 +132,10 @@ def build_run(res: dict[str, Any], lo: int, hi: int, procs: np.ndarray, start: i
     owner = np.repeat(np.arange(n), nrecv)
     if m:
         name_ids, module_ids = name_id[r("r_name")], name_id[r("r_module")]
-        # A receiver's label "module.name" per distinct (module, name) pair.
-        pair = (module_ids << 32) | name_ids
-        pairs, inverse = np.unique(pair, return_inverse=True)
-        lut = []
-        get = strings.get
-        for key in pairs.tolist():
-            ids = (key >> 32, key & 0xFFFFFFFF)
-            lid = labels.get(ids)
-            if lid is None:
-                module, name = get(ids[0]) or "", get(ids[1]) or ""
-                lid = labels[ids] = strings.intern(f"{module}.{name}" if module else name)
-            lut.append(lid)
+        # A receiver's label per distinct (module, name) pair.
+        pairs, inverse = np.unique((module_ids << 32) | name_ids, return_inverse=True)
+        lut = [label_id(labels, strings, (key >> 32, key & 0xFFFFFFFF))
+               for key in pairs.tolist()]
         lid = np.asarray(lut, np.int64)[inverse.reshape(-1)]
         out, rdur = r("r_outcome"), r("r_dur")
         texts = res["texts"][rlo:rhi]

@@ -9,6 +9,11 @@ SIGNAL_TO_RECEIVER = "signal->receiver"
 EdgeKey = tuple[str, str, str]  # (kind, src, dst)
 
 
+def receiver_label(module: str, name: str) -> str:
+    """A receiver's node label: "module.qualname", or the name alone without a module."""
+    return f"{module}.{name}" if module else name
+
+
 @dataclass(slots=True, eq=False)
 class Edge:
     """Aggregates of one edge, updated in place as events arrive."""

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from django_probe import wire
+from monitor_gui.core.graph import receiver_label
 
 
 def _us(ns: int) -> float:
@@ -53,7 +54,7 @@ def trace_events(frames: Iterable[wire.Frame]) -> list[dict[str, Any]]:
                        "dur": _us(d.dur), "pid": pid, "tid": d.tid, "args": args})
         offset = d.ts - origin
         for r in d.receivers:
-            name = f"{r.module}.{r.name}" if r.module else r.name
+            name = receiver_label(r.module, r.name)
             rargs: dict[str, Any] = {"outcome": r.outcome, "signal": d.signal,
                                      "location": f"{r.file}:{r.line}"}
             if r.value is not None:

@@ -14,7 +14,7 @@ import numpy as np
 from django_probe import wire
 from monitor_gui.core import colbatch, fastwire
 from monitor_gui.core.batch import Batch, aggregate, build, merge
-from monitor_gui.core.graph import EdgeKey, SignalGraph
+from monitor_gui.core.graph import EdgeKey, SignalGraph, receiver_label
 from monitor_gui.core.nesting import Nesting
 from monitor_gui.core.processes import MAX_PROCESSES, ProcessInfo, ProcessKey, ProcessTable
 from monitor_gui.core.query import Filter, select
@@ -349,7 +349,7 @@ class MonitorState:
                 names.add(wiring.name)
                 sid = intern(wiring.name)
                 for r in wiring.receivers:
-                    label = f"{r.module}.{r.name}" if r.module else r.name
+                    label = receiver_label(r.module, r.name)
                     wanted[(sid, intern(label))] = (wiring.name, label)
         changed = self.graph.set_topology(wanted, names)
         flipped = {name for name, stats in self.signals.items() if stats.known != (name in names)}

@@ -494,14 +494,15 @@ static void run_free(Run *run) {
 }
 
 PyDoc_STRVAR(decode_run_doc,
-"decode_run(frames, start, max_events) -> (frames_taken, result or None)\n\n"
+"decode_run(frames, start, max_events) -> (frames_taken, result or None, refused)\n\n"
 "Decode frames[start:] while each is a frame of valid dispatches (see the module\n"
 "docstring), stopping before the run would exceed max_events dispatches (a first frame\n"
 "is always taken whole). result is a dict: 'headers' (pid, host, boot, seq, count) per\n"
 "frame, 'n' and 'm' (dispatches and receiver calls), one bytes column per field\n"
 "(int64/int32/int8/uint8, native order), 'kwargs' (the rows' msgpack maps, joined),\n"
 "'names' and 'free' (the distinct strings the index columns refer to; -1 is None)\n"
-"and 'texts' (per receiver call, the text the store shows).");
+"and 'texts' (per receiver call, the text the store shows). refused: the frame after\n"
+"the run is one this decoder does not take (so there is no point in asking again).");
 
 static PyObject *decode_run(PyObject *self, PyObject *args) {
     PyObject *frames;
@@ -522,9 +523,10 @@ static PyObject *decode_run(PyObject *self, PyObject *args) {
     PyObject *texts = NULL;
     if (!headers) return NULL;
     Py_ssize_t total = PyList_GET_SIZE(frames), i = start;
+    int refused = 0; /* frames[start + taken] is not for this decoder (not just "full") */
     for (; i < total; i++) {
         PyObject *item = PyList_GET_ITEM(frames, i);
-        if (!PyBytes_CheckExact(item)) break;
+        if (!PyBytes_CheckExact(item)) { refused = 1; break; }
         Mark mk;
         mark(&run, &mk);
         PyObject *hdr = NULL;
@@ -533,6 +535,7 @@ static PyObject *decode_run(PyObject *self, PyObject *args) {
                               &hdr);
         if (ok < 0) goto fail;
         if (ok != 1) {
+            refused = ok == 0;
             Py_XDECREF(hdr);
             if (rollback(&run, &mk) < 0) goto fail;
             break;
@@ -550,7 +553,7 @@ static PyObject *decode_run(PyObject *self, PyObject *args) {
         Py_DECREF(headers);
         Py_DECREF(names);
         Py_DECREF(free_);
-        return Py_BuildValue("(nO)", (Py_ssize_t)0, Py_None);
+        return Py_BuildValue("(nOO)", (Py_ssize_t)0, Py_None, refused ? Py_True : Py_False);
     }
     texts = PyList_New(run.m);
     if (!texts) goto fail;
@@ -585,7 +588,7 @@ static PyObject *decode_run(PyObject *self, PyObject *args) {
     Py_DECREF(names);
     Py_DECREF(free_);
     Py_DECREF(texts);
-    return Py_BuildValue("(nN)", taken, result);
+    return Py_BuildValue("(nNO)", taken, result, refused ? Py_True : Py_False);
 fail:
     run_free(&run);
     Py_XDECREF(headers);

@@ -51,18 +51,20 @@ _DTYPES = {
 }
 
 
-def decode_run(frames: list[Any], start: int) -> tuple[int, dict[str, Any] | None]:
-    """Decode frames[start:] while ``_colframe`` takes them: (frames taken, run or None).
+def decode_run(frames: list[Any], start: int) -> tuple[int, dict[str, Any] | None, bool]:
+    """Decode frames[start:] while ``_colframe`` takes them: (frames taken, run or None,
+    refused), where ``refused`` says the next frame is one it does not take (it stopped
+    there, not because the run was full).
 
     The run's columns are numpy views of its packed buffers; "headers" lists
     (pid, host, boot, seq, count) per frame taken.
     """
-    taken, res = _colframe.decode_run(frames, start, RUN_EVENTS)
+    taken, res, refused = _colframe.decode_run(frames, start, RUN_EVENTS)
     if not taken:
-        return 0, None
+        return 0, None, refused
     for name, dtype in _DTYPES.items():
         res[name] = np.frombuffer(res[name], dtype)
-    return taken, res
+    return taken, res, refused
 
 
 def _lookup(ids: list[int]) -> np.ndarray:

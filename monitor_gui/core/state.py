@@ -160,21 +160,21 @@ class MonitorState:
             rest: list[bytes | wire.Frame] = []
             i = 0
             while i < len(frames):
-                taken = 0
+                taken, refused = 0, True
                 if colbatch.AVAILABLE and type(frames[i]) is bytes:
                     try:
-                        taken, run = colbatch.decode_run(frames, i)
+                        taken, run, refused = colbatch.decode_run(frames, i)
                     except Exception:  # e.g. MemoryError: the Python path decides
-                        taken = 0
-                if not taken:
-                    rest.append(frames[i])
+                        taken, refused = 0, True
+                if taken:
+                    for chunk in _chunks(rest):
+                        self._apply(chunk, now, ch, updated, applied)
+                    rest = []
+                    self._apply_run(run, now, ch, updated, applied)
+                    i += taken
+                if refused and i < len(frames):  # the next frame is the Python path's,
+                    rest.append(frames[i])  # without asking the compiled decoder again
                     i += 1
-                    continue
-                for chunk in _chunks(rest):
-                    self._apply(chunk, now, ch, updated, applied)
-                rest = []
-                self._apply_run(run, now, ch, updated, applied)
-                i += taken
             for chunk in _chunks(rest):
                 self._apply(chunk, now, ch, updated, applied)
             if applied:  # the graph and signal counts are folded once per call (batch.merge)

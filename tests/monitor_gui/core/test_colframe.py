@@ -106,6 +106,26 @@ def test_runs_are_bounded_and_split_the_same_way(monkeypatch):
     assert_same([frames, frames[3:]], monkeypatch)
 
 
+def test_each_frame_is_offered_to_the_compiled_decoder_once(monkeypatch):
+    monkeypatch.setattr(colbatch, "RUN_EVENTS", 2)
+    starts = []
+    decode = colbatch.decode_run
+
+    def recording(frames, start):
+        starts.append(start)
+        return decode(frames, start)
+
+    monkeypatch.setattr(colbatch, "decode_run", recording)
+    frames = [frame([dispatch(1), dispatch(2)], 0), frame([dispatch(3)], 2),  # run 1 (full)
+              frame([heartbeat()], 3),  # refused: straight to the Python path
+              frame([dispatch(4)], 4), CASES[sorted(CASES)[0]], frame([dispatch(5)], 5)]
+    taken, _, refused = decode(frames, 0)
+    assert (taken, refused) == (1, False)  # stopped because the run was full, not refused
+    state = MonitorState(capacity=100)
+    state.apply(frames)
+    assert starts == [0, 1, 3, 5] and len(state.store) == 5
+
+
 def test_gaps_eviction_and_nesting_across_batches(monkeypatch):
     first = [frame([dispatch(i, parent=i + 1)], i) for i in range(0, 40, 2)]
     later = [frame([dispatch(i) for i in range(1, 41, 2)], 60)]  # parents arrive late; gap
@@ -128,7 +148,7 @@ def test_a_full_process_table_skips_the_same_frames(monkeypatch):
 
 def decoded_rows(frames):
     """The dispatches of a run as wire.Dispatch values rebuilt from the decoder's columns."""
-    taken, run = colbatch.decode_run(frames, 0)
+    taken, run, _ = colbatch.decode_run(frames, 0)
     if not taken:
         return taken, None
     names, free, texts = run["names"], run["free"], run["texts"]
@@ -219,7 +239,7 @@ def test_decoder_leaves_unusual_but_valid_frames_to_python():
     huge = dispatch(3, ts=2**64 - 1)  # valid, beyond int64: the Python path clamps it
     for events in ([VARIED[0], long_text], [wide], [huge], [VARIED[0], heartbeat()]):
         data = frame(events)
-        assert colbatch.decode_run([data], 0) == (0, None)
+        assert colbatch.decode_run([data], 0) == (0, None, True)
         assert wire.decode_frame(data).events  # ... yet wire accepts (some of) it
 
 
@@ -229,8 +249,8 @@ def test_invalid_utf8_and_trailing_bytes_end_the_run_before_that_frame():
     assert bad_utf8 != good
     trailing = good + b"\xc0"
     for bad in (bad_utf8, trailing):
-        taken, run = colbatch.decode_run([good, bad, good], 0)
-        assert taken == 1 and run["n"] == 1 and "auth.Use\ufffd" not in run["names"]
+        taken, run, refused = colbatch.decode_run([good, bad, good], 0)
+        assert taken == 1 and refused and run["n"] == 1 and "auth.Use\ufffd" not in run["names"]
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=SUPPRESS)
@@ -299,7 +319,7 @@ def test_fuzz_state_built_both_ways_is_the_same(picks, splits):
 def test_fastwire_is_still_what_decides_for_the_rest():
     # The compiled path changes no verdict: a frame it leaves is fastwire's.
     data = CASES[sorted(CASES)[1]]
-    assert colbatch.decode_run([data], 0) == (0, None)
+    assert colbatch.decode_run([data], 0) == (0, None, True)
     with pytest.raises(wire.WireError):
         fastwire.decode(data)
 

@@ -118,12 +118,20 @@ class Recorder:
         self._reseed_request_ids()
         _recorders.add(self)
         if ACCELERATED:
-            # An instance attribute: the mirrors' ``rec.finish(...)`` calls the C version,
-            # which hands every dispatch it does not handle itself to _finish_py.
-            self.finish = _accel.Finisher(
-                self, self._names, _tls, describer._functions, describer._type_labels,
-                describer.receiver, describer.value, describer.sender, describer.kwargs,
-                current_request, _request_finished, RETURNED, _KIND, None, wire.pack_event)
+            self._accelerate()
+
+    def _accelerate(self, submit: Callable[..., Any] | None = None) -> None:
+        """(Re)build the C ``finish`` from the describer's current methods and caches.
+
+        An instance attribute: the mirrors' ``rec.finish(...)`` calls the C version, which
+        hands every dispatch it does not handle itself to _finish_py. ``submit`` is the
+        Publisher.submit function whose bound sinks it serves in C (see use_publisher).
+        """
+        d = self.describe
+        self.finish = _accel.Finisher(
+            self, self._names, _tls, d._functions, d._type_labels, d.receiver, d.value,
+            d.sender, d.kwargs, current_request, _request_finished, RETURNED, _KIND, submit,
+            wire.pack_event)
 
     def use_publisher(self, publisher: Any) -> None:
         """Stream to ``publisher``: its submit() is the sink, its count_lost() counts

@@ -173,12 +173,7 @@ def test_the_publisher_path_counts_a_full_queue_and_unpackable_events():
         assert publisher.stats()["dropped_queue"] == 1 and len(publisher._queue) == 1
         publisher._queue_max = 100
         probe.describer.kwargs = lambda named: {"k": object()}  # not plain data (a bug)
-        probe.recorder.finish = capture._accel.Finisher(
-            probe.recorder, probe.recorder._names, capture._tls, probe.describer._functions,
-            probe.describer._type_labels, probe.describer.receiver, probe.describer.value,
-            probe.describer.sender, probe.describer.kwargs, capture.current_request,
-            request_finished, wire.RETURNED, wire.KIND_DISPATCH, Publisher.submit,
-            wire.pack_event)
+        probe.recorder._accelerate(Publisher.submit)  # the C path sees the patched kwargs
         responses = plain.send(sender=None, x=1)
         assert len(responses) == 1 and responses[0][1] is None  # the app sees no difference
         stats = publisher.stats()

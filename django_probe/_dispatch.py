@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
 import sys
 import time
 import weakref
@@ -31,7 +30,7 @@ from django.dispatch import dispatcher
 from django.dispatch.dispatcher import NO_RECEIVERS, Signal
 
 from . import wire
-from .capture import RAISED, RETURNED, Recorder, current_dispatch
+from .capture import ACCELERATED, RAISED, RETURNED, Recorder, _accel, current_dispatch
 from .naming import SignalRegistry, creation_frame
 
 _now = time.perf_counter_ns
@@ -82,11 +81,8 @@ def _site_py() -> wire.CallSite | None:
     return site
 
 
-try:  # optional: the same computation in C, sharing _sites (see _accel.c)
-    from . import _accel  # type: ignore[attr-defined]
-except ImportError:
-    _accel = None
-if _accel is not None and os.environ.get("SIGNAL_PROBE_NO_ACCEL") != "1":
+# The same computation in C, sharing _sites, when capture uses the accelerator too.
+if ACCELERATED:
     _accel.configure_site(_SKIP_FILES, _sites)
     _site = _accel.site
 else:
@@ -153,7 +149,6 @@ def _send_robust_async(calls: list, async_receivers: list, signal: Signal, sende
         return zip(async_receivers, async_responses, strict=False)
 
     return async_to_sync(asend)()
-
 
 
 def send(self, sender, **named):

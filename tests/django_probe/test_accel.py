@@ -25,15 +25,11 @@ pytestmark = pytest.mark.skipif(not capture.ACCELERATED,
                                 reason="django_probe._accel is not built (or disabled)")
 
 
-def test_the_dev_install_builds_the_probe_accelerator():
-    # `make install` compiles it (pyproject's ext-modules, optional): a silent fallback
-    # to the Python path would only show in the benchmark.
-    from django_probe import _accel
-
+def test_the_accelerated_probe_uses_its_c_parts():
     probe = runtime.start(ProbeConfig(), sink=lambda e: None)
     try:
-        assert isinstance(probe.recorder.finish, _accel.Finisher)
-        assert _dispatch._site is _accel.site
+        assert isinstance(probe.recorder.finish, capture._accel.Finisher)
+        assert _dispatch._site is capture._accel.site
     finally:
         runtime.stop()
 

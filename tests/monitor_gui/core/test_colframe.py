@@ -27,12 +27,6 @@ def ingest_path():
     """These tests choose the path themselves (overrides conftest's parametrized one)."""
 
 
-def test_the_dev_install_builds_the_compiled_decoder():
-    # `make install` compiles it (pyproject's ext-modules); a silent fallback to the slow
-    # path would only show in the benchmark.
-    assert colbatch._colframe is not None
-
-
 def snapshot(state: MonitorState):
     """Everything the GUI can read from a state, with internal ids resolved to values."""
     store = state.store

@@ -16,6 +16,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <frameobject.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -100,6 +101,137 @@ done:
     return result;
 }
 
+/* ------------------------------------------------------------------ nesting */
+
+/* capture._Nest in C: a dispatch's id, the running dispatch around it when it started
+ * (up) and whether it has ended (done, set by the mirror). Not GC-tracked: a nest refers
+ * only to an int, a bool and an older nest (id and up are read-only), so no cycle can
+ * go through it. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *id;
+    PyObject *up;   /* Nest or NULL */
+    PyObject *done; /* Py_False while running */
+} Nest;
+
+static PyTypeObject NestType;
+
+static void nest_dealloc(Nest *n) {
+    Py_XDECREF(n->id);
+    Py_XDECREF(n->up);
+    Py_XDECREF(n->done);
+    PyObject_Free(n);
+}
+
+#include <structmember.h>
+
+static PyMemberDef nest_members[] = {
+    {"id", T_OBJECT_EX, offsetof(Nest, id), READONLY, "the dispatch's id"},
+    {"up", T_OBJECT, offsetof(Nest, up), READONLY,
+     "the nest of the dispatch running around this one when it started, or None"},
+    /* T_OBJECT_EX: a plain slot, so the mirrors' ``nest.done = True`` is specialised */
+    {"done", T_OBJECT_EX, offsetof(Nest, done), 0, "True once the dispatch has ended"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject NestType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "django_probe._accel.Nest",
+    .tp_basicsize = sizeof(Nest),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "capture._Nest in C (see Enter).",
+    .tp_members = nest_members,
+    .tp_dealloc = (destructor)nest_dealloc,
+};
+
+/* Recorder.enter in C: Enter(current_dispatch)() starts a dispatch's nest, as
+ * Recorder._enter_py does; next_id() draws from the same counter. */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *var; /* capture.current_dispatch */
+    long long last_id;
+} Enter;
+
+static PyObject *enter_call(PyObject *self_, PyObject *const *args, size_t nargsf,
+                            PyObject *kwnames) {
+    Enter *e = (Enter *)self_;
+    if (PyVectorcall_NARGS(nargsf) || kwnames) {
+        PyErr_SetString(PyExc_TypeError, "enter() takes no arguments");
+        return NULL;
+    }
+    PyObject *up;
+    if (PyContextVar_Get(e->var, NULL, &up) < 0) return NULL;
+    while (up && Py_TYPE(up) == &NestType && ((Nest *)up)->done != Py_False) {
+        PyObject *next = Py_XNewRef(((Nest *)up)->up);
+        Py_DECREF(up);
+        up = next;
+    }
+    if (up && Py_TYPE(up) != &NestType) Py_CLEAR(up); /* not ours: as if unset */
+    Nest *n = PyObject_New(Nest, &NestType);
+    if (!n) { Py_XDECREF(up); return NULL; }
+    n->up = up;
+    n->done = Py_NewRef(Py_False);
+    n->id = PyLong_FromLongLong(++e->last_id);
+    if (!n->id) { Py_DECREF(n); return NULL; }
+    PyObject *token = PyContextVar_Set(e->var, (PyObject *)n);
+    if (!token) { Py_DECREF(n); return NULL; }
+    Py_DECREF(token);
+    return (PyObject *)n;
+}
+
+static PyObject *enter_next_id(Enter *e, PyObject *unused) {
+    return PyLong_FromLongLong(++e->last_id);
+}
+
+static int enter_traverse(Enter *e, visitproc visit, void *arg) {
+    Py_VISIT(e->var);
+    return 0;
+}
+
+static int enter_clear(Enter *e) {
+    Py_CLEAR(e->var);
+    return 0;
+}
+
+static void enter_dealloc(Enter *e) {
+    PyObject_GC_UnTrack(e);
+    enter_clear(e);
+    Py_TYPE(e)->tp_free((PyObject *)e);
+}
+
+static PyObject *enter_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    PyObject *var;
+    if (!PyArg_ParseTuple(args, "O!", &PyContextVar_Type, &var)) return NULL;
+    Enter *e = (Enter *)type->tp_alloc(type, 0);
+    if (!e) return NULL;
+    e->vectorcall = enter_call;
+    e->var = Py_NewRef(var);
+    e->last_id = 0;
+    return (PyObject *)e;
+}
+
+static PyMethodDef enter_methods[] = {
+    {"next_id", (PyCFunction)enter_next_id, METH_NOARGS,
+     "The next dispatch id (the counter enter() uses)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject EnterType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "django_probe._accel.Enter",
+    .tp_basicsize = sizeof(Enter),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "Recorder.enter in C: Enter(current_dispatch)() -> Nest.",
+    .tp_new = enter_new,
+    .tp_methods = enter_methods,
+    .tp_traverse = (traverseproc)enter_traverse,
+    .tp_clear = (inquiry)enter_clear,
+    .tp_dealloc = (destructor)enter_dealloc,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(Enter, vectorcall),
+};
+
 /* ------------------------------------------------------------------ Finisher */
 
 typedef struct {
@@ -116,6 +248,8 @@ typedef struct {
     PyObject *returned, *kind, *none_label;
     PyObject *submit_func;    /* Publisher.submit (the function) */
     PyObject *pack_event;     /* wire.pack_event (msgspec's encoder) */
+    PyObject *time_ns, *perf_counter_ns;
+    long long wall_offset, offset_at, offset_ttl; /* as Recorder._wall */
 } Finisher;
 
 static PyObject *s_state_key; /* key of the _ThreadState in PyThreadState_GetDict() */
@@ -207,8 +341,25 @@ done:
     return rc;
 }
 
-enum { A_SIGNAL, A_SENDER, A_METHOD, A_NAMED, A_SITE, A_ID, A_PARENT, A_TS, A_DURATION,
+enum { A_SIGNAL, A_SENDER, A_METHOD, A_NAMED, A_SITE, A_NEST, A_T0, A_DURATION,
        A_CALLS, A_RECEIVERS, A_ASYNC, A_RAISED, NARGS };
+
+/* Recorder._wall: time.time_ns() at perf_counter_ns() == t0. */
+static PyObject *wall_of(Finisher *f, PyObject *t0_obj) {
+    long long t0 = PyLong_AsLongLong(t0_obj);
+    if (t0 == -1 && PyErr_Occurred()) return NULL;
+    if (t0 - f->offset_at > f->offset_ttl) {
+        PyObject *now = PyObject_CallNoArgs(f->perf_counter_ns);
+        PyObject *wall = now ? PyObject_CallNoArgs(f->time_ns) : NULL;
+        long long n = now ? PyLong_AsLongLong(now) : -1, w = wall ? PyLong_AsLongLong(wall) : -1;
+        Py_XDECREF(now);
+        Py_XDECREF(wall);
+        if (PyErr_Occurred()) return NULL;
+        f->offset_at = n;
+        f->wall_offset = w - n;
+    }
+    return PyLong_FromLongLong(t0 + f->wall_offset);
+}
 
 static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t nargsf,
                                PyObject *kwnames) {
@@ -220,7 +371,7 @@ static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t na
     if (!PyList_CheckExact(calls) || !PyList_CheckExact(receivers)
             || PyObject_IsTrue(args[A_ASYNC]) != 0
             || PyList_GET_SIZE(calls) != PyList_GET_SIZE(receivers)
-            || !PyDict_CheckExact(named)) {
+            || !PyDict_CheckExact(named) || Py_TYPE(args[A_NEST]) != &NestType) {
         PyErr_Clear();
         return fallback(f, args, nargsf);
     }
@@ -271,7 +422,8 @@ static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t na
         Py_RETURN_NONE;
     }
     PyObject *rows = NULL, *label = NULL, *kwargs = NULL, *request = NULL, *thread = NULL;
-    PyObject *ident = NULL, *event = NULL, *sink = NULL;
+    PyObject *ident = NULL, *event = NULL, *sink = NULL, *ts = NULL;
+    Nest *nest = (Nest *)args[A_NEST];
     int failed = 1;
     rows = PyTuple_New(ncalls);
     if (!rows) goto end;
@@ -317,9 +469,12 @@ static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t na
     thread = PyObject_GetAttr(state, s_thread);
     ident = thread ? PyObject_GetAttr(state, s_ident) : NULL;
     if (!ident) goto end;
+    ts = wall_of(f, args[A_T0]);
+    if (!ts) goto end;
     event = PyTuple_New(15);
     if (!event) goto end;
-    PyObject *items[15] = {f->kind, args[A_TS], args[A_ID], args[A_PARENT], name, label,
+    PyObject *parent = nest->up ? ((Nest *)nest->up)->id : Py_None;
+    PyObject *items[15] = {f->kind, ts, nest->id, parent, name, label,
                            args[A_METHOD], args[A_DURATION], thread, ident, args[A_SITE],
                            request, kwargs, rows, args[A_RAISED]};
     for (int k = 0; k < 15; k++) PyTuple_SET_ITEM(event, k, Py_NewRef(items[k]));
@@ -349,6 +504,7 @@ end:
     Py_XDECREF(ident);
     Py_XDECREF(event);
     Py_XDECREF(sink);
+    Py_XDECREF(ts);
     Py_DECREF(name);
     /* finally: state.busy = False (keeping a pending BaseException intact) */
     PyObject *et, *ev, *tb;
@@ -377,6 +533,8 @@ static int finisher_traverse(Finisher *f, visitproc visit, void *arg) {
     Py_VISIT(f->none_label);
     Py_VISIT(f->submit_func);
     Py_VISIT(f->pack_event);
+    Py_VISIT(f->time_ns);
+    Py_VISIT(f->perf_counter_ns);
     return 0;
 }
 
@@ -397,6 +555,8 @@ static int finisher_clear(Finisher *f) {
     Py_CLEAR(f->none_label);
     Py_CLEAR(f->submit_func);
     Py_CLEAR(f->pack_event);
+    Py_CLEAR(f->time_ns);
+    Py_CLEAR(f->perf_counter_ns);
     return 0;
 }
 
@@ -410,28 +570,31 @@ static PyObject *finisher_new(PyTypeObject *type, PyObject *args, PyObject *kwds
     static char *kw[] = {"recorder", "names", "tls", "functions", "type_labels",
                          "describe_receiver", "describe_value", "describe_sender",
                          "describe_kwargs", "current_request", "request_finished",
-                         "returned", "kind", "submit", "pack_event", NULL};
-    PyObject *o[15];
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO!OO!O!OOOOO!OUUOO", kw, &o[0],
+                         "returned", "kind", "submit", "pack_event", "time_ns",
+                         "perf_counter_ns", "offset_ttl_ns", NULL};
+    PyObject *o[17];
+    long long ttl;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO!OO!O!OOOOO!OUUOOOOL", kw, &o[0],
                                      &PyDict_Type, &o[1], &o[2], &PyDict_Type, &o[3],
                                      &PyDict_Type, &o[4], &o[5], &o[6], &o[7], &o[8],
                                      &PyContextVar_Type, &o[9], &o[10], &o[11], &o[12],
-                                     &o[13], &o[14]))
+                                     &o[13], &o[14], &o[15], &o[16], &ttl))
         return NULL;
     Finisher *f = (Finisher *)type->tp_alloc(type, 0);
     if (!f) return NULL;
     f->vectorcall = finisher_call;
-    PyObject **slots[15] = {&f->recorder, &f->names, &f->tls, &f->functions, &f->type_labels,
+    PyObject **slots[17] = {&f->recorder, &f->names, &f->tls, &f->functions, &f->type_labels,
                             &f->describe_receiver, &f->describe_value, &f->describe_sender,
                             &f->describe_kwargs, &f->current_request, &f->request_finished,
-                            &f->returned, &f->kind, &f->submit_func, &f->pack_event};
-    for (int i = 0; i < 15; i++) *slots[i] = Py_NewRef(o[i]);
+                            &f->returned, &f->kind, &f->submit_func, &f->pack_event,
+                            &f->time_ns, &f->perf_counter_ns};
+    for (int i = 0; i < 17; i++) *slots[i] = Py_NewRef(o[i]);
+    f->offset_ttl = ttl;
+    f->offset_at = LLONG_MIN / 2; /* refreshed on the first dispatch */
     f->none_label = PyUnicode_InternFromString("None");
     if (!f->none_label) { Py_DECREF(f); return NULL; }
     return (PyObject *)f;
 }
-
-#include <structmember.h>
 
 static PyMemberDef finisher_members[] = {
     {"submit", T_OBJECT, offsetof(Finisher, submit_func), 0,
@@ -484,12 +647,14 @@ PyMODINIT_FUNC PyInit__accel(void) {
     INTERN(s_start, "_start");
     INTERN(s_count_lost, "count_lost");
     INTERN(s_append, "append");
-    if (PyType_Ready(&FinisherType) < 0) return NULL;
+    if (PyType_Ready(&FinisherType) < 0 || PyType_Ready(&NestType) < 0
+            || PyType_Ready(&EnterType) < 0)
+        return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
-    Py_INCREF(&FinisherType);
-    if (PyModule_AddObject(m, "Finisher", (PyObject *)&FinisherType) < 0) {
-        Py_DECREF(&FinisherType);
+    if (PyModule_AddObjectRef(m, "Finisher", (PyObject *)&FinisherType) < 0
+            || PyModule_AddObjectRef(m, "Nest", (PyObject *)&NestType) < 0
+            || PyModule_AddObjectRef(m, "Enter", (PyObject *)&EnterType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -30,11 +30,10 @@ from django.dispatch import dispatcher
 from django.dispatch.dispatcher import NO_RECEIVERS, Signal
 
 from . import wire
-from .capture import ACCELERATED, RAISED, RETURNED, Recorder, _accel, current_dispatch
+from .capture import ACCELERATED, RAISED, RETURNED, Recorder, _accel
 from .naming import SignalRegistry, creation_frame
 
 _now = time.perf_counter_ns
-_wall = time.time_ns
 _getframe = sys._getframe
 _logger = logging.getLogger("django.dispatch")  # Django 4.2 logs send_robust failures here
 
@@ -45,10 +44,8 @@ _ORIGINALS: dict[str, Any] = {name: Signal.__dict__[name] for name in (*METHOD_N
 # Frames in these files are the dispatcher, not the call site of send().
 _SKIP_FILES = {dispatcher.__file__, __file__}
 
-# The nesting ContextVar's methods, bound once: three attribute lookups fewer per dispatch.
-_parent, _enter, _leave = current_dispatch.get, current_dispatch.set, current_dispatch.reset
-
 _rec: Recorder  # set by install(); read once per dispatch into a local
+_enter: Any  # the recorder's enter(), set by install(): the dispatch's capture.Nest
 _registry: SignalRegistry | None = None
 
 
@@ -171,12 +168,9 @@ def send(self, sender, **named):
     site = _site()
     if self is _request_started:
         rec.begin_request(self, named)
-    parent = _parent()
-    dispatch_id = rec.next_id()
-    token = _enter(dispatch_id)
+    nest = _enter()
     calls: list = []
     ok = False
-    ts = _wall()
     t = t0 = _now()
     try:
         for receiver in sync_receivers:
@@ -193,9 +187,9 @@ def send(self, sender, **named):
             responses.extend(_send_async(calls, async_receivers, self, sender, named))
         ok = True
     finally:
-        _leave(token)
+        nest.done = True
         # After a clean sync-only run, the last receiver's end is the dispatch's end.
-        rec.finish(self, sender, "send", named, site, dispatch_id, parent, ts,
+        rec.finish(self, sender, "send", named, site, nest, t0,
                    (t if ok and not async_receivers else _now()) - t0,
                    calls, sync_receivers, async_receivers, not ok)
         if not ok:
@@ -216,12 +210,9 @@ def send_robust(self, sender, **named):
     site = _site()
     if self is _request_started:
         rec.begin_request(self, named)
-    parent = _parent()
-    dispatch_id = rec.next_id()
-    token = _enter(dispatch_id)
+    nest = _enter()
     calls: list = []
     ok = False
-    ts = _wall()
     t = t0 = _now()
     try:
         for receiver in sync_receivers:
@@ -244,8 +235,8 @@ def send_robust(self, sender, **named):
             responses.extend(_send_robust_async(calls, async_receivers, self, sender, named))
         ok = True
     finally:
-        _leave(token)
-        rec.finish(self, sender, "send_robust", named, site, dispatch_id, parent, ts,
+        nest.done = True
+        rec.finish(self, sender, "send_robust", named, site, nest, t0,
                    (t if ok and not async_receivers else _now()) - t0,
                    calls, sync_receivers, async_receivers, not ok)
         if not ok:
@@ -265,12 +256,9 @@ async def asend(self, sender, **named):
     site = _site()
     if self is _request_started:
         rec.begin_request(self, named)
-    parent = _parent()
-    dispatch_id = rec.next_id()
-    token = _enter(dispatch_id)
+    nest = _enter()
     calls: list = []
     ok = False
-    ts = _wall()
     t0 = _now()
     try:
         if sync_receivers:
@@ -301,8 +289,8 @@ async def asend(self, sender, **named):
         responses.extend(zip(async_receivers, async_responses, strict=False))
         ok = True
     finally:
-        _leave(token)
-        rec.finish(self, sender, "asend", named, site, dispatch_id, parent, ts, _now() - t0,
+        nest.done = True
+        rec.finish(self, sender, "asend", named, site, nest, t0, _now() - t0,
                    calls, sync_receivers, async_receivers, not ok)
         calls.clear()
     return responses
@@ -320,12 +308,9 @@ async def asend_robust(self, sender, **named):
     site = _site()
     if self is _request_started:
         rec.begin_request(self, named)
-    parent = _parent()
-    dispatch_id = rec.next_id()
-    token = _enter(dispatch_id)
+    nest = _enter()
     calls: list = []
     ok = False
-    ts = _wall()
     t0 = _now()
     try:
         if sync_receivers:
@@ -371,8 +356,8 @@ async def asend_robust(self, sender, **named):
         responses.extend(zip(async_receivers, async_responses, strict=False))
         ok = True
     finally:
-        _leave(token)
-        rec.finish(self, sender, "asend_robust", named, site, dispatch_id, parent, ts,
+        nest.done = True
+        rec.finish(self, sender, "asend_robust", named, site, nest, t0,
                    _now() - t0, calls, sync_receivers, async_receivers, not ok)
         calls.clear()
     return responses
@@ -397,13 +382,10 @@ def send_legacy(self, sender, **named):
     site = _site()
     if self is _request_started:
         rec.begin_request(self, named)
-    parent = _parent()
-    dispatch_id = rec.next_id()
-    token = _enter(dispatch_id)
+    nest = _enter()
     marks: list = []
     mark = marks.append
     responses = None
-    ts = _wall()
     t0 = _now()
     try:
         # Django 4.2 calls receivers from a list comprehension, which is its own frame on
@@ -424,11 +406,11 @@ def send_legacy(self, sender, **named):
         raise
     finally:
         end = _now()
-        _leave(token)
+        nest.done = True
         if responses is not None:
             calls = [(r, (marks[i + 1][1] if i + 1 < len(marks) else end) - t, RETURNED,
                       responses[i][1]) for i, (r, t) in enumerate(marks)]
-        rec.finish(self, sender, "send", named, site, dispatch_id, parent, ts, end - t0,
+        rec.finish(self, sender, "send", named, site, nest, t0, end - t0,
                    calls, live, [], responses is None)
         calls = marks = None
 
@@ -445,12 +427,9 @@ def send_robust_legacy(self, sender, **named):
     site = _site()
     if self is _request_started:
         rec.begin_request(self, named)
-    parent = _parent()
-    dispatch_id = rec.next_id()
-    token = _enter(dispatch_id)
+    nest = _enter()
     calls: list = []
     ok = False
-    ts = _wall()
     t = t0 = _now()
     try:
         responses = []
@@ -477,8 +456,8 @@ def send_robust_legacy(self, sender, **named):
             t = end
         ok = True
     finally:
-        _leave(token)
-        rec.finish(self, sender, "send_robust", named, site, dispatch_id, parent, ts,
+        nest.done = True
+        rec.finish(self, sender, "send_robust", named, site, nest, t0,
                    (t if ok else _now()) - t0, calls, live, [], not ok)
         if not ok:
             calls.clear()
@@ -516,8 +495,9 @@ def installed() -> bool:
 def install(recorder: Recorder) -> None:
     """Route every Signal dispatch through ``recorder``. Idempotent: a second call swaps
     the recorder only."""
-    global _rec, _registry
+    global _rec, _enter, _registry
     _rec = recorder
+    _enter = recorder.enter
     _registry = recorder.registry
     for name, func in _REPLACEMENTS.items():
         setattr(Signal, name, func)

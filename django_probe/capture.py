@@ -32,9 +32,41 @@ except ImportError:  # no compiler at install time, or Python < 3.11: pure Pytho
 # SIGNAL_PROBE_NO_ACCEL=1 keeps the pure-Python hot path (for comparisons and debugging).
 ACCELERATED = _accel is not None and os.environ.get("SIGNAL_PROBE_NO_ACCEL") != "1"
 
-# Id of the dispatch whose receivers are running: the parent of any nested dispatch.
-# A ContextVar (not a thread-local) so asyncio tasks spawned by asend() inherit it.
-current_dispatch: ContextVar[int | None] = ContextVar("django_probe_dispatch", default=None)
+
+
+class _Nest:
+    """One dispatch in the nesting chain: its id, the dispatch that was running around it
+    when it started (``up``), and whether it has ended (``done``, set by the mirror).
+
+    ``_accel.Nest`` is the same record in C. Nests refer only to older nests and ints,
+    so they form no cycles and hold nothing of the application.
+    """
+
+    __slots__ = ("done", "id", "up")
+
+    def __init__(self, dispatch_id: int, up: _Nest | None) -> None:
+        self.id = dispatch_id
+        self.up = up
+        self.done = False
+
+
+# The innermost dispatch this code runs in: the parent of any dispatch it starts. A
+# ContextVar (not a thread-local) so what asend() gathers, and what asgiref runs in other
+# threads, see it. A dispatch sets it once when it starts (Recorder.enter) and marks its
+# nest done when it ends instead of resetting it: a reset costs a second context update
+# on every dispatch. Readers skip ended nests, so the parent is always the innermost
+# dispatch *still running*, also for work a receiver scheduled to run later.
+current_dispatch: ContextVar[_Nest | None] = ContextVar("django_probe_dispatch", default=None)
+_current_nest, _set_nest = current_dispatch.get, current_dispatch.set
+
+
+def current_parent() -> int | None:
+    """Id of the innermost running dispatch around the caller, or None."""
+    nest = _current_nest()
+    while nest is not None and nest.done:
+        nest = nest.up
+    return None if nest is None else nest.id
+
 # The HTTP request being handled, noticed from request_started itself (no middleware).
 current_request: ContextVar[wire.RequestInfo | None] = ContextVar(
     "django_probe_request", default=None
@@ -61,6 +93,7 @@ class _ThreadState:
 
 
 _tls = threading.local()
+OFFSET_TTL_NS = 100_000_000  # how often the wall-clock offset of dispatch times is re-read
 
 
 def _thread_state() -> _ThreadState:
@@ -105,6 +138,11 @@ class Recorder:
         self.stream_empty = stream_empty
         self.ignore = ignore
         self.next_id = itertools.count(1).__next__  # atomic under the GIL
+        # Wall-clock time of a dispatch from its monotonic start: one clock read fewer
+        # per dispatch. The offset is refreshed every OFFSET_TTL_NS, so a clock step
+        # shows within that.
+        self._wall_offset = 0
+        self._offset_at = -OFFSET_TTL_NS
         # Called when building an event failed (a probe bug): the publisher counts it as
         # dropped. Without a publisher, failures are only counted here.
         self.failures = itertools.count()
@@ -119,6 +157,24 @@ class Recorder:
         _recorders.add(self)
         if ACCELERATED:
             self._accelerate()
+        else:
+            self.enter = self._enter_py
+
+    def _enter_py(self) -> _Nest:
+        """Start a dispatch's nest: its parent is the innermost running dispatch."""
+        up = _current_nest()
+        while up is not None and up.done:
+            up = up.up
+        nest = _Nest(self.next_id(), up)
+        _set_nest(nest)
+        return nest
+
+    def _wall(self, t0: int) -> int:
+        """time.time_ns() at perf_counter_ns() == t0 (see _wall_offset)."""
+        if t0 - self._offset_at > OFFSET_TTL_NS:
+            self._offset_at = now = time.perf_counter_ns()
+            self._wall_offset = time.time_ns() - now
+        return t0 + self._wall_offset
 
     def _accelerate(self, submit: Callable[..., Any] | None = None) -> None:
         """(Re)build the C ``finish`` from the describer's current methods and caches.
@@ -131,7 +187,12 @@ class Recorder:
         self.finish = _accel.Finisher(
             self, self._names, _tls, d._functions, d._type_labels, d.receiver, d.value,
             d.sender, d.kwargs, current_request, _request_finished, RETURNED, _KIND, submit,
-            wire.pack_event)
+            wire.pack_event, time.time_ns, time.perf_counter_ns, OFFSET_TTL_NS)
+        # Nests and ids in C too: one counter, shared with next_id() (empty(), receivers
+        # mode), kept when the finisher is rebuilt.
+        if not isinstance(getattr(self, "enter", None), _accel.Enter):
+            self.enter = _accel.Enter(current_dispatch)
+            self.next_id = self.enter.next_id
 
     def use_publisher(self, publisher: Any) -> None:
         """Stream to ``publisher``: its submit() is the sink, its count_lost() counts
@@ -168,7 +229,7 @@ class Recorder:
                 return
             if self.stream_empty:
                 self.sink((
-                    _KIND, time.time_ns(), self.next_id(), current_dispatch.get(), name,
+                    _KIND, time.time_ns(), self.next_id(), current_parent(), name,
                     self.describe.sender(sender), method, 0, threading.current_thread().name,
                     threading.get_ident(), None, current_request.get(), {}, (), False))
             else:
@@ -229,13 +290,15 @@ class Recorder:
         current_request.set(info)
 
     def _finish_py(self, signal: Signal, sender: Any, method: str, named: dict[str, Any],
-                   site: wire.CallSite | None, dispatch_id: int, parent: int | None, ts: int,
-                   duration: int, calls: list, receivers: list, async_receivers: list,
+                   site: wire.CallSite | None, nest: _Nest, t0: int, duration: int,
+                   calls: list, receivers: list, async_receivers: list,
                    raised: bool) -> None:
         """Build the event from what the dispatch recorded. Never raises into the app.
 
-        ``finish`` is this method, or with the accelerator a C callable that produces the
-        same events for the common dispatch and calls this for every other one.
+        ``nest`` is what enter() returned; ``t0`` the perf_counter_ns() at which the
+        receivers started. ``finish`` is this method, or with the accelerator a C
+        callable that produces the same events for the common dispatch and calls this
+        for every other one.
         """
         try:
             state = _tls.state
@@ -272,8 +335,9 @@ class Recorder:
                     rows = tuple(out)
                 else:
                     rows = self._receiver_calls(calls, receivers, async_receivers)
+                up = nest.up
                 self.sink((
-                    _KIND, ts, dispatch_id, parent, name,
+                    _KIND, self._wall(t0), nest.id, None if up is None else up.id, name,
                     "None" if sender is None else self.describe.sender(sender), method,
                     duration, state.thread, state.ident, site,
                     _request_now(), self.describe.kwargs(named) if named else {},

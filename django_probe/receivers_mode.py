@@ -17,7 +17,7 @@ from typing import Any
 from django.db.models import signals as model_signals
 from django.dispatch import Signal, dispatcher
 
-from .capture import Recorder, current_dispatch
+from .capture import Recorder
 from .naming import SignalRegistry
 
 DISPATCH_UID = "django_probe.catch_all"
@@ -54,5 +54,7 @@ class CatchAllReceivers:
                 if frame is not None else None)  # wire.CallSite, as an exact tuple
         rec = self.recorder
         rec.begin_request(signal, named)
-        rec.finish(signal, sender, "receiver", named, site, rec.next_id(),
-                   current_dispatch.get(), time.time_ns(), 0, [], [], [], False)
+        nest = rec.enter()
+        nest.done = True  # a receiver sees no dispatch of its own: nothing nests in it
+        rec.finish(signal, sender, "receiver", named, site, nest, time.perf_counter_ns(), 0,
+                   [], [], [], False)

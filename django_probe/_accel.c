@@ -1,7 +1,7 @@
 /* _accel: the probe's hot path in C (optional; capture.py and _dispatch.py fall back to
  * their pure-Python versions, which stay the definition).
  *
- * - site(): the call site of send(), as _dispatch._site() computes it, sharing its cache.
+ * - site(): the call site of send(), as _dispatch._site_py() computes it.
  * - Finisher: Recorder.finish for the common dispatch (every receiver ran and returned,
  *   the signal's name known and not ignored): builds the same event tuple from the same
  *   caches (calling the Describer only where it would be called), and when the sink is
@@ -28,22 +28,48 @@
 /* ------------------------------------------------------------------ call sites */
 
 static PyObject *site_skip_files; /* set of filenames of the dispatcher and the hook */
-static PyObject *site_cache;      /* dict: id(code) -> (code, {f_lasti: (file, line, func)}) */
+
+/* (code, instruction offset) -> (file, line, func): computing a line number walks the
+ * code's line table, so each call site is computed once. An open-addressing table keyed
+ * by the code object's address, which it pins with a strong reference (code objects
+ * only: no function, closure or instance is kept alive), like _dispatch._sites. */
+typedef struct {
+    PyObject *code; /* NULL: empty slot */
+    int lasti;
+    PyObject *site;
+} SiteEntry;
+
+#define SITE_SLOTS 16384 /* a power of two */
+#define SITE_MAX 10000   /* then cleared, like _sites: code generated at run time */
+static SiteEntry *site_table;
+static Py_ssize_t site_count;
+
+static void site_clear(void) {
+    if (!site_table) return;
+    for (Py_ssize_t i = 0; i < SITE_SLOTS; i++) {
+        Py_CLEAR(site_table[i].code);
+        Py_CLEAR(site_table[i].site);
+    }
+    site_count = 0;
+}
 
 static PyObject *configure_site(PyObject *self, PyObject *args) {
-    PyObject *skip, *cache;
-    if (!PyArg_ParseTuple(args, "O!O!", &PySet_Type, &skip, &PyDict_Type, &cache)) return NULL;
+    PyObject *skip;
+    if (!PyArg_ParseTuple(args, "O!", &PySet_Type, &skip)) return NULL;
+    if (!site_table) {
+        site_table = PyMem_Calloc(SITE_SLOTS, sizeof(SiteEntry));
+        if (!site_table) return PyErr_NoMemory();
+    }
+    site_clear(); /* another skip set: other answers */
     Py_INCREF(skip);
-    Py_INCREF(cache);
     Py_XSETREF(site_skip_files, skip);
-    Py_XSETREF(site_cache, cache);
     Py_RETURN_NONE;
 }
 
 /* site() -> (file, line, func) or None: the first frame above the caller (a send mirror)
- * whose file is not the dispatcher's. Same cache and bound as _dispatch._site(). */
+ * whose file is not the dispatcher's; what _dispatch._site_py() returns. */
 static PyObject *site(PyObject *self, PyObject *unused) {
-    if (!site_cache) {
+    if (!site_table) {
         PyErr_SetString(PyExc_RuntimeError, "configure_site() was not called");
         return NULL;
     }
@@ -64,37 +90,29 @@ static PyObject *site(PyObject *self, PyObject *unused) {
         Py_DECREF(frame);
         frame = back;
     }
-    PyObject *key = PyLong_FromVoidPtr(code);
-    if (!key) goto done;
-    PyObject *entry = PyDict_GetItemWithError(site_cache, key); /* borrowed */
-    if (!entry && PyErr_Occurred()) { Py_DECREF(key); goto done; }
-    if (!entry || !PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 2
-            || PyTuple_GET_ITEM(entry, 0) != (PyObject *)code
-            || !PyDict_Check(PyTuple_GET_ITEM(entry, 1))) {
-        if (PyDict_GET_SIZE(site_cache) > 10000) PyDict_Clear(site_cache);
-        PyObject *by_offset = PyDict_New();
-        entry = by_offset ? PyTuple_Pack(2, (PyObject *)code, by_offset) : NULL;
-        Py_XDECREF(by_offset);
-        if (!entry || PyDict_SetItem(site_cache, key, entry) < 0) {
-            Py_XDECREF(entry);
-            Py_DECREF(key);
-            goto done;
+    int lasti = PyFrame_GetLasti(frame);
+    size_t h = ((uintptr_t)code >> 4) * 0x9E3779B1u + (size_t)lasti * 0x85EBCA77u;
+    for (size_t i = h & (SITE_SLOTS - 1);; i = (i + 1) & (SITE_SLOTS - 1)) {
+        SiteEntry *e = &site_table[i];
+        if (e->code == (PyObject *)code && e->lasti == lasti) {
+            result = Py_NewRef(e->site);
+            break;
         }
-        Py_DECREF(entry); /* the cache holds it */
+        if (!e->code) { /* not seen yet: compute and remember it */
+            result = Py_BuildValue("(OiO)", code->co_filename, PyFrame_GetLineNumber(frame),
+                                   code->co_name);
+            if (!result) break;
+            if (site_count >= SITE_MAX) {
+                site_clear();
+                e = &site_table[h & (SITE_SLOTS - 1)];
+            }
+            e->code = Py_NewRef((PyObject *)code);
+            e->lasti = lasti;
+            e->site = Py_NewRef(result);
+            site_count++;
+            break;
+        }
     }
-    Py_DECREF(key);
-    PyObject *by_offset = PyTuple_GET_ITEM(entry, 1);
-    PyObject *lasti = PyLong_FromLong(PyFrame_GetLasti(frame));
-    if (!lasti) goto done;
-    result = PyDict_GetItemWithError(by_offset, lasti);
-    if (result) {
-        Py_INCREF(result);
-    } else if (!PyErr_Occurred()) {
-        result = Py_BuildValue("(OiO)", code->co_filename, PyFrame_GetLineNumber(frame),
-                               code->co_name);
-        if (result && PyDict_SetItem(by_offset, lasti, result) < 0) Py_CLEAR(result);
-    }
-    Py_DECREF(lasti);
 done:
     Py_XDECREF(code);
     Py_XDECREF(frame);
@@ -142,6 +160,51 @@ static PyTypeObject NestType = {
     .tp_doc = "capture._Nest in C (see Enter).",
     .tp_members = nest_members,
     .tp_dealloc = (destructor)nest_dealloc,
+};
+
+/* capture._ThreadState in C: the same three slots, read by the finisher without an
+ * attribute lookup. ThreadState(thread_name, ident); busy starts False. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *busy, *thread, *ident;
+} ThreadState;
+
+static void thread_state_dealloc(ThreadState *t) {
+    Py_XDECREF(t->busy);
+    Py_XDECREF(t->thread);
+    Py_XDECREF(t->ident);
+    PyObject_Free(t);
+}
+
+static PyObject *thread_state_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    PyObject *thread, *ident;
+    if (!PyArg_ParseTuple(args, "UO!", &thread, &PyLong_Type, &ident)) return NULL;
+    ThreadState *t = PyObject_New(ThreadState, type);
+    if (!t) return NULL;
+    t->busy = Py_NewRef(Py_False);
+    t->thread = Py_NewRef(thread);
+    t->ident = Py_NewRef(ident);
+    return (PyObject *)t;
+}
+
+/* Not GC-tracked: it holds a bool, a str and an int (thread and ident are read-only;
+ * busy is only ever set to a bool by the probe). */
+static PyMemberDef thread_state_members[] = {
+    {"busy", T_OBJECT_EX, offsetof(ThreadState, busy), 0, "the re-entrancy guard"},
+    {"thread", T_OBJECT_EX, offsetof(ThreadState, thread), READONLY, "the thread's name"},
+    {"ident", T_OBJECT_EX, offsetof(ThreadState, ident), READONLY, "threading.get_ident()"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject ThreadStateType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "django_probe._accel.ThreadState",
+    .tp_basicsize = sizeof(ThreadState),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "capture._ThreadState in C.",
+    .tp_new = thread_state_new,
+    .tp_members = thread_state_members,
+    .tp_dealloc = (destructor)thread_state_dealloc,
 };
 
 /* Recorder.enter in C: Enter(current_dispatch)() starts a dispatch's nest, as
@@ -237,7 +300,7 @@ static PyTypeObject EnterType = {
 typedef struct {
     PyObject_HEAD
     vectorcallfunc vectorcall;
-    PyObject *recorder;       /* the Recorder: .sink, .ignore, .on_failure, ._finish_py */
+    PyObject *recorder;       /* the Recorder: .on_failure, ._finish_py */
     PyObject *names;          /* dict id(signal) -> name (registry.names) */
     PyObject *tls;            /* capture._tls: .state is the _ThreadState */
     PyObject *functions;      /* describer._functions: id(f) -> (weakref(f), desc) */
@@ -249,11 +312,14 @@ typedef struct {
     PyObject *submit_func;    /* Publisher.submit (the function) */
     PyObject *pack_event;     /* wire.pack_event (msgspec's encoder) */
     PyObject *time_ns, *perf_counter_ns;
+    PyObject *ignore;         /* recorder.ignore (a frozenset; the recorder rebuilds us) */
+    PyObject *sink;           /* recorder.sink (kept in step by the recorder's property) */
+    PyObject *publisher, *publisher_dict; /* the last publisher served, and its __dict__ */
     long long wall_offset, offset_at, offset_ttl; /* as Recorder._wall */
 } Finisher;
 
 static PyObject *s_state_key; /* key of the _ThreadState in PyThreadState_GetDict() */
-static PyObject *s_state, *s_busy, *s_thread, *s_ident, *s_sink, *s_ignore, *s_on_failure,
+static PyObject *s_state, *s_on_failure,
     *s_finish_py, *s_queue, *s_queue_max, *s_dropped_queue, *s_running, *s_start,
     *s_count_lost, *s_append;
 
@@ -292,11 +358,25 @@ static PyObject *cached(PyObject *cache, PyObject *obj) {
     return PyTuple_GET_ITEM(hit, 1); /* borrowed */
 }
 
+/* publisher.<name> read from its instance dict (new reference), as the attribute is:
+ * Publisher has no class attribute or descriptor of these names. */
+static PyObject *pub_attr(PyObject *dict, PyObject *name) {
+    PyObject *v = PyDict_GetItemWithError(dict, name);
+    if (!v && !PyErr_Occurred()) PyErr_SetObject(PyExc_AttributeError, name);
+    return Py_XNewRef(v);
+}
+
 /* Publisher.submit(event), in C: same checks, same counters, same queue. */
 static int submit(Finisher *f, PyObject *publisher, PyObject *event) {
     int rc = -1;
-    PyObject *queue = PyObject_GetAttr(publisher, s_queue);
-    PyObject *qmax = queue ? PyObject_GetAttr(publisher, s_queue_max) : NULL;
+    if (publisher != f->publisher) { /* remember its __dict__: three lookups per event */
+        PyObject *dict = PyObject_GenericGetDict(publisher, NULL);
+        if (!dict) return -1;
+        Py_XSETREF(f->publisher_dict, dict);
+        Py_XSETREF(f->publisher, Py_NewRef(publisher));
+    }
+    PyObject *queue = pub_attr(f->publisher_dict, s_queue);
+    PyObject *qmax = queue ? pub_attr(f->publisher_dict, s_queue_max) : NULL;
     if (!qmax) goto done;
     Py_ssize_t depth = PyObject_Length(queue), limit = PyLong_AsSsize_t(qmax);
     if (depth < 0 || (limit == -1 && PyErr_Occurred())) goto done;
@@ -324,7 +404,7 @@ static int submit(Finisher *f, PyObject *publisher, PyObject *event) {
     Py_DECREF(packed);
     if (!r) goto done;
     Py_DECREF(r);
-    PyObject *running = PyObject_GetAttr(publisher, s_running);
+    PyObject *running = pub_attr(f->publisher_dict, s_running);
     if (!running) goto done;
     int is_running = PyObject_IsTrue(running);
     Py_DECREF(running);
@@ -346,7 +426,11 @@ enum { A_SIGNAL, A_SENDER, A_METHOD, A_NAMED, A_SITE, A_NEST, A_T0, A_DURATION,
 
 /* Recorder._wall: time.time_ns() at perf_counter_ns() == t0. */
 static PyObject *wall_of(Finisher *f, PyObject *t0_obj) {
+#if LONG_MAX >= 0x7fffffffffffffffL
+    long long t0 = PyLong_AsLong(t0_obj); /* far cheaper than PyLong_AsLongLong in 3.11 */
+#else
     long long t0 = PyLong_AsLongLong(t0_obj);
+#endif
     if (t0 == -1 && PyErr_Occurred()) return NULL;
     if (t0 - f->offset_at > f->offset_ttl) {
         PyObject *now = PyObject_CallNoArgs(f->perf_counter_ns);
@@ -398,29 +482,21 @@ static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t na
     PyObject *key = PyLong_FromVoidPtr(signal);
     PyObject *name = key ? PyDict_GetItemWithError(f->names, key) : NULL; /* borrowed */
     Py_XDECREF(key);
-    PyObject *ignore = name ? PyObject_GetAttr(f->recorder, s_ignore) : NULL;
-    int ignored = ignore ? PySequence_Contains(ignore, name) : -1;
-    Py_XDECREF(ignore);
-    PyObject *busy = PyObject_GetAttr(state, s_busy);
-    int is_busy = busy ? PyObject_IsTrue(busy) : -1;
-    Py_XDECREF(busy);
-    if (ignored != 0 || is_busy < 0 || !PyUnicode_Check(name) || !PyUnicode_GET_LENGTH(name)) {
+    int ignored = name ? PySet_Contains(f->ignore, name) : -1;
+    if (ignored != 0 || Py_TYPE(state) != &ThreadStateType || !PyUnicode_Check(name)
+            || !PyUnicode_GET_LENGTH(name)) {
         /* an unnamed or ignored signal, or a lookup failed: the Python version decides */
         Py_DECREF(state);
         PyErr_Clear();
         return fallback(f, args, nargsf);
     }
-    if (is_busy) { /* caused by the probe's own work: never record or recurse */
+    ThreadState *ts_ = (ThreadState *)state;
+    if (ts_->busy != Py_False) { /* caused by the probe's own work: never record or recurse */
         Py_DECREF(state);
         Py_RETURN_NONE;
     }
     Py_INCREF(name);
-    if (PyObject_SetAttr(state, s_busy, Py_True) < 0) {
-        Py_DECREF(name);
-        Py_DECREF(state);
-        if (count_failure(f) < 0) return NULL;
-        Py_RETURN_NONE;
-    }
+    Py_SETREF(ts_->busy, Py_NewRef(Py_True));
     PyObject *rows = NULL, *label = NULL, *kwargs = NULL, *request = NULL, *thread = NULL;
     PyObject *ident = NULL, *event = NULL, *sink = NULL, *ts = NULL;
     Nest *nest = (Nest *)args[A_NEST];
@@ -466,9 +542,8 @@ static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t na
     if (!kwargs) goto end;
     if (PyContextVar_Get(f->current_request, NULL, &request) < 0) goto end;
     if (!request) request = Py_NewRef(Py_None);
-    thread = PyObject_GetAttr(state, s_thread);
-    ident = thread ? PyObject_GetAttr(state, s_ident) : NULL;
-    if (!ident) goto end;
+    thread = Py_NewRef(ts_->thread);
+    ident = Py_NewRef(ts_->ident);
     ts = wall_of(f, args[A_T0]);
     if (!ts) goto end;
     event = PyTuple_New(15);
@@ -478,8 +553,11 @@ static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t na
                            args[A_METHOD], args[A_DURATION], thread, ident, args[A_SITE],
                            request, kwargs, rows, args[A_RAISED]};
     for (int k = 0; k < 15; k++) PyTuple_SET_ITEM(event, k, Py_NewRef(items[k]));
-    sink = PyObject_GetAttr(f->recorder, s_sink);
-    if (!sink) goto end;
+    sink = Py_XNewRef(f->sink);
+    if (!sink) {
+        PyErr_SetString(PyExc_AttributeError, "no sink");
+        goto end;
+    }
     if (f->submit_func && f->submit_func != Py_None && PyMethod_Check(sink)
             && PyMethod_GET_FUNCTION(sink) == f->submit_func) {
         if (submit(f, PyMethod_GET_SELF(sink), event) < 0) goto end;
@@ -506,11 +584,7 @@ end:
     Py_XDECREF(sink);
     Py_XDECREF(ts);
     Py_DECREF(name);
-    /* finally: state.busy = False (keeping a pending BaseException intact) */
-    PyObject *et, *ev, *tb;
-    PyErr_Fetch(&et, &ev, &tb);
-    if (PyObject_SetAttr(state, s_busy, Py_False) < 0) PyErr_Clear();
-    PyErr_Restore(et, ev, tb);
+    Py_SETREF(ts_->busy, Py_NewRef(Py_False)); /* finally: state.busy = False */
     Py_DECREF(state);
     if (failed == 2) return NULL;
     Py_RETURN_NONE;
@@ -535,6 +609,10 @@ static int finisher_traverse(Finisher *f, visitproc visit, void *arg) {
     Py_VISIT(f->pack_event);
     Py_VISIT(f->time_ns);
     Py_VISIT(f->perf_counter_ns);
+    Py_VISIT(f->ignore);
+    Py_VISIT(f->sink);
+    Py_VISIT(f->publisher);
+    Py_VISIT(f->publisher_dict);
     return 0;
 }
 
@@ -557,6 +635,10 @@ static int finisher_clear(Finisher *f) {
     Py_CLEAR(f->pack_event);
     Py_CLEAR(f->time_ns);
     Py_CLEAR(f->perf_counter_ns);
+    Py_CLEAR(f->ignore);
+    Py_CLEAR(f->sink);
+    Py_CLEAR(f->publisher);
+    Py_CLEAR(f->publisher_dict);
     return 0;
 }
 
@@ -571,24 +653,25 @@ static PyObject *finisher_new(PyTypeObject *type, PyObject *args, PyObject *kwds
                          "describe_receiver", "describe_value", "describe_sender",
                          "describe_kwargs", "current_request", "request_finished",
                          "returned", "kind", "submit", "pack_event", "time_ns",
-                         "perf_counter_ns", "offset_ttl_ns", NULL};
-    PyObject *o[17];
+                         "perf_counter_ns", "offset_ttl_ns", "ignore", "sink", NULL};
+    PyObject *o[19];
     long long ttl;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO!OO!O!OOOOO!OUUOOOOL", kw, &o[0],
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO!OO!O!OOOOO!OUUOOOOLO!O", kw, &o[0],
                                      &PyDict_Type, &o[1], &o[2], &PyDict_Type, &o[3],
                                      &PyDict_Type, &o[4], &o[5], &o[6], &o[7], &o[8],
                                      &PyContextVar_Type, &o[9], &o[10], &o[11], &o[12],
-                                     &o[13], &o[14], &o[15], &o[16], &ttl))
+                                     &o[13], &o[14], &o[15], &o[16], &ttl,
+                                     &PyFrozenSet_Type, &o[17], &o[18]))
         return NULL;
     Finisher *f = (Finisher *)type->tp_alloc(type, 0);
     if (!f) return NULL;
     f->vectorcall = finisher_call;
-    PyObject **slots[17] = {&f->recorder, &f->names, &f->tls, &f->functions, &f->type_labels,
+    PyObject **slots[19] = {&f->recorder, &f->names, &f->tls, &f->functions, &f->type_labels,
                             &f->describe_receiver, &f->describe_value, &f->describe_sender,
                             &f->describe_kwargs, &f->current_request, &f->request_finished,
                             &f->returned, &f->kind, &f->submit_func, &f->pack_event,
-                            &f->time_ns, &f->perf_counter_ns};
-    for (int i = 0; i < 17; i++) *slots[i] = Py_NewRef(o[i]);
+                            &f->time_ns, &f->perf_counter_ns, &f->ignore, &f->sink};
+    for (int i = 0; i < 19; i++) *slots[i] = Py_NewRef(o[i]);
     f->offset_ttl = ttl;
     f->offset_at = LLONG_MIN / 2; /* refreshed on the first dispatch */
     f->none_label = PyUnicode_InternFromString("None");
@@ -600,6 +683,7 @@ static PyMemberDef finisher_members[] = {
     {"submit", T_OBJECT, offsetof(Finisher, submit_func), 0,
      "Publisher.submit (the function): a sink that is this, bound to a publisher, is "
      "served in C. None: every sink is called."},
+    {"sink", T_OBJECT, offsetof(Finisher, sink), 0, "the recorder's sink"},
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -620,7 +704,7 @@ static PyTypeObject FinisherType = {
 
 static PyMethodDef methods[] = {
     {"site", site, METH_NOARGS, "site() -> (file, line, func) or None, like _dispatch._site()."},
-    {"configure_site", configure_site, METH_VARARGS, "configure_site(skip_files, cache)"},
+    {"configure_site", configure_site, METH_VARARGS, "configure_site(skip_files)"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -633,11 +717,6 @@ PyMODINIT_FUNC PyInit__accel(void) {
 #define INTERN(var, text) if (!(var = PyUnicode_InternFromString(text))) return NULL
     INTERN(s_state, "state");
     INTERN(s_state_key, "django_probe._accel.thread_state");
-    INTERN(s_busy, "busy");
-    INTERN(s_thread, "thread");
-    INTERN(s_ident, "ident");
-    INTERN(s_sink, "sink");
-    INTERN(s_ignore, "ignore");
     INTERN(s_on_failure, "on_failure");
     INTERN(s_finish_py, "_finish_py");
     INTERN(s_queue, "_queue");
@@ -648,13 +727,14 @@ PyMODINIT_FUNC PyInit__accel(void) {
     INTERN(s_count_lost, "count_lost");
     INTERN(s_append, "append");
     if (PyType_Ready(&FinisherType) < 0 || PyType_Ready(&NestType) < 0
-            || PyType_Ready(&EnterType) < 0)
+            || PyType_Ready(&EnterType) < 0 || PyType_Ready(&ThreadStateType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     if (PyModule_AddObjectRef(m, "Finisher", (PyObject *)&FinisherType) < 0
             || PyModule_AddObjectRef(m, "Nest", (PyObject *)&NestType) < 0
-            || PyModule_AddObjectRef(m, "Enter", (PyObject *)&EnterType) < 0) {
+            || PyModule_AddObjectRef(m, "Enter", (PyObject *)&EnterType) < 0
+            || PyModule_AddObjectRef(m, "ThreadState", (PyObject *)&ThreadStateType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

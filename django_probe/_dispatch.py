@@ -78,9 +78,9 @@ def _site_py() -> wire.CallSite | None:
     return site
 
 
-# The same computation in C, sharing _sites, when capture uses the accelerator too.
+# The same computation in C (with its own cache), when capture uses the accelerator too.
 if ACCELERATED:
-    _accel.configure_site(_SKIP_FILES, _sites)
+    _accel.configure_site(_SKIP_FILES)
     _site = _accel.site
 else:
     _site = _site_py

@@ -97,7 +97,11 @@ OFFSET_TTL_NS = 100_000_000  # how often the wall-clock offset of dispatch times
 
 
 def _thread_state() -> _ThreadState:
-    _tls.state = state = _ThreadState()
+    if ACCELERATED:  # the same slots, read by the C finisher without attribute lookups
+        state = _accel.ThreadState(_current_thread().name, _get_ident())
+    else:
+        state = _ThreadState()
+    _tls.state = state
     return state
 
 Sink = Callable[[Any], None]
@@ -132,11 +136,11 @@ class Recorder:
 
     def __init__(self, sink: Sink, describer: Describer, registry: SignalRegistry, *,
                  stream_empty: bool = False, ignore: frozenset[str] = frozenset()) -> None:
-        self.sink = sink
+        self._sink = sink
         self.describe = describer
         self.registry = registry
         self.stream_empty = stream_empty
-        self.ignore = ignore
+        self._ignore = ignore
         self.next_id = itertools.count(1).__next__  # atomic under the GIL
         # Wall-clock time of a dispatch from its monotonic start: one clock read fewer
         # per dispatch. The offset is refreshed every OFFSET_TTL_NS, so a clock step
@@ -159,6 +163,28 @@ class Recorder:
             self._accelerate()
         else:
             self.enter = self._enter_py
+
+    @property
+    def sink(self) -> Sink:
+        """Called with each event (a plain tuple); Publisher.submit when streaming."""
+        return self._sink
+
+    @sink.setter
+    def sink(self, sink: Sink) -> None:
+        self._sink = sink
+        if ACCELERATED:  # the C finish holds it too
+            self.finish.sink = sink
+
+    @property
+    def ignore(self) -> frozenset[str]:
+        """Names of signals that are never recorded."""
+        return self._ignore
+
+    @ignore.setter
+    def ignore(self, names: frozenset[str]) -> None:
+        self._ignore = frozenset(names)
+        if ACCELERATED:  # the C finish holds the set itself
+            self._accelerate(self.finish.submit)
 
     def _enter_py(self) -> _Nest:
         """Start a dispatch's nest: its parent is the innermost running dispatch."""
@@ -187,7 +213,8 @@ class Recorder:
         self.finish = _accel.Finisher(
             self, self._names, _tls, d._functions, d._type_labels, d.receiver, d.value,
             d.sender, d.kwargs, current_request, _request_finished, RETURNED, _KIND, submit,
-            wire.pack_event, time.time_ns, time.perf_counter_ns, OFFSET_TTL_NS)
+            wire.pack_event, time.time_ns, time.perf_counter_ns, OFFSET_TTL_NS,
+            self._ignore, self._sink)
         # Nests and ids in C too: one counter, shared with next_id() (empty(), receivers
         # mode), kept when the finisher is rebuilt.
         if not isinstance(getattr(self, "enter", None), _accel.Enter):
@@ -225,10 +252,10 @@ class Recorder:
             return
         try:
             name = self.registry.name(signal)
-            if name in self.ignore:
+            if name in self._ignore:
                 return
             if self.stream_empty:
-                self.sink((
+                self._sink((
                     _KIND, time.time_ns(), self.next_id(), current_parent(), name,
                     self.describe.sender(sender), method, 0, threading.current_thread().name,
                     threading.get_ident(), None, current_request.get(), {}, (), False))
@@ -309,7 +336,7 @@ class Recorder:
         state.busy = True
         try:
             name = self._names.get(id(signal)) or self.registry.name(signal)
-            if name not in self.ignore:
+            if name not in self._ignore:
                 if len(calls) == 1 and len(receivers) == 1 and not async_receivers:
                     # The most common dispatch of all: one sync receiver that ran.
                     r, ns, outcome, result = calls[0]
@@ -336,7 +363,7 @@ class Recorder:
                 else:
                     rows = self._receiver_calls(calls, receivers, async_receivers)
                 up = nest.up
-                self.sink((
+                self._sink((
                     _KIND, self._wall(t0), nest.id, None if up is None else up.id, name,
                     "None" if sender is None else self.describe.sender(sender), method,
                     duration, state.thread, state.ident, site,

@@ -262,15 +262,31 @@ def call_site_of(impl):
     return impl()  # stands in for a send mirror: impl looks at *our* caller
 
 
-def test_site_matches_the_python_version_and_shares_its_cache():
+def test_site_matches_the_python_version_and_caches_per_instruction():
     from django_probe import _accel
 
     fast = call_site_of(_accel.site); slow = call_site_of(_dispatch._site_py)  # noqa: E702
     got = [fast, slow]
     line = inspect.currentframe().f_lineno - 2
     assert got[0] == got[1] == (__file__, line, inspect.currentframe().f_code.co_name)
-    entry = _dispatch._sites[id(inspect.currentframe().f_code)]
-    assert entry[0] is inspect.currentframe().f_code and got[0] in entry[1].values()
+    again = []
+    for _ in range(2):  # one line, one offset: one entry, computed once
+        again.append(call_site_of(_accel.site)); here = inspect.currentframe().f_lineno  # noqa: E702
+    assert again[0] is again[1] and again[0][1] == here
+
+
+def test_site_cache_is_bounded_and_stays_exact_after_it_is_cleared():
+    # Code generated at run time: more distinct call sites than the C cache keeps.
+    from django_probe import _accel
+
+    sites = []
+    for i in range(10_050):
+        namespace = {"impl": _accel.site, "call_site_of": call_site_of}
+        exec(compile(f"def f{i}():\n    return call_site_of(impl)\n", f"<gen {i}>", "exec"),
+             namespace)
+        sites.append(namespace[f"f{i}"]())
+    assert sites == [(f"<gen {i}>", 2, f"f{i}") for i in range(10_050)]
+    assert call_site_of(_accel.site)[0] == __file__
 
 
 def test_the_recorder_and_its_finisher_are_collectable():

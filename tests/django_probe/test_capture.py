@@ -430,3 +430,20 @@ def test_a_failure_while_counting_a_no_receiver_dispatch_never_reaches_the_app(p
     lonely = Signal()
     assert lonely.send(sender=None) == []  # the app sees Django's own result
     assert next(probe.recorder.failures) == 1  # one failure counted (next() reads it)
+
+
+def test_timestamps_are_wall_clock_times_of_the_dispatch_start(probe):
+    # ts is derived from the monotonic start of the receivers plus a wall-clock offset
+    # (one clock read fewer per dispatch): it must still read like time.time_ns().
+    tick = Signal()
+    tick.connect(lambda sender, **kw: time.sleep(0.002), weak=False)
+    stamps = []
+    for _ in range(3):
+        before = time.time_ns()
+        tick.send(sender=None)
+        stamps.append((before, time.time_ns()))
+    events = dispatches(probe.events, "")
+    assert len(events) == 3
+    for event, (before, after) in zip(events, stamps, strict=True):
+        assert before - 1_000_000 <= event.ts <= after - event.dur + 1_000_000
+    assert events[0].ts < events[1].ts < events[2].ts

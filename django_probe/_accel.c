@@ -315,6 +315,11 @@ typedef struct {
     PyObject *ignore;         /* recorder.ignore (a frozenset; the recorder rebuilds us) */
     PyObject *sink;           /* recorder.sink (kept in step by the recorder's property) */
     PyObject *publisher, *publisher_dict; /* the last publisher served, and its __dict__ */
+    /* Describer.kwargs for the common values (see describe_kwargs_c) */
+    PyObject *sensitive_names; /* describer._sensitive_names: key -> verdict */
+    PyObject *kinds;           /* describer._kinds: id(cls) -> (weakref(cls), kind, model) */
+    PyObject *redacted, *request_kind, *ellipsis;
+    Py_ssize_t max_len, max_items;
     long long wall_offset, offset_at, offset_ttl; /* as Recorder._wall */
 } Finisher;
 
@@ -419,6 +424,159 @@ done:
     Py_XDECREF(queue);
     Py_XDECREF(qmax);
     return rc;
+}
+
+/* ------------------------------------------------------------------ kwargs
+ *
+ * Describer.kwargs()/value() for the values most dispatches carry: str, int, float, bool,
+ * None, a WSGI environ, a model instance, a request. Anything else, any doubt and any
+ * error go to the Python describer (per value, or for the whole dict), which stays the
+ * definition; a differential test compares both over many kinds of values. */
+
+static PyObject *s_dunder_dict, *s_state_attr, *s_method, *s_path, *s_request_method,
+    *s_path_info;
+
+/* Describer.value()'s final bound: text[:max_len - 1] + "…" when longer (steals text). */
+static PyObject *bounded(Finisher *f, PyObject *text) {
+    if (!text || PyUnicode_GET_LENGTH(text) <= f->max_len) return text;
+    PyObject *head = PyUnicode_Substring(text, 0, f->max_len - 1);
+    Py_DECREF(text);
+    if (!head) return NULL;
+    PyObject *out = PyUnicode_Concat(head, f->ellipsis);
+    Py_DECREF(head);
+    return out;
+}
+
+/* str(x) for an exact str or None (what an f-string shows), else NULL without error. */
+static PyObject *plain_text(PyObject *x) {
+    if (PyUnicode_CheckExact(x)) return Py_NewRef(x);
+    if (x == Py_None) return PyUnicode_FromString("None");
+    return NULL;
+}
+
+/* Describer.value(value), or NULL without an error: not handled here. */
+static PyObject *value_c(Finisher *f, PyObject *value) {
+    PyTypeObject *cls = Py_TYPE(value);
+    if (cls == &PyUnicode_Type) {
+        PyObject *head = PyUnicode_Substring(value, 0, f->max_len);
+        PyObject *r = head ? PyObject_Repr(head) : NULL;
+        Py_XDECREF(head);
+        return bounded(f, r);
+    }
+    if (cls == &PyLong_Type || cls == &PyBool_Type || cls == &PyFloat_Type || value == Py_None)
+        return bounded(f, PyObject_Repr(value));
+    if (cls == &PyDict_Type) { /* Describer._mapping: a WSGI environ by its request line */
+        PyObject *method = PyDict_GetItemWithError(value, s_request_method);
+        PyObject *path = method ? PyDict_GetItemWithError(value, s_path_info) : NULL;
+        if (!path || !PyUnicode_CheckExact(method) || !PyUnicode_CheckExact(path)) return NULL;
+        PyObject *m = PyUnicode_Substring(method, 0, 16);
+        PyObject *p = m ? PyUnicode_Substring(path, 0, f->max_len) : NULL;
+        PyObject *r = p ? PyUnicode_FromFormat("<WSGI environ %U %U (%zd keys)>", m, p,
+                                               PyDict_GET_SIZE(value)) : NULL;
+        Py_XDECREF(m);
+        Py_XDECREF(p);
+        return bounded(f, r);
+    }
+    PyObject *key = PyLong_FromVoidPtr(cls);
+    PyObject *hit = key ? PyDict_GetItemWithError(f->kinds, key) : NULL;
+    Py_XDECREF(key);
+    if (!hit || !PyTuple_CheckExact(hit) || PyTuple_GET_SIZE(hit) != 3) return NULL;
+    PyObject *ref = PyTuple_GET_ITEM(hit, 0), *kind = PyTuple_GET_ITEM(hit, 1);
+    PyObject *model = PyTuple_GET_ITEM(hit, 2);
+    if (!PyWeakref_CheckRef(ref) || PyWeakref_GET_OBJECT(ref) != (PyObject *)cls) return NULL;
+    int is_model = model != Py_None;
+    if (!is_model && kind != f->request_kind) return NULL;
+    PyObject *dict = PyObject_GetAttr(value, s_dunder_dict); /* value.__dict__, as Python */
+    if (!dict) return NULL;
+    PyObject *r = NULL;
+    if (!PyDict_Check(dict)) goto done;
+    if (is_model) {
+        int has_state = PyDict_Contains(dict, s_state_attr);
+        if (has_state < 0) goto done;
+        if (has_state) { /* describe._model_instance */
+            if (!PyTuple_CheckExact(model) || PyTuple_GET_SIZE(model) != 2) goto done;
+            PyObject *attname = PyTuple_GET_ITEM(model, 0), *label = PyTuple_GET_ITEM(model, 1);
+            if (!PyUnicode_CheckExact(label)) goto done;
+            PyObject *pk = Py_None;
+            if (PyUnicode_Check(attname) && PyUnicode_GET_LENGTH(attname)) {
+                pk = PyDict_GetItemWithError(dict, attname);
+                if (!pk) {
+                    if (PyErr_Occurred()) goto done;
+                    pk = Py_None;
+                }
+            } else if (attname != Py_None) {
+                goto done;
+            }
+            if (pk == Py_None) r = PyUnicode_FromFormat("%U (unsaved)", label);
+            else if (PyLong_CheckExact(pk) || PyUnicode_CheckExact(pk))
+                r = PyUnicode_FromFormat("%U pk=%S", label, pk);
+            goto done; /* other keys (a UUID...): Python's repr rule */
+        }
+    }
+    if (kind == f->request_kind) { /* "WSGIRequest GET /path": plain attributes only */
+        PyObject *method = PyDict_GetItemWithError(dict, s_method);
+        PyObject *path = PyErr_Occurred() ? NULL : PyDict_GetItemWithError(dict, s_path);
+        if (PyErr_Occurred()) goto done;
+        PyObject *m = plain_text(method ? method : Py_None);
+        PyObject *p = plain_text(path ? path : Py_None);
+        PyObject *name = (m && p) ? PyType_GetName(cls) : NULL;
+        if (name) r = PyUnicode_FromFormat("%U %U %U", name, m, p);
+        Py_XDECREF(m);
+        Py_XDECREF(p);
+        Py_XDECREF(name);
+    }
+done:
+    Py_DECREF(dict);
+    return bounded(f, r);
+}
+
+/* Describer.kwargs(named): new dict, or NULL with an error. */
+static PyObject *describe_kwargs_c(Finisher *f, PyObject *named) {
+    if (PyDict_GET_SIZE(named) > f->max_items) /* the "…: N more" entry: Python's */
+        return PyObject_CallOneArg(f->describe_kwargs, named);
+    PyObject *out = PyDict_New();
+    if (!out) return NULL;
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(named, &pos, &key, &value)) {
+        PyObject *verdict = PyDict_GetItemWithError(f->sensitive_names, key);
+        if (!verdict) { /* a name not seen yet: Python decides it (and remembers) */
+            Py_DECREF(out);
+            if (PyErr_Occurred()) return NULL;
+            return PyObject_CallOneArg(f->describe_kwargs, named);
+        }
+        PyObject *text;
+        if (verdict == Py_True) {
+            text = Py_NewRef(f->redacted);
+        } else if (verdict != Py_False) {
+            Py_DECREF(out);
+            return PyObject_CallOneArg(f->describe_kwargs, named);
+        } else {
+            text = value_c(f, value);
+            if (!text) {
+                if (PyErr_Occurred()) {
+                    if (!PyErr_ExceptionMatches(PyExc_Exception)) { Py_DECREF(out); return NULL; }
+                    PyErr_Clear(); /* e.g. a huge int's repr: Python has the rule for it */
+                }
+                text = PyObject_CallOneArg(f->describe_value, value);
+            }
+        }
+        if (!text || PyDict_SetItem(out, key, text) < 0) {
+            Py_XDECREF(text);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(text);
+    }
+    return out;
+}
+
+static PyObject *finisher_describe_kwargs(Finisher *f, PyObject *named) {
+    if (!PyDict_CheckExact(named)) {
+        PyErr_SetString(PyExc_TypeError, "describe_kwargs() takes a dict");
+        return NULL;
+    }
+    return describe_kwargs_c(f, named);
 }
 
 enum { A_SIGNAL, A_SENDER, A_METHOD, A_NAMED, A_SITE, A_NEST, A_T0, A_DURATION,
@@ -537,8 +695,7 @@ static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t na
         label = hit ? Py_NewRef(hit) : PyObject_CallOneArg(f->describe_sender, sender);
         if (!label) goto end;
     }
-    kwargs = PyDict_GET_SIZE(named) ? PyObject_CallOneArg(f->describe_kwargs, named)
-                                    : PyDict_New();
+    kwargs = PyDict_GET_SIZE(named) ? describe_kwargs_c(f, named) : PyDict_New();
     if (!kwargs) goto end;
     if (PyContextVar_Get(f->current_request, NULL, &request) < 0) goto end;
     if (!request) request = Py_NewRef(Py_None);
@@ -613,6 +770,11 @@ static int finisher_traverse(Finisher *f, visitproc visit, void *arg) {
     Py_VISIT(f->sink);
     Py_VISIT(f->publisher);
     Py_VISIT(f->publisher_dict);
+    Py_VISIT(f->sensitive_names);
+    Py_VISIT(f->kinds);
+    Py_VISIT(f->redacted);
+    Py_VISIT(f->request_kind);
+    Py_VISIT(f->ellipsis);
     return 0;
 }
 
@@ -639,6 +801,11 @@ static int finisher_clear(Finisher *f) {
     Py_CLEAR(f->sink);
     Py_CLEAR(f->publisher);
     Py_CLEAR(f->publisher_dict);
+    Py_CLEAR(f->sensitive_names);
+    Py_CLEAR(f->kinds);
+    Py_CLEAR(f->redacted);
+    Py_CLEAR(f->request_kind);
+    Py_CLEAR(f->ellipsis);
     return 0;
 }
 
@@ -653,15 +820,18 @@ static PyObject *finisher_new(PyTypeObject *type, PyObject *args, PyObject *kwds
                          "describe_receiver", "describe_value", "describe_sender",
                          "describe_kwargs", "current_request", "request_finished",
                          "returned", "kind", "submit", "pack_event", "time_ns",
-                         "perf_counter_ns", "offset_ttl_ns", "ignore", "sink", NULL};
-    PyObject *o[19];
+                         "perf_counter_ns", "offset_ttl_ns", "ignore", "sink", "describer",
+                         "redacted", "request_kind", NULL};
+    PyObject *o[19], *describer, *redacted, *request_kind;
     long long ttl;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO!OO!O!OOOOO!OUUOOOOLO!O", kw, &o[0],
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO!OO!O!OOOOO!OUUOOOOLO!OOO!O!", kw, &o[0],
                                      &PyDict_Type, &o[1], &o[2], &PyDict_Type, &o[3],
                                      &PyDict_Type, &o[4], &o[5], &o[6], &o[7], &o[8],
                                      &PyContextVar_Type, &o[9], &o[10], &o[11], &o[12],
                                      &o[13], &o[14], &o[15], &o[16], &ttl,
-                                     &PyFrozenSet_Type, &o[17], &o[18]))
+                                     &PyFrozenSet_Type, &o[17], &o[18], &describer,
+                                     &PyUnicode_Type, &redacted, &PyUnicode_Type,
+                                     &request_kind))
         return NULL;
     Finisher *f = (Finisher *)type->tp_alloc(type, 0);
     if (!f) return NULL;
@@ -673,11 +843,34 @@ static PyObject *finisher_new(PyTypeObject *type, PyObject *args, PyObject *kwds
                             &f->time_ns, &f->perf_counter_ns, &f->ignore, &f->sink};
     for (int i = 0; i < 19; i++) *slots[i] = Py_NewRef(o[i]);
     f->offset_ttl = ttl;
+    f->redacted = Py_NewRef(redacted);
+    f->request_kind = Py_NewRef(request_kind);
+    f->ellipsis = PyUnicode_FromString("\u2026");
+    f->sensitive_names = PyObject_GetAttrString(describer, "_sensitive_names");
+    f->kinds = f->sensitive_names ? PyObject_GetAttrString(describer, "_kinds") : NULL;
+    PyObject *max_len = f->kinds ? PyObject_GetAttrString(describer, "max_len") : NULL;
+    PyObject *max_items = max_len ? PyObject_GetAttrString(describer, "max_items") : NULL;
+    f->max_len = max_len ? PyLong_AsSsize_t(max_len) : -1;
+    f->max_items = max_items ? PyLong_AsSsize_t(max_items) : -1;
+    Py_XDECREF(max_len);
+    Py_XDECREF(max_items);
+    if (!f->ellipsis || PyErr_Occurred() || !PyDict_Check(f->sensitive_names)
+            || !PyDict_Check(f->kinds) || f->max_len < 1) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "not a Describer");
+        Py_DECREF(f);
+        return NULL;
+    }
     f->offset_at = LLONG_MIN / 2; /* refreshed on the first dispatch */
     f->none_label = PyUnicode_InternFromString("None");
     if (!f->none_label) { Py_DECREF(f); return NULL; }
     return (PyObject *)f;
 }
+
+static PyMethodDef finisher_methods[] = {
+    {"describe_kwargs", (PyCFunction)finisher_describe_kwargs, METH_O,
+     "describe_kwargs(named) -> what Describer.kwargs(named) returns (the C version)."},
+    {NULL, NULL, 0, NULL},
+};
 
 static PyMemberDef finisher_members[] = {
     {"submit", T_OBJECT, offsetof(Finisher, submit_func), 0,
@@ -695,6 +888,7 @@ static PyTypeObject FinisherType = {
     .tp_doc = "Recorder.finish for the common dispatch, in C (see the module docstring).",
     .tp_new = finisher_new,
     .tp_members = finisher_members,
+    .tp_methods = finisher_methods,
     .tp_traverse = (traverseproc)finisher_traverse,
     .tp_clear = (inquiry)finisher_clear,
     .tp_dealloc = (destructor)finisher_dealloc,
@@ -726,6 +920,12 @@ PyMODINIT_FUNC PyInit__accel(void) {
     INTERN(s_start, "_start");
     INTERN(s_count_lost, "count_lost");
     INTERN(s_append, "append");
+    INTERN(s_dunder_dict, "__dict__");
+    INTERN(s_state_attr, "_state");
+    INTERN(s_method, "method");
+    INTERN(s_path, "path");
+    INTERN(s_request_method, "REQUEST_METHOD");
+    INTERN(s_path_info, "PATH_INFO");
     if (PyType_Ready(&FinisherType) < 0 || PyType_Ready(&NestType) < 0
             || PyType_Ready(&EnterType) < 0 || PyType_Ready(&ThreadStateType) < 0)
         return NULL;

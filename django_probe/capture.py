@@ -21,7 +21,7 @@ from typing import Any
 from django.core import signals as core_signals
 from django.dispatch import Signal
 
-from . import wire
+from . import describe, wire
 from .describe import Describer
 from .naming import SignalRegistry
 
@@ -214,7 +214,7 @@ class Recorder:
             self, self._names, _tls, d._functions, d._type_labels, d.receiver, d.value,
             d.sender, d.kwargs, current_request, _request_finished, RETURNED, _KIND, submit,
             wire.pack_event, time.time_ns, time.perf_counter_ns, OFFSET_TTL_NS,
-            self._ignore, self._sink)
+            self._ignore, self._sink, d, describe.REDACTED, describe._REQUEST)
         # Nests and ids in C too: one counter, shared with next_id() (empty(), receivers
         # mode), kept when the finisher is rebuilt.
         if not isinstance(getattr(self, "enter", None), _accel.Enter):

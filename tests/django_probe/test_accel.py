@@ -299,3 +299,86 @@ def test_the_recorder_and_its_finisher_are_collectable():
     del recorder
     gc.collect()
     assert ref() is None  # recorder -> finisher -> recorder: the GC can break the cycle
+
+
+class StrSubclass(str):
+    pass
+
+
+class BrokenDict:
+    @property
+    def __dict__(self):
+        raise RuntimeError("no dict for you")
+
+
+def kwargs_cases():
+    import datetime
+    import decimal
+    import uuid
+
+    from django.contrib.auth.models import User
+    from django.http import HttpRequest
+    from django.test import RequestFactory
+    from django.utils.functional import SimpleLazyObject
+
+    environ = RequestFactory().get("/orders/42", HTTP_COOKIE="sessionid=abc").environ
+    deferred = Author(pk=7)  # no "name" in __dict__: a deferred field, never loaded
+    del deferred.__dict__["name"]
+    values = [
+        "", "short", "x" * 500, "é☃" * 100, StrSubclass("sub"), 0, -5, 10**100, 10**5000,
+        1.5, float("nan"), True, False, None, environ,
+        {**environ, "PATH_INFO": "/" + "p" * 300}, {**environ, "REQUEST_METHOD": b"GET"},
+        {"a": 1, "password": "hunter2"}, {"type": "http", "path": "/asgi", "method": "GET"},
+        Author(pk=3), Author(), deferred, User(pk=5, username="u"), User(),
+        RequestFactory().post("/login/"), HttpRequest(), SimpleLazyObject(lambda: 1),
+        [1, 2, 3], (1,), {1, 2}, ValueError("bad"), Author, len, b"bytes",
+        decimal.Decimal("1.5"), uuid.UUID(int=1), datetime.date(2026, 12, 1), Widget(),
+        BrokenDict(), Author.objects.none(),
+    ]
+    cases = [{"value": v} for v in values]
+    cases += [{"instance": Author(pk=1), "created": True, "raw": False, "using": "default",
+               "update_fields": None},
+              {"request": RequestFactory().get("/"), "user": User(pk=1, username="x")},
+              {"password": "secret", "api_key": "k", "token": "t", "note": "visible"},
+              {f"k{i}": i for i in range(17)},  # more than max_items
+              {"environ": environ}]
+    return cases
+
+
+def test_c_kwargs_descriptions_equal_the_describers():
+    probe = runtime.start(ProbeConfig(), sink=lambda e: None)
+    try:
+        describer, c_kwargs = probe.describer, probe.recorder.finish.describe_kwargs
+        for named in kwargs_cases():
+            for _ in range(2):  # the first sight of a key or class goes to Python
+                assert c_kwargs(named) == describer.kwargs(named), named
+    finally:
+        runtime.stop()
+
+
+def test_common_kwargs_are_described_in_c_without_calling_the_describer():
+    from django.contrib.auth.models import User
+    from django.test import RequestFactory
+
+    probe = runtime.start(ProbeConfig(), sink=lambda e: None)
+    try:
+        describer, recorder = probe.describer, probe.recorder
+        common = {"environ": RequestFactory().get("/x").environ, "instance": Author(pk=2),
+                  "user": User(), "request": RequestFactory().get("/"), "created": True,
+                  "using": "default", "n": 3, "f": 0.5, "password": "p"}
+        expected = describer.kwargs(common)  # classifies the classes, learns the names
+        calls = []
+        for name in ("kwargs", "value"):
+            real = getattr(describer, name)
+            setattr(describer, name, lambda x, real=real: calls.append(x) or real(x))
+        recorder._accelerate()  # the finisher takes the describer's methods when built
+        assert recorder.finish.describe_kwargs(common) == expected
+        assert calls == []
+        odd = {"value": [1, 2]}
+        assert recorder.finish.describe_kwargs(odd) == {"value": "list[1, 2] len=2"}
+        assert calls == [odd, [1, 2]]  # a name never seen: the whole dict is Python's
+        calls.clear()
+        assert recorder.finish.describe_kwargs(odd) == {"value": "list[1, 2] len=2"}
+        assert calls == [[1, 2]]  # a known name, a value C leaves to Python
+    finally:
+        runtime.stop()

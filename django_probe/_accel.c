@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #if PY_VERSION_HEX < 0x030B0000
@@ -318,7 +319,7 @@ typedef struct {
     /* Describer.kwargs for the common values (see describe_kwargs_c) */
     PyObject *sensitive_names; /* describer._sensitive_names: key -> verdict */
     PyObject *kinds;           /* describer._kinds: id(cls) -> (weakref(cls), kind, model) */
-    PyObject *redacted, *request_kind, *ellipsis;
+    PyObject *redacted, *request_kind, *ellipsis, *request_started, *empty_str;
     Py_ssize_t max_len, max_items;
     long long wall_offset, offset_at, offset_ttl; /* as Recorder._wall */
 } Finisher;
@@ -434,7 +435,8 @@ done:
  * definition; a differential test compares both over many kinds of values. */
 
 static PyObject *s_dunder_dict, *s_state_attr, *s_method, *s_path, *s_request_method,
-    *s_path_info;
+    *s_path_info, *s_environ, *s_x_request_id, *s_request_prefix, *s_request_counter,
+    *s_begin_request_py;
 
 /* Describer.value()'s final bound: text[:max_len - 1] + "…" when longer (steals text). */
 static PyObject *bounded(Finisher *f, PyObject *text) {
@@ -569,6 +571,59 @@ static PyObject *describe_kwargs_c(Finisher *f, PyObject *named) {
         Py_DECREF(text);
     }
     return out;
+}
+
+/* Recorder.begin_request(signal, named) for a WSGI environ of plain strings (the
+ * request line and X-Request-ID); anything else is Recorder._begin_request_py's. */
+static PyObject *finisher_begin_request(Finisher *f, PyObject *const *args, Py_ssize_t n) {
+    if (n != 2 || !PyDict_CheckExact(args[1])) goto python;
+    if (args[0] != f->request_started) Py_RETURN_NONE;
+    PyObject *environ = PyDict_GetItemWithError(args[1], s_environ);
+    if (!environ || !PyDict_CheckExact(environ)) goto python;
+    PyObject *rid = PyDict_GetItemWithError(environ, s_x_request_id);
+    PyObject *method = PyErr_Occurred() ? NULL
+                                        : PyDict_GetItemWithError(environ, s_request_method);
+    PyObject *path = PyErr_Occurred() ? NULL : PyDict_GetItemWithError(environ, s_path_info);
+    if (PyErr_Occurred()) return NULL;
+    if ((rid && rid != Py_None && !PyUnicode_CheckExact(rid))
+            || (method && !PyUnicode_CheckExact(method)) || (path && !PyUnicode_CheckExact(path)))
+        goto python;
+    PyObject *request_id;
+    if (rid && rid != Py_None && PyUnicode_GET_LENGTH(rid)) {
+        request_id = PyUnicode_Substring(rid, 0, 64);
+    } else { /* Recorder._new_request_id(): the per-probe prefix and a counter */
+        PyObject *prefix = PyObject_GetAttr(f->recorder, s_request_prefix);
+        PyObject *counter = prefix ? PyObject_GetAttr(f->recorder, s_request_counter) : NULL;
+        PyObject *next = counter ? PyIter_Next(counter) : NULL;
+        unsigned long long k = next ? PyLong_AsUnsignedLongLong(next) : 0;
+        char hex[24];
+        snprintf(hex, sizeof hex, "%llx", k);
+        request_id = (next && !PyErr_Occurred() && PyUnicode_CheckExact(prefix))
+                         ? PyUnicode_FromFormat("%U%s", prefix, hex) : NULL;
+        if (!request_id && !PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "bad request id state");
+        Py_XDECREF(prefix);
+        Py_XDECREF(counter);
+        Py_XDECREF(next);
+    }
+    PyObject *p = path ? PyUnicode_Substring(path, 0, 512) : PyUnicode_New(0, 0);
+    PyObject *info = (request_id && p)
+        ? PyTuple_Pack(3, request_id, method ? method : f->empty_str, p) : NULL;
+    Py_XDECREF(request_id);
+    Py_XDECREF(p);
+    if (!info) return NULL;
+    PyObject *token = PyContextVar_Set(f->current_request, info);
+    Py_DECREF(info);
+    if (!token) return NULL;
+    Py_DECREF(token);
+    Py_RETURN_NONE;
+python:
+    if (PyErr_Occurred()) return NULL;
+    PyObject *meth = PyObject_GetAttr(f->recorder, s_begin_request_py);
+    if (!meth) return NULL;
+    PyObject *r = PyObject_Vectorcall(meth, args, n, NULL);
+    Py_DECREF(meth);
+    return r;
 }
 
 static PyObject *finisher_describe_kwargs(Finisher *f, PyObject *named) {
@@ -775,6 +830,8 @@ static int finisher_traverse(Finisher *f, visitproc visit, void *arg) {
     Py_VISIT(f->redacted);
     Py_VISIT(f->request_kind);
     Py_VISIT(f->ellipsis);
+    Py_VISIT(f->request_started);
+    Py_VISIT(f->empty_str);
     return 0;
 }
 
@@ -806,6 +863,8 @@ static int finisher_clear(Finisher *f) {
     Py_CLEAR(f->redacted);
     Py_CLEAR(f->request_kind);
     Py_CLEAR(f->ellipsis);
+    Py_CLEAR(f->request_started);
+    Py_CLEAR(f->empty_str);
     return 0;
 }
 
@@ -821,17 +880,17 @@ static PyObject *finisher_new(PyTypeObject *type, PyObject *args, PyObject *kwds
                          "describe_kwargs", "current_request", "request_finished",
                          "returned", "kind", "submit", "pack_event", "time_ns",
                          "perf_counter_ns", "offset_ttl_ns", "ignore", "sink", "describer",
-                         "redacted", "request_kind", NULL};
-    PyObject *o[19], *describer, *redacted, *request_kind;
+                         "redacted", "request_kind", "request_started", NULL};
+    PyObject *o[19], *describer, *redacted, *request_kind, *request_started;
     long long ttl;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO!OO!O!OOOOO!OUUOOOOLO!OOO!O!", kw, &o[0],
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO!OO!O!OOOOO!OUUOOOOLO!OOO!O!O", kw, &o[0],
                                      &PyDict_Type, &o[1], &o[2], &PyDict_Type, &o[3],
                                      &PyDict_Type, &o[4], &o[5], &o[6], &o[7], &o[8],
                                      &PyContextVar_Type, &o[9], &o[10], &o[11], &o[12],
                                      &o[13], &o[14], &o[15], &o[16], &ttl,
                                      &PyFrozenSet_Type, &o[17], &o[18], &describer,
                                      &PyUnicode_Type, &redacted, &PyUnicode_Type,
-                                     &request_kind))
+                                     &request_kind, &request_started))
         return NULL;
     Finisher *f = (Finisher *)type->tp_alloc(type, 0);
     if (!f) return NULL;
@@ -845,6 +904,8 @@ static PyObject *finisher_new(PyTypeObject *type, PyObject *args, PyObject *kwds
     f->offset_ttl = ttl;
     f->redacted = Py_NewRef(redacted);
     f->request_kind = Py_NewRef(request_kind);
+    f->request_started = Py_NewRef(request_started);
+    f->empty_str = PyUnicode_New(0, 0);
     f->ellipsis = PyUnicode_FromString("\u2026");
     f->sensitive_names = PyObject_GetAttrString(describer, "_sensitive_names");
     f->kinds = f->sensitive_names ? PyObject_GetAttrString(describer, "_kinds") : NULL;
@@ -854,7 +915,7 @@ static PyObject *finisher_new(PyTypeObject *type, PyObject *args, PyObject *kwds
     f->max_items = max_items ? PyLong_AsSsize_t(max_items) : -1;
     Py_XDECREF(max_len);
     Py_XDECREF(max_items);
-    if (!f->ellipsis || PyErr_Occurred() || !PyDict_Check(f->sensitive_names)
+    if (!f->ellipsis || !f->empty_str || PyErr_Occurred() || !PyDict_Check(f->sensitive_names)
             || !PyDict_Check(f->kinds) || f->max_len < 1) {
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "not a Describer");
         Py_DECREF(f);
@@ -867,6 +928,8 @@ static PyObject *finisher_new(PyTypeObject *type, PyObject *args, PyObject *kwds
 }
 
 static PyMethodDef finisher_methods[] = {
+    {"begin_request", (PyCFunction)(void (*)(void))finisher_begin_request, METH_FASTCALL,
+     "begin_request(signal, named): Recorder.begin_request (the C version)."},
     {"describe_kwargs", (PyCFunction)finisher_describe_kwargs, METH_O,
      "describe_kwargs(named) -> what Describer.kwargs(named) returns (the C version)."},
     {NULL, NULL, 0, NULL},
@@ -926,6 +989,11 @@ PyMODINIT_FUNC PyInit__accel(void) {
     INTERN(s_path, "path");
     INTERN(s_request_method, "REQUEST_METHOD");
     INTERN(s_path_info, "PATH_INFO");
+    INTERN(s_environ, "environ");
+    INTERN(s_x_request_id, "HTTP_X_REQUEST_ID");
+    INTERN(s_request_prefix, "_request_prefix");
+    INTERN(s_request_counter, "_request_counter");
+    INTERN(s_begin_request_py, "_begin_request_py");
     if (PyType_Ready(&FinisherType) < 0 || PyType_Ready(&NestType) < 0
             || PyType_Ready(&EnterType) < 0 || PyType_Ready(&ThreadStateType) < 0)
         return NULL;

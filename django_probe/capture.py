@@ -214,7 +214,8 @@ class Recorder:
             self, self._names, _tls, d._functions, d._type_labels, d.receiver, d.value,
             d.sender, d.kwargs, current_request, _request_finished, RETURNED, _KIND, submit,
             wire.pack_event, time.time_ns, time.perf_counter_ns, OFFSET_TTL_NS,
-            self._ignore, self._sink, d, describe.REDACTED, describe._REQUEST)
+            self._ignore, self._sink, d, describe.REDACTED, describe._REQUEST, _request_started)
+        self.begin_request = self.finish.begin_request
         # Nests and ids in C too: one counter, shared with next_id() (empty(), receivers
         # mode), kept when the finisher is rebuilt.
         if not isinstance(getattr(self, "enter", None), _accel.Enter):
@@ -295,8 +296,12 @@ class Recorder:
         # on this VM. Unique per process instance, which is how the monitor keys them.
         return f"{self._request_prefix}{next(self._request_counter):x}"
 
-    def begin_request(self, signal: Signal, named: dict[str, Any]) -> None:
-        """request_started carries the WSGI environ or ASGI scope: remember the request."""
+    def _begin_request_py(self, signal: Signal, named: dict[str, Any]) -> None:
+        """request_started carries the WSGI environ or ASGI scope: remember the request.
+
+        ``begin_request`` is this method, or with the accelerator the Finisher's C
+        version, which handles a WSGI environ of plain strings and calls this otherwise.
+        """
         if signal is not _request_started:
             return
         environ = named.get("environ")
@@ -315,6 +320,8 @@ class Recorder:
             info = ((request_id or self._new_request_id())[:64], str(scope.get("method", "")),
                     str(scope.get("path", ""))[:512])
         current_request.set(info)
+
+    begin_request = _begin_request_py
 
     def _finish_py(self, signal: Signal, sender: Any, method: str, named: dict[str, Any],
                    site: wire.CallSite | None, nest: _Nest, t0: int, duration: int,

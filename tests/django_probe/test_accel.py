@@ -382,3 +382,51 @@ def test_common_kwargs_are_described_in_c_without_calling_the_describer():
         assert calls == [[1, 2]]  # a known name, a value C leaves to Python
     finally:
         runtime.stop()
+
+
+class EnvironDict(dict):
+    pass
+
+
+def test_c_begin_request_remembers_what_the_python_version_does():
+    from django.test import RequestFactory
+
+    probe = runtime.start(ProbeConfig(), sink=lambda e: None)
+    recorder = probe.recorder
+    base = RequestFactory().get("/orders/").environ
+    cases = [{"environ": base}, {"environ": {**base, "HTTP_X_REQUEST_ID": "abc"}},
+             {"environ": {**base, "HTTP_X_REQUEST_ID": "r" * 100}},
+             {"environ": {**base, "HTTP_X_REQUEST_ID": ""}},
+             {"environ": {**base, "PATH_INFO": "/" + "p" * 600}}, {"environ": {}},
+             {"environ": {**base, "REQUEST_METHOD": b"GET"}},
+             {"environ": {**base, "HTTP_X_REQUEST_ID": 12345}},
+             {"environ": EnvironDict(base)}, {"environ": "not a dict"}, {},
+             {"scope": {"type": "http", "method": "GET", "path": "/asgi",
+                        "headers": [(b"x-request-id", b"from-asgi")]}}]
+    try:
+        assert recorder.begin_request != recorder._begin_request_py  # the C version
+        for named in cases:
+            seen = []
+            for begin in (recorder.begin_request, recorder._begin_request_py):
+                capture.current_request.set(None)
+                begin(request_started, named)
+                seen.append(capture.current_request.get())
+            fast, slow = seen
+            if fast is not None and fast[0].startswith(recorder._request_prefix):
+                # both drew a new id from the same counter, one after the other
+                assert int(slow[0].rsplit("-", 1)[1], 16) == int(
+                    fast[0].rsplit("-", 1)[1], 16) + 1
+                fast, slow = fast[1:], slow[1:]
+            assert fast == slow, named
+        capture.current_request.set(None)
+        recorder.begin_request(request_finished, cases[1])  # only request_started counts
+        assert capture.current_request.get() is None
+        calls = []
+        recorder._begin_request_py = lambda *args: calls.append(args)
+        recorder.begin_request(request_started, cases[1])  # plain WSGI: all in C
+        assert calls == [] and capture.current_request.get() == ("abc", "GET", "/orders/")
+        recorder.begin_request(request_started, cases[-1])  # ASGI: Python's
+        assert calls == [(request_started, cases[-1])]
+    finally:
+        capture.current_request.set(None)
+        runtime.stop()

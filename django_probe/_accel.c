@@ -325,6 +325,7 @@ typedef struct {
 } Finisher;
 
 static PyObject *s_state_key; /* key of the _ThreadState in PyThreadState_GetDict() */
+static PyObject *s_wake_at, *s_wake, *s_set;
 static PyObject *s_state, *s_on_failure,
     *s_finish_py, *s_queue, *s_queue_max, *s_dropped_queue, *s_running, *s_start,
     *s_count_lost, *s_append;
@@ -410,6 +411,18 @@ static int submit(Finisher *f, PyObject *publisher, PyObject *event) {
     Py_DECREF(packed);
     if (!r) goto done;
     Py_DECREF(r);
+    PyObject *wake_at = pub_attr(f->publisher_dict, s_wake_at);
+    if (!wake_at) goto done;
+    Py_ssize_t at = PyLong_AsSsize_t(wake_at);
+    Py_DECREF(wake_at);
+    if (at == -1 && PyErr_Occurred()) goto done;
+    if (at > 0 && (depth + 1) % at == 0) { /* a full batch: wake the sender, as submit() */
+        PyObject *wake = pub_attr(f->publisher_dict, s_wake);
+        r = wake ? PyObject_CallMethodNoArgs(wake, s_set) : NULL;
+        Py_XDECREF(wake);
+        if (!r) goto done;
+        Py_DECREF(r);
+    }
     PyObject *running = pub_attr(f->publisher_dict, s_running);
     if (!running) goto done;
     int is_running = PyObject_IsTrue(running);
@@ -990,6 +1003,9 @@ PyMODINIT_FUNC PyInit__accel(void) {
     INTERN(s_request_method, "REQUEST_METHOD");
     INTERN(s_path_info, "PATH_INFO");
     INTERN(s_environ, "environ");
+    INTERN(s_wake_at, "_wake_at");
+    INTERN(s_wake, "_wake");
+    INTERN(s_set, "set");
     INTERN(s_x_request_id, "HTTP_X_REQUEST_ID");
     INTERN(s_request_prefix, "_request_prefix");
     INTERN(s_request_counter, "_request_counter");

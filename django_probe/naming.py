@@ -112,9 +112,9 @@ class SignalRegistry:
             self._scan()
 
     def _scan(self) -> None:
+        if len(sys.modules) == self._scanned_modules:
+            return  # (checked before copying: the publisher thread polls this)
         modules = list(sys.modules.items())
-        if len(modules) == self._scanned_modules:
-            return
         self._scanned_modules = len(modules)
         best: dict[int, tuple[tuple[int, int, str], Signal]] = {}
         for module_name, module in modules:

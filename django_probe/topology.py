@@ -27,6 +27,7 @@ class TopologyWatcher:
         self._last: Any = None
         self._last_sent = 0.0
         self._last_checked = float("-inf")
+        self._fingerprint: Any = None
 
     def _sender_labels(self) -> dict[int, str]:
         # Senders are only stored as ids before Django 6.0; models are the usual senders.
@@ -62,11 +63,24 @@ class TopologyWatcher:
             signals.append(wire.SignalWiring(name, receivers))
         return wire.Topology(wire.KIND_TOPOLOGY, time.time_ns(), signals)
 
+    def fingerprint(self) -> tuple:
+        """What the wiring depends on, without describing anything: every known signal's
+        receiver keys and dead-receiver flag (~1/30 of a snapshot's cost)."""
+        self.registry.scan()  # new modules may bring new signals
+        return tuple(sorted(
+            (id(signal), tuple(entry[0] for entry in list(signal.receivers)),
+             bool(getattr(signal, "_dead_receivers", False)))
+            for signal in list(self.registry.known)))
+
     def poll(self) -> wire.Topology | None:
         now = time.monotonic()
         if now - self._last_checked < self.interval:
             return None
         self._last_checked = now
+        fingerprint = self.fingerprint()
+        if fingerprint == self._fingerprint and now - self._last_sent < self.refresh:
+            return None  # nothing can have changed: no snapshot to build and compare
+        self._fingerprint = fingerprint
         snapshot = self.snapshot()
         if snapshot.signals == self._last and now - self._last_sent < self.refresh:
             return None

@@ -430,3 +430,26 @@ def test_c_begin_request_remembers_what_the_python_version_does():
     finally:
         capture.current_request.set(None)
         runtime.stop()
+
+
+@pytest.mark.parametrize("accelerated", [True, False])
+def test_every_full_batch_wakes_the_sender_thread(accelerated):
+    runtime.stop()
+    publisher = Publisher(ProbeConfig(batch_size=5), hello_info={})
+    publisher._running = True  # no sender thread: we watch its wake-up event
+    probe = runtime.start(ProbeConfig(), sink=lambda e: None)
+    probe.recorder.use_publisher(publisher)
+    if not accelerated:
+        probe.recorder.finish = probe.recorder._finish_py
+    plain, *_ = make_signals()
+    woken = []
+    try:
+        for _ in range(12):
+            plain.send(sender=None)
+            woken.append(publisher._wake.is_set())
+            publisher._wake.clear()
+        assert len(publisher._queue) == 12
+        assert [i + 1 for i, w in enumerate(woken) if w] == [5, 10]
+    finally:
+        runtime.stop()
+        publisher.close()

@@ -330,6 +330,36 @@ def test_topology_lists_connected_receivers_before_anything_fires(probe):
         module_level_signal.disconnect(never_fired, sender=Author)
 
 
+def test_topology_notices_a_swapped_and_a_garbage_collected_receiver(probe):
+    def first(sender, **kwargs):
+        pass
+
+    def second(sender, **kwargs):
+        pass
+
+    def names():  # ours only: other tests may have left receivers on the signal
+        return {r.name.rsplit(".", 1)[-1] for s in snapshot.signals for r in s.receivers
+                if s.name.endswith("module_level_signal")} & {"first", "second"}
+
+    watcher = probe.watcher
+    watcher.interval = 0.0
+    module_level_signal.connect(first)
+    try:
+        snapshot = watcher.poll() or watcher.snapshot()
+        assert names() == {"first"}
+        assert watcher.poll() is None
+        module_level_signal.disconnect(first)
+        module_level_signal.connect(second)  # same number of receivers, another one
+        snapshot = watcher.poll()
+        assert snapshot is not None and names() == {"second"}
+        del second  # weakly connected: gone with its last reference
+        gc.collect()
+        snapshot = watcher.poll()
+        assert snapshot is not None and names() == set()
+    finally:
+        module_level_signal.disconnect(first)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_request_context_under_asgi(probe):
     import asyncio

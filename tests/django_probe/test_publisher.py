@@ -515,3 +515,24 @@ def test_exit_never_hangs_with_a_monitor_that_does_not_read(context):
 def test_exit_never_hangs_with_no_monitor(context):
     result = run_exit_script(free_endpoint(context), "stuck")
     assert result.returncode == 0, result.stderr
+
+
+def test_a_full_batch_is_sent_at_once_and_a_partial_one_waits_for_the_interval(
+        pull, publishers):
+    pub = publishers(endpoint_of(pull), flush_interval=60.0, batch_size=20)
+    frames = connect(pub, pull)  # its markers make full batches too
+    frames += recv_frames(pull, lambda fs: not pub.stats()["queue_depth"], timeout=DEADLINE)
+    while pull.poll(100):  # what the connecting markers left behind
+        pull.recv()
+    depth = pub.stats()["queue_depth"]
+    for i in range(20 - depth):
+        pub.submit(dispatch(i))  # completes a batch: sent long before the 60 s interval
+    got = recv_frames(pull, lambda fs: 20 - depth - 1 in dispatch_ids(events_of(fs)))
+    assert dispatch_ids(events_of(got)) == list(range(20 - depth))
+    for i in range(100, 105):
+        pub.submit(dispatch(i))  # a partial batch: it waits for the interval
+    later = []
+    while pull.poll(300):  # (a heartbeat may still come from the batch's wake-up)
+        later.append(wire.decode_frame(pull.recv()))
+    assert dispatch_ids(events_of(later)) == []
+    assert pub.stats()["queue_depth"] == 5

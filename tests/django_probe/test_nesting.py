@@ -178,3 +178,52 @@ def test_work_scheduled_by_a_receiver_that_runs_later_has_the_running_dispatch_a
     asyncio.run(alone())
     got = by_signal(events, job, scheduled)
     assert got[job][0].parent is None and got[scheduled][0].parent is None
+
+
+def test_a_copied_context_keeps_seeing_what_it_copied(events):
+    # A context copied inside `first` must keep first's (ended) nest, not whatever runs
+    # later in the original context: here `second`, started after first ended.
+    import contextvars
+
+    outer = Signal()
+    first = Signal()
+    second = Signal()
+    probe = Signal()
+    copied = []
+
+    def on_outer(sender, **kwargs):
+        first.send(sender=None)
+        second.send(sender=None)
+
+    def on_second(sender, **kwargs):
+        copied[0].run(probe.send, sender=None)
+
+    outer.connect(on_outer, weak=False)
+    first.connect(lambda sender, **kw: copied.append(contextvars.copy_context()), weak=False)
+    second.connect(on_second, weak=False)
+    probe.connect(lambda sender, **kw: None, weak=False)
+    outer.send(sender=None)
+    got = by_signal(events, outer, first, second, probe)
+    outer_id = got[outer][0].id
+    assert got[first][0].parent == got[second][0].parent == outer_id
+    assert got[probe][0].parent == outer_id  # first ended; second is not its parent
+    assert len({e.id for e in events}) == 4
+
+
+def test_sequential_and_nested_dispatches_get_fresh_ids_and_the_right_parents(events):
+    outer = Signal()
+    inner = Signal()
+
+    def on_outer(sender, **kwargs):
+        for _ in range(3):
+            inner.send(sender=None)
+
+    outer.connect(on_outer, weak=False)
+    inner.connect(lambda sender, **kw: None, weak=False)
+    for _ in range(3):
+        outer.send(sender=None)
+    got = by_signal(events, outer, inner)
+    assert len({e.id for e in events}) == len(events) == 12
+    assert all(e.parent is None for e in got[outer])
+    outer_ids = [e.id for e in got[outer]]
+    assert [e.parent for e in got[inner]] == [i for i in outer_ids for _ in range(3)]

@@ -335,6 +335,151 @@ static PyTypeObject EnterType = {
     .tp_vectorcall_offset = offsetof(Enter, vectorcall),
 };
 
+/* ------------------------------------------------------------------ msgpack
+ *
+ * The events' own packer: exact None, bool, int (64-bit), str, tuple, list and dict,
+ * written as msgspec writes them (the smallest msgpack form of each; a test compares
+ * the bytes). Anything else returns "unsupported" and the caller uses msgspec, which
+ * also knows subclasses and refuses what is not plain data. About a third of msgspec's
+ * instructions for an event: no type dispatch, no output-buffer resizing. */
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+    char stack[1024];
+} Buf;
+
+enum { PACK_OK = 0, PACK_UNSUPPORTED = 1, PACK_ERROR = -1 };
+
+static int buf_grow(Buf *b, size_t more) {
+    size_t cap = b->cap * 2;
+    while (cap < b->len + more) cap *= 2;
+    if (cap > (size_t)64 << 20) return -1; /* far beyond any frame: msgspec decides */
+    char *data = b->data == b->stack ? PyMem_Malloc(cap) : PyMem_Realloc(b->data, cap);
+    if (!data) return -1;
+    if (b->data == b->stack) memcpy(data, b->stack, b->len);
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+#define RESERVE(b, more) \
+    do { if ((b)->len + (more) > (b)->cap && buf_grow((b), (more)) < 0) return PACK_ERROR; } \
+    while (0)
+
+/* A type byte and a big-endian length/value of 0, 1, 2, 4 or 8 bytes (room reserved). */
+static inline __attribute__((always_inline)) void put_head(Buf *b, unsigned char type,
+                                                           uint64_t v, int bytes) {
+    char *p = b->data + b->len;
+    *p++ = (char)type;
+    for (int i = bytes - 1; i >= 0; i--) *p++ = (char)(v >> (8 * i));
+    b->len += 1 + (size_t)bytes;
+}
+
+static inline __attribute__((always_inline)) void put_container(Buf *b, size_t n,
+                                                                unsigned char fix,
+                                                                unsigned char w16) {
+    if (n <= 15) put_head(b, (unsigned char)(fix | n), 0, 0);
+    else if (n <= 0xffff) put_head(b, w16, n, 2);
+    else put_head(b, (unsigned char)(w16 + 1), n, 4);
+}
+
+static int pack_str(Buf *b, PyObject *o) {
+    Py_ssize_t n;
+    const char *utf8;
+    if (PyUnicode_IS_COMPACT_ASCII(o)) { /* the usual case: its bytes are its UTF-8 */
+        n = PyUnicode_GET_LENGTH(o);
+        utf8 = (const char *)PyUnicode_DATA(o);
+    } else {
+        utf8 = PyUnicode_AsUTF8AndSize(o, &n);
+        if (!utf8) {
+            PyErr_Clear(); /* lone surrogates: msgspec's verdict */
+            return PACK_UNSUPPORTED;
+        }
+    }
+    size_t len = (size_t)n;
+    RESERVE(b, len + 5);
+    if (len <= 31) put_head(b, (unsigned char)(0xa0 | len), 0, 0);
+    else if (len <= 0xff) put_head(b, 0xd9, len, 1);
+    else if (len <= 0xffff) put_head(b, 0xda, len, 2);
+    else put_head(b, 0xdb, len, 4);
+    memcpy(b->data + b->len, utf8, len);
+    b->len += len;
+    return PACK_OK;
+}
+
+static int pack_obj(Buf *b, PyObject *o, int depth) {
+    PyTypeObject *t = Py_TYPE(o);
+    if (t == &PyUnicode_Type) return pack_str(b, o);
+    RESERVE(b, 9);
+    if (t == &PyLong_Type) {
+        int overflow;
+        long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+        if (overflow) return PACK_UNSUPPORTED; /* uint64 above 2**63 and bigger: msgspec */
+        if (v == -1 && PyErr_Occurred()) return PACK_ERROR;
+        if (v >= 0) {
+            if (v < 128) put_head(b, (unsigned char)v, 0, 0);
+            else if (v <= 0xff) put_head(b, 0xcc, (uint64_t)v, 1);
+            else if (v <= 0xffff) put_head(b, 0xcd, (uint64_t)v, 2);
+            else if (v <= 0xffffffffLL) put_head(b, 0xce, (uint64_t)v, 4);
+            else put_head(b, 0xcf, (uint64_t)v, 8);
+        } else if (v >= -32) put_head(b, (unsigned char)(int8_t)v, 0, 0);
+        else if (v >= -128) put_head(b, 0xd0, (uint64_t)v, 1);
+        else if (v >= -32768) put_head(b, 0xd1, (uint64_t)v, 2);
+        else if (v >= -2147483648LL) put_head(b, 0xd2, (uint64_t)v, 4);
+        else put_head(b, 0xd3, (uint64_t)v, 8);
+        return PACK_OK;
+    }
+    if (o == Py_None) { put_head(b, 0xc0, 0, 0); return PACK_OK; }
+    if (o == Py_False) { put_head(b, 0xc2, 0, 0); return PACK_OK; }
+    if (o == Py_True) { put_head(b, 0xc3, 0, 0); return PACK_OK; }
+    if (depth > 32) return PACK_UNSUPPORTED;
+    if (t == &PyTuple_Type || t == &PyList_Type) {
+        Py_ssize_t n = PySequence_Fast_GET_SIZE(o);
+        put_container(b, (size_t)n, 0x90, 0xdc);
+        PyObject **items = PySequence_Fast_ITEMS(o);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            /* (nothing here runs Python code, so a list cannot change meanwhile) */
+            int rc = pack_obj(b, items[i], depth + 1);
+            if (rc != PACK_OK) return rc;
+        }
+        return PACK_OK;
+    }
+    if (t == &PyDict_Type) {
+        put_container(b, (size_t)PyDict_GET_SIZE(o), 0x80, 0xde);
+        Py_ssize_t pos = 0;
+        PyObject *k, *v;
+        while (PyDict_Next(o, &pos, &k, &v)) {
+            if (!PyUnicode_CheckExact(k)) return PACK_UNSUPPORTED;
+            int rc = pack_str(b, k);
+            if (rc == PACK_OK) rc = pack_obj(b, v, depth + 1);
+            if (rc != PACK_OK) return rc;
+        }
+        return PACK_OK;
+    }
+    return PACK_UNSUPPORTED;
+}
+
+/* bytes, or NULL: with an error set, or without one when msgspec must decide. */
+static PyObject *pack_plain(PyObject *o) {
+    Buf b;
+    b.data = b.stack;
+    b.len = 0;
+    b.cap = sizeof b.stack;
+    int rc = pack_obj(&b, o, 0);
+    PyObject *out = NULL;
+    /* (a buffer that could not grow leaves no error: msgspec then decides) */
+    if (rc == PACK_OK) out = PyBytes_FromStringAndSize(b.data, (Py_ssize_t)b.len);
+    if (b.data != b.stack) PyMem_Free(b.data);
+    return out;
+}
+
+static PyObject *pack_plain_py(PyObject *self, PyObject *o) {
+    PyObject *out = pack_plain(o);
+    if (!out && !PyErr_Occurred()) Py_RETURN_NONE;
+    return out;
+}
+
 /* ------------------------------------------------------------------ Finisher */
 
 typedef struct {
@@ -435,7 +580,9 @@ static int submit(Finisher *f, PyObject *publisher, PyObject *event) {
         rc = 0;
         goto done;
     }
-    PyObject *packed = PyObject_CallOneArg(f->pack_event, event); /* msgspec, in C */
+    PyObject *packed = pack_plain(event);
+    if (!packed && !PyErr_Occurred()) /* not ours to pack: msgspec (wire.pack_event) */
+        packed = PyObject_CallOneArg(f->pack_event, event);
     if (!packed) {
         /* Not plain data (a bug upstream): counted, as submit() does. */
         if (!PyErr_ExceptionMatches(PyExc_Exception)) goto done;
@@ -1014,6 +1161,8 @@ static PyTypeObject FinisherType = {
 static PyMethodDef methods[] = {
     {"site", site, METH_NOARGS, "site() -> (file, line, func) or None, like _dispatch._site()."},
     {"configure_site", configure_site, METH_VARARGS, "configure_site(skip_files)"},
+    {"pack", pack_plain_py, METH_O,
+     "pack(obj) -> the msgpack bytes msgspec would write, or None: not ours to pack."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -170,7 +170,6 @@ def send(self, sender, **named):
         rec.begin_request(self, named)
     nest = _enter()
     calls: list = []
-    ok = False
     t = t0 = _now()
     try:
         for receiver in sync_receivers:
@@ -185,15 +184,17 @@ def send(self, sender, **named):
             t = end
         if async_receivers:
             responses.extend(_send_async(calls, async_receivers, self, sender, named))
-        ok = True
-    finally:
+            t = _now()
+    except BaseException:  # (not a finally: no "did it raise" flag to keep and test)
         nest.done = True
-        # After a clean sync-only run, the last receiver's end is the dispatch's end.
-        rec.finish(self, sender, "send", named, site, nest, t0,
-                   (t if ok and not async_receivers else _now()) - t0,
-                   calls, sync_receivers, async_receivers, not ok)
-        if not ok:
-            calls.clear()  # break exception -> traceback -> this frame -> calls cycles
+        rec.finish(self, sender, "send", named, site, nest, t0, _now() - t0,
+                   calls, sync_receivers, async_receivers, True)
+        calls.clear()  # break exception -> traceback -> this frame -> calls cycles
+        raise
+    nest.done = True
+    # The last receiver's end is the dispatch's end.
+    rec.finish(self, sender, "send", named, site, nest, t0, t - t0,
+               calls, sync_receivers, async_receivers, False)
     return responses
 
 
@@ -212,7 +213,6 @@ def send_robust(self, sender, **named):
         rec.begin_request(self, named)
     nest = _enter()
     calls: list = []
-    ok = False
     t = t0 = _now()
     try:
         for receiver in sync_receivers:
@@ -233,14 +233,16 @@ def send_robust(self, sender, **named):
             t = end
         if async_receivers:
             responses.extend(_send_robust_async(calls, async_receivers, self, sender, named))
-        ok = True
-    finally:
+            t = _now()
+    except BaseException:
         nest.done = True
-        rec.finish(self, sender, "send_robust", named, site, nest, t0,
-                   (t if ok and not async_receivers else _now()) - t0,
-                   calls, sync_receivers, async_receivers, not ok)
-        if not ok:
-            calls.clear()
+        rec.finish(self, sender, "send_robust", named, site, nest, t0, _now() - t0,
+                   calls, sync_receivers, async_receivers, True)
+        calls.clear()
+        raise
+    nest.done = True
+    rec.finish(self, sender, "send_robust", named, site, nest, t0, t - t0,
+               calls, sync_receivers, async_receivers, False)
     return responses
 
 
@@ -429,7 +431,6 @@ def send_robust_legacy(self, sender, **named):
         rec.begin_request(self, named)
     nest = _enter()
     calls: list = []
-    ok = False
     t = t0 = _now()
     try:
         responses = []
@@ -454,13 +455,15 @@ def send_robust_legacy(self, sender, **named):
                 calls.append((receiver, end - t, RETURNED, response))
                 responses.append((receiver, response))
             t = end
-        ok = True
-    finally:
+    except BaseException:
         nest.done = True
-        rec.finish(self, sender, "send_robust", named, site, nest, t0,
-                   (t if ok else _now()) - t0, calls, live, [], not ok)
-        if not ok:
-            calls.clear()
+        rec.finish(self, sender, "send_robust", named, site, nest, t0, _now() - t0,
+                   calls, live, [], True)
+        calls.clear()
+        raise
+    nest.done = True
+    rec.finish(self, sender, "send_robust", named, site, nest, t0, t - t0, calls, live, [],
+               False)
     return responses
 
 

@@ -509,7 +509,7 @@ typedef struct {
 } Finisher;
 
 static PyObject *s_state_key; /* key of the _ThreadState in PyThreadState_GetDict() */
-static PyObject *s_wake_at, *s_wake, *s_set;
+static PyObject *s_wake_at, *s_wake, *s_set, *s_idle;
 static PyObject *s_state, *s_on_failure,
     *s_finish_py, *s_queue, *s_queue_max, *s_dropped_queue, *s_running, *s_start,
     *s_count_lost, *s_append;
@@ -602,7 +602,15 @@ static int submit(Finisher *f, PyObject *publisher, PyObject *event) {
     Py_ssize_t at = PyLong_AsSsize_t(wake_at);
     Py_DECREF(wake_at);
     if (at == -1 && PyErr_Occurred()) goto done;
-    if (at > 0 && (depth + 1) % at == 0) { /* a full batch: wake the sender, as submit() */
+    int wake_up = at > 0 && (depth + 1) % at == 0; /* a full batch, as in submit() */
+    if (!wake_up && depth == 0) { /* the first event after idling, as in submit() */
+        PyObject *idle = pub_attr(f->publisher_dict, s_idle);
+        if (!idle) goto done;
+        wake_up = idle == Py_True;
+        Py_DECREF(idle);
+    }
+    if (wake_up) {
+        if (PyDict_SetItem(f->publisher_dict, s_idle, Py_False) < 0) goto done;
         PyObject *wake = pub_attr(f->publisher_dict, s_wake);
         r = wake ? PyObject_CallMethodNoArgs(wake, s_set) : NULL;
         Py_XDECREF(wake);
@@ -1194,6 +1202,7 @@ PyMODINIT_FUNC PyInit__accel(void) {
     INTERN(s_wake_at, "_wake_at");
     INTERN(s_wake, "_wake");
     INTERN(s_set, "set");
+    INTERN(s_idle, "_idle");
     INTERN(s_x_request_id, "HTTP_X_REQUEST_ID");
     INTERN(s_request_prefix, "_request_prefix");
     INTERN(s_request_counter, "_request_counter");

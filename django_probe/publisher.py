@@ -89,6 +89,9 @@ class Publisher:
         # every few events, and a flood does not wait out the interval.
         self._wake = threading.Event()
         self._wake_at = max(1, self.config.batch_size)
+        # True while the sender thread sleeps until the next heartbeat because nothing
+        # came: the first event wakes it (an idle app costs no wake-ups but heartbeats).
+        self._idle = False
         self._peer_ok = False  # the last send went through: skip the writability check
         self._thread: threading.Thread | None = None
         self._zmq_objects: tuple[object, ...] = ()  # the sender thread's context and socket
@@ -131,7 +134,10 @@ class Publisher:
             self.count_lost()
             return
         queue.append(packed)
-        if len(queue) % self._wake_at == 0:  # every full batch (also if a flush waited)
+        depth = len(queue)
+        # Every full batch (also if a flush waited), and the first event after idling.
+        if depth % self._wake_at == 0 or (depth == 1 and self._idle):
+            self._idle = False
             self._wake.set()
         if not self._running:
             self._start()
@@ -220,20 +226,32 @@ class Publisher:
         heartbeat_every = self.config.heartbeat_interval
         next_beat = time.monotonic() + heartbeat_every
         wake = self._wake
+        wait = interval
         try:
             while not stop.is_set():
-                wake.wait(interval)
+                wake.wait(wait)
                 wake.clear()  # a set() from now on means "another batch is ready"
+                self._idle = False
                 if stop.is_set():
                     break
+                wait = interval
                 try:
                     if (time.monotonic() < connecting_until and sock is not None
                             and not _writable(sock)):
                         continue
-                    self._flush(sock)
-                    if time.monotonic() >= next_beat:
-                        next_beat = time.monotonic() + heartbeat_every
+                    flushed = self._flush(sock)
+                    now = time.monotonic()
+                    if now >= next_beat:
+                        next_beat = now + heartbeat_every
                         self._beat(sock)
+                    if not flushed:
+                        # Nothing came since the last tick: sleep until the next heartbeat
+                        # unless submit() wakes us for the first new event.
+                        self._idle = True
+                        if self._queue:  # (one came meanwhile: no sleep for it)
+                            self._idle = False
+                        else:
+                            wait = max(interval, next_beat - time.monotonic())
                 except Exception:
                     next(self._internal)  # never let one bad tick kill the thread
             try:  # the last flush and heartbeat: what was captured up to close()
@@ -274,17 +292,18 @@ class Publisher:
             raise
         return sock
 
-    def _flush(self, sock: zmq.Socket | None) -> None:
-        """Send everything queued now, in frames of at most BATCH_SIZE events."""
+    def _flush(self, sock: zmq.Socket | None) -> int:
+        """Send everything queued now, in frames of at most BATCH_SIZE events; how many."""
         queue = self._queue
         batch_size = self.config.batch_size
-        pending = len(queue)  # events arriving meanwhile wait for the next tick
+        taken = pending = len(queue)  # events arriving meanwhile wait for the next tick
         while pending > 0:
             n = min(batch_size, pending)
             batch = [queue.popleft() for _ in range(n)]
             pending -= n
             self._taken += n
             self._send(sock, batch)
+        return taken
 
     def _beat(self, sock: zmq.Socket | None) -> None:
         counters = self.stats()

@@ -433,7 +433,7 @@ def test_c_begin_request_remembers_what_the_python_version_does():
 
 
 @pytest.mark.parametrize("accelerated", [True, False])
-def test_every_full_batch_wakes_the_sender_thread(accelerated):
+def test_every_full_batch_and_the_first_event_after_idling_wake_the_sender(accelerated):
     runtime.stop()
     publisher = Publisher(ProbeConfig(batch_size=5), hello_info={})
     publisher._running = True  # no sender thread: we watch its wake-up event
@@ -450,6 +450,14 @@ def test_every_full_batch_wakes_the_sender_thread(accelerated):
             publisher._wake.clear()
         assert len(publisher._queue) == 12
         assert [i + 1 for i, w in enumerate(woken) if w] == [5, 10]
+        publisher._queue.clear()
+        publisher._idle = True  # the sender thread sleeps until the next heartbeat
+        woken.clear()
+        for _ in range(3):
+            plain.send(sender=None)
+            woken.append(publisher._wake.is_set())
+            publisher._wake.clear()
+        assert woken == [True, False, False] and publisher._idle is False
     finally:
         runtime.stop()
         publisher.close()

@@ -536,3 +536,13 @@ def test_a_full_batch_is_sent_at_once_and_a_partial_one_waits_for_the_interval(
         later.append(wire.decode_frame(pull.recv()))
     assert dispatch_ids(events_of(later)) == []
     assert pub.stats()["queue_depth"] == 5
+
+
+def test_an_idle_sender_sleeps_until_the_heartbeat_and_the_first_event_wakes_it(
+        pull, publishers):
+    pub = publishers(endpoint_of(pull), flush_interval=0.01, heartbeat_interval=30.0)
+    connect(pub, pull)
+    wait_for(lambda: pub._idle)  # nothing more came: it sleeps until the heartbeat
+    pub.submit(dispatch(7))
+    frames = recv_frames(pull, lambda fs: 7 in dispatch_ids(events_of(fs)), timeout=10.0)
+    assert dispatch_ids(events_of(frames))[-1] == 7

@@ -557,8 +557,61 @@ static PyObject *pub_attr(PyObject *dict, PyObject *name) {
     return Py_XNewRef(v);
 }
 
-/* Publisher.submit(event), in C: same checks, same counters, same queue. */
-static int submit(Finisher *f, PyObject *publisher, PyObject *event) {
+/* An event's parts for packing without building its tuples: the 15 fields in wire
+ * order, with the kwargs (NULL: none) and the receiver rows given apart. */
+typedef struct {
+    PyObject **items;           /* 15; items[12] and items[13] unused */
+    PyObject *kwargs;           /* dict or NULL (an empty map) */
+    PyObject *calls;            /* the mirror's list of (receiver, ns, outcome, result) */
+    PyObject **descs, **values; /* per call: the receiver's 4-tuple and its value */
+    PyObject *returned;
+} Parts;
+
+/* What pack_plain() would write for the event tuple built from ``p``; NULL without an
+ * error when some part is not ours to pack (then the tuple goes to msgspec). */
+static PyObject *pack_parts(Parts *p) {
+    Buf b;
+    b.data = b.stack;
+    b.len = 0;
+    b.cap = sizeof b.stack;
+    Py_ssize_t n = PyList_GET_SIZE(p->calls);
+    int rc = PACK_OK;
+    b.data[b.len++] = (char)0x9f; /* fixarray of 15 */
+    for (int k = 0; k < 15 && rc == PACK_OK; k++) {
+        if (k == 12) {
+            if (p->kwargs) rc = pack_obj(&b, p->kwargs, 1);
+            else b.data[b.len++] = (char)0x80; /* {} */
+        } else if (k == 13) {
+            if (b.len + 5 > b.cap && buf_grow(&b, 5) < 0) { rc = PACK_ERROR; break; }
+            put_container(&b, (size_t)n, 0x90, 0xdc);
+            for (Py_ssize_t i = 0; i < n && rc == PACK_OK; i++) {
+                PyObject *call = PyList_GET_ITEM(p->calls, i), *desc = p->descs[i];
+                if (b.len + 1 > b.cap && buf_grow(&b, 1) < 0) { rc = PACK_ERROR; break; }
+                b.data[b.len++] = (char)0x9a; /* fixarray of 10 */
+                for (int j = 0; j < 4 && rc == PACK_OK; j++)
+                    rc = pack_obj(&b, PyTuple_GET_ITEM(desc, j), 3);
+                if (rc == PACK_OK) rc = pack_obj(&b, Py_False, 3);
+                if (rc == PACK_OK) rc = pack_obj(&b, PyTuple_GET_ITEM(call, 1), 3);
+                if (rc == PACK_OK) rc = pack_obj(&b, p->returned, 3);
+                if (rc == PACK_OK) rc = pack_obj(&b, p->values[i], 3);
+                if (rc == PACK_OK) rc = pack_obj(&b, Py_None, 3);
+                if (rc == PACK_OK) rc = pack_obj(&b, Py_None, 3);
+            }
+        } else {
+            rc = pack_obj(&b, p->items[k], 1);
+        }
+    }
+    PyObject *out = rc == PACK_OK ? PyBytes_FromStringAndSize(b.data, (Py_ssize_t)b.len) : NULL;
+    if (b.data != b.stack) PyMem_Free(b.data);
+    return out;
+}
+
+enum { SUBMITTED = 0, SUBMIT_AS_TUPLE = 2 };
+
+/* Publisher.submit(event), in C: same checks, same counters, same queue. The event is
+ * ``event``, or when that is NULL the tuple ``parts`` describes (packed without building
+ * it; SUBMIT_AS_TUPLE, before any effect, when msgspec must pack it instead). */
+static int submit(Finisher *f, PyObject *publisher, PyObject *event, Parts *parts) {
     int rc = -1;
     if (publisher != f->publisher) { /* remember its __dict__: three lookups per event */
         PyObject *dict = PyObject_GenericGetDict(publisher, NULL);
@@ -580,9 +633,14 @@ static int submit(Finisher *f, PyObject *publisher, PyObject *event) {
         rc = 0;
         goto done;
     }
-    PyObject *packed = pack_plain(event);
-    if (!packed && !PyErr_Occurred()) /* not ours to pack: msgspec (wire.pack_event) */
+    PyObject *packed = event ? pack_plain(event) : pack_parts(parts);
+    if (!packed && !PyErr_Occurred()) { /* not ours to pack: msgspec (wire.pack_event) */
+        if (!event) {
+            rc = SUBMIT_AS_TUPLE;
+            goto done;
+        }
         packed = PyObject_CallOneArg(f->pack_event, event);
+    }
     if (!packed) {
         /* Not plain data (a bug upstream): counted, as submit() does. */
         if (!PyErr_ExceptionMatches(PyExc_Exception)) goto done;
@@ -921,8 +979,14 @@ static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t na
     PyObject *ident = NULL, *event = NULL, *sink = NULL, *ts = NULL;
     Nest *nest = (Nest *)args[A_NEST];
     int failed = 1;
-    rows = PyTuple_New(ncalls);
-    if (!rows) goto end;
+    /* Each receiver's description and value (new references), in call order. */
+    PyObject *stack_parts[16], **descs = stack_parts, **values;
+    Py_ssize_t described = 0;
+    if (ncalls > 8) {
+        descs = PyMem_Calloc((size_t)ncalls * 2, sizeof(PyObject *));
+        if (!descs) { PyErr_NoMemory(); goto end; }
+    }
+    values = descs + ncalls;
     for (Py_ssize_t i = 0; i < ncalls; i++) {
         PyObject *call = PyList_GET_ITEM(calls, i);
         PyObject *receiver = PyTuple_GET_ITEM(call, 0), *result = PyTuple_GET_ITEM(call, 3);
@@ -938,17 +1002,9 @@ static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t na
         PyObject *value = result == Py_None ? Py_NewRef(Py_None)
                                             : PyObject_CallOneArg(f->describe_value, result);
         if (!value) { Py_DECREF(desc); goto end; }
-        PyObject *row = PyTuple_New(10);
-        if (!row) { Py_DECREF(desc); Py_DECREF(value); goto end; }
-        for (int k = 0; k < 4; k++) PyTuple_SET_ITEM(row, k, Py_NewRef(PyTuple_GET_ITEM(desc, k)));
-        Py_DECREF(desc);
-        PyTuple_SET_ITEM(row, 4, Py_NewRef(Py_False));
-        PyTuple_SET_ITEM(row, 5, Py_NewRef(PyTuple_GET_ITEM(call, 1)));
-        PyTuple_SET_ITEM(row, 6, Py_NewRef(f->returned));
-        PyTuple_SET_ITEM(row, 7, value);
-        PyTuple_SET_ITEM(row, 8, Py_NewRef(Py_None));
-        PyTuple_SET_ITEM(row, 9, Py_NewRef(Py_None));
-        PyTuple_SET_ITEM(rows, i, row);
+        descs[i] = desc;
+        values[i] = value;
+        described = i + 1;
     }
     if (sender == Py_None) {
         label = Py_NewRef(f->none_label);
@@ -957,34 +1013,66 @@ static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t na
         label = hit ? Py_NewRef(hit) : PyObject_CallOneArg(f->describe_sender, sender);
         if (!label) goto end;
     }
-    kwargs = PyDict_GET_SIZE(named) ? describe_kwargs_c(f, named) : PyDict_New();
-    if (!kwargs) goto end;
+    if (PyDict_GET_SIZE(named)) {
+        kwargs = describe_kwargs_c(f, named);
+        if (!kwargs) goto end;
+    }
     if (PyContextVar_Get(f->current_request, NULL, &request) < 0) goto end;
     if (!request) request = Py_NewRef(Py_None);
     thread = Py_NewRef(ts_->thread);
     ident = Py_NewRef(ts_->ident);
     ts = wall_of(f, args[A_T0]);
     if (!ts) goto end;
-    event = PyTuple_New(15);
-    if (!event) goto end;
     PyObject *parent = nest->up ? ((Nest *)nest->up)->id : Py_None;
     PyObject *items[15] = {f->kind, ts, nest->id, parent, name, label,
                            args[A_METHOD], args[A_DURATION], thread, ident, args[A_SITE],
-                           request, kwargs, rows, args[A_RAISED]};
-    for (int k = 0; k < 15; k++) PyTuple_SET_ITEM(event, k, Py_NewRef(items[k]));
+                           request, NULL, NULL, args[A_RAISED]};
     sink = Py_XNewRef(f->sink);
     if (!sink) {
         PyErr_SetString(PyExc_AttributeError, "no sink");
         goto end;
     }
-    if (f->submit_func && f->submit_func != Py_None && PyMethod_Check(sink)
-            && PyMethod_GET_FUNCTION(sink) == f->submit_func) {
-        if (submit(f, PyMethod_GET_SELF(sink), event) < 0) goto end;
+    int to_publisher = f->submit_func && f->submit_func != Py_None && PyMethod_Check(sink)
+                       && PyMethod_GET_FUNCTION(sink) == f->submit_func;
+    if (to_publisher) { /* packed from the parts: no event tuple to build and free */
+        Parts parts = {items, kwargs, calls, descs, values, f->returned};
+        int rc = submit(f, PyMethod_GET_SELF(sink), NULL, &parts);
+        if (rc < 0) goto end;
+        if (rc == SUBMITTED) goto submitted;
+    }
+    /* The event as the tuple Recorder._finish_py hands to the sink. */
+    rows = PyTuple_New(ncalls);
+    if (!rows) goto end;
+    for (Py_ssize_t i = 0; i < ncalls; i++) {
+        PyObject *row = PyTuple_New(10);
+        if (!row) goto end;
+        for (int k = 0; k < 4; k++)
+            PyTuple_SET_ITEM(row, k, Py_NewRef(PyTuple_GET_ITEM(descs[i], k)));
+        PyTuple_SET_ITEM(row, 4, Py_NewRef(Py_False));
+        PyTuple_SET_ITEM(row, 5, Py_NewRef(PyTuple_GET_ITEM(PyList_GET_ITEM(calls, i), 1)));
+        PyTuple_SET_ITEM(row, 6, Py_NewRef(f->returned));
+        PyTuple_SET_ITEM(row, 7, Py_NewRef(values[i]));
+        PyTuple_SET_ITEM(row, 8, Py_NewRef(Py_None));
+        PyTuple_SET_ITEM(row, 9, Py_NewRef(Py_None));
+        PyTuple_SET_ITEM(rows, i, row);
+    }
+    if (!kwargs) {
+        kwargs = PyDict_New();
+        if (!kwargs) goto end;
+    }
+    items[12] = kwargs;
+    items[13] = rows;
+    event = PyTuple_New(15);
+    if (!event) goto end;
+    for (int k = 0; k < 15; k++) PyTuple_SET_ITEM(event, k, Py_NewRef(items[k]));
+    if (to_publisher) {
+        if (submit(f, PyMethod_GET_SELF(sink), event, NULL) < 0) goto end;
     } else {
         PyObject *r = PyObject_CallOneArg(sink, event);
         if (!r) goto end;
         Py_DECREF(r);
     }
+submitted:
     if (signal == f->request_finished) {
         PyObject *token = PyContextVar_Set(f->current_request, Py_None);
         if (!token) goto end;
@@ -993,6 +1081,11 @@ static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t na
     failed = 0;
 end:
     if (failed && count_failure(f) < 0) failed = 2; /* a BaseException: propagate it */
+    for (Py_ssize_t i = 0; i < described; i++) {
+        Py_DECREF(descs[i]);
+        Py_DECREF(values[i]);
+    }
+    if (descs != stack_parts) PyMem_Free(descs);
     Py_XDECREF(rows);
     Py_XDECREF(label);
     Py_XDECREF(kwargs);

@@ -40,6 +40,7 @@ class Widget:
 
 def make_signals():
     plain, many, nested, inner, boom = Signal(), Signal(), Signal(), Signal(), Signal()
+    crowd = Signal()  # more receivers than the C path keeps on its stack
 
     def returns_none(sender, **kwargs):
         return None
@@ -62,12 +63,14 @@ def make_signals():
     inner.connect(returns_value, weak=False)
     boom.connect(returns_none, weak=False)
     boom.connect(raises, weak=False)
-    return plain, many, nested, boom
+    for i in range(12):
+        crowd.connect(lambda sender, i=i, **kw: i if i % 2 else None, weak=False)
+    return plain, many, nested, boom, crowd
 
 
 def scenario():
     """Dispatches covering the C path and each case it hands to Python."""
-    plain, many, nested, boom = make_signals()
+    plain, many, nested, boom, crowd = make_signals()
     dynamic = type("Dynamic", (), {})
     plain.send(sender=None)
     plain.send(sender=Author)  # a model class: its label
@@ -75,6 +78,7 @@ def scenario():
     plain.send(sender=Widget())  # an instance
     plain.send(sender="text", created=True, api_token="s3cret", instance=Author(pk=3))
     many.send(sender=None, value=1.5)
+    crowd.send(sender=None, note="crowded")
     nested.send(sender=Author)
     boom.send_robust(sender=None)  # a raising receiver: the Python version builds it
     with pytest.raises(ValueError):
@@ -144,7 +148,7 @@ def idle_publisher():
 def test_c_and_python_record_the_same_events_through_a_plain_sink():
     fast, slow = run_both(through_publisher=False)
     assert fast == slow
-    assert len(fast) == 14
+    assert len(fast) == 15
     assert {"None", "testapp.Author", "'text'"} <= {e.sender for e in fast}
     assert any(e.request and e.request.id == "req-7" for e in fast)
     assert fast[-1].request is None
@@ -153,7 +157,7 @@ def test_c_and_python_record_the_same_events_through_a_plain_sink():
 @pytest.mark.django_db
 def test_c_and_python_queue_the_same_bytes_for_the_publisher():
     fast, slow = run_both(through_publisher=True)
-    assert fast == slow and len(fast) == 14
+    assert fast == slow and len(fast) == 15
 
 
 def test_the_publisher_path_counts_a_full_queue_and_unpackable_events():

@@ -20,16 +20,6 @@ from django_probe.conf import ProbeConfig
 from tests.django_probe.testapp.models import Author, Book, Note, Tag
 
 
-@pytest.fixture
-def events():
-    """Start the probe with an in-memory sink; stop it afterwards."""
-    captured: list = []
-    runtime.stop()
-    runtime.start(ProbeConfig(), sink=lambda e: captured.append(wire.typed(e)))
-    yield captured
-    runtime.stop()
-
-
 def twice(scenario):
     """Run scenario() without and then with the probe; return both observations."""
     runtime.stop()

@@ -17,19 +17,9 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.dispatch import Signal
 
 from django_probe import runtime, wire
-from django_probe.conf import ProbeConfig
 
 needs_async_signals = pytest.mark.skipif(django.VERSION < (5, 0),
                                          reason="asend() and async receivers: Django 5.0+")
-
-
-@pytest.fixture
-def events():
-    captured: list = []
-    runtime.stop()
-    runtime.start(ProbeConfig(), sink=lambda e: captured.append(wire.typed(e)))
-    yield captured
-    runtime.stop()
 
 
 # Each test's signals are created on lines of their own: an unnamed signal is named after

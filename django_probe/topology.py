@@ -28,6 +28,11 @@ class TopologyWatcher:
         self._last_sent = 0.0
         self._last_checked = float("-inf")
         self._fingerprint: Any = None
+        # After a change was sent, the next change waits at least this long: doubled on
+        # every change that follows within it (up to `refresh`), reset once a poll finds
+        # the wiring quiet. Wiring that keeps changing (Django's test client connects two
+        # receivers around every request) is sent every few seconds, not at every poll.
+        self._gap = interval
 
     def _sender_labels(self) -> dict[int, str]:
         # Senders are only stored as ids before Django 6.0; models are the usual senders.
@@ -78,12 +83,19 @@ class TopologyWatcher:
             return None
         self._last_checked = now
         fingerprint = self.fingerprint()
-        if fingerprint == self._fingerprint and now - self._last_sent < self.refresh:
+        changed = fingerprint != self._fingerprint
+        due = now - self._last_sent >= self.refresh
+        if not changed and not due:
+            self._gap = self.interval  # quiet: the next change goes out at the next poll
             return None  # nothing can have changed: no snapshot to build and compare
+        if not due and now - self._last_sent < self._gap:
+            return None  # it keeps changing: wait out the gap (compared again next poll)
         self._fingerprint = fingerprint
         snapshot = self.snapshot()
-        if snapshot.signals == self._last and now - self._last_sent < self.refresh:
+        if snapshot.signals == self._last and not due:
             return None
+        if changed and self._last is not None:
+            self._gap = min(self.refresh, max(2 * self._gap, self.interval))
         self._last = snapshot.signals
         self._last_sent = now
         return snapshot

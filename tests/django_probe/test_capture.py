@@ -477,3 +477,41 @@ def test_timestamps_are_wall_clock_times_of_the_dispatch_start(probe):
     for event, (before, after) in zip(events, stamps, strict=True):
         assert before - 1_000_000 <= event.ts <= after - event.dur + 1_000_000
     assert events[0].ts < events[1].ts < events[2].ts
+
+
+def test_wiring_that_keeps_changing_is_sent_with_a_growing_gap(probe, monkeypatch):
+    from django_probe import topology
+
+    clock = [1000.0]
+    monkeypatch.setattr(topology.time, "monotonic", lambda: clock[0])
+    watcher = topology.TopologyWatcher(probe.registry, probe.describer, interval=1.0,
+                                       refresh=100.0)
+    added = []
+
+    def poll_at(t):
+        clock[0] = 1000.0 + t
+        return watcher.poll() is not None
+
+    def receiver_number(n):
+        def receiver(sender, **kwargs):
+            return n
+        return receiver
+
+    try:
+        sent = []
+        for t in range(21):  # a new receiver after every poll: it changes all the time
+            if poll_at(t):
+                sent.append(t)
+            added.append(receiver_number(t))
+            module_level_signal.connect(added[-1], weak=False)
+        # The first snapshot, the first change at once, then gaps of 2, 4 and 8 s.
+        assert sent == [0, 1, 3, 7, 15]
+        sent = [t for t in range(21, 40) if poll_at(t)]
+        assert sent == [31]  # the last change, once the 16 s gap is over
+        assert not poll_at(40)  # quiet: the gap is reset
+        module_level_signal.connect(receiver_number(41), weak=False, dispatch_uid="late")
+        assert poll_at(41)  # a single change goes out at the next poll
+    finally:
+        for receiver in added:
+            module_level_signal.disconnect(receiver)
+        module_level_signal.disconnect(dispatch_uid="late")

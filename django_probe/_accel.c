@@ -217,8 +217,9 @@ typedef struct {
     long long last_id;
 } Enter;
 
-/* The layout of CPython's context object (Include/internal/pycore_context.h, the same
- * from 3.7 to 3.14), read only to see whether its variables are shared with a copy. */
+/* The layout of CPython's context object (Include/internal/pycore_context.h; checked in
+ * the 3.11 headers and in CPython's main branch), read only to see whether its variables
+ * are shared with a copy. Versions past the gate below use the plain update. */
 typedef struct {
     PyObject_HEAD
     PyObject *ctx_prev;

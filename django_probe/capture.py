@@ -33,7 +33,6 @@ except ImportError:  # no compiler at install time, or Python < 3.11: pure Pytho
 ACCELERATED = _accel is not None and os.environ.get("SIGNAL_PROBE_NO_ACCEL") != "1"
 
 
-
 class _Nest:
     """One dispatch in the nesting chain: its id, the dispatch that was running around it
     when it started (``up``), and whether it has ended (``done``, set by the mirror).

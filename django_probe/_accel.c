@@ -232,6 +232,18 @@ typedef struct {
 #define CAN_REARM 1
 #endif
 
+/* The innermost nest still running from ``nest`` on (a new reference, or NULL: none, or
+ * a value that is not a Nest, taken as unset). Steals the reference to ``nest``. */
+static PyObject *running_nest(PyObject *nest) {
+    while (nest && Py_TYPE(nest) == &NestType && ((Nest *)nest)->done != Py_False) {
+        PyObject *up = Py_XNewRef(((Nest *)nest)->up);
+        Py_DECREF(nest);
+        nest = up;
+    }
+    if (nest && Py_TYPE(nest) != &NestType) Py_CLEAR(nest);
+    return nest;
+}
+
 static PyObject *enter_call(PyObject *self_, PyObject *const *args, size_t nargsf,
                             PyObject *kwnames) {
     Enter *e = (Enter *)self_;
@@ -252,12 +264,7 @@ static PyObject *enter_call(PyObject *self_, PyObject *const *args, size_t nargs
             && ctx && Py_TYPE(ctx) == &PyContext_Type
             && Py_REFCNT(((ContextLayout *)ctx)->ctx_vars) == 1) {
         Nest *n = (Nest *)up;
-        PyObject *outer = Py_XNewRef(n->up);
-        while (outer && ((Nest *)outer)->done != Py_False) {
-            PyObject *next = Py_XNewRef(((Nest *)outer)->up);
-            Py_DECREF(outer);
-            outer = next;
-        }
+        PyObject *outer = running_nest(Py_XNewRef(n->up));
         PyObject *id = PyLong_FromLongLong(++e->last_id);
         if (!id) { Py_XDECREF(outer); Py_DECREF(up); return NULL; }
         Py_SETREF(n->id, id);
@@ -266,12 +273,7 @@ static PyObject *enter_call(PyObject *self_, PyObject *const *args, size_t nargs
         return up; /* our reference */
     }
 #endif
-    while (up && Py_TYPE(up) == &NestType && ((Nest *)up)->done != Py_False) {
-        PyObject *next = Py_XNewRef(((Nest *)up)->up);
-        Py_DECREF(up);
-        up = next;
-    }
-    if (up && Py_TYPE(up) != &NestType) Py_CLEAR(up); /* not ours: as if unset */
+    up = running_nest(up);
     Nest *n = PyObject_New(Nest, &NestType);
     if (!n) { Py_XDECREF(up); return NULL; }
     n->up = up;
@@ -498,7 +500,7 @@ typedef struct {
     PyObject *submit_func;    /* Publisher.submit (the function) */
     PyObject *pack_event;     /* wire.pack_event (msgspec's encoder) */
     PyObject *time_ns, *perf_counter_ns;
-    PyObject *ignore;         /* recorder.ignore (a frozenset; the recorder rebuilds us) */
+    PyObject *ignore;         /* recorder.ignore (a frozenset, kept in step like sink) */
     PyObject *sink;           /* recorder.sink (kept in step by the recorder's property) */
     PyObject *publisher, *publisher_dict; /* the last publisher served, and its __dict__ */
     /* Describer.kwargs for the common values (see describe_kwargs_c) */
@@ -537,17 +539,24 @@ static int count_failure(Finisher *f) {
     return 0;
 }
 
-/* weakref-checked cache: cache[id(obj)] == (ref, value) with ref() is obj -> value. */
-static PyObject *cached(PyObject *cache, PyObject *obj) {
+/* A weakref-checked cache: cache[id(obj)] is a tuple of ``size`` items whose first is a
+ * weak reference to obj. The entry (borrowed), or NULL for a miss (no error set). */
+static PyObject *cached_entry(PyObject *cache, PyObject *obj, Py_ssize_t size) {
     PyObject *key = PyLong_FromVoidPtr(obj);
     if (!key) { PyErr_Clear(); return NULL; }
     PyObject *hit = PyDict_GetItemWithError(cache, key);
     Py_DECREF(key);
     if (!hit) { PyErr_Clear(); return NULL; }
-    if (!PyTuple_Check(hit) || PyTuple_GET_SIZE(hit) != 2) return NULL;
+    if (!PyTuple_CheckExact(hit) || PyTuple_GET_SIZE(hit) != size) return NULL;
     PyObject *ref = PyTuple_GET_ITEM(hit, 0);
     if (!PyWeakref_CheckRef(ref) || PyWeakref_GET_OBJECT(ref) != obj) return NULL;
-    return PyTuple_GET_ITEM(hit, 1); /* borrowed */
+    return hit; /* borrowed */
+}
+
+/* cache[id(obj)] == (ref, value) with ref() is obj -> value (borrowed), else NULL. */
+static PyObject *cached(PyObject *cache, PyObject *obj) {
+    PyObject *hit = cached_entry(cache, obj, 2);
+    return hit ? PyTuple_GET_ITEM(hit, 1) : NULL; /* borrowed */
 }
 
 /* publisher.<name> read from its instance dict (new reference), as the attribute is:
@@ -745,13 +754,9 @@ static PyObject *value_c(Finisher *f, PyObject *value) {
         Py_XDECREF(p);
         return bounded(f, r);
     }
-    PyObject *key = PyLong_FromVoidPtr(cls);
-    PyObject *hit = key ? PyDict_GetItemWithError(f->kinds, key) : NULL;
-    Py_XDECREF(key);
-    if (!hit || !PyTuple_CheckExact(hit) || PyTuple_GET_SIZE(hit) != 3) return NULL;
-    PyObject *ref = PyTuple_GET_ITEM(hit, 0), *kind = PyTuple_GET_ITEM(hit, 1);
-    PyObject *model = PyTuple_GET_ITEM(hit, 2);
-    if (!PyWeakref_CheckRef(ref) || PyWeakref_GET_OBJECT(ref) != (PyObject *)cls) return NULL;
+    PyObject *hit = cached_entry(f->kinds, (PyObject *)cls, 3); /* (ref, kind, model) */
+    if (!hit) return NULL;
+    PyObject *kind = PyTuple_GET_ITEM(hit, 1), *model = PyTuple_GET_ITEM(hit, 2);
     int is_model = model != Py_None;
     if (!is_model && kind != f->request_kind) return NULL;
     PyObject *dict = PyObject_GetAttr(value, s_dunder_dict); /* value.__dict__, as Python */
@@ -961,7 +966,7 @@ static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t na
     PyObject *key = PyLong_FromVoidPtr(signal);
     PyObject *name = key ? PyDict_GetItemWithError(f->names, key) : NULL; /* borrowed */
     Py_XDECREF(key);
-    int ignored = name ? PySet_Contains(f->ignore, name) : -1;
+    int ignored = name && f->ignore ? PySet_Contains(f->ignore, name) : -1;
     if (ignored != 0 || Py_TYPE(state) != &ThreadStateType || !PyUnicode_Check(name)
             || !PyUnicode_GET_LENGTH(name)) {
         /* an unnamed or ignored signal, or a lookup failed: the Python version decides */
@@ -1241,6 +1246,7 @@ static PyMemberDef finisher_members[] = {
      "Publisher.submit (the function): a sink that is this, bound to a publisher, is "
      "served in C. None: every sink is called."},
     {"sink", T_OBJECT, offsetof(Finisher, sink), 0, "the recorder's sink"},
+    {"ignore", T_OBJECT, offsetof(Finisher, ignore), 0, "the recorder's ignore set"},
     {NULL, 0, 0, 0, NULL},
 };
 

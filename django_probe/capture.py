@@ -59,11 +59,16 @@ current_dispatch: ContextVar[_Nest | None] = ContextVar("django_probe_dispatch",
 _current_nest, _set_nest = current_dispatch.get, current_dispatch.set
 
 
-def current_parent() -> int | None:
-    """Id of the innermost running dispatch around the caller, or None."""
-    nest = _current_nest()
+def _running(nest: _Nest | None) -> _Nest | None:
+    """The innermost nest still running from ``nest`` on (readers skip ended ones)."""
     while nest is not None and nest.done:
         nest = nest.up
+    return nest
+
+
+def current_parent() -> int | None:
+    """Id of the innermost running dispatch around the caller, or None."""
+    nest = _running(_current_nest())
     return None if nest is None else nest.id
 
 # The HTTP request being handled, noticed from request_started itself (no middleware).
@@ -140,7 +145,6 @@ class Recorder:
         self.registry = registry
         self.stream_empty = stream_empty
         self._ignore = ignore
-        self.next_id = itertools.count(1).__next__  # atomic under the GIL
         # Wall-clock time of a dispatch from its monotonic start: one clock read fewer
         # per dispatch. The offset is refreshed every OFFSET_TTL_NS, so a clock step
         # shows within that.
@@ -159,8 +163,13 @@ class Recorder:
         self._reseed_request_ids()
         _recorders.add(self)
         if ACCELERATED:
+            # Nests and ids in C too: one counter, shared with next_id() (empty(),
+            # receivers mode).
+            self.enter = _accel.Enter(current_dispatch)
+            self.next_id = self.enter.next_id
             self._accelerate()
         else:
+            self.next_id = itertools.count(1).__next__  # atomic under the GIL
             self.enter = self._enter_py
 
     @property
@@ -182,16 +191,21 @@ class Recorder:
     @ignore.setter
     def ignore(self, names: frozenset[str]) -> None:
         self._ignore = frozenset(names)
-        if ACCELERATED:  # the C finish holds the set itself
-            self._accelerate(self.finish.submit)
+        if ACCELERATED:  # the C finish holds it too
+            self.finish.ignore = self._ignore
 
     def _enter_py(self) -> _Nest:
         """Start a dispatch's nest: its parent is the innermost running dispatch."""
-        up = _current_nest()
-        while up is not None and up.done:
-            up = up.up
-        nest = _Nest(self.next_id(), up)
+        nest = _Nest(self.next_id(), _running(_current_nest()))
         _set_nest(nest)
+        return nest
+
+    def detached_nest(self) -> _Nest:
+        """An ended nest for an event that is no dispatch of ours (receivers mode): a new
+        id and the running dispatch around the caller as parent; the context is left as
+        it is."""
+        nest = _Nest(self.next_id(), _running(_current_nest()))
+        nest.done = True
         return nest
 
     def _wall(self, t0: int) -> int:
@@ -215,11 +229,6 @@ class Recorder:
             wire.pack_event, time.time_ns, time.perf_counter_ns, OFFSET_TTL_NS,
             self._ignore, self._sink, d, describe.REDACTED, describe._REQUEST, _request_started)
         self.begin_request = self.finish.begin_request
-        # Nests and ids in C too: one counter, shared with next_id() (empty(), receivers
-        # mode), kept when the finisher is rebuilt.
-        if not isinstance(getattr(self, "enter", None), _accel.Enter):
-            self.enter = _accel.Enter(current_dispatch)
-            self.next_id = self.enter.next_id
 
     def use_publisher(self, publisher: Any) -> None:
         """Stream to ``publisher``: its submit() is the sink, its count_lost() counts

@@ -54,7 +54,6 @@ class CatchAllReceivers:
                 if frame is not None else None)  # wire.CallSite, as an exact tuple
         rec = self.recorder
         rec.begin_request(signal, named)
-        nest = rec.enter()
-        nest.done = True  # a receiver sees no dispatch of its own: nothing nests in it
-        rec.finish(signal, sender, "receiver", named, site, nest, time.perf_counter_ns(), 0,
-                   [], [], [], False)
+        # A receiver sees no dispatch of its own: nothing nests in it.
+        rec.finish(signal, sender, "receiver", named, site, rec.detached_nest(),
+                   time.perf_counter_ns(), 0, [], [], [], False)

@@ -17,6 +17,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.dispatch import Signal
 
 from django_probe import runtime, wire
+from django_probe.conf import ProbeConfig
 
 needs_async_signals = pytest.mark.skipif(django.VERSION < (5, 0),
                                          reason="asend() and async receivers: Django 5.0+")
@@ -217,3 +218,26 @@ def test_sequential_and_nested_dispatches_get_fresh_ids_and_the_right_parents(ev
     assert all(e.parent is None for e in got[outer])
     outer_ids = [e.id for e in got[outer]]
     assert [e.parent for e in got[inner]] == [i for i in outer_ids for _ in range(3)]
+
+
+module_signal = Signal()  # receivers mode covers the signals found at start-up
+
+
+def test_receivers_mode_events_have_fresh_ids_and_leave_the_context_alone():
+    from django_probe import capture
+
+    outer = module_signal
+    captured: list = []
+    runtime.stop()
+    runtime.start(ProbeConfig(mode="receivers"), sink=lambda e: captured.append(wire.typed(e)))
+    try:
+        before = capture.current_dispatch.get()
+        for _ in range(3):
+            outer.send(sender=None)
+        assert capture.current_dispatch.get() is before  # no nest was made current
+    finally:
+        runtime.stop()
+    sent = [e for e in captured if e.kind == wire.KIND_DISPATCH
+            and e.signal.endswith("module_signal")]
+    assert [e.method for e in sent] == ["receiver"] * 3
+    assert len({e.id for e in sent}) == 3 and all(e.parent is None for e in sent)

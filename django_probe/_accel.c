@@ -2,12 +2,15 @@
  * their pure-Python versions, which stay the definition).
  *
  * - site(): the call site of send(), as _dispatch._site_py() computes it.
- * - Finisher: Recorder.finish for the common dispatch (every receiver ran and returned,
- *   the signal's name known and not ignored): builds the same event tuple from the same
- *   caches (calling the Describer only where it would be called), and when the sink is
- *   the Publisher's own submit() it also packs the event (wire.pack_event) and queues
- *   it exactly as submit() does. Every other dispatch, and any doubt, goes to the
- *   Python Recorder.finish unchanged.
+ * - Enter/Nest: Recorder.enter and capture._Nest (nesting), ThreadState: _ThreadState.
+ * - Finisher: Recorder._finish_py for the common dispatch (every receiver ran and
+ *   returned, the signal's name known and not ignored): builds the same event from the
+ *   same caches, describes the common kwargs values itself (Describer.kwargs) and calls
+ *   the Describer for the rest, and when the sink is the Publisher's own submit() packs
+ *   the event (the msgpack writer below, msgspec for anything it leaves) and queues it
+ *   exactly as submit() does. Every other dispatch, and any doubt, goes to the Python
+ *   Recorder._finish_py unchanged. Its begin_request() is Recorder.begin_request for a
+ *   WSGI environ of plain strings.
  *
  * Never raises into the application: failures are counted through recorder.on_failure()
  * like the Python version's ``except Exception``; only BaseExceptions that are not

@@ -714,7 +714,42 @@ done:
 
 static PyObject *s_dunder_dict, *s_state_attr, *s_method, *s_path, *s_request_method,
     *s_path_info, *s_environ, *s_x_request_id, *s_request_prefix, *s_request_counter,
-    *s_begin_request_py;
+    *s_begin_request_py, *s_space, *s_space_paren, *s_environ_open, *s_keys_close, *s_unsaved, *s_pk_is;
+
+/* The concatenation of n str objects (borrowed), or NULL with an error. The labels below
+ * are built with it, not PyUnicode_FromFormat: one allocation and n copies, where the
+ * format parser costs ~2,000 instructions a call (callgrind, scenario (d)). */
+static PyObject *join_str(PyObject *const *parts, Py_ssize_t n) {
+    Py_ssize_t length = 0;
+    Py_UCS4 maxchar = 127;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        length += PyUnicode_GET_LENGTH(parts[i]);
+        Py_UCS4 m = PyUnicode_MAX_CHAR_VALUE(parts[i]);
+        if (m > maxchar) maxchar = m;
+    }
+    PyObject *out = PyUnicode_New(length, maxchar);
+    if (!out) return NULL;
+    Py_ssize_t at = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t k = PyUnicode_GET_LENGTH(parts[i]);
+        if (k && PyUnicode_CopyCharacters(out, at, parts[i], 0, k) < 0) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        at += k;
+    }
+    return out;
+}
+
+/* k in base 10 or 16 as a new str (what %zd / %llx print). */
+static PyObject *digits_str(unsigned long long k, unsigned base) {
+    char buf[24], *end = buf + sizeof buf, *at = end;
+    do {
+        *--at = "0123456789abcdef"[k % base];
+        k /= base;
+    } while (k);
+    return PyUnicode_FromStringAndSize(at, end - at);
+}
 
 /* Describer.value()'s final bound: text[:max_len - 1] + "…" when longer (steals text). */
 static PyObject *bounded(Finisher *f, PyObject *text) {
@@ -751,10 +786,13 @@ static PyObject *value_c(Finisher *f, PyObject *value) {
         if (!path || !PyUnicode_CheckExact(method) || !PyUnicode_CheckExact(path)) return NULL;
         PyObject *m = PyUnicode_Substring(method, 0, 16);
         PyObject *p = m ? PyUnicode_Substring(path, 0, f->max_len) : NULL;
-        PyObject *r = p ? PyUnicode_FromFormat("<WSGI environ %U %U (%zd keys)>", m, p,
-                                               PyDict_GET_SIZE(value)) : NULL;
+        PyObject *count = p ? digits_str((unsigned long long)PyDict_GET_SIZE(value), 10) : NULL;
+        /* "<WSGI environ %U %U (%zd keys)>" */
+        PyObject *parts[] = {s_environ_open, m, s_space, p, s_space_paren, count, s_keys_close};
+        PyObject *r = count ? join_str(parts, 7) : NULL;
         Py_XDECREF(m);
         Py_XDECREF(p);
+        Py_XDECREF(count);
         return bounded(f, r);
     }
     PyObject *hit = cached_entry(f->kinds, (PyObject *)cls, 3); /* (ref, kind, model) */
@@ -783,9 +821,15 @@ static PyObject *value_c(Finisher *f, PyObject *value) {
             } else if (attname != Py_None) {
                 goto done;
             }
-            if (pk == Py_None) r = PyUnicode_FromFormat("%U (unsaved)", label);
-            else if (PyLong_CheckExact(pk) || PyUnicode_CheckExact(pk))
-                r = PyUnicode_FromFormat("%U pk=%S", label, pk);
+            if (pk == Py_None) {
+                PyObject *parts[] = {label, s_unsaved}; /* "%U (unsaved)" */
+                r = join_str(parts, 2);
+            } else if (PyLong_CheckExact(pk) || PyUnicode_CheckExact(pk)) {
+                PyObject *text = PyObject_Str(pk); /* "%U pk=%S" */
+                PyObject *parts[] = {label, s_pk_is, text};
+                r = text ? join_str(parts, 3) : NULL;
+                Py_XDECREF(text);
+            }
             goto done; /* other keys (a UUID...): Python's repr rule */
         }
     }
@@ -796,7 +840,8 @@ static PyObject *value_c(Finisher *f, PyObject *value) {
         PyObject *m = plain_text(method ? method : Py_None);
         PyObject *p = plain_text(path ? path : Py_None);
         PyObject *name = (m && p) ? PyType_GetName(cls) : NULL;
-        if (name) r = PyUnicode_FromFormat("%U %U %U", name, m, p);
+        PyObject *parts[] = {name, s_space, m, s_space, p}; /* "%U %U %U" */
+        if (name) r = join_str(parts, 5);
         Py_XDECREF(m);
         Py_XDECREF(p);
         Py_XDECREF(name);
@@ -870,10 +915,10 @@ static PyObject *finisher_begin_request(Finisher *f, PyObject *const *args, Py_s
         PyObject *counter = prefix ? PyObject_GetAttr(f->recorder, s_request_counter) : NULL;
         PyObject *next = counter ? PyIter_Next(counter) : NULL;
         unsigned long long k = next ? PyLong_AsUnsignedLongLong(next) : 0;
-        char hex[24];
-        snprintf(hex, sizeof hex, "%llx", k);
-        request_id = (next && !PyErr_Occurred() && PyUnicode_CheckExact(prefix))
-                         ? PyUnicode_FromFormat("%U%s", prefix, hex) : NULL;
+        PyObject *hex = (next && !PyErr_Occurred()) ? digits_str(k, 16) : NULL;
+        PyObject *parts[] = {prefix, hex}; /* f"{prefix}{k:x}" */
+        request_id = (hex && PyUnicode_CheckExact(prefix)) ? join_str(parts, 2) : NULL;
+        Py_XDECREF(hex);
         if (!request_id && !PyErr_Occurred())
             PyErr_SetString(PyExc_TypeError, "bad request id state");
         Py_XDECREF(prefix);
@@ -1310,6 +1355,12 @@ PyMODINIT_FUNC PyInit__accel(void) {
     INTERN(s_request_prefix, "_request_prefix");
     INTERN(s_request_counter, "_request_counter");
     INTERN(s_begin_request_py, "_begin_request_py");
+    INTERN(s_space, " ");
+    INTERN(s_space_paren, " (");
+    INTERN(s_environ_open, "<WSGI environ ");
+    INTERN(s_keys_close, " keys)>");
+    INTERN(s_unsaved, " (unsaved)");
+    INTERN(s_pk_is, " pk=");
     if (PyType_Ready(&FinisherType) < 0 || PyType_Ready(&NestType) < 0
             || PyType_Ready(&EnterType) < 0 || PyType_Ready(&ThreadStateType) < 0)
         return NULL;

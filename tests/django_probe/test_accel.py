@@ -338,6 +338,11 @@ def kwargs_cases():
         [1, 2, 3], (1,), {1, 2}, ValueError("bad"), Author, len, b"bytes",
         decimal.Decimal("1.5"), uuid.UUID(int=1), datetime.date(2026, 12, 1), Widget(),
         BrokenDict(), Author.objects.none(),
+        # Labels are joined in C from parts of any width (latin-1, BMP, astral).
+        {**environ, "PATH_INFO": "/caf\xe9"}, {**environ, "PATH_INFO": "/\u2603/\U0001f600"},
+        {**environ, "REQUEST_METHOD": "G\u0112T", "PATH_INFO": ""}, Author(pk="k\xe9y"),
+        Author(pk="\U0001f511"), Author(pk=""), Author(pk=-(10**30)),
+        RequestFactory().get("/\u2603/\U0001f600"), RequestFactory().get(""),
     ]
     cases = [{"value": v} for v in values]
     cases += [{"instance": Author(pk=1), "created": True, "raw": False, "using": "default",

@@ -33,7 +33,7 @@ DEFAULTS: dict[str, object] = {
     # Most events packed into one ZeroMQ message.
     "BATCH_SIZE": 500,
     # Seconds the sender thread waits between flushes.
-    "FLUSH_INTERVAL": 0.2,
+    "FLUSH_INTERVAL": 0.5,
     # Seconds between heartbeats (counters) and calls of the periodic producers.
     "HEARTBEAT_INTERVAL": 1.0,
     # Seconds between checks for changed signal wiring (topology snapshots).
@@ -193,7 +193,7 @@ class ProbeConfig:
     mode: str = "dispatch"
     queue_size: int = 10_000
     batch_size: int = 500
-    flush_interval: float = 0.2
+    flush_interval: float = 0.5
     heartbeat_interval: float = 1.0
     topology_interval: float = 2.0
     stream_empty: bool = False

@@ -34,7 +34,7 @@ def test_documented_defaults():
     assert config.endpoint == wire.DEFAULT_ENDPOINT == "tcp://127.0.0.1:5599"
     assert config.mode == "dispatch"
     assert (config.queue_size, config.batch_size) == (10_000, 500)
-    assert (config.flush_interval, config.heartbeat_interval) == (0.2, 1.0)
+    assert (config.flush_interval, config.heartbeat_interval) == (0.5, 1.0)
     assert config.stream_empty is False and config.include_delete_signals is False
     assert config.curve_enabled is False
 

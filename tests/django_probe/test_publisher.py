@@ -164,11 +164,36 @@ def test_heartbeat_carries_cumulative_counters(pull, publishers):
     # Hello and earlier heartbeats, which are numbered like any other event.
     assert beat.sent >= beat.captured + 1
     frame = next(f for f in frames if beat in f.events)
-    assert frame.seq == beat.sent  # everything before this frame had been handed to zmq
+    # sent is the beat's own sequence number: everything ahead of it was handed to zmq.
+    assert beat.sent == frame.seq + frame.events.index(beat)
     stats = pub.stats()
     assert set(stats) == {"captured", "sent", "dropped_queue", "dropped_send", "queue_depth",
                           "queue_max", "internal_errors"}
     assert stats["captured"] >= beat.captured and stats["internal_errors"] == 0
+
+
+def test_a_due_heartbeat_rides_in_the_frame_of_the_events_flushed_with_it(pull, publishers):
+    # Every tick is a heartbeat tick: the events of a tick and its heartbeat share one
+    # frame (one send), the heartbeat last, numbered after them.
+    pub = publishers(endpoint_of(pull), heartbeat_interval=0.02, flush_interval=0.02)
+    frames = connect(pub, pull)
+    mixed = []
+    for round_ in range(50):
+        ids = range(round_ * 20, round_ * 20 + 20)
+        for i in ids:
+            pub.submit(dispatch(i))
+        frames += recv_frames(pull, lambda fs, last=ids[-1]: last in dispatch_ids(events_of(fs)))
+        mixed = [f for f in frames if any(isinstance(e, wire.Heartbeat) for e in f.events)
+                 and any(isinstance(e, wire.Dispatch) for e in f.events)]
+        if mixed:
+            break
+    assert mixed, "no heartbeat was sent with the events of its tick"
+    frame = mixed[0]
+    kinds = [type(e) for e in frame.events]
+    beat_at = kinds.index(wire.Heartbeat)
+    assert all(k is not wire.Dispatch for k in kinds[beat_at:])  # events first, then the beat
+    assert frame.events[beat_at].sent == frame.seq + beat_at
+    assert_contiguous(frames)
 
 
 def test_no_monitor_drops_and_counts_and_close_is_bounded(context, publishers):

@@ -36,6 +36,11 @@ _pack_event = wire.pack_event
 
 # Seconds after the socket is opened during which "not writable" means "still connecting".
 CONNECT_GRACE = 0.5
+# A due heartbeat shares the last frame of its tick's flush when that frame holds at most
+# this many events (one send a tick, what a lightly loaded app sees); beside a bigger one
+# it goes alone, so the monitor's compiled decoder, which takes frames of dispatches
+# only, keeps the bulk of a busy stream.
+BEAT_RIDES_UP_TO = 64
 
 _live: weakref.WeakSet[Publisher] = weakref.WeakSet()
 # A forked child must not close or destroy its parent's zmq objects (their io threads do
@@ -304,10 +309,10 @@ class Publisher:
             batch = [queue.popleft() for _ in range(n)]
             pending -= n
             self._taken += n
-            if beat and pending == 0:
+            if beat and pending == 0 and len(batch) <= BEAT_RIDES_UP_TO:
                 batch += self._beat_events(len(batch))
                 beat = False
-            self._send(sock, batch)
+            self._send(sock, batch)  # (a bigger last batch: the heartbeat goes next, alone)
         return taken
 
     def _beat_events(self, before: int) -> list[bytes]:

@@ -12,7 +12,7 @@ import zmq
 
 from django_probe import wire
 from django_probe.conf import ProbeConfig
-from django_probe.publisher import Publisher
+from django_probe.publisher import BEAT_RIDES_UP_TO, Publisher
 
 DEADLINE = 10.0  # seconds; generous for a loaded 2-core machine, only hit when broken
 
@@ -168,7 +168,8 @@ def test_heartbeat_carries_cumulative_counters(pull, publishers):
     assert beat.sent == frame.seq + frame.events.index(beat)
     # A frame of many events never carries a heartbeat (the monitor's fast decoder takes
     # frames of dispatches only); 300 events queued at once make one such frame.
-    big = [f for f in frames if sum(isinstance(e, wire.Dispatch) for e in f.events) > 64]
+    big = [f for f in frames
+           if sum(isinstance(e, wire.Dispatch) for e in f.events) > BEAT_RIDES_UP_TO]
     assert big and not any(isinstance(e, wire.Heartbeat) for f in big for e in f.events)
     stats = pub.stats()
     assert set(stats) == {"captured", "sent", "dropped_queue", "dropped_send", "queue_depth",
@@ -480,7 +481,7 @@ EXIT_SCRIPT = """
 import sys, threading, time
 from django_probe import wire
 from django_probe.conf import ProbeConfig
-from django_probe.publisher import Publisher
+from django_probe.publisher import BEAT_RIDES_UP_TO, Publisher
 
 endpoint, mode = sys.argv[1], sys.argv[2]
 pub = Publisher(ProbeConfig(endpoint=endpoint, flush_interval=0.01, linger_ms=300),

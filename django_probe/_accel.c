@@ -341,6 +341,172 @@ static PyTypeObject EnterType = {
     .tp_vectorcall_offset = offsetof(Enter, vectorcall),
 };
 
+/* ------------------------------------------------------------------ no-receiver counts */
+
+/* Recorder.empty_counts for send() in C: (signal, sender) -> [name, label, count], keyed
+ * by the two objects' addresses, as the dict is keyed by their id()s (no reference to
+ * either: nothing is kept alive). counter(signal, sender) counts a known pair and
+ * returns True, or returns False: then Recorder.empty() describes the pair and add()s
+ * it. drain() takes every count. A call does no allocation and runs no Python code, so
+ * under the GIL it is atomic. An open-addressing table, emptied only all at once. */
+typedef struct {
+    void *signal, *sender; /* signal NULL: an empty slot */
+    PyObject *name, *label;
+    Py_ssize_t count;
+} CountSlot;
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    CountSlot *slots;
+    size_t mask, used;
+} Counter;
+
+#define COUNTER_MIN_SLOTS 256
+#define COUNTER_MAX_USED (1 << 16) /* then add() refuses: the dict takes the rest */
+
+static inline size_t counter_hash(void *signal, void *sender) {
+    uint64_t h = ((uint64_t)(uintptr_t)signal >> 4) * 0x9E3779B97F4A7C15ull
+                 ^ ((uint64_t)(uintptr_t)sender >> 4) * 0xC2B2AE3D27D4EB4Full;
+    return (size_t)(h ^ (h >> 29));
+}
+
+/* The slot of (signal, sender), or the empty slot where it would go. */
+static inline CountSlot *counter_slot(CountSlot *slots, size_t mask, void *signal,
+                                      void *sender) {
+    for (size_t i = counter_hash(signal, sender) & mask;; i = (i + 1) & mask) {
+        CountSlot *s = &slots[i];
+        if (!s->signal || (s->signal == signal && s->sender == sender)) return s;
+    }
+}
+
+static PyObject *counter_call(PyObject *self_, PyObject *const *args, size_t nargsf,
+                              PyObject *kwnames) {
+    Counter *c = (Counter *)self_;
+    if (PyVectorcall_NARGS(nargsf) != 2 || kwnames) {
+        PyErr_SetString(PyExc_TypeError, "counter(signal, sender)");
+        return NULL;
+    }
+    CountSlot *s = counter_slot(c->slots, c->mask, args[0], args[1]);
+    if (!s->signal) Py_RETURN_FALSE;
+    s->count++;
+    Py_RETURN_TRUE;
+}
+
+static int counter_grow(Counter *c) {
+    size_t size = (c->mask + 1) * 2;
+    CountSlot *slots = PyMem_Calloc(size, sizeof(CountSlot));
+    if (!slots) return -1;
+    for (size_t i = 0; i <= c->mask; i++) {
+        CountSlot *old = &c->slots[i];
+        if (old->signal) *counter_slot(slots, size - 1, old->signal, old->sender) = *old;
+    }
+    PyMem_Free(c->slots);
+    c->slots = slots;
+    c->mask = size - 1;
+    return 0;
+}
+
+/* add(signal, sender, name, label) -> True (counted once more), or False: full. */
+static PyObject *counter_add(Counter *c, PyObject *const *args, Py_ssize_t n) {
+    if (n != 4 || !PyUnicode_CheckExact(args[2]) || !PyUnicode_CheckExact(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "add(signal, sender, name: str, label: str)");
+        return NULL;
+    }
+    CountSlot *s = counter_slot(c->slots, c->mask, args[0], args[1]);
+    if (s->signal) { /* another thread added it meanwhile */
+        s->count++;
+        Py_RETURN_TRUE;
+    }
+    if (c->used >= COUNTER_MAX_USED) Py_RETURN_FALSE;
+    if ((c->used + 1) * 2 > c->mask + 1) {
+        if (counter_grow(c) < 0) return PyErr_NoMemory();
+        s = counter_slot(c->slots, c->mask, args[0], args[1]);
+    }
+    s->signal = args[0];
+    s->sender = args[1];
+    s->name = Py_NewRef(args[2]);
+    s->label = Py_NewRef(args[3]);
+    s->count = 1;
+    c->used++;
+    Py_RETURN_TRUE;
+}
+
+static void counter_reset(Counter *c) {
+    for (size_t i = 0; i <= c->mask; i++) {
+        CountSlot *s = &c->slots[i];
+        if (s->signal) {
+            Py_CLEAR(s->name);
+            Py_CLEAR(s->label);
+            s->signal = s->sender = NULL;
+        }
+    }
+    c->used = 0;
+}
+
+/* drain() -> [(name, label, count), ...] since the last drain, and forget them all. */
+static PyObject *counter_drain(Counter *c, PyObject *unused) {
+    PyObject *out = PyList_New((Py_ssize_t)c->used);
+    if (!out) return NULL;
+    Py_ssize_t k = 0;
+    for (size_t i = 0; i <= c->mask; i++) {
+        CountSlot *s = &c->slots[i];
+        if (!s->signal) continue;
+        PyObject *row = Py_BuildValue("(OOn)", s->name, s->label, s->count);
+        if (!row) { Py_DECREF(out); return NULL; }
+        PyList_SET_ITEM(out, k++, row);
+    }
+    counter_reset(c); /* (nothing above ran Python code: no count was lost meanwhile) */
+    return out;
+}
+
+static Py_ssize_t counter_len(Counter *c) { return (Py_ssize_t)c->used; }
+
+static void counter_dealloc(Counter *c) {
+    if (c->slots) {
+        counter_reset(c);
+        PyMem_Free(c->slots);
+    }
+    PyObject_Free(c);
+}
+
+static PyObject *counter_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    if (!PyArg_ParseTuple(args, ":Counter")) return NULL;
+    Counter *c = PyObject_New(Counter, type);
+    if (!c) return NULL;
+    c->vectorcall = counter_call;
+    c->mask = COUNTER_MIN_SLOTS - 1;
+    c->used = 0;
+    c->slots = PyMem_Calloc(COUNTER_MIN_SLOTS, sizeof(CountSlot));
+    if (!c->slots) { PyObject_Free(c); return PyErr_NoMemory(); }
+    return (PyObject *)c;
+}
+
+static PyMethodDef counter_methods[] = {
+    {"add", (PyCFunction)(void (*)(void))counter_add, METH_FASTCALL,
+     "add(signal, sender, name, label) -> True, or False when full (count it elsewhere)."},
+    {"drain", (PyCFunction)counter_drain, METH_NOARGS,
+     "drain() -> [(name, label, count)] since the last drain; the table is emptied."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods counter_as_sequence = {.sq_length = (lenfunc)counter_len};
+
+/* Not GC-tracked: it holds only str objects. */
+static PyTypeObject CounterType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "django_probe._accel.Counter",
+    .tp_basicsize = sizeof(Counter),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "Counter()(signal, sender) -> bool: send()'s no-receiver counts in C.",
+    .tp_new = counter_new,
+    .tp_methods = counter_methods,
+    .tp_as_sequence = &counter_as_sequence,
+    .tp_dealloc = (destructor)counter_dealloc,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(Counter, vectorcall),
+};
+
 /* ------------------------------------------------------------------ msgpack
  *
  * The events' own packer: exact None, bool, int (64-bit), str, tuple, list and dict,
@@ -1362,14 +1528,16 @@ PyMODINIT_FUNC PyInit__accel(void) {
     INTERN(s_unsaved, " (unsaved)");
     INTERN(s_pk_is, " pk=");
     if (PyType_Ready(&FinisherType) < 0 || PyType_Ready(&NestType) < 0
-            || PyType_Ready(&EnterType) < 0 || PyType_Ready(&ThreadStateType) < 0)
+            || PyType_Ready(&EnterType) < 0 || PyType_Ready(&ThreadStateType) < 0
+            || PyType_Ready(&CounterType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     if (PyModule_AddObjectRef(m, "Finisher", (PyObject *)&FinisherType) < 0
             || PyModule_AddObjectRef(m, "Nest", (PyObject *)&NestType) < 0
             || PyModule_AddObjectRef(m, "Enter", (PyObject *)&EnterType) < 0
-            || PyModule_AddObjectRef(m, "ThreadState", (PyObject *)&ThreadStateType) < 0) {
+            || PyModule_AddObjectRef(m, "ThreadState", (PyObject *)&ThreadStateType) < 0
+            || PyModule_AddObjectRef(m, "Counter", (PyObject *)&CounterType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

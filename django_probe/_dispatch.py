@@ -46,6 +46,7 @@ _SKIP_FILES = {dispatcher.__file__, __file__}
 
 _rec: Recorder  # set by install(); read once per dispatch into a local
 _enter: Any  # the recorder's enter(), set by install(): the dispatch's capture.Nest
+_counted: Any  # the recorder's counted(), set by install(): send()'s no-receiver counts
 _registry: SignalRegistry | None = None
 
 
@@ -149,17 +150,15 @@ def _send_robust_async(calls: list, async_receivers: list, signal: Signal, sende
 
 
 def send(self, sender, **named):
-    rec = _rec
     if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
-        # Counted inline for a known (signal, sender): no call on the hot path of the
-        # pre_init/post_init flood of a big queryset. Recorder.empty() does the rest
-        # (request_started/finished are never found here: it keys them apart).
-        entry = rec.empty_counts.get((id(self), id(sender), "send"))
-        if entry is None:
-            rec.empty(self, sender, "send", named)
-        else:
-            entry[2] += 1
+        # A known (signal, sender) is counted by one call (in C with the accelerator): the
+        # hot path of the pre_init/post_init flood of a big queryset. Recorder.empty()
+        # does the rest (request_started/finished are never counted here: it keys them
+        # apart).
+        if not _counted(self, sender):
+            _rec.empty(self, sender, "send", named)
         return []
+    rec = _rec
     responses = []
     sync_receivers, async_receivers = self._live_receivers(sender)
     if not sync_receivers and not async_receivers:
@@ -369,14 +368,11 @@ async def asend_robust(self, sender, **named):
 
 
 def send_legacy(self, sender, **named):
-    rec = _rec
     if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
-        entry = rec.empty_counts.get((id(self), id(sender), "send"))  # as in send()
-        if entry is None:
-            rec.empty(self, sender, "send", named)
-        else:
-            entry[2] += 1
+        if not _counted(self, sender):  # as in send()
+            _rec.empty(self, sender, "send", named)
         return []
+    rec = _rec
     live = self._live_receivers(sender)
     if not live:
         rec.empty(self, sender, "send", named)
@@ -498,9 +494,10 @@ def installed() -> bool:
 def install(recorder: Recorder) -> None:
     """Route every Signal dispatch through ``recorder``. Idempotent: a second call swaps
     the recorder only."""
-    global _rec, _enter, _registry
+    global _rec, _enter, _counted, _registry
     _rec = recorder
     _enter = recorder.enter
+    _counted = recorder.counted
     _registry = recorder.registry
     for name, func in _REPLACEMENTS.items():
         setattr(Signal, name, func)

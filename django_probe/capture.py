@@ -130,6 +130,7 @@ _recorders: weakref.WeakSet[Recorder] = weakref.WeakSet()
 def _after_fork_in_child() -> None:
     for recorder in list(_recorders):
         recorder._reseed_request_ids()
+        recorder.forget_empty()  # the parent reports what it counted before the fork
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
@@ -155,10 +156,15 @@ class Recorder:
         self.failures = itertools.count()
         self.on_failure: Callable[[], Any] = self.failures.__next__
         self._names = registry.names  # id(signal) -> name: read directly on the hot path
-        # (id(signal), id(sender), method) -> [signal name, sender label, count]. The hook
-        # increments known entries itself (_dispatch.send); empty() adds new ones.
-        # request_started/finished are keyed with a fourth element: see empty().
+        # (id(signal), id(sender), method) -> [signal name, sender label, count]. send()'s
+        # hook counts known pairs through counted() (_dispatch.send); empty() adds new
+        # ones. request_started/finished are keyed with a fourth element: see empty().
         self.empty_counts: dict[tuple, list] = {}
+        # With the accelerator, send()'s pairs are counted in C instead (the same keys,
+        # no tuple or int built per dispatch); drain_empty() merges both.
+        self._send_counts = _accel.Counter() if ACCELERATED else None
+        self.counted: Callable[[Signal, Any], bool] = (
+            self._send_counts if ACCELERATED else self._counted_py)
         self._empty_since = time.perf_counter_ns()
         self._reseed_request_ids()
         _recorders.add(self)
@@ -240,6 +246,15 @@ class Recorder:
 
     # ------------------------------------------------------------------ no receivers
 
+    def _counted_py(self, signal: Signal, sender: Any) -> bool:
+        """Count one more send() of a known (signal, sender) without receivers; False
+        when the pair is new (then the hook calls empty())."""
+        entry = self.empty_counts.get((id(signal), id(sender), "send"))
+        if entry is None:
+            return False
+        entry[2] += 1  # may lose an increment under a thread race; counts are advisory
+        return True
+
     def empty(self, signal: Signal, sender: Any, method: str, named: dict[str, Any]) -> None:
         """Count a dispatch that found no receiver (the pre_init/post_init hot path)."""
         key: tuple = (id(signal), id(sender), method)
@@ -269,21 +284,34 @@ class Recorder:
                     self.describe.sender(sender), method, 0, threading.current_thread().name,
                     threading.get_ident(), None, current_request.get(), {}, (), False))
             else:
-                self.empty_counts[key] = [name, self.describe.sender(sender), 1]
+                label = self.describe.sender(sender)
+                if len(key) == 3 and method == "send" and self._send_counts is not None \
+                        and self._send_counts.add(signal, sender, name, label):
+                    return
+                self.empty_counts[key] = [name, label, 1]
         except Exception:  # the probe must never break a dispatch; the loss is counted
             self.on_failure()
         finally:
             if signal is _request_finished:
                 current_request.set(None)
 
+    def forget_empty(self) -> None:
+        """Drop the no-receiver counts not drained yet (in a forked child: the parent's)."""
+        self.empty_counts = {}
+        if self._send_counts is not None:
+            self._send_counts.drain()
+        self._empty_since = time.perf_counter_ns()
+
     def drain_empty(self) -> wire.Counts | None:
         """Periodic (publisher thread): the counts since the last call, or None."""
         counts, self.empty_counts = self.empty_counts, {}
+        rows = [(name, sender, key[2], n) for key, (name, sender, n) in counts.items()]
+        if self._send_counts is not None:
+            rows += [(name, sender, "send", n) for name, sender, n in self._send_counts.drain()]
         now = time.perf_counter_ns()
         window, self._empty_since = now - self._empty_since, now
         merged: dict[tuple[str, str, str], int] = {}
-        for key, (name, sender, n) in counts.items():
-            method = key[2]
+        for name, sender, method, n in rows:
             # Distinct sender objects may share a label (e.g. migration-state models).
             merged[(name, sender, method)] = merged.get((name, sender, method), 0) + n
         if not merged:

@@ -38,6 +38,31 @@ class Widget:
     pass
 
 
+def test_the_c_counter_counts_known_pairs_grows_and_holds_no_reference():
+    counter = capture._accel.Counter()
+    signals = [Signal() for _ in range(3)]
+    senders = [Widget() for _ in range(400)]  # more pairs than its first table holds
+    assert counter(signals[0], senders[0]) is False  # unknown: the caller describes it
+    for i, sender in enumerate(senders):
+        assert counter.add(signals[i % 3], sender, f"sig{i % 3}", f"w{i}") is True
+    for _ in range(2):
+        for i, sender in enumerate(senders):
+            assert counter(signals[i % 3], sender) is True
+    assert counter(signals[1], senders[0]) is False  # another signal, same sender
+    assert counter.add(signals[0], senders[0], "sig0", "w0") is True  # added meanwhile
+    assert len(counter) == 400
+    rows = counter.drain()
+    assert sorted(rows) == sorted((f"sig{i % 3}", f"w{i}", 3 + (i == 0))
+                                  for i in range(400))
+    assert len(counter) == 0 and counter.drain() == []
+    assert counter(signals[0], senders[0]) is False  # forgotten once drained
+    probe = weakref.ref(senders[0])
+    counter.add(signals[0], senders[0], "sig0", "w0")
+    del senders[0]
+    gc.collect()
+    assert probe() is None  # keyed by address: the sender is not kept alive
+
+
 def make_signals():
     plain, many, nested, inner, boom = Signal(), Signal(), Signal(), Signal(), Signal()
     crowd = Signal()  # more receivers than the C path keeps on its stack

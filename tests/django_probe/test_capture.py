@@ -465,6 +465,51 @@ def test_request_ids_differ_between_forked_workers(probe):
     os.close(write)
 
 
+def test_a_forked_worker_does_not_report_the_no_receiver_counts_of_its_parent(probe):
+    import os
+
+    lonely = Signal()
+    for _ in range(3):
+        lonely.send(sender=Author)  # counted in the parent, not drained yet
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            lonely.send(sender=Author)
+            drained = probe.recorder.drain_empty()
+            os.write(write, str(sum(i.count for i in drained.items)).encode())
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    child_total = os.read(read, 100).decode()
+    os.close(read)
+    os.close(write)
+    assert child_total == "1"  # its own dispatch only
+    (item,) = [i for i in probe.recorder.drain_empty().items if i.sender == "testapp.Author"]
+    assert item.count == 3  # the parent still reports its own
+
+
+def test_no_receiver_counts_are_kept_per_signal_sender_and_method(probe):
+    first = Signal()
+    second = Signal()
+    for _ in range(4):
+        first.send(sender=Author)
+    first.send(sender=None)
+    first.send_robust(sender=Author)
+    second.send(sender=Author)
+    counts = {(i.signal, i.sender, i.method): i.count
+              for i in probe.recorder.drain_empty().items}
+    one, two = probe.recorder.registry.name(first), probe.recorder.registry.name(second)
+    assert one != two
+    assert counts == {(one, "testapp.Author", "send"): 4,
+                      (one, "None", "send"): 1,
+                      (one, "testapp.Author", "send_robust"): 1,
+                      (two, "testapp.Author", "send"): 1}
+    first.send(sender=Author)  # a drained pair is counted afresh
+    (item,) = probe.recorder.drain_empty().items
+    assert (item.sender, item.count) == ("testapp.Author", 1)
+
+
 def test_thread_names_are_those_of_the_dispatching_threads(probe):
     import threading
 

@@ -580,6 +580,21 @@ static int pack_str(Buf *b, PyObject *o) {
     return PACK_OK;
 }
 
+/* A 64-bit int in its smallest msgpack form, as msgspec writes it (9 bytes reserved). */
+static inline __attribute__((always_inline)) void put_int(Buf *b, long long v) {
+    if (v >= 0) {
+        if (v < 128) put_head(b, (unsigned char)v, 0, 0);
+        else if (v <= 0xff) put_head(b, 0xcc, (uint64_t)v, 1);
+        else if (v <= 0xffff) put_head(b, 0xcd, (uint64_t)v, 2);
+        else if (v <= 0xffffffffLL) put_head(b, 0xce, (uint64_t)v, 4);
+        else put_head(b, 0xcf, (uint64_t)v, 8);
+    } else if (v >= -32) put_head(b, (unsigned char)(int8_t)v, 0, 0);
+    else if (v >= -128) put_head(b, 0xd0, (uint64_t)v, 1);
+    else if (v >= -32768) put_head(b, 0xd1, (uint64_t)v, 2);
+    else if (v >= -2147483648LL) put_head(b, 0xd2, (uint64_t)v, 4);
+    else put_head(b, 0xd3, (uint64_t)v, 8);
+}
+
 static int pack_obj(Buf *b, PyObject *o, int depth) {
     PyTypeObject *t = Py_TYPE(o);
     if (t == &PyUnicode_Type) return pack_str(b, o);
@@ -589,17 +604,7 @@ static int pack_obj(Buf *b, PyObject *o, int depth) {
         long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
         if (overflow) return PACK_UNSUPPORTED; /* uint64 above 2**63 and bigger: msgspec */
         if (v == -1 && PyErr_Occurred()) return PACK_ERROR;
-        if (v >= 0) {
-            if (v < 128) put_head(b, (unsigned char)v, 0, 0);
-            else if (v <= 0xff) put_head(b, 0xcc, (uint64_t)v, 1);
-            else if (v <= 0xffff) put_head(b, 0xcd, (uint64_t)v, 2);
-            else if (v <= 0xffffffffLL) put_head(b, 0xce, (uint64_t)v, 4);
-            else put_head(b, 0xcf, (uint64_t)v, 8);
-        } else if (v >= -32) put_head(b, (unsigned char)(int8_t)v, 0, 0);
-        else if (v >= -128) put_head(b, 0xd0, (uint64_t)v, 1);
-        else if (v >= -32768) put_head(b, 0xd1, (uint64_t)v, 2);
-        else if (v >= -2147483648LL) put_head(b, 0xd2, (uint64_t)v, 4);
-        else put_head(b, 0xd3, (uint64_t)v, 8);
+        put_int(b, v);
         return PACK_OK;
     }
     if (o == Py_None) { put_head(b, 0xc0, 0, 0); return PACK_OK; }
@@ -652,6 +657,105 @@ static PyObject *pack_plain_py(PyObject *self, PyObject *o) {
     return out;
 }
 
+/* The items of a flat tuple, packed one after another (no array header): a receiver's
+ * description and a call site repeat in every event of theirs. Kept per tuple address in
+ * a direct-mapped memo that holds the tuple (so the address is not reused) and its
+ * bytes; only exact tuples of exact str, int, None and bool are memoised (such a tuple
+ * never changes). Anything else is packed item by item. */
+typedef struct {
+    PyObject *tuple, *packed; /* NULL: an empty slot */
+} PackMemo;
+
+#define PACK_MEMO_SLOTS 256 /* a power of two */
+static PackMemo pack_memo[PACK_MEMO_SLOTS];
+
+static int memoisable(PyObject *o) {
+    PyTypeObject *t = Py_TYPE(o);
+    return t == &PyUnicode_Type || t == &PyLong_Type || o == Py_None || t == &PyBool_Type;
+}
+
+static int pack_items(Buf *b, PyObject *tuple) {
+    if (!PyTuple_CheckExact(tuple)) return PACK_UNSUPPORTED;
+    PackMemo *m = &pack_memo[((uintptr_t)tuple >> 4) & (PACK_MEMO_SLOTS - 1)];
+    if (m->tuple != tuple) {
+        Py_ssize_t n = PyTuple_GET_SIZE(tuple);
+        Buf own;
+        own.data = own.stack;
+        own.len = 0;
+        own.cap = sizeof own.stack;
+        int rc = PACK_OK, flat = 1;
+        for (Py_ssize_t i = 0; i < n && rc == PACK_OK; i++) {
+            PyObject *item = PyTuple_GET_ITEM(tuple, i);
+            flat &= memoisable(item);
+            rc = pack_obj(&own, item, 3);
+        }
+        if (rc == PACK_OK && flat) {
+            PyObject *packed = PyBytes_FromStringAndSize(own.data, (Py_ssize_t)own.len);
+            if (!packed) rc = PACK_ERROR;
+            else {
+                Py_XSETREF(m->packed, packed);
+                Py_XSETREF(m->tuple, Py_NewRef(tuple));
+            }
+        }
+        if (rc == PACK_OK && !flat) { /* not memoised: copied once */
+            if (b->len + own.len > b->cap && buf_grow(b, own.len) < 0) rc = PACK_ERROR;
+            else {
+                memcpy(b->data + b->len, own.data, own.len);
+                b->len += own.len;
+            }
+        }
+        if (own.data != own.stack) PyMem_Free(own.data);
+        if (rc != PACK_OK || !flat) return rc;
+    }
+    size_t len = (size_t)PyBytes_GET_SIZE(m->packed);
+    RESERVE(b, len);
+    memcpy(b->data + b->len, PyBytes_AS_STRING(m->packed), len);
+    b->len += len;
+    return PACK_OK;
+}
+
+/* An object's entry in one of the finisher's caches, remembered by the object's address
+ * in a direct-mapped memo: a hit costs no int object and no dict lookup. An entry is
+ * only trusted while its weak reference (the entry's first item) still points to the
+ * object, so a dead object's address, reused, never matches. */
+typedef struct {
+    PyObject *obj;   /* the address only: no reference */
+    PyObject *entry; /* a tuple whose item 0 is a weak reference to obj */
+} EntryMemo;
+
+#define ENTRY_MEMO_SLOTS 64 /* a power of two */
+
+static inline EntryMemo *entry_memo_slot(EntryMemo *memo, PyObject *obj) {
+    uintptr_t a = (uintptr_t)obj;
+    return &memo[((a >> 4) ^ (a >> 10)) & (ENTRY_MEMO_SLOTS - 1)];
+}
+
+static inline PyObject *entry_memo_get(EntryMemo *memo, PyObject *obj) {
+    EntryMemo *m = entry_memo_slot(memo, obj);
+    if (m->obj == obj && m->entry
+            && PyWeakref_GET_OBJECT(PyTuple_GET_ITEM(m->entry, 0)) == obj)
+        return m->entry; /* borrowed */
+    return NULL;
+}
+
+static inline void entry_memo_put(EntryMemo *memo, PyObject *obj, PyObject *entry) {
+    EntryMemo *m = entry_memo_slot(memo, obj);
+    m->obj = obj;
+    Py_XSETREF(m->entry, Py_NewRef(entry));
+}
+
+static void entry_memo_clear(EntryMemo *memo) {
+    for (int i = 0; i < ENTRY_MEMO_SLOTS; i++) {
+        memo[i].obj = NULL;
+        Py_CLEAR(memo[i].entry);
+    }
+}
+
+static int entry_memo_traverse(EntryMemo *memo, visitproc visit, void *arg) {
+    for (int i = 0; i < ENTRY_MEMO_SLOTS; i++) Py_VISIT(memo[i].entry);
+    return 0;
+}
+
 /* ------------------------------------------------------------------ Finisher */
 
 typedef struct {
@@ -678,6 +782,11 @@ typedef struct {
     PyObject *redacted, *request_kind, *ellipsis, *request_started, *empty_str;
     Py_ssize_t max_len, max_items;
     long long wall_offset, offset_at, offset_ttl; /* as Recorder._wall */
+    PyObject *queue, *queue_append; /* the publisher's last queue, and its bound append */
+    /* Memos of the caches above: functions, type_labels, and names (its entries are
+     * (weakref(signal), name) tuples of the finisher's own). */
+    EntryMemo functions_memo[ENTRY_MEMO_SLOTS], labels_memo[ENTRY_MEMO_SLOTS],
+        kinds_memo[ENTRY_MEMO_SLOTS], names_memo[ENTRY_MEMO_SLOTS];
 } Finisher;
 
 static PyObject *s_state_key; /* key of the _ThreadState in PyThreadState_GetDict() */
@@ -710,22 +819,47 @@ static int count_failure(Finisher *f) {
 
 /* A weakref-checked cache: cache[id(obj)] is a tuple of ``size`` items whose first is a
  * weak reference to obj. The entry (borrowed), or NULL for a miss (no error set). */
-static PyObject *cached_entry(PyObject *cache, PyObject *obj, Py_ssize_t size) {
+static PyObject *cached_entry(PyObject *cache, EntryMemo *memo, PyObject *obj,
+                              Py_ssize_t size) {
+    PyObject *hit = entry_memo_get(memo, obj);
+    if (hit && PyTuple_GET_SIZE(hit) == size) return hit;
     PyObject *key = PyLong_FromVoidPtr(obj);
     if (!key) { PyErr_Clear(); return NULL; }
-    PyObject *hit = PyDict_GetItemWithError(cache, key);
+    hit = PyDict_GetItemWithError(cache, key);
     Py_DECREF(key);
     if (!hit) { PyErr_Clear(); return NULL; }
     if (!PyTuple_CheckExact(hit) || PyTuple_GET_SIZE(hit) != size) return NULL;
     PyObject *ref = PyTuple_GET_ITEM(hit, 0);
     if (!PyWeakref_CheckRef(ref) || PyWeakref_GET_OBJECT(ref) != obj) return NULL;
+    entry_memo_put(memo, obj, hit);
     return hit; /* borrowed */
 }
 
 /* cache[id(obj)] == (ref, value) with ref() is obj -> value (borrowed), else NULL. */
-static PyObject *cached(PyObject *cache, PyObject *obj) {
-    PyObject *hit = cached_entry(cache, obj, 2);
+static PyObject *cached(PyObject *cache, EntryMemo *memo, PyObject *obj) {
+    PyObject *hit = cached_entry(cache, memo, obj, 2);
     return hit ? PyTuple_GET_ITEM(hit, 1) : NULL; /* borrowed */
+}
+
+/* The signal's name (borrowed) from names[id(signal)], or NULL (no error set). A name
+ * is given once per live signal (registry._remember), so it is remembered with a weak
+ * reference to its signal; a signal that cannot be weakly referenced is looked up. */
+static PyObject *signal_name(Finisher *f, PyObject *signal) {
+    PyObject *hit = entry_memo_get(f->names_memo, signal);
+    if (hit) return PyTuple_GET_ITEM(hit, 1);
+    PyObject *key = PyLong_FromVoidPtr(signal);
+    PyObject *name = key ? PyDict_GetItemWithError(f->names, key) : NULL; /* borrowed */
+    Py_XDECREF(key);
+    if (!name) { PyErr_Clear(); return NULL; }
+    if (PyType_SUPPORTS_WEAKREFS(Py_TYPE(signal))) {
+        PyObject *ref = PyWeakref_NewRef(signal, NULL);
+        PyObject *entry = ref ? PyTuple_Pack(2, ref, name) : NULL;
+        Py_XDECREF(ref);
+        if (entry) entry_memo_put(f->names_memo, signal, entry);
+        else PyErr_Clear();
+        Py_XDECREF(entry);
+    }
+    return name;
 }
 
 /* publisher.<name> read from its instance dict (new reference), as the attribute is:
@@ -739,7 +873,8 @@ static PyObject *pub_attr(PyObject *dict, PyObject *name) {
 /* An event's parts for packing without building its tuples: the 15 fields in wire
  * order, with the kwargs (NULL: none) and the receiver rows given apart. */
 typedef struct {
-    PyObject **items;           /* 15; items[12] and items[13] unused */
+    PyObject **items;           /* 15; items[1], items[12] and items[13] unused */
+    long long ts;               /* items[1] */
     PyObject *kwargs;           /* dict or NULL (an empty map) */
     PyObject *calls;            /* the mirror's list of (receiver, ns, outcome, result) */
     PyObject **descs, **values; /* per call: the receiver's 4-tuple and its value */
@@ -757,7 +892,14 @@ static PyObject *pack_parts(Parts *p) {
     int rc = PACK_OK;
     b.data[b.len++] = (char)0x9f; /* fixarray of 15 */
     for (int k = 0; k < 15 && rc == PACK_OK; k++) {
-        if (k == 12) {
+        if (k == 1) {
+            if (b.len + 9 > b.cap && buf_grow(&b, 9) < 0) { rc = PACK_ERROR; break; }
+            put_int(&b, p->ts);
+        } else if (k == 10 && PyTuple_CheckExact(p->items[k])) { /* the call site */
+            if (b.len + 5 > b.cap && buf_grow(&b, 5) < 0) { rc = PACK_ERROR; break; }
+            put_container(&b, (size_t)PyTuple_GET_SIZE(p->items[k]), 0x90, 0xdc);
+            rc = pack_items(&b, p->items[k]);
+        } else if (k == 12) {
             if (p->kwargs) rc = pack_obj(&b, p->kwargs, 1);
             else b.data[b.len++] = (char)0x80; /* {} */
         } else if (k == 13) {
@@ -767,8 +909,7 @@ static PyObject *pack_parts(Parts *p) {
                 PyObject *call = PyList_GET_ITEM(p->calls, i), *desc = p->descs[i];
                 if (b.len + 1 > b.cap && buf_grow(&b, 1) < 0) { rc = PACK_ERROR; break; }
                 b.data[b.len++] = (char)0x9a; /* fixarray of 10 */
-                for (int j = 0; j < 4 && rc == PACK_OK; j++)
-                    rc = pack_obj(&b, PyTuple_GET_ITEM(desc, j), 3);
+                rc = pack_items(&b, desc);
                 if (rc == PACK_OK) rc = pack_obj(&b, Py_False, 3);
                 if (rc == PACK_OK) rc = pack_obj(&b, PyTuple_GET_ITEM(call, 1), 3);
                 if (rc == PACK_OK) rc = pack_obj(&b, p->returned, 3);
@@ -830,7 +971,13 @@ static int submit(Finisher *f, PyObject *publisher, PyObject *event, Parts *part
         rc = 0;
         goto done;
     }
-    PyObject *r = PyObject_CallMethodOneArg(queue, s_append, packed);
+    if (queue != f->queue) { /* its bound append(), looked up once per queue */
+        PyObject *append = PyObject_GetAttr(queue, s_append);
+        if (!append) { Py_DECREF(packed); goto done; }
+        Py_XSETREF(f->queue_append, append);
+        Py_XSETREF(f->queue, Py_NewRef(queue));
+    }
+    PyObject *r = PyObject_CallOneArg(f->queue_append, packed);
     Py_DECREF(packed);
     if (!r) goto done;
     Py_DECREF(r);
@@ -961,7 +1108,7 @@ static PyObject *value_c(Finisher *f, PyObject *value) {
         Py_XDECREF(count);
         return bounded(f, r);
     }
-    PyObject *hit = cached_entry(f->kinds, (PyObject *)cls, 3); /* (ref, kind, model) */
+    PyObject *hit = cached_entry(f->kinds, f->kinds_memo, (PyObject *)cls, 3); /* (ref, kind, model) */
     if (!hit) return NULL;
     PyObject *kind = PyTuple_GET_ITEM(hit, 1), *model = PyTuple_GET_ITEM(hit, 2);
     int is_model = model != Py_None;
@@ -1123,24 +1270,25 @@ enum { A_SIGNAL, A_SENDER, A_METHOD, A_NAMED, A_SITE, A_NEST, A_T0, A_DURATION,
        A_CALLS, A_RECEIVERS, A_ASYNC, A_RAISED, NARGS };
 
 /* Recorder._wall: time.time_ns() at perf_counter_ns() == t0. */
-static PyObject *wall_of(Finisher *f, PyObject *t0_obj) {
+static int wall_of(Finisher *f, PyObject *t0_obj, long long *wall_ns) {
 #if LONG_MAX >= 0x7fffffffffffffffL
     long long t0 = PyLong_AsLong(t0_obj); /* far cheaper than PyLong_AsLongLong in 3.11 */
 #else
     long long t0 = PyLong_AsLongLong(t0_obj);
 #endif
-    if (t0 == -1 && PyErr_Occurred()) return NULL;
+    if (t0 == -1 && PyErr_Occurred()) return -1;
     if (t0 - f->offset_at > f->offset_ttl) {
         PyObject *now = PyObject_CallNoArgs(f->perf_counter_ns);
         PyObject *wall = now ? PyObject_CallNoArgs(f->time_ns) : NULL;
         long long n = now ? PyLong_AsLongLong(now) : -1, w = wall ? PyLong_AsLongLong(wall) : -1;
         Py_XDECREF(now);
         Py_XDECREF(wall);
-        if (PyErr_Occurred()) return NULL;
+        if (PyErr_Occurred()) return -1;
         f->offset_at = n;
         f->wall_offset = w - n;
     }
-    return PyLong_FromLongLong(t0 + f->wall_offset);
+    *wall_ns = t0 + f->wall_offset;
+    return 0;
 }
 
 static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t nargsf,
@@ -1177,10 +1325,9 @@ static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t na
         if (!state) { PyErr_Clear(); return fallback(f, args, nargsf); } /* a new thread */
         if (tsd && PyDict_SetItem(tsd, s_state_key, state) < 0) PyErr_Clear();
     }
-    PyObject *key = PyLong_FromVoidPtr(signal);
-    PyObject *name = key ? PyDict_GetItemWithError(f->names, key) : NULL; /* borrowed */
-    Py_XDECREF(key);
-    int ignored = name && f->ignore ? PySet_Contains(f->ignore, name) : -1;
+    PyObject *name = signal_name(f, signal); /* borrowed */
+    int ignored = !name || !f->ignore || !PyAnySet_Check(f->ignore) ? -1
+                  : PySet_GET_SIZE(f->ignore) ? PySet_Contains(f->ignore, name) : 0;
     if (ignored != 0 || Py_TYPE(state) != &ThreadStateType || !PyUnicode_Check(name)
             || !PyUnicode_GET_LENGTH(name)) {
         /* an unnamed or ignored signal, or a lookup failed: the Python version decides */
@@ -1210,7 +1357,7 @@ static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t na
     for (Py_ssize_t i = 0; i < ncalls; i++) {
         PyObject *call = PyList_GET_ITEM(calls, i);
         PyObject *receiver = PyTuple_GET_ITEM(call, 0), *result = PyTuple_GET_ITEM(call, 3);
-        PyObject *desc = cached(f->functions, receiver);
+        PyObject *desc = cached(f->functions, f->functions_memo, receiver);
         if (desc) Py_INCREF(desc);
         else desc = PyObject_CallOneArg(f->describe_receiver, receiver);
         if (!desc) goto end;
@@ -1229,7 +1376,7 @@ static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t na
     if (sender == Py_None) {
         label = Py_NewRef(f->none_label);
     } else {
-        PyObject *hit = PyType_Check(sender) ? cached(f->type_labels, sender) : NULL;
+        PyObject *hit = PyType_Check(sender) ? cached(f->type_labels, f->labels_memo, sender) : NULL;
         label = hit ? Py_NewRef(hit) : PyObject_CallOneArg(f->describe_sender, sender);
         if (!label) goto end;
     }
@@ -1241,10 +1388,10 @@ static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t na
     if (!request) request = Py_NewRef(Py_None);
     thread = Py_NewRef(ts_->thread);
     ident = Py_NewRef(ts_->ident);
-    ts = wall_of(f, args[A_T0]);
-    if (!ts) goto end;
+    long long wall_ns;
+    if (wall_of(f, args[A_T0], &wall_ns) < 0) goto end;
     PyObject *parent = nest->up ? ((Nest *)nest->up)->id : Py_None;
-    PyObject *items[15] = {f->kind, ts, nest->id, parent, name, label,
+    PyObject *items[15] = {f->kind, NULL, nest->id, parent, name, label,
                            args[A_METHOD], args[A_DURATION], thread, ident, args[A_SITE],
                            request, NULL, NULL, args[A_RAISED]};
     sink = Py_XNewRef(f->sink);
@@ -1255,7 +1402,7 @@ static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t na
     int to_publisher = f->submit_func && f->submit_func != Py_None && PyMethod_Check(sink)
                        && PyMethod_GET_FUNCTION(sink) == f->submit_func;
     if (to_publisher) { /* packed from the parts: no event tuple to build and free */
-        Parts parts = {items, kwargs, calls, descs, values, f->returned};
+        Parts parts = {items, wall_ns, kwargs, calls, descs, values, f->returned};
         int rc = submit(f, PyMethod_GET_SELF(sink), NULL, &parts);
         if (rc < 0) goto end;
         if (rc == SUBMITTED) goto submitted;
@@ -1280,6 +1427,9 @@ static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t na
         kwargs = PyDict_New();
         if (!kwargs) goto end;
     }
+    ts = PyLong_FromLongLong(wall_ns);
+    if (!ts) goto end;
+    items[1] = ts;
     items[12] = kwargs;
     items[13] = rows;
     event = PyTuple_New(15);
@@ -1352,6 +1502,13 @@ static int finisher_traverse(Finisher *f, visitproc visit, void *arg) {
     Py_VISIT(f->ellipsis);
     Py_VISIT(f->request_started);
     Py_VISIT(f->empty_str);
+    Py_VISIT(f->queue);
+    Py_VISIT(f->queue_append);
+    if (entry_memo_traverse(f->functions_memo, visit, arg)
+            || entry_memo_traverse(f->labels_memo, visit, arg)
+            || entry_memo_traverse(f->kinds_memo, visit, arg)
+            || entry_memo_traverse(f->names_memo, visit, arg))
+        return -1;
     return 0;
 }
 
@@ -1385,6 +1542,12 @@ static int finisher_clear(Finisher *f) {
     Py_CLEAR(f->ellipsis);
     Py_CLEAR(f->request_started);
     Py_CLEAR(f->empty_str);
+    Py_CLEAR(f->queue);
+    Py_CLEAR(f->queue_append);
+    entry_memo_clear(f->functions_memo);
+    entry_memo_clear(f->labels_memo);
+    entry_memo_clear(f->kinds_memo);
+    entry_memo_clear(f->names_memo);
     return 0;
 }
 

@@ -168,6 +168,42 @@ def idle_publisher():
     return publisher
 
 
+def test_an_address_reused_by_a_new_signal_or_receiver_never_gets_the_dead_ones_names():
+    # The C finisher remembers names and descriptions by address; an object created where
+    # a dead one lived must be described afresh. CPython reuses freed blocks of the same
+    # size at once, so a few rounds of create, dispatch, forget reuse addresses.
+    runtime.stop()
+    probe = runtime.start(ProbeConfig(), sink=lambda e: None)
+    publisher = idle_publisher()
+    probe.recorder.use_publisher(publisher)
+    expected, signal_ids, receiver_ids = [], set(), set()
+    reused_signal = reused_receiver = False
+    try:
+        for n in range(60):
+            namespace: dict = {}
+            exec(f"def on_{n}(sender, **kwargs):\n    return None", namespace)
+            signal, receiver = Signal(), namespace[f"on_{n}"]
+            probe.recorder.registry._remember(signal, f"tests.reuse.signal_{n}")
+            signal.connect(receiver)  # weakly, as usual
+            for _ in range(2):  # the second dispatch is served from the memos
+                signal.send(sender=None)
+                expected.append((f"tests.reuse.signal_{n}", f"on_{n}"))
+            reused_signal |= id(signal) in signal_ids
+            reused_receiver |= id(receiver) in receiver_ids
+            signal_ids.add(id(signal))
+            receiver_ids.add(id(receiver))
+            del signal, receiver, namespace
+            gc.collect()
+    finally:
+        runtime.stop()
+    import msgpack
+
+    events = [wire.decode_event(msgpack.unpackb(b)) for b in publisher._queue]
+    publisher.close()
+    assert reused_signal and reused_receiver  # else this test proved nothing
+    assert [(e.signal, e.receivers[0].name) for e in events] == expected
+
+
 # request_finished runs Django's close_old_connections, which may touch the database.
 @pytest.mark.django_db
 def test_c_and_python_record_the_same_events_through_a_plain_sink():

@@ -19,11 +19,13 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <frameobject.h>
+#include <structmember.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #if PY_VERSION_HEX < 0x030B0000
 #error "django_probe._accel needs Python 3.11+ (PyFrame_GetLasti); the Python path is used"
@@ -57,9 +59,15 @@ static void site_clear(void) {
     site_count = 0;
 }
 
-static PyObject *configure_site(PyObject *self, PyObject *args) {
-    PyObject *skip;
-    if (!PyArg_ParseTuple(args, "O!", &PySet_Type, &skip)) return NULL;
+static PyObject *outcome_returned, *outcome_raised; /* wire.RETURNED, wire.RAISED */
+
+/* configure(skip_files, returned, raised): the files of the dispatcher and the hook (not
+ * call sites), and the outcome strings the nests' rows carry. */
+static PyObject *configure(PyObject *self, PyObject *args) {
+    PyObject *skip, *returned, *raised;
+    if (!PyArg_ParseTuple(args, "O!UU", &PySet_Type, &skip, &returned, &raised)) return NULL;
+    Py_XSETREF(outcome_returned, Py_NewRef(returned));
+    Py_XSETREF(outcome_raised, Py_NewRef(raised));
     if (!site_table) {
         site_table = PyMem_Calloc(SITE_SLOTS, sizeof(SiteEntry));
         if (!site_table) return PyErr_NoMemory();
@@ -70,11 +78,11 @@ static PyObject *configure_site(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* site() -> (file, line, func) or None: the first frame above the caller (a send mirror)
- * whose file is not the dispatcher's; what _dispatch._site_py() returns. */
-static PyObject *site(PyObject *self, PyObject *unused) {
+/* (file, line, func) or None: the first frame above the running Python frame (a send
+ * mirror) whose file is not the dispatcher's; what _dispatch._site_py() returns. */
+static PyObject *call_site(void) {
     if (!site_table) {
-        PyErr_SetString(PyExc_RuntimeError, "configure_site() was not called");
+        PyErr_SetString(PyExc_RuntimeError, "configure() was not called");
         return NULL;
     }
     PyFrameObject *mirror = PyEval_GetFrame(); /* borrowed: the send mirror's frame */
@@ -123,36 +131,157 @@ done:
     return result;
 }
 
+/* site() -> (file, line, func) or None, for the mirror that calls it. */
+static PyObject *site(PyObject *self, PyObject *unused) { return call_site(); }
+
+/* perf_counter_ns(): the clock of time.perf_counter_ns() (CLOCK_MONOTONIC on Linux). */
+static inline long long now_ns(void) {
+#if defined(__linux__)
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+#elif PY_VERSION_HEX >= 0x030D0000
+    PyTime_t t;
+    (void)PyTime_PerfCounterRaw(&t);
+    return (long long)t;
+#else
+    return (long long)_PyTime_GetPerfCounter();
+#endif
+}
+
+/* now_ns() as an int (a test compares it with time.perf_counter_ns()). */
+static PyObject *clock_py(PyObject *self, PyObject *unused) {
+    return PyLong_FromLongLong(now_ns());
+}
+
 /* ------------------------------------------------------------------ nesting */
 
 /* capture._Nest in C: a dispatch's id, the running dispatch around it when it started
- * (up) and whether it has ended (done, set by the mirror). Not GC-tracked: a nest refers
- * only to an int, a bool and an older nest (id and up are read-only), so no cycle can
- * go through it. */
+ * (up), whether it has ended (done, set by finish), its call site, and what its
+ * receivers did: ``calls`` of (receiver, ns, outcome, result) in completion order, timed
+ * from t0 (when enter() returned) and t_last (the last mark). The mirror marks each
+ * receiver with returned()/raised() (one call: the clock read, the duration and the row
+ * in C); finish() empties calls, so a nest only refers to an int, a bool, a tuple of
+ * strings and older nests once its dispatch has ended. GC-tracked while calls holds
+ * what the receivers gave (an exception's traceback leads back to the mirror's frame). */
 typedef struct {
     PyObject_HEAD
     PyObject *id;
-    PyObject *up;   /* Nest or NULL */
-    PyObject *done; /* Py_False while running */
+    PyObject *up;    /* Nest or NULL */
+    PyObject *done;  /* Py_False while running */
+    PyObject *site;  /* (file, line, func) or None */
+    PyObject *calls; /* list */
+    long long t0, t_last;
 } Nest;
 
 static PyTypeObject NestType;
 
-static void nest_dealloc(Nest *n) {
-    Py_XDECREF(n->id);
-    Py_XDECREF(n->up);
-    Py_XDECREF(n->done);
-    PyObject_Free(n);
+static int nest_traverse(Nest *n, visitproc visit, void *arg) {
+    Py_VISIT(n->up);
+    Py_VISIT(n->calls);
+    return 0;
 }
 
-#include <structmember.h>
+static int nest_clear(Nest *n) {
+    Py_CLEAR(n->calls);
+    Py_CLEAR(n->up);
+    return 0;
+}
+
+static void nest_dealloc(Nest *n) {
+    PyObject_GC_UnTrack(n);
+    Py_XDECREF(n->id);
+    Py_XDECREF(n->done);
+    Py_XDECREF(n->site);
+    nest_clear(n);
+    PyObject_GC_Del(n);
+}
+
+/* Append (receiver, ns, outcome, result) to the nest's calls. */
+static PyObject *nest_append(Nest *n, PyObject *receiver, long long ns, PyObject *outcome,
+                             PyObject *result) {
+    if (!n->calls) {
+        PyErr_SetString(PyExc_RuntimeError, "the nest has no calls list");
+        return NULL;
+    }
+    PyObject *dur = PyLong_FromLongLong(ns);
+    if (!dur) return NULL;
+    PyObject *row = PyTuple_New(4);
+    if (!row) { Py_DECREF(dur); return NULL; }
+    PyTuple_SET_ITEM(row, 0, Py_NewRef(receiver));
+    PyTuple_SET_ITEM(row, 1, dur);
+    PyTuple_SET_ITEM(row, 2, Py_NewRef(outcome));
+    PyTuple_SET_ITEM(row, 3, Py_NewRef(result));
+    int rc = PyList_Append(n->calls, row);
+    Py_DECREF(row);
+    if (rc < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+/* The receiver ended now: timed from the last mark, which it becomes. */
+static PyObject *nest_mark(Nest *n, PyObject *const *args, Py_ssize_t nargs,
+                           PyObject *outcome) {
+    if (!outcome) {
+        PyErr_SetString(PyExc_RuntimeError, "configure() was not called");
+        return NULL;
+    }
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "expected (receiver, result)");
+        return NULL;
+    }
+    long long end = now_ns(), start = n->t_last;
+    n->t_last = end;
+    return nest_append(n, args[0], end - start, outcome, args[1]);
+}
+
+static PyObject *nest_returned(Nest *n, PyObject *const *args, Py_ssize_t nargs) {
+    return nest_mark(n, args, nargs, outcome_returned);
+}
+
+static PyObject *nest_raised(Nest *n, PyObject *const *args, Py_ssize_t nargs) {
+    return nest_mark(n, args, nargs, outcome_raised);
+}
+
+static PyObject *nest_record(Nest *n, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 4 || !PyLong_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "record(receiver, ns: int, outcome, result)");
+        return NULL;
+    }
+    long long ns = PyLong_AsLongLong(args[1]);
+    if (ns == -1 && PyErr_Occurred()) return NULL;
+    return nest_append(n, args[0], ns, args[2], args[3]);
+}
+
+static PyObject *nest_resume(Nest *n, PyObject *unused) {
+    n->t_last = now_ns();
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef nest_methods[] = {
+    {"returned", (PyCFunction)(void (*)(void))nest_returned, METH_FASTCALL,
+     "returned(receiver, response): the receiver returned now (timed from the last mark)."},
+    {"raised", (PyCFunction)(void (*)(void))nest_raised, METH_FASTCALL,
+     "raised(receiver, exc): the receiver raised now (timed from the last mark)."},
+    {"record", (PyCFunction)(void (*)(void))nest_record, METH_FASTCALL,
+     "record(receiver, ns, outcome, result): a call timed by the caller (async)."},
+    {"resume", (PyCFunction)nest_resume, METH_NOARGS,
+     "resume(): the next mark is timed from now (after work that is no receiver's)."},
+    {NULL, NULL, 0, NULL},
+};
 
 static PyMemberDef nest_members[] = {
     {"id", T_OBJECT_EX, offsetof(Nest, id), READONLY, "the dispatch's id"},
     {"up", T_OBJECT, offsetof(Nest, up), READONLY,
      "the nest of the dispatch running around this one when it started, or None"},
-    /* T_OBJECT_EX: a plain slot, so the mirrors' ``nest.done = True`` is specialised */
+    /* T_OBJECT_EX: a plain slot, so ``nest.done = True`` is specialised */
     {"done", T_OBJECT_EX, offsetof(Nest, done), 0, "True once the dispatch has ended"},
+    {"site", T_OBJECT, offsetof(Nest, site), READONLY, "the call site of send(), or None"},
+    {"calls", T_OBJECT, offsetof(Nest, calls), READONLY,
+     "(receiver, ns, outcome, result) of each receiver that ended, until finish()"},
+    {"t0", T_LONGLONG, offsetof(Nest, t0), READONLY,
+     "perf_counter_ns() when the receivers started"},
+    {"t_last", T_LONGLONG, offsetof(Nest, t_last), READONLY,
+     "perf_counter_ns() of the last mark (the end of the last receiver)"},
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -160,11 +289,28 @@ static PyTypeObject NestType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "django_probe._accel.Nest",
     .tp_basicsize = sizeof(Nest),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "capture._Nest in C (see Enter).",
     .tp_members = nest_members,
+    .tp_methods = nest_methods,
+    .tp_traverse = (traverseproc)nest_traverse,
+    .tp_clear = (inquiry)nest_clear,
     .tp_dealloc = (destructor)nest_dealloc,
 };
+
+/* End the nest's dispatch: done, and forget what its receivers gave (keeps the list). */
+static int nest_end(Nest *n) {
+    Py_SETREF(n->done, Py_NewRef(Py_True));
+    if (n->calls && PyList_GET_SIZE(n->calls)) {
+        PyObject *exc_type, *exc_value, *exc_tb; /* clearing may run a __del__ */
+        PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+        int rc = PyList_SetSlice(n->calls, 0, PyList_GET_SIZE(n->calls), NULL);
+        if (rc < 0) PyErr_Clear();
+        PyErr_Restore(exc_type, exc_value, exc_tb);
+    }
+    return 0;
+}
+
 
 /* capture._ThreadState in C: the same three slots, read by the finisher without an
  * attribute lookup. ThreadState(thread_name, ident); busy starts False. */
@@ -247,6 +393,18 @@ static PyObject *running_nest(PyObject *nest) {
     return nest;
 }
 
+/* (Re)start nest n for a dispatch: its call site, an empty calls list, the clock. */
+static int nest_start(Nest *n, PyObject *site) {
+    Py_XSETREF(n->site, site);
+    if (!n->calls || PyList_GET_SIZE(n->calls)) { /* (a finish that never came: a new one) */
+        PyObject *calls = PyList_New(0);
+        if (!calls) return -1;
+        Py_XSETREF(n->calls, calls);
+    }
+    n->t0 = n->t_last = now_ns();
+    return 0;
+}
+
 static PyObject *enter_call(PyObject *self_, PyObject *const *args, size_t nargsf,
                             PyObject *kwnames) {
     Enter *e = (Enter *)self_;
@@ -254,8 +412,10 @@ static PyObject *enter_call(PyObject *self_, PyObject *const *args, size_t nargs
         PyErr_SetString(PyExc_TypeError, "enter() takes no arguments");
         return NULL;
     }
+    PyObject *site = call_site(); /* of the mirror that calls us */
+    if (!site) return NULL;
     PyObject *up;
-    if (PyContextVar_Get(e->var, NULL, &up) < 0) return NULL;
+    if (PyContextVar_Get(e->var, NULL, &up) < 0) { Py_DECREF(site); return NULL; }
 #ifdef CAN_REARM
     /* The nest of an ended dispatch that nothing else can see any more (referenced only
      * by this context's variables, which no copy shares: their refcounts say so) is
@@ -269,20 +429,25 @@ static PyObject *enter_call(PyObject *self_, PyObject *const *args, size_t nargs
         Nest *n = (Nest *)up;
         PyObject *outer = running_nest(Py_XNewRef(n->up));
         PyObject *id = PyLong_FromLongLong(++e->last_id);
-        if (!id) { Py_XDECREF(outer); Py_DECREF(up); return NULL; }
+        if (!id) { Py_XDECREF(outer); Py_DECREF(up); Py_DECREF(site); return NULL; }
         Py_SETREF(n->id, id);
         Py_XSETREF(n->up, outer);
         Py_SETREF(n->done, Py_NewRef(Py_False));
+        if (nest_start(n, site) < 0) { Py_DECREF(up); return NULL; }
         return up; /* our reference */
     }
 #endif
     up = running_nest(up);
-    Nest *n = PyObject_New(Nest, &NestType);
-    if (!n) { Py_XDECREF(up); return NULL; }
+    Nest *n = PyObject_GC_New(Nest, &NestType);
+    if (!n) { Py_XDECREF(up); Py_DECREF(site); return NULL; }
     n->up = up;
     n->done = Py_NewRef(Py_False);
+    n->site = NULL;
+    n->calls = NULL;
     n->id = PyLong_FromLongLong(++e->last_id);
-    if (!n->id) { Py_DECREF(n); return NULL; }
+    PyObject_GC_Track(n);
+    if (!n->id) { Py_DECREF(site); Py_DECREF(n); return NULL; }
+    if (nest_start(n, site) < 0) { Py_DECREF(n); return NULL; }
     PyObject *token = PyContextVar_Set(e->var, (PyObject *)n);
     if (!token) { Py_DECREF(n); return NULL; }
     Py_DECREF(token);
@@ -1266,17 +1431,12 @@ static PyObject *finisher_describe_kwargs(Finisher *f, PyObject *named) {
     return describe_kwargs_c(f, named);
 }
 
-enum { A_SIGNAL, A_SENDER, A_METHOD, A_NAMED, A_SITE, A_NEST, A_T0, A_DURATION,
-       A_CALLS, A_RECEIVERS, A_ASYNC, A_RAISED, NARGS };
+/* Recorder.finish(signal, sender, method, named, nest, receivers, async_receivers,
+ * raised): the call site, the receivers' calls and the times are the nest's. */
+enum { A_SIGNAL, A_SENDER, A_METHOD, A_NAMED, A_NEST, A_RECEIVERS, A_ASYNC, A_RAISED, NARGS };
 
 /* Recorder._wall: time.time_ns() at perf_counter_ns() == t0. */
-static int wall_of(Finisher *f, PyObject *t0_obj, long long *wall_ns) {
-#if LONG_MAX >= 0x7fffffffffffffffL
-    long long t0 = PyLong_AsLong(t0_obj); /* far cheaper than PyLong_AsLongLong in 3.11 */
-#else
-    long long t0 = PyLong_AsLongLong(t0_obj);
-#endif
-    if (t0 == -1 && PyErr_Occurred()) return -1;
+static int wall_of(Finisher *f, long long t0, long long *wall_ns) {
     if (t0 - f->offset_at > f->offset_ttl) {
         PyObject *now = PyObject_CallNoArgs(f->perf_counter_ns);
         PyObject *wall = now ? PyObject_CallNoArgs(f->time_ns) : NULL;
@@ -1291,17 +1451,13 @@ static int wall_of(Finisher *f, PyObject *t0_obj, long long *wall_ns) {
     return 0;
 }
 
-static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t nargsf,
-                               PyObject *kwnames) {
-    Finisher *f = (Finisher *)self_;
-    if (PyVectorcall_NARGS(nargsf) != NARGS || kwnames) return fallback(f, args, nargsf);
+static PyObject *finish_c(Finisher *f, PyObject *const *args, size_t nargsf, Nest *nest) {
     PyObject *signal = args[A_SIGNAL], *sender = args[A_SENDER], *named = args[A_NAMED];
-    PyObject *calls = args[A_CALLS], *receivers = args[A_RECEIVERS];
+    PyObject *calls = nest->calls, *receivers = args[A_RECEIVERS];
     /* The common case only; anything else is the Python version's. */
-    if (!PyList_CheckExact(calls) || !PyList_CheckExact(receivers)
-            || PyObject_IsTrue(args[A_ASYNC]) != 0
+    if (!calls || !PyList_CheckExact(receivers) || PyObject_IsTrue(args[A_ASYNC]) != 0
             || PyList_GET_SIZE(calls) != PyList_GET_SIZE(receivers)
-            || !PyDict_CheckExact(named) || Py_TYPE(args[A_NEST]) != &NestType) {
+            || !PyDict_CheckExact(named)) {
         PyErr_Clear();
         return fallback(f, args, nargsf);
     }
@@ -1343,8 +1499,7 @@ static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t na
     Py_INCREF(name);
     Py_SETREF(ts_->busy, Py_NewRef(Py_True));
     PyObject *rows = NULL, *label = NULL, *kwargs = NULL, *request = NULL, *thread = NULL;
-    PyObject *ident = NULL, *event = NULL, *sink = NULL, *ts = NULL;
-    Nest *nest = (Nest *)args[A_NEST];
+    PyObject *ident = NULL, *event = NULL, *sink = NULL, *ts = NULL, *duration = NULL;
     int failed = 1;
     /* Each receiver's description and value (new references), in call order. */
     PyObject *stack_parts[16], **descs = stack_parts, **values;
@@ -1389,11 +1544,17 @@ static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t na
     thread = Py_NewRef(ts_->thread);
     ident = Py_NewRef(ts_->ident);
     long long wall_ns;
-    if (wall_of(f, args[A_T0], &wall_ns) < 0) goto end;
+    if (wall_of(f, nest->t0, &wall_ns) < 0) goto end;
+    /* The last receiver's end is the dispatch's end, unless it was cut short. */
+    int raised = PyObject_IsTrue(args[A_RAISED]);
+    if (raised < 0) goto end;
+    duration = PyLong_FromLongLong((raised ? now_ns() : nest->t_last) - nest->t0);
+    if (!duration) goto end;
     PyObject *parent = nest->up ? ((Nest *)nest->up)->id : Py_None;
     PyObject *items[15] = {f->kind, NULL, nest->id, parent, name, label,
-                           args[A_METHOD], args[A_DURATION], thread, ident, args[A_SITE],
-                           request, NULL, NULL, args[A_RAISED]};
+                           args[A_METHOD], duration, thread, ident,
+                           nest->site ? nest->site : Py_None, request, NULL, NULL,
+                           args[A_RAISED]};
     sink = Py_XNewRef(f->sink);
     if (!sink) {
         PyErr_SetString(PyExc_AttributeError, "no sink");
@@ -1465,11 +1626,24 @@ end:
     Py_XDECREF(event);
     Py_XDECREF(sink);
     Py_XDECREF(ts);
+    Py_XDECREF(duration);
     Py_DECREF(name);
     Py_SETREF(ts_->busy, Py_NewRef(Py_False)); /* finally: state.busy = False */
     Py_DECREF(state);
     if (failed == 2) return NULL;
     Py_RETURN_NONE;
+}
+
+static PyObject *finisher_call(PyObject *self_, PyObject *const *args, size_t nargsf,
+                               PyObject *kwnames) {
+    Finisher *f = (Finisher *)self_;
+    if (PyVectorcall_NARGS(nargsf) != NARGS || kwnames || Py_TYPE(args[A_NEST]) != &NestType)
+        return fallback(f, args, nargsf);
+    Nest *nest = (Nest *)args[A_NEST];
+    Py_SETREF(nest->done, Py_NewRef(Py_True)); /* ended: nothing started now nests in it */
+    PyObject *r = finish_c(f, args, nargsf, nest);
+    nest_end(nest); /* (also after the Python version, which ends it too) */
+    return r;
 }
 
 static int finisher_traverse(Finisher *f, visitproc visit, void *arg) {
@@ -1645,7 +1819,8 @@ static PyTypeObject FinisherType = {
 
 static PyMethodDef methods[] = {
     {"site", site, METH_NOARGS, "site() -> (file, line, func) or None, like _dispatch._site()."},
-    {"configure_site", configure_site, METH_VARARGS, "configure_site(skip_files)"},
+    {"configure", configure, METH_VARARGS, "configure(skip_files, returned, raised)"},
+    {"clock", clock_py, METH_NOARGS, "clock() -> the nests' perf_counter_ns()"},
     {"pack", pack_plain_py, METH_O,
      "pack(obj) -> the msgpack bytes msgspec would write, or None: not ours to pack."},
     {NULL, NULL, 0, NULL},

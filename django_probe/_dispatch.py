@@ -57,8 +57,10 @@ _sites: dict[int, tuple[Any, dict[int, wire.CallSite]]] = {}
 
 
 def _site_py() -> wire.CallSite | None:
+    """The call site of send(), for the pure-Python Recorder.enter() called by a mirror."""
     try:
-        frame = _getframe(2)  # 0: _site, 1: our send, 2: whoever called send
+        # 0: this, 1: Recorder._enter_py, 2: our send (skipped below), 3: who called it
+        frame = _getframe(2)
     except ValueError:  # send() called with no Python frame above it
         return None
     code = frame.f_code
@@ -79,25 +81,23 @@ def _site_py() -> wire.CallSite | None:
     return site
 
 
-# The same computation in C (with its own cache), when capture uses the accelerator too.
+# The same computation in C (with its own cache) is the C enter()'s, which also needs the
+# outcomes its nests' rows carry.
 if ACCELERATED:
-    _accel.configure_site(_SKIP_FILES)
-    _site = _accel.site
-else:
-    _site = _site_py
+    _accel.configure(_SKIP_FILES, RETURNED, RAISED)
 
 
-def _async_done(calls: list, receiver: Any, started: int, task: asyncio.Future) -> None:
+def _async_done(nest: Any, receiver: Any, started: int, task: asyncio.Future) -> None:
     duration = _now() - started
     if task.cancelled():
-        calls.append((receiver, duration, RAISED, asyncio.CancelledError()))
+        nest.record(receiver, duration, RAISED, asyncio.CancelledError())
     elif task.exception() is not None:
-        calls.append((receiver, duration, RAISED, task.exception()))
+        nest.record(receiver, duration, RAISED, task.exception())
     else:
-        calls.append((receiver, duration, RETURNED, task.result()))
+        nest.record(receiver, duration, RETURNED, task.result())
 
 
-def _gather_timed(calls: list, receivers: list, signal: Signal, sender: Any,
+def _gather_timed(nest: Any, receivers: list, signal: Signal, sender: Any,
                   named: dict) -> asyncio.Future:
     # Django passes the receivers' coroutines to gather(), which wraps each in a Task;
     # we create those Tasks ourselves to time them with a done-callback, adding no frame.
@@ -105,7 +105,7 @@ def _gather_timed(calls: list, receivers: list, signal: Signal, sender: Any,
     tasks = []
     for receiver in receivers:
         task = asyncio.ensure_future(receiver(signal=signal, sender=sender, **named))
-        task.add_done_callback(functools.partial(_async_done, calls, receiver, started))
+        task.add_done_callback(functools.partial(_async_done, nest, receiver, started))
         tasks.append(task)
     return asyncio.gather(*tasks)
 
@@ -118,26 +118,26 @@ def _gather_timed(calls: list, receivers: list, signal: Signal, sender: Any,
 # receivers' own frames are unchanged (they run in async_to_sync's event loop either way).
 
 
-def _send_async(calls: list, async_receivers: list, signal: Signal, sender: Any,
+def _send_async(nest: Any, async_receivers: list, signal: Signal, sender: Any,
                 named: dict) -> Any:
     async def asend():
-        async_responses = await _gather_timed(calls, async_receivers, signal, sender, named)
+        async_responses = await _gather_timed(nest, async_receivers, signal, sender, named)
         return zip(async_receivers, async_responses, strict=False)
 
     return async_to_sync(asend)()
 
 
-def _send_robust_async(calls: list, async_receivers: list, signal: Signal, sender: Any,
+def _send_robust_async(nest: Any, async_receivers: list, signal: Signal, sender: Any,
                        named: dict) -> Any:
     async def asend_and_wrap_exception(receiver):
         t = _now()
         try:
             response = await receiver(signal=signal, sender=sender, **named)
         except Exception as err:
-            calls.append((receiver, _now() - t, RAISED, err))
+            nest.record(receiver, _now() - t, RAISED, err)
             signal._log_robust_failure(receiver, err)
             return err
-        calls.append((receiver, _now() - t, RETURNED, response))
+        nest.record(receiver, _now() - t, RETURNED, response)
         return response
 
     async def asend():
@@ -164,36 +164,25 @@ def send(self, sender, **named):
     if not sync_receivers and not async_receivers:
         rec.empty(self, sender, "send", named)
         return responses
-    site = _site()
     if self is _request_started:
         rec.begin_request(self, named)
-    nest = _enter()
-    calls: list = []
-    t = t0 = _now()
+    nest = _enter()  # the call site, the parent dispatch; the receivers' clock starts
     try:
         for receiver in sync_receivers:
             try:
                 response = receiver(signal=self, sender=sender, **named)
             except BaseException as exc:
-                calls.append((receiver, _now() - t, RAISED, exc))
+                nest.raised(receiver, exc)
                 raise
-            end = _now()  # this receiver's end is the next one's start (one clock read)
-            calls.append((receiver, end - t, RETURNED, response))
+            nest.returned(receiver, response)  # its end is the next one's start
             responses.append((receiver, response))
-            t = end
         if async_receivers:
-            responses.extend(_send_async(calls, async_receivers, self, sender, named))
-            t = _now()
+            responses.extend(_send_async(nest, async_receivers, self, sender, named))
+            nest.resume()
     except BaseException:  # (not a finally: no "did it raise" flag to keep and test)
-        nest.done = True
-        rec.finish(self, sender, "send", named, site, nest, t0, _now() - t0,
-                   calls, sync_receivers, async_receivers, True)
-        calls.clear()  # break exception -> traceback -> this frame -> calls cycles
+        rec.finish(self, sender, "send", named, nest, sync_receivers, async_receivers, True)
         raise
-    nest.done = True
-    # The last receiver's end is the dispatch's end.
-    rec.finish(self, sender, "send", named, site, nest, t0, t - t0,
-               calls, sync_receivers, async_receivers, False)
+    rec.finish(self, sender, "send", named, nest, sync_receivers, async_receivers, False)
     return responses
 
 
@@ -207,41 +196,33 @@ def send_robust(self, sender, **named):
     if not sync_receivers and not async_receivers:
         rec.empty(self, sender, "send_robust", named)
         return responses
-    site = _site()
     if self is _request_started:
         rec.begin_request(self, named)
     nest = _enter()
-    calls: list = []
-    t = t0 = _now()
     try:
         for receiver in sync_receivers:
             try:
                 response = receiver(signal=self, sender=sender, **named)
             except Exception as err:
-                calls.append((receiver, _now() - t, RAISED, err))
+                nest.raised(receiver, err)
                 self._log_robust_failure(receiver, err)
                 responses.append((receiver, err))
-                end = _now()  # the next receiver starts after the logging
+                nest.resume()  # the next receiver starts after the logging
             except BaseException as exc:
-                calls.append((receiver, _now() - t, RAISED, exc))
+                nest.raised(receiver, exc)
                 raise
             else:
-                end = _now()
-                calls.append((receiver, end - t, RETURNED, response))
+                nest.returned(receiver, response)
                 responses.append((receiver, response))
-            t = end
         if async_receivers:
-            responses.extend(_send_robust_async(calls, async_receivers, self, sender, named))
-            t = _now()
+            responses.extend(_send_robust_async(nest, async_receivers, self, sender, named))
+            nest.resume()
     except BaseException:
-        nest.done = True
-        rec.finish(self, sender, "send_robust", named, site, nest, t0, _now() - t0,
-                   calls, sync_receivers, async_receivers, True)
-        calls.clear()
+        rec.finish(self, sender, "send_robust", named, nest, sync_receivers, async_receivers,
+                   True)
         raise
-    nest.done = True
-    rec.finish(self, sender, "send_robust", named, site, nest, t0, t - t0,
-               calls, sync_receivers, async_receivers, False)
+    rec.finish(self, sender, "send_robust", named, nest, sync_receivers, async_receivers,
+               False)
     return responses
 
 
@@ -254,13 +235,10 @@ async def asend(self, sender, **named):
     if not sync_receivers and not async_receivers:
         rec.empty(self, sender, "asend", named)
         return []
-    site = _site()
     if self is _request_started:
         rec.begin_request(self, named)
     nest = _enter()
-    calls: list = []
     ok = False
-    t0 = _now()
     try:
         if sync_receivers:
 
@@ -272,9 +250,9 @@ async def asend(self, sender, **named):
                     try:
                         response = receiver(signal=self, sender=sender, **named)
                     except BaseException as exc:
-                        calls.append((receiver, _now() - t, RAISED, exc))
+                        nest.record(receiver, _now() - t, RAISED, exc)
                         raise
-                    calls.append((receiver, _now() - t, RETURNED, response))
+                    nest.record(receiver, _now() - t, RETURNED, response)
                     responses.append((receiver, response))
                 return responses
 
@@ -285,15 +263,13 @@ async def asend(self, sender, **named):
 
         responses, async_responses = await asyncio.gather(
             sync_send(),
-            _gather_timed(calls, async_receivers, self, sender, named),
+            _gather_timed(nest, async_receivers, self, sender, named),
         )
         responses.extend(zip(async_receivers, async_responses, strict=False))
         ok = True
     finally:
-        nest.done = True
-        rec.finish(self, sender, "asend", named, site, nest, t0, _now() - t0,
-                   calls, sync_receivers, async_receivers, not ok)
-        calls.clear()
+        nest.resume()  # the dispatch ends now (its receivers ran concurrently)
+        rec.finish(self, sender, "asend", named, nest, sync_receivers, async_receivers, not ok)
     return responses
 
 
@@ -306,13 +282,10 @@ async def asend_robust(self, sender, **named):
     if not sync_receivers and not async_receivers:
         rec.empty(self, sender, "asend_robust", named)
         return []
-    site = _site()
     if self is _request_started:
         rec.begin_request(self, named)
     nest = _enter()
-    calls: list = []
     ok = False
-    t0 = _now()
     try:
         if sync_receivers:
 
@@ -324,11 +297,11 @@ async def asend_robust(self, sender, **named):
                     try:
                         response = receiver(signal=self, sender=sender, **named)
                     except Exception as err:
-                        calls.append((receiver, _now() - t, RAISED, err))
+                        nest.record(receiver, _now() - t, RAISED, err)
                         self._log_robust_failure(receiver, err)
                         responses.append((receiver, err))
                     else:
-                        calls.append((receiver, _now() - t, RETURNED, response))
+                        nest.record(receiver, _now() - t, RETURNED, response)
                         responses.append((receiver, response))
                 return responses
 
@@ -342,10 +315,10 @@ async def asend_robust(self, sender, **named):
             try:
                 response = await receiver(signal=self, sender=sender, **named)
             except Exception as err:
-                calls.append((receiver, _now() - t, RAISED, err))
+                nest.record(receiver, _now() - t, RAISED, err)
                 self._log_robust_failure(receiver, err)
                 return err
-            calls.append((receiver, _now() - t, RETURNED, response))
+            nest.record(receiver, _now() - t, RETURNED, response)
             return response
 
         responses, async_responses = await asyncio.gather(
@@ -357,10 +330,9 @@ async def asend_robust(self, sender, **named):
         responses.extend(zip(async_receivers, async_responses, strict=False))
         ok = True
     finally:
-        nest.done = True
-        rec.finish(self, sender, "asend_robust", named, site, nest, t0,
-                   _now() - t0, calls, sync_receivers, async_receivers, not ok)
-        calls.clear()
+        nest.resume()
+        rec.finish(self, sender, "asend_robust", named, nest, sync_receivers, async_receivers,
+                   not ok)
     return responses
 
 
@@ -377,14 +349,12 @@ def send_legacy(self, sender, **named):
     if not live:
         rec.empty(self, sender, "send", named)
         return []
-    site = _site()
     if self is _request_started:
         rec.begin_request(self, named)
     nest = _enter()
     marks: list = []
     mark = marks.append
     responses = None
-    t0 = _now()
     try:
         # Django 4.2 calls receivers from a list comprehension, which is its own frame on
         # Python < 3.12; we keep the comprehension so the depth matches, and time each
@@ -396,21 +366,21 @@ def send_legacy(self, sender, **named):
         ]
         return responses
     except BaseException as exc:
-        end = _now()
-        calls = [(r, marks[i + 1][1] - t if i + 1 < len(marks) else end - t, RETURNED, None)
-                 for i, (r, t) in enumerate(marks)]
-        if calls:
-            calls[-1] = (calls[-1][0], calls[-1][1], RAISED, exc)
+        end = _now()  # the receivers that ran returned, but their results are gone
+        for i, (r, t) in enumerate(marks):
+            last = i + 1 == len(marks)
+            nest.record(r, (end if last else marks[i + 1][1]) - t,
+                        RAISED if last else RETURNED, exc if last else None)
         raise
     finally:
-        end = _now()
-        nest.done = True
+        nest.resume()  # the dispatch ends now
         if responses is not None:
-            calls = [(r, (marks[i + 1][1] if i + 1 < len(marks) else end) - t, RETURNED,
-                      responses[i][1]) for i, (r, t) in enumerate(marks)]
-        rec.finish(self, sender, "send", named, site, nest, t0, end - t0,
-                   calls, live, [], responses is None)
-        calls = marks = None
+            end = nest.t_last
+            for i, (r, t) in enumerate(marks):
+                nest.record(r, (marks[i + 1][1] if i + 1 < len(marks) else end) - t,
+                            RETURNED, responses[i][1])
+        rec.finish(self, sender, "send", named, nest, live, [], responses is None)
+        marks = None
 
 
 def send_robust_legacy(self, sender, **named):
@@ -422,19 +392,16 @@ def send_robust_legacy(self, sender, **named):
     if not live:
         rec.empty(self, sender, "send_robust", named)
         return []
-    site = _site()
     if self is _request_started:
         rec.begin_request(self, named)
     nest = _enter()
-    calls: list = []
-    t = t0 = _now()
     try:
         responses = []
         for receiver in live:
             try:
                 response = receiver(signal=self, sender=sender, **named)
             except Exception as err:
-                calls.append((receiver, _now() - t, RAISED, err))
+                nest.raised(receiver, err)
                 _logger.error(
                     "Error calling %s in Signal.send_robust() (%s)",
                     receiver.__qualname__,
@@ -442,24 +409,17 @@ def send_robust_legacy(self, sender, **named):
                     exc_info=err,
                 )
                 responses.append((receiver, err))
-                end = _now()  # the next receiver starts after the logging
+                nest.resume()  # the next receiver starts after the logging
             except BaseException as exc:
-                calls.append((receiver, _now() - t, RAISED, exc))
+                nest.raised(receiver, exc)
                 raise
             else:
-                end = _now()
-                calls.append((receiver, end - t, RETURNED, response))
+                nest.returned(receiver, response)
                 responses.append((receiver, response))
-            t = end
     except BaseException:
-        nest.done = True
-        rec.finish(self, sender, "send_robust", named, site, nest, t0, _now() - t0,
-                   calls, live, [], True)
-        calls.clear()
+        rec.finish(self, sender, "send_robust", named, nest, live, [], True)
         raise
-    nest.done = True
-    rec.finish(self, sender, "send_robust", named, site, nest, t0, t - t0, calls, live, [],
-               False)
+    rec.finish(self, sender, "send_robust", named, nest, live, [], False)
     return responses
 
 
@@ -496,6 +456,7 @@ def install(recorder: Recorder) -> None:
     the recorder only."""
     global _rec, _enter, _counted, _registry
     _rec = recorder
+    recorder.site = _site_py  # for the pure-Python enter(); the C one has its own
     _enter = recorder.enter
     _counted = recorder.counted
     _registry = recorder.registry

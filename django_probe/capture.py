@@ -33,20 +33,52 @@ except ImportError:  # no compiler at install time, or Python < 3.11: pure Pytho
 ACCELERATED = _accel is not None and os.environ.get("SIGNAL_PROBE_NO_ACCEL") != "1"
 
 
-class _Nest:
-    """One dispatch in the nesting chain: its id, the dispatch that was running around it
-    when it started (``up``), and whether it has ended (``done``, set by the mirror).
+RETURNED, RAISED, SKIPPED = wire.RETURNED, wire.RAISED, wire.SKIPPED
+_now = time.perf_counter_ns
 
-    ``_accel.Nest`` is the same record in C. Nests refer only to older nests and ints,
-    so they form no cycles and hold nothing of the application.
+
+class _Nest:
+    """One dispatch in the nesting chain, and what its receivers did.
+
+    ``id``; the dispatch that was running around it when it started (``up``); whether it
+    has ended (``done``, set by finish); the call site of ``send()``; ``calls``, a row
+    (receiver, ns, outcome, result) per receiver that ended, in completion order, timed
+    from ``t0`` (when enter() returned) and ``t_last`` (the last mark). The mirror marks
+    each receiver with returned()/raised(); async receivers, timed by their tasks, are
+    record()ed. finish() empties ``calls``.
+
+    ``_accel.Nest`` is the same record in C. Once its dispatch has ended a nest refers
+    only to ints, a bool, a tuple of strings and older nests: it holds nothing of the
+    application.
     """
 
-    __slots__ = ("done", "id", "up")
+    __slots__ = ("calls", "done", "id", "site", "t0", "t_last", "up")
 
-    def __init__(self, dispatch_id: int, up: _Nest | None) -> None:
+    def __init__(self, dispatch_id: int, up: _Nest | None,
+                 site: wire.CallSite | None = None) -> None:
         self.id = dispatch_id
         self.up = up
         self.done = False
+        self.site = site
+        self.calls: list = []
+        self.t0 = self.t_last = _now()
+
+    def returned(self, receiver: Any, response: Any) -> None:
+        end = _now()
+        self.calls.append((receiver, end - self.t_last, RETURNED, response))
+        self.t_last = end
+
+    def raised(self, receiver: Any, exc: BaseException) -> None:
+        end = _now()
+        self.calls.append((receiver, end - self.t_last, RAISED, exc))
+        self.t_last = end
+
+    def record(self, receiver: Any, ns: int, outcome: str, result: Any) -> None:
+        self.calls.append((receiver, ns, outcome, result))
+
+    def resume(self) -> None:
+        """Time the next mark from now (after work that is no receiver's)."""
+        self.t_last = _now()
 
 
 # The innermost dispatch this code runs in: the parent of any dispatch it starts. A
@@ -110,7 +142,6 @@ def _thread_state() -> _ThreadState:
 
 Sink = Callable[[Any], None]
 
-RETURNED, RAISED, SKIPPED = wire.RETURNED, wire.RAISED, wire.SKIPPED
 _KIND = wire.KIND_DISPATCH
 # Events leave the hot path as *exact* tuples in the field order of the wire NamedTuples
 # (wire.Dispatch, wire.ReceiverCall, wire.CallSite, wire.RequestInfo); they pack to the same
@@ -200,17 +231,21 @@ class Recorder:
         if ACCELERATED:  # the C finish holds it too
             self.finish.ignore = self._ignore
 
+    # The call site of the send() that calls enter() (_dispatch._site_py, set by install).
+    site: Callable[[], wire.CallSite | None] = staticmethod(lambda: None)
+
     def _enter_py(self) -> _Nest:
-        """Start a dispatch's nest: its parent is the innermost running dispatch."""
-        nest = _Nest(self.next_id(), _running(_current_nest()))
+        """Start a dispatch's nest: its parent is the innermost running dispatch, its call
+        site that of the mirror calling this; the receivers' clock starts."""
+        nest = _Nest(self.next_id(), _running(_current_nest()), self.site())
         _set_nest(nest)
         return nest
 
-    def detached_nest(self) -> _Nest:
+    def detached_nest(self, site: wire.CallSite | None) -> _Nest:
         """An ended nest for an event that is no dispatch of ours (receivers mode): a new
         id and the running dispatch around the caller as parent; the context is left as
         it is."""
-        nest = _Nest(self.next_id(), _running(_current_nest()))
+        nest = _Nest(self.next_id(), _running(_current_nest()), site)
         nest.done = True
         return nest
 
@@ -360,23 +395,27 @@ class Recorder:
     begin_request = _begin_request_py
 
     def _finish_py(self, signal: Signal, sender: Any, method: str, named: dict[str, Any],
-                   site: wire.CallSite | None, nest: _Nest, t0: int, duration: int,
-                   calls: list, receivers: list, async_receivers: list,
+                   nest: _Nest, receivers: list, async_receivers: list,
                    raised: bool) -> None:
-        """Build the event from what the dispatch recorded. Never raises into the app.
+        """End the dispatch and build its event from what ``nest`` (what enter()
+        returned) recorded. Never raises into the app.
 
-        ``nest`` is what enter() returned; ``t0`` the perf_counter_ns() at which the
-        receivers started. ``finish`` is this method, or with the accelerator a C
-        callable that produces the same events for the common dispatch and calls this
-        for every other one.
+        ``finish`` is this method, or with the accelerator a C callable that produces the
+        same events for the common dispatch and calls this for every other one.
         """
+        nest.done = True
+        calls = nest.calls
         try:
             state = _tls.state
         except AttributeError:
             state = _thread_state()
         if state.busy:
+            calls.clear()
             return  # caused by the probe's own work (e.g. a sink): never record or recurse
         state.busy = True
+        t0 = nest.t0
+        # The last receiver's end is the dispatch's end, unless it was cut short.
+        duration = (_now() if raised else nest.t_last) - t0
         try:
             name = self._names.get(id(signal)) or self.registry.name(signal)
             if name not in self._ignore:
@@ -409,7 +448,7 @@ class Recorder:
                 self._sink((
                     _KIND, self._wall(t0), nest.id, None if up is None else up.id, name,
                     "None" if sender is None else self.describe.sender(sender), method,
-                    duration, state.thread, state.ident, site,
+                    duration, state.thread, state.ident, nest.site,
                     _request_now(), self.describe.kwargs(named) if named else {},
                     rows, raised))
             if signal is _request_finished:
@@ -418,6 +457,9 @@ class Recorder:
             self.on_failure()
         finally:
             state.busy = False
+            # What the receivers gave goes now: an exception's traceback leads back to the
+            # mirror's frame, which holds the nest (a cycle until collected).
+            calls.clear()
 
     finish = _finish_py
 

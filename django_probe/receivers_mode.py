@@ -11,7 +11,6 @@ INCLUDE_DELETE_SIGNALS is true.
 from __future__ import annotations
 
 import sys
-import time
 from typing import Any
 
 from django.db.models import signals as model_signals
@@ -55,5 +54,4 @@ class CatchAllReceivers:
         rec = self.recorder
         rec.begin_request(signal, named)
         # A receiver sees no dispatch of its own: nothing nests in it.
-        rec.finish(signal, sender, "receiver", named, site, rec.detached_nest(),
-                   time.perf_counter_ns(), 0, [], [], [], False)
+        rec.finish(signal, sender, "receiver", named, rec.detached_nest(site), [], [], False)

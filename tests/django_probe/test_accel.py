@@ -29,13 +29,50 @@ def test_the_accelerated_probe_uses_its_c_parts():
     probe = runtime.start(ProbeConfig(), sink=lambda e: None)
     try:
         assert isinstance(probe.recorder.finish, capture._accel.Finisher)
-        assert _dispatch._site is capture._accel.site
+        assert isinstance(probe.recorder.enter, capture._accel.Enter)
     finally:
         runtime.stop()
 
 
 class Widget:
     pass
+
+
+def test_the_c_nests_clock_is_perf_counter_ns():
+    # Durations mix both (async receivers are timed in Python), and event times are
+    # perf_counter_ns() plus an offset read through Python.
+    import time
+
+    for _ in range(100):
+        before = time.perf_counter_ns()
+        now = capture._accel.clock()
+        after = time.perf_counter_ns()
+        assert before <= now <= after
+
+
+def test_a_c_nest_times_each_receiver_from_the_last_mark_and_forgets_them_at_finish():
+    events: list = []
+    runtime.start(ProbeConfig(), sink=events.append)
+    nests = []
+    try:
+        signal = Signal()
+
+        def keeps_the_nest(sender, **kwargs):
+            nests.append(capture.current_dispatch.get())
+
+        signal.connect(keeps_the_nest, weak=False)
+        signal.connect(lambda sender, **kw: "second", weak=False)
+        signal.send(sender=None)
+    finally:
+        runtime.stop()
+    (nest,) = nests
+    assert type(nest) is capture._accel.Nest and nest.done is True
+    assert nest.calls == []  # what the receivers gave is not kept
+    (event,) = [wire.typed(e) for e in events]
+    first, second = event.receivers
+    assert first.dur + second.dur == event.dur == nest.t_last - nest.t0
+    assert event.site.func == "test_a_c_nest_times_each_receiver_from_the_last_mark_and_" \
+        "forgets_them_at_finish"
 
 
 def test_the_c_counter_counts_known_pairs_grows_and_holds_no_reference():

@@ -298,14 +298,24 @@ static PyTypeObject NestType = {
     .tp_dealloc = (destructor)nest_dealloc,
 };
 
-/* End the nest's dispatch: done, and forget what its receivers gave (keeps the list). */
+/* End the nest's dispatch: done, and forget what its receivers gave. The list keeps its
+ * storage for the next dispatch of a re-armed nest; it is emptied before the rows are
+ * released (releasing one may run a __del__, which then sees an empty list). */
 static int nest_end(Nest *n) {
     Py_SETREF(n->done, Py_NewRef(Py_True));
-    if (n->calls && PyList_GET_SIZE(n->calls)) {
-        PyObject *exc_type, *exc_value, *exc_tb; /* clearing may run a __del__ */
+    Py_ssize_t size = n->calls ? PyList_GET_SIZE(n->calls) : 0;
+    if (size) {
+        PyObject *exc_type, *exc_value, *exc_tb;
         PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
-        int rc = PyList_SetSlice(n->calls, 0, PyList_GET_SIZE(n->calls), NULL);
-        if (rc < 0) PyErr_Clear();
+        PyObject *stack[8], **rows = stack;
+        if (size > 8 && !(rows = PyMem_Malloc((size_t)size * sizeof(PyObject *)))) {
+            if (PyList_SetSlice(n->calls, 0, size, NULL) < 0) PyErr_Clear();
+        } else {
+            memcpy(rows, ((PyListObject *)n->calls)->ob_item, (size_t)size * sizeof(PyObject *));
+            Py_SET_SIZE(n->calls, 0);
+            for (Py_ssize_t i = 0; i < size; i++) Py_DECREF(rows[i]);
+            if (rows != stack) PyMem_Free(rows);
+        }
         PyErr_Restore(exc_type, exc_value, exc_tb);
     }
     return 0;
@@ -317,12 +327,14 @@ static int nest_end(Nest *n) {
 typedef struct {
     PyObject_HEAD
     PyObject *busy, *thread, *ident;
+    PyObject *pair; /* (thread, ident): packed once, from the memo (pack_items) */
 } ThreadState;
 
 static void thread_state_dealloc(ThreadState *t) {
     Py_XDECREF(t->busy);
     Py_XDECREF(t->thread);
     Py_XDECREF(t->ident);
+    Py_XDECREF(t->pair);
     PyObject_Free(t);
 }
 
@@ -334,6 +346,8 @@ static PyObject *thread_state_new(PyTypeObject *type, PyObject *args, PyObject *
     t->busy = Py_NewRef(Py_False);
     t->thread = Py_NewRef(thread);
     t->ident = Py_NewRef(ident);
+    t->pair = PyTuple_Pack(2, thread, ident);
+    if (!t->pair) { Py_DECREF(t); return NULL; }
     return (PyObject *)t;
 }
 
@@ -948,6 +962,9 @@ typedef struct {
     Py_ssize_t max_len, max_items;
     long long wall_offset, offset_at, offset_ttl; /* as Recorder._wall */
     PyObject *queue, *queue_append; /* the publisher's last queue, and its bound append */
+    Py_ssize_t queue_max, wake_at;  /* and its _queue_max, _wake_at, _running */
+    int running;
+    uint64_t publisher_version;     /* of its __dict__ when they were read (0: never) */
     /* Memos of the caches above: functions, type_labels, and names (its entries are
      * (weakref(signal), name) tuples of the finisher's own). */
     EntryMemo functions_memo[ENTRY_MEMO_SLOTS], labels_memo[ENTRY_MEMO_SLOTS],
@@ -1040,6 +1057,7 @@ static PyObject *pub_attr(PyObject *dict, PyObject *name) {
 typedef struct {
     PyObject **items;           /* 15; items[1], items[12] and items[13] unused */
     long long ts;               /* items[1] */
+    PyObject *thread_pair;      /* (items[8], items[9]) */
     PyObject *kwargs;           /* dict or NULL (an empty map) */
     PyObject *calls;            /* the mirror's list of (receiver, ns, outcome, result) */
     PyObject **descs, **values; /* per call: the receiver's 4-tuple and its value */
@@ -1060,6 +1078,9 @@ static PyObject *pack_parts(Parts *p) {
         if (k == 1) {
             if (b.len + 9 > b.cap && buf_grow(&b, 9) < 0) { rc = PACK_ERROR; break; }
             put_int(&b, p->ts);
+        } else if (k == 8) { /* the thread's name and id */
+            rc = pack_items(&b, p->thread_pair);
+            k = 9;
         } else if (k == 10 && PyTuple_CheckExact(p->items[k])) { /* the call site */
             if (b.len + 5 > b.cap && buf_grow(&b, 5) < 0) { rc = PACK_ERROR; break; }
             put_container(&b, (size_t)PyTuple_GET_SIZE(p->items[k]), 0x90, 0xdc);
@@ -1096,91 +1117,114 @@ enum { SUBMITTED = 0, SUBMIT_AS_TUPLE = 2 };
 /* Publisher.submit(event), in C: same checks, same counters, same queue. The event is
  * ``event``, or when that is NULL the tuple ``parts`` describes (packed without building
  * it; SUBMIT_AS_TUPLE, before any effect, when msgspec must pack it instead). */
-static int submit(Finisher *f, PyObject *publisher, PyObject *event, Parts *parts) {
+/* The publisher's attributes submit() reads, as of ``version`` of its __dict__. */
+#if PY_VERSION_HEX < 0x030C0000 /* ma_version_tag: deprecated in 3.12, gone later */
+#define DICT_VERSION(d) (((PyDictObject *)(d))->ma_version_tag)
+#endif
+
+static int read_publisher(Finisher *f) {
+    PyObject *dict = f->publisher_dict;
+    PyObject *queue = pub_attr(dict, s_queue);
+    PyObject *qmax = queue ? pub_attr(dict, s_queue_max) : NULL;
+    PyObject *wake_at = qmax ? pub_attr(dict, s_wake_at) : NULL;
+    PyObject *running = wake_at ? pub_attr(dict, s_running) : NULL;
     int rc = -1;
-    if (publisher != f->publisher) { /* remember its __dict__: three lookups per event */
+    if (running) {
+        f->queue_max = PyLong_AsSsize_t(qmax);
+        f->wake_at = PyLong_AsSsize_t(wake_at);
+        f->running = PyObject_IsTrue(running);
+        if (!PyErr_Occurred() && f->running >= 0) {
+            if (queue != f->queue) { /* its bound append(), looked up once per queue */
+                PyObject *append = PyObject_GetAttr(queue, s_append);
+                if (append) {
+                    Py_XSETREF(f->queue_append, append);
+                    Py_XSETREF(f->queue, Py_NewRef(queue));
+                }
+            }
+            if (f->queue == queue) rc = 0;
+        }
+    }
+#ifdef DICT_VERSION
+    f->publisher_version = rc == 0 ? DICT_VERSION(dict) : 0;
+#endif
+    Py_XDECREF(queue);
+    Py_XDECREF(qmax);
+    Py_XDECREF(wake_at);
+    Py_XDECREF(running);
+    return rc;
+}
+
+/* Publisher.submit(event), in C: same checks, same counters, same queue. The event is
+ * ``event``, or when that is NULL the tuple ``parts`` describes (packed without building
+ * it; SUBMIT_AS_TUPLE, before any effect, when msgspec must pack it instead). The
+ * publisher's attributes are read again whenever its __dict__ changed since the last
+ * read (its version tag says so; on Python 3.12+, every time). */
+static int submit(Finisher *f, PyObject *publisher, PyObject *event, Parts *parts) {
+    if (publisher != f->publisher) { /* remember its __dict__ */
         PyObject *dict = PyObject_GenericGetDict(publisher, NULL);
         if (!dict) return -1;
         Py_XSETREF(f->publisher_dict, dict);
         Py_XSETREF(f->publisher, Py_NewRef(publisher));
+        f->publisher_version = 0;
     }
-    PyObject *queue = pub_attr(f->publisher_dict, s_queue);
-    PyObject *qmax = queue ? pub_attr(f->publisher_dict, s_queue_max) : NULL;
-    if (!qmax) goto done;
-    Py_ssize_t depth = PyObject_Length(queue), limit = PyLong_AsSsize_t(qmax);
-    if (depth < 0 || (limit == -1 && PyErr_Occurred())) goto done;
-    if (depth >= limit) {
+#ifdef DICT_VERSION
+    if (!f->publisher_version || f->publisher_version != DICT_VERSION(f->publisher_dict))
+#endif
+    {
+        if (read_publisher(f) < 0) return -1;
+    }
+    PyObject *queue = f->queue;
+    Py_ssize_t depth = PyObject_Length(queue);
+    if (depth < 0) return -1;
+    if (depth >= f->queue_max) {
         PyObject *counter = PyObject_GetAttr(publisher, s_dropped_queue);
         PyObject *r = counter ? PyIter_Next(counter) : NULL;
         Py_XDECREF(counter);
-        if (!r) goto done;
+        if (!r) return -1;
         Py_DECREF(r);
-        rc = 0;
-        goto done;
+        return 0;
     }
     PyObject *packed = event ? pack_plain(event) : pack_parts(parts);
     if (!packed && !PyErr_Occurred()) { /* not ours to pack: msgspec (wire.pack_event) */
-        if (!event) {
-            rc = SUBMIT_AS_TUPLE;
-            goto done;
-        }
+        if (!event) return SUBMIT_AS_TUPLE;
         packed = PyObject_CallOneArg(f->pack_event, event);
     }
     if (!packed) {
         /* Not plain data (a bug upstream): counted, as submit() does. */
-        if (!PyErr_ExceptionMatches(PyExc_Exception)) goto done;
+        if (!PyErr_ExceptionMatches(PyExc_Exception)) return -1;
         PyErr_Clear();
         PyObject *r = PyObject_CallMethodNoArgs(publisher, s_count_lost);
-        if (!r) goto done;
+        if (!r) return -1;
         Py_DECREF(r);
-        rc = 0;
-        goto done;
-    }
-    if (queue != f->queue) { /* its bound append(), looked up once per queue */
-        PyObject *append = PyObject_GetAttr(queue, s_append);
-        if (!append) { Py_DECREF(packed); goto done; }
-        Py_XSETREF(f->queue_append, append);
-        Py_XSETREF(f->queue, Py_NewRef(queue));
+        return 0;
     }
     PyObject *r = PyObject_CallOneArg(f->queue_append, packed);
     Py_DECREF(packed);
-    if (!r) goto done;
+    if (!r) return -1;
     Py_DECREF(r);
-    PyObject *wake_at = pub_attr(f->publisher_dict, s_wake_at);
-    if (!wake_at) goto done;
-    Py_ssize_t at = PyLong_AsSsize_t(wake_at);
-    Py_DECREF(wake_at);
-    if (at == -1 && PyErr_Occurred()) goto done;
+    Py_ssize_t at = f->wake_at;
     int wake_up = at > 0 && (depth + 1) % at == 0; /* a full batch, as in submit() */
     if (!wake_up && depth == 0) { /* the first event after idling, as in submit() */
         PyObject *idle = pub_attr(f->publisher_dict, s_idle);
-        if (!idle) goto done;
+        if (!idle) return -1;
         wake_up = idle == Py_True;
         Py_DECREF(idle);
     }
     if (wake_up) {
-        if (PyDict_SetItem(f->publisher_dict, s_idle, Py_False) < 0) goto done;
+        if (PyDict_SetItem(f->publisher_dict, s_idle, Py_False) < 0) return -1;
         PyObject *wake = pub_attr(f->publisher_dict, s_wake);
         r = wake ? PyObject_CallMethodNoArgs(wake, s_set) : NULL;
         Py_XDECREF(wake);
-        if (!r) goto done;
+        if (!r) return -1;
         Py_DECREF(r);
     }
-    PyObject *running = pub_attr(f->publisher_dict, s_running);
-    if (!running) goto done;
-    int is_running = PyObject_IsTrue(running);
-    Py_DECREF(running);
-    if (is_running < 0) goto done;
-    if (!is_running) {
+    if (!f->running) {
         r = PyObject_CallMethodNoArgs(publisher, s_start);
-        if (!r) goto done;
+        if (!r) return -1;
         Py_DECREF(r);
+        f->publisher_version = 0; /* read again: _start() set _running */
     }
-    rc = 0;
-done:
-    Py_XDECREF(queue);
-    Py_XDECREF(qmax);
-    return rc;
+    return 0;
 }
 
 /* ------------------------------------------------------------------ kwargs
@@ -1563,7 +1607,7 @@ static PyObject *finish_c(Finisher *f, PyObject *const *args, size_t nargsf, Nes
     int to_publisher = f->submit_func && f->submit_func != Py_None && PyMethod_Check(sink)
                        && PyMethod_GET_FUNCTION(sink) == f->submit_func;
     if (to_publisher) { /* packed from the parts: no event tuple to build and free */
-        Parts parts = {items, wall_ns, kwargs, calls, descs, values, f->returned};
+        Parts parts = {items, wall_ns, ts_->pair, kwargs, calls, descs, values, f->returned};
         int rc = submit(f, PyMethod_GET_SELF(sink), NULL, &parts);
         if (rc < 0) goto end;
         if (rc == SUBMITTED) goto submitted;

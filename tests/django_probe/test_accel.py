@@ -241,6 +241,36 @@ def test_an_address_reused_by_a_new_signal_or_receiver_never_gets_the_dead_ones_
     assert [(e.signal, e.receivers[0].name) for e in events] == expected
 
 
+def test_the_c_path_sees_every_change_of_the_publishers_attributes():
+    # It reads them again only when the publisher's __dict__ has changed: stores made by
+    # ordinary (specialised) attribute assignments must all be seen.
+    from collections import deque
+
+    runtime.stop()
+    probe = runtime.start(ProbeConfig(), sink=lambda e: None)
+    publisher = idle_publisher()
+    probe.recorder.use_publisher(publisher)
+    signal = Signal()
+    signal.connect(lambda sender, **kw: None, weak=False)
+
+    def set_limit(limit):
+        publisher._queue_max = limit
+
+    queues = []
+    try:
+        for i in range(300):
+            if i % 100 == 0:  # and a new queue, as after a fork
+                publisher._queue = deque()
+                queues.append(publisher._queue)
+            set_limit(len(publisher._queue) + i % 2)  # 0: full, dropped; 1: room for one
+            signal.send(sender=None)
+    finally:
+        runtime.stop()
+    assert [len(q) for q in queues] == [50, 50, 50]
+    assert publisher.stats()["dropped_queue"] == 150
+    publisher.close()
+
+
 # request_finished runs Django's close_old_connections, which may touch the database.
 @pytest.mark.django_db
 def test_c_and_python_record_the_same_events_through_a_plain_sink():

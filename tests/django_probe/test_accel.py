@@ -407,6 +407,36 @@ def test_site_matches_the_python_version_and_caches_per_instruction():
     assert again[0] is again[1] and again[0][1] == here
 
 
+def test_call_sites_read_from_cpython_frames_equal_the_public_apis():
+    import asyncio
+    import sys
+
+    from django_probe import _accel
+
+    if sys.version_info[:2] == (3, 11) and sys.implementation.name == "cpython":
+        assert _accel.fast_frames()  # its self-check passed: this test compares the two
+    def both():
+        return call_site_of(_accel.site), call_site_of(_dispatch._site_py)
+
+    def generator():
+        yield both()
+
+    async def coroutine():
+        await asyncio.sleep(0)
+        return both()
+
+    seen = [both(), next(generator()), asyncio.run(coroutine()),
+            [both() for _ in range(1)][0]]
+    traced = []
+    sys.settrace(lambda *a: None)  # a debugger: line numbers then come from the tracer
+    try:
+        traced.append(both())
+    finally:
+        sys.settrace(None)
+    for fast, slow in [*seen, *traced]:
+        assert fast == slow and fast[0] == __file__
+
+
 def test_site_cache_is_bounded_and_stays_exact_after_it_is_cleared():
     # Code generated at run time: more distinct call sites than the C cache keeps.
     from django_probe import _accel

@@ -1,6 +1,13 @@
-"""Scenario (d) of bench_probe counted in CPU instructions (callgrind); JSON on stdout.
+"""Scenarios of bench_probe counted in CPU instructions (callgrind); JSON on stdout.
 
-    python bench/bench_probe_instructions.py [--cycles 20]
+    python bench/bench_probe_instructions.py [--cycles 20]           # (d)
+    python bench/bench_probe_instructions.py --scenario a [--ops 20000]
+    python bench/bench_probe_instructions.py --scenario b [--ops 20000]
+
+(a) and (b) count one ``send()`` (one trivial receiver / none) the same way: N sends
+against 0, with and without the hook. For (a) the events go through a real Publisher (its
+C submit path and its sender thread, whose instructions valgrind counts too) towards an
+endpoint nobody listens on; (b) makes no events.
 
 Wall-clock ratios of a ~5 ms login cycle move by several percent between rounds on a
 shared VM, which is the size of the effect being measured. ``valgrind --tool=callgrind``
@@ -28,28 +35,46 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def child(variant: str, cycles: int) -> None:
+def child(scenario: str, variant: str, cycles: int) -> None:
     sys.path.insert(0, ROOT)
     from bench.bench_probe import configure, login_scenario
 
     configure()
+    from django.dispatch import Signal
+
     from django_probe import _dispatch, runtime, wire
     from django_probe.conf import ProbeConfig
 
-    d = login_scenario()
-    runtime.start(ProbeConfig(endpoint="tcp://127.0.0.1:9"), sink=wire.pack_event)
-    d(5)  # warm caches and lazy imports alike in every variant
+    if scenario == "d":
+        d = login_scenario()
+        runtime.start(ProbeConfig(endpoint="tcp://127.0.0.1:9"), sink=wire.pack_event)
+        d(5)  # warm caches and lazy imports alike in every variant
+        if variant == "without":
+            _dispatch.uninstall()
+        d(cycles)
+        return
+    if scenario == "a":
+        runtime.start(ProbeConfig(endpoint="tcp://127.0.0.1:9", queue_size=1_000_000))
+    else:  # no events, so no publisher (its timers would count)
+        runtime.start(ProbeConfig(endpoint="tcp://127.0.0.1:9"), sink=wire.pack_event)
+    signal = Signal()
+    if scenario == "a":
+        signal.connect(lambda sender, **kwargs: None, weak=False)
+    for _ in range(200):  # warm
+        signal.send(sender=None)
     if variant == "without":
         _dispatch.uninstall()
-    d(cycles)
+    send = signal.send  # bound after uninstall(): Django's own method
+    for _ in range(cycles):
+        send(sender=None)
 
 
-def count(variant: str, cycles: int, tmp: str) -> int:
-    out = os.path.join(tmp, f"cg.{variant}.{cycles}")
+def count(scenario: str, variant: str, cycles: int, tmp: str) -> int:
+    out = os.path.join(tmp, f"cg.{scenario}.{variant}.{cycles}")
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     proc = subprocess.run(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable,
-         __file__, "--child", variant, str(cycles)],
+         __file__, "--child", scenario, variant, str(cycles)],
         env=env, capture_output=True, text=True, check=True)
     found = re.search(r"Collected : (\d+)", proc.stderr)
     if found is None:
@@ -59,30 +84,39 @@ def count(variant: str, cycles: int, tmp: str) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cycles", type=int, default=20)
-    parser.add_argument("--child", nargs=2, metavar=("VARIANT", "CYCLES"),
+    parser.add_argument("--scenario", choices=("a", "b", "d"), default="d")
+    parser.add_argument("--cycles", type=int, default=20, help="login cycles of (d)")
+    parser.add_argument("--ops", type=int, default=20_000, help="sends of (a) and (b)")
+    parser.add_argument("--child", nargs=3, metavar=("SCENARIO", "VARIANT", "N"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], int(args.child[1]))
+        child(args.child[0], args.child[1], int(args.child[2]))
         return 0
+    n = args.cycles if args.scenario == "d" else args.ops
     if shutil.which("valgrind") is None:
         print(json.dumps({"error": "valgrind not found (apt-get install valgrind)"}))
         return 1
-    per_cycle = {}
+    per_op = {}
     with tempfile.TemporaryDirectory() as tmp:
         for variant in ("without", "with"):
-            base = count(variant, 0, tmp)
-            total = count(variant, args.cycles, tmp)
-            per_cycle[variant] = (total - base) / args.cycles
-    added = per_cycle["with"] - per_cycle["without"]
+            base = count(args.scenario, variant, 0, tmp)
+            total = count(args.scenario, variant, n, tmp)
+            per_op[variant] = (total - base) / n
+    added = per_op["with"] - per_op["without"]
+    names = {"a": ("a_send_one_receiver", "sends", "target +2 us median (wall)"),
+             "b": ("b_send_no_receiver", "sends", "target +0.3 us median (wall)"),
+             "d": ("d_login_and_page", "cycles",
+                   "ratio <= 1.03 (hook and packing; the publisher thread is not counted)")}
+    name, unit, target = names[args.scenario]
+    each = "dispatch" if unit == "sends" else "cycle"
     print(json.dumps({
-        "benchmark": "probe_overhead_instructions", "scenario": "d_login_and_page",
-        "python": platform.python_version(), "cycles": args.cycles,
-        "instructions_per_cycle": {k: round(v) for k, v in per_cycle.items()},
-        "added_per_cycle": round(added),
-        "ratio": round(per_cycle["with"] / per_cycle["without"], 4),
-        "target": "ratio <= 1.03 (hook and packing; the publisher thread is not counted)",
+        "benchmark": "probe_overhead_instructions", "scenario": name,
+        "python": platform.python_version(), unit: n,
+        f"instructions_per_{each}": {k: round(v) for k, v in per_op.items()},
+        f"added_per_{each}": round(added),
+        "ratio": round(per_op["with"] / per_op["without"], 4),
+        "target": target,
     }, indent=2))
     return 0
 

@@ -324,6 +324,7 @@ static PyObject *nest_record(Nest *n, PyObject *const *args, Py_ssize_t nargs) {
         PyErr_SetString(PyExc_TypeError, "record(receiver, ns: int, outcome, result)");
         return NULL;
     }
+    if (n->done != Py_False) Py_RETURN_NONE; /* too late: the dispatch was recorded */
     long long ns = PyLong_AsLongLong(args[1]);
     if (ns == -1 && PyErr_Occurred()) return NULL;
     return nest_append(n, args[0], ns, args[2], args[3]);
@@ -340,7 +341,8 @@ static PyMethodDef nest_methods[] = {
     {"raised", (PyCFunction)(void (*)(void))nest_raised, METH_FASTCALL,
      "raised(receiver, exc): the receiver raised now (timed from the last mark)."},
     {"record", (PyCFunction)(void (*)(void))nest_record, METH_FASTCALL,
-     "record(receiver, ns, outcome, result): a call timed by the caller (async)."},
+     "record(receiver, ns, outcome, result): a call timed by the caller (async); "
+     "ignored once the dispatch has ended (a sync receiver of a cancelled asend())."},
     {"resume", (PyCFunction)nest_resume, METH_NOARGS,
      "resume(): the next mark is timed from now (after work that is no receiver's)."},
     {NULL, NULL, 0, NULL},

@@ -74,7 +74,10 @@ class _Nest:
         self.t_last = end
 
     def record(self, receiver: Any, ns: int, outcome: str, result: Any) -> None:
-        self.calls.append((receiver, ns, outcome, result))
+        """A call timed by the caller (async receivers); ignored once the dispatch has
+        ended (the sync receivers of a cancelled asend() go on in their thread)."""
+        if not self.done:
+            self.calls.append((receiver, ns, outcome, result))
 
     def resume(self) -> None:
         """Time the next mark from now (after work that is no receiver's)."""

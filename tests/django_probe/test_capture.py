@@ -15,7 +15,7 @@ from django.db import connection
 from django.dispatch import Signal
 from django.test.utils import CaptureQueriesContext
 
-from django_probe import runtime, wire
+from django_probe import _dispatch, runtime, wire
 from django_probe.conf import ProbeConfig
 from django_probe.describe import REDACTED, Describer
 from tests.django_probe.testapp.models import Author
@@ -508,6 +508,51 @@ def test_no_receiver_counts_are_kept_per_signal_sender_and_method(probe):
     first.send(sender=Author)  # a drained pair is counted afresh
     (item,) = probe.recorder.drain_empty().items
     assert (item.sender, item.count) == ("testapp.Author", 1)
+
+
+@pytest.mark.skipif(not _dispatch.MODERN, reason="asend() is Django >= 5.0")
+def test_a_cancelled_asend_is_recorded_and_its_nest_keeps_nothing(probe):
+    # Cancelling asend() cancels its async receivers, but its sync ones go on in their
+    # thread and end after the dispatch was recorded: their late rows must not be kept.
+    import asyncio
+    import threading
+
+    from asgiref.sync import sync_to_async
+
+    from django_probe import capture
+
+    cancelled = Signal()
+    nests, gate = [], threading.Event()
+
+    def blocks(sender, **kwargs):
+        nests.append(capture.current_dispatch.get())
+        gate.wait(30)
+        return "late"
+
+    async def never_returns(sender, **kwargs):
+        await asyncio.sleep(3600)
+
+    cancelled.connect(blocks, weak=False)
+    cancelled.connect(never_returns, weak=False)
+
+    async def main():
+        task = asyncio.ensure_future(cancelled.asend(sender=None))
+        while not nests:
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        gate.set()
+        await sync_to_async(lambda: None)()  # the same thread: after blocks() has ended
+
+    asyncio.run(main())
+    name = probe.recorder.registry.name(cancelled)
+    (event,) = [e for e in probe.events if e.kind == "D" and e.signal == name]
+    assert event.raised is True and event.method == "asend"
+    assert [(r.is_async, r.outcome) for r in event.receivers] == [
+        (False, "skipped"), (True, "raised")]  # blocks() had not ended yet
+    (nest,) = nests
+    assert nest.done and list(nest.calls) == []  # its late row was not kept
 
 
 def test_thread_names_are_those_of_the_dispatching_threads(probe):

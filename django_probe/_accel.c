@@ -667,7 +667,7 @@ static int counter_grow(Counter *c) {
 
 /* add(signal, sender, name, label) -> True (counted once more), or False: full. */
 static PyObject *counter_add(Counter *c, PyObject *const *args, Py_ssize_t n) {
-    if (n != 4 || !PyUnicode_CheckExact(args[2]) || !PyUnicode_CheckExact(args[3])) {
+    if (n != 4 || !PyUnicode_Check(args[2]) || !PyUnicode_Check(args[3])) {
         PyErr_SetString(PyExc_TypeError, "add(signal, sender, name: str, label: str)");
         return NULL;
     }

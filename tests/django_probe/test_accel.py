@@ -70,7 +70,11 @@ def test_a_c_nest_times_each_receiver_from_the_last_mark_and_forgets_them_at_fin
     assert nest.calls == []  # what the receivers gave is not kept
     (event,) = [wire.typed(e) for e in events]
     first, second = event.receivers
-    assert first.dur + second.dur == event.dur == nest.t_last - nest.t0
+    assert event.dur == nest.t_last - nest.t0
+    if _dispatch.MODERN:  # each receiver is timed from the previous one's end
+        assert first.dur + second.dur == event.dur
+    else:  # Django 4.2's list comprehension: from a mark taken just before each call
+        assert 0 < first.dur + second.dur <= event.dur
     assert event.site.func == "test_a_c_nest_times_each_receiver_from_the_last_mark_and_" \
         "forgets_them_at_finish"
 

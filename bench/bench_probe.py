@@ -122,6 +122,26 @@ def timed(fn, n: int, publisher=None) -> tuple[float, float]:
     return wall / n, (time.process_time_ns() - cpu0) / n
 
 
+def paired_summary(a: list[float], b: list[float], digits: int) -> dict:
+    """A (without) against B (with), sample i of each taken side by side: both medians,
+    and the medians of the per-pair differences (µs) and ratios (``digits`` decimals).
+
+    Samples 2k and 2k+1 run A,B then B,A: summing each quad cancels both a linear drift
+    and any cost of going first or second in a pair, which a median of single pairs does
+    not (their ratios alternate around the truth); the "abba" figures are those.
+    """
+    pairs = list(zip(a, b, strict=True))
+    quads = [(a[i] + a[i + 1], b[i] + b[i + 1]) for i in range(0, len(pairs) - 1, 2)]
+    without, with_ = statistics.median(a), statistics.median(b)
+    return {"median_ns_without": round(without, 1), "median_ns_with": round(with_, 1),
+            "added_us": round((with_ - without) / 1000, 3),
+            "ratio": round(with_ / without, digits),
+            "paired_added_us": round(statistics.median((y - x) / 1000 for x, y in pairs), 3),
+            "paired_ratio": round(statistics.median(y / x for x, y in pairs), digits),
+            "abba_added_us": round(statistics.median((y - x) / 2000 for x, y in quads), 3),
+            "abba_ratio": round(statistics.median(y / x for x, y in quads), digits)}
+
+
 def alternating(fn, pairs: int, install, uninstall, publisher_thread=None) -> dict:
     """Scenario (d) cycle by cycle: ``pairs`` A/B pairs of one ``fn(1)`` each, in the order
     A,B then B,A; per-cycle wall times; the publisher thread's CPU time charged to B."""
@@ -141,17 +161,9 @@ def alternating(fn, pairs: int, install, uninstall, publisher_thread=None) -> di
     background = (time.clock_gettime_ns(clock) - background0) if clock is not None else 0
     charge = background / pairs
     a, b = cycles["without"], [t + charge for t in cycles["with"]]
-    pairs_ab = list(zip(a, b, strict=True))
-    quads = [(a[i] + a[i + 1], b[i] + b[i + 1]) for i in range(0, pairs - 1, 2)]
-    return {"pairs": pairs,
-            "median_ns_without": round(statistics.median(a), 1),
-            "median_ns_with": round(statistics.median(b), 1),
-            "publisher_cpu_ns_per_with_cycle": round(charge, 1),
-            "paired_ratio_uncharged": round(statistics.median(
-                y / x for x, y in zip(a, cycles["with"], strict=True)), 4),
-            "paired_ratio": round(statistics.median(y / x for x, y in pairs_ab), 4),
-            "abba_ratio": round(statistics.median(y / x for x, y in quads), 4),
-            "paired_added_us": round(statistics.median((y - x) / 1000 for x, y in pairs_ab), 2)}
+    return {"pairs": pairs, "publisher_cpu_ns_per_with_cycle": round(charge, 1),
+            "paired_ratio_uncharged": paired_summary(a, cycles["with"], 4)["paired_ratio"],
+            **paired_summary(a, b, 4)}
 
 
 def main() -> int:
@@ -243,26 +255,8 @@ def main() -> int:
         entry = {"ops_per_round": n, "rounds": rounds,
                  "target": "A/A control" if kind == "control" else f"{kind} <= {target}"}
         for metric, index in (("wall", 0), ("cpu", 1)):
-            without = statistics.median(s[index] for s in samples[name]["without"])
-            with_ = statistics.median(s[index] for s in samples[name]["with"])
-            pairs = list(zip(samples[name]["without"], samples[name]["with"], strict=True))
-            entry[metric] = {"median_ns_without": round(without, 1),
-                             "median_ns_with": round(with_, 1),
-                             "added_us": round((with_ - without) / 1000, 3),
-                             "ratio": round(with_ / without, 3),
-                             "paired_added_us": round(statistics.median(
-                                 (b[index] - a[index]) / 1000 for a, b in pairs), 3),
-                             "paired_ratio": round(statistics.median(
-                                 b[index] / a[index] for a, b in pairs), 3)}
-            # Rounds 2k and 2k+1 run A,B then B,A: summing each quad cancels both a linear
-            # drift and any cost of going first or second in a pair, which a median of
-            # single pairs does not (their ratios alternate around the truth).
-            quads = [(pairs[i][0][index] + pairs[i + 1][0][index],
-                      pairs[i][1][index] + pairs[i + 1][1][index])
-                     for i in range(0, len(pairs) - 1, 2)]
-            entry[metric]["abba_added_us"] = round(statistics.median(
-                (b - a) / 2000 for a, b in quads), 3)
-            entry[metric]["abba_ratio"] = round(statistics.median(b / a for a, b in quads), 3)
+            entry[metric] = paired_summary([s[index] for s in samples[name]["without"]],
+                                           [s[index] for s in samples[name]["with"]], 3)
             if kind != "control":
                 measured = entry[metric][
                     "paired_added_us" if kind == "us_added" else "paired_ratio"]

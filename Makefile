@@ -38,7 +38,7 @@ test: $(STAMP)
 # Python >= 3.12: used when python3.12 or newer is on PATH, skipped with a notice if not).
 # Only the probe's own dependencies are installed there (no Qt).
 COMPAT_DEPS := pyzmq msgpack msgspec numpy pytest pytest-django pytest-timeout hypothesis
-COMPAT_PYTEST := -m pytest tests/django_probe -q -p no:qt -p no:cacheprovider \
+COMPAT_PYTEST := -m pytest -q -p no:qt -p no:cacheprovider \
 	-o addopts="" -W ignore::pytest.PytestConfigWarning
 # Ask each candidate to run: a pyenv shim is on PATH even when that version is not installed.
 # pyenv's shims exist even when that version is not selected, so each candidate must run;
@@ -56,6 +56,13 @@ PY312 := $(shell for p in python3.13 python3.12 $(HOME)/.pyenv/versions/3.1[2-9]
 	.venv-django6/bin/python -m pip install --quiet "Django>=6.0,<7" $(COMPAT_DEPS)
 	@touch $@
 
+# The C accelerators built for that Python too (in place, beside the main venv's), so
+# their code for Python 3.12+ is what the 6.x tests run; rebuilt when a source changes.
+.venv-django6/.accel: .venv-django6/.installed pyproject.toml django_probe/_accel.c \
+		monitor_gui/core/_colframe.c
+	.venv-django6/bin/python -m pip install --quiet --no-deps -e .
+	@touch $@
+
 # The demo site too: these tests run here, but start the site (and its probe) with the
 # other venv's Python, over real HTTP and ZeroMQ.
 DEMO_COMPAT := QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider \
@@ -63,11 +70,11 @@ DEMO_COMPAT := QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider 
 	tests/demo_site/test_seed.py tests/demo_site/test_settings.py tests/e2e/test_login_events.py \
 	"tests/e2e/test_article_events.py::test_publish_edit_delete_article[wsgi]"
 
-test-compat: $(STAMP) .venv-django42/.installed $(if $(PY312),.venv-django6/.installed)
-	.venv-django42/bin/python $(COMPAT_PYTEST)
+test-compat: $(STAMP) .venv-django42/.installed $(if $(PY312),.venv-django6/.accel)
+	.venv-django42/bin/python $(COMPAT_PYTEST) tests/django_probe
 	DEMO_SITE_PYTHON=$(CURDIR)/.venv-django42/bin/python $(DEMO_COMPAT)
 ifneq ($(PY312),)
-	.venv-django6/bin/python $(COMPAT_PYTEST)
+	.venv-django6/bin/python $(COMPAT_PYTEST) tests/django_probe tests/test_accelerators.py
 	DEMO_SITE_PYTHON=$(CURDIR)/.venv-django6/bin/python $(DEMO_COMPAT)
 else
 	@echo "test-compat: no python3.12+ found, Django 6.x probe tests skipped"

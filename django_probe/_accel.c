@@ -1051,7 +1051,7 @@ typedef struct {
 } Finisher;
 
 static PyObject *s_state_key; /* key of the _ThreadState in PyThreadState_GetDict() */
-static PyObject *s_wake_at, *s_wake, *s_set, *s_idle;
+static PyObject *s_wake_at, *s_wake_up, *s_idle;
 static PyObject *s_state, *s_on_failure,
     *s_finish_py, *s_queue, *s_queue_max, *s_dropped_queue, *s_running, *s_start,
     *s_count_lost, *s_append;
@@ -1289,11 +1289,8 @@ static int submit(Finisher *f, PyObject *publisher, PyObject *event, Parts *part
         wake_up = idle == Py_True;
         Py_DECREF(idle);
     }
-    if (wake_up) {
-        if (PyDict_SetItem(f->publisher_dict, s_idle, Py_False) < 0) return -1;
-        PyObject *wake = pub_attr(f->publisher_dict, s_wake);
-        r = wake ? PyObject_CallMethodNoArgs(wake, s_set) : NULL;
-        Py_XDECREF(wake);
+    if (wake_up) { /* Publisher._wake_up(): also where a fork without hooks is noticed */
+        r = PyObject_CallMethodNoArgs(publisher, s_wake_up);
         if (!r) return -1;
         Py_DECREF(r);
     }
@@ -1977,8 +1974,7 @@ PyMODINIT_FUNC PyInit__accel(void) {
     INTERN(s_path_info, "PATH_INFO");
     INTERN(s_environ, "environ");
     INTERN(s_wake_at, "_wake_at");
-    INTERN(s_wake, "_wake");
-    INTERN(s_set, "set");
+    INTERN(s_wake_up, "_wake_up");
     INTERN(s_idle, "_idle");
     INTERN(s_x_request_id, "HTTP_X_REQUEST_ID");
     INTERN(s_request_prefix, "_request_prefix");

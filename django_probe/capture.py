@@ -21,7 +21,7 @@ from typing import Any
 from django.core import signals as core_signals
 from django.dispatch import Signal
 
-from . import describe, wire
+from . import describe, forks, wire
 from .describe import Describer
 from .naming import SignalRegistry
 
@@ -167,7 +167,7 @@ def _after_fork_in_child() -> None:
         recorder.forget_empty()  # the parent reports what it counted before the fork
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+forks.register(_after_fork_in_child)
 
 
 class Recorder:

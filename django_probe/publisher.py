@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 
 import zmq
 
-from django_probe import wire
+from django_probe import forks, wire
 from django_probe.conf import ProbeConfig
 
 Producer = Callable[[], "wire.Event | None"]
@@ -142,10 +142,28 @@ class Publisher:
         depth = len(queue)
         # Every full batch (also if a flush waited), and the first event after idling.
         if depth % self._wake_at == 0 or (depth == 1 and self._idle):
-            self._idle = False
-            self._wake.set()
+            self._wake_up()
         if not self._running:
             self._start()
+
+    def _wake_up(self) -> None:
+        """Wake the sender thread: a full batch is queued, or the first event after
+        idling (also the C submit's way to wake it).
+
+        Also where a fork that ran no hooks is noticed (django_probe.forks: a worker
+        forked in C, e.g. by uWSGI): such a child inherited a publisher whose thread does
+        not exist, so its queue would only fill up. It starts over as a new process
+        instance, as after os.fork(); the events queued until then are counted as
+        dropped."""
+        if self.proc.pid != os.getpid():
+            queued = len(self._queue)
+            if forks.noticed():  # (this publisher's own hook resets it)
+                for _ in range(queued):
+                    next(self._dropped_queue)
+                self._start()
+                return
+        self._idle = False
+        self._wake.set()
 
     def count_lost(self) -> None:
         """Count one event that a bug kept from being queued (any thread; never raises)."""
@@ -408,5 +426,5 @@ def _close_all_at_exit() -> None:
         publisher.close(timeout=max(0.0, min(1.0, deadline - time.monotonic())))
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+forks.register(_after_fork_in_child)
 atexit.register(_close_all_at_exit)

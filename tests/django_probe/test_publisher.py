@@ -477,6 +477,59 @@ def test_forked_child_publishes_as_a_new_process_instance(pull, publishers):
     assert later[-1].proc == parent
 
 
+def _raw_child_main(pub: Publisher, parent: wire.Proc) -> int:
+    """Runs in a child forked in C (no at-fork hook ran); 0 when all assertions held."""
+    if pub.proc != parent:
+        return 3  # a hook ran after all: this test would prove nothing
+    pub.submit(dispatch(-2, "tests.signals.first"))  # wakes the sender: the fork is noticed
+    if pub.proc.pid != os.getpid() or pub.proc.boot == parent.boot:
+        return 4
+    if pub.stats()["dropped_queue"] != 1:
+        return 5  # the event queued before the fork was noticed is counted as dropped
+    deadline = time.monotonic() + DEADLINE
+    while pub.stats()["sent"] == 0:  # wait for the child's own connection
+        if time.monotonic() > deadline:
+            return 6
+        pub.submit(dispatch(-1, "tests.signals.connect"))
+        threading.Event().wait(0.01)
+    for i in range(2000, 2010):
+        pub.submit(dispatch(i, "tests.signals.child"))
+    pub.close(timeout=3.0)
+    return 0 if pub.stats()["sent"] >= 11 else 7
+
+
+def test_a_child_forked_in_c_without_hooks_starts_over_when_it_first_wakes_the_sender(
+        pull, publishers):
+    # uWSGI forks its workers from C and runs Python's at-fork hooks only with
+    # py-call-osafterfork: libc's fork() called with the GIL held (ctypes.PyDLL) is that.
+    import ctypes
+
+    pub = publishers(endpoint_of(pull))
+    connect(pub, pull)
+    wait_for(lambda: pub._idle and not pub._queue)  # the sender sleeps: one event wakes it
+    parent = pub.proc
+    pid = ctypes.PyDLL(None).fork()
+    if pid == 0:  # the child: never return into pytest
+        status = 1
+        try:
+            status = _raw_child_main(pub, parent)
+        finally:
+            os._exit(status)
+    frames = recv_frames(
+        pull, lambda fs: 2009 in dispatch_ids([e for f in fs if f.proc.pid == pid
+                                                for e in f.events]))
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    child = [f for f in frames if f.proc.pid == pid]
+    assert len({f.proc for f in child}) == 1 and child[0].proc.boot != parent.boot
+    assert child[0].seq == 0 and isinstance(child[0].events[0], wire.Hello)
+    assert_contiguous(child)
+    assert dispatch_ids(events_of(child)) == list(range(2000, 2010))
+    pub.submit(dispatch(8888))  # the parent goes on as itself
+    later = recv_frames(pull, lambda fs: 8888 in dispatch_ids(events_of(fs)))
+    assert later[-1].proc == parent
+
+
 EXIT_SCRIPT = """
 import sys, threading, time
 from django_probe import wire

@@ -426,6 +426,21 @@ def test_curve_with_wrong_server_key_delivers_nothing(context, publishers):
         sock.close(linger=0)
 
 
+def _child_publishes(pub: Publisher, first: int, no_connection: int, not_sent: int) -> int:
+    """In a forked child: connect, send dispatches ``first``..``first + 9``, close; 0 when
+    all went out, else the status given for what failed."""
+    deadline = time.monotonic() + DEADLINE
+    while pub.stats()["sent"] == 0:  # wait for the child's own connection
+        if time.monotonic() > deadline:
+            return no_connection
+        pub.submit(dispatch(-1, "tests.signals.connect"))
+        threading.Event().wait(0.01)
+    for i in range(first, first + 10):
+        pub.submit(dispatch(i, "tests.signals.child"))
+    pub.close(timeout=3.0)
+    return 0 if pub.stats()["sent"] >= 11 else not_sent
+
+
 def _child_main(pub: Publisher, parent_boot: str) -> int:
     """Runs in the forked child; returns the exit status (0 = all assertions held)."""
     stats = pub.stats()
@@ -433,16 +448,7 @@ def _child_main(pub: Publisher, parent_boot: str) -> int:
         return 3  # the parent's counters or pending events leaked into the child
     if pub.proc.pid != os.getpid() or pub.proc.boot == parent_boot:
         return 4
-    deadline = time.monotonic() + DEADLINE
-    while pub.stats()["sent"] == 0:  # wait for the child's own connection
-        if time.monotonic() > deadline:
-            return 5
-        pub.submit(dispatch(-1, "tests.signals.connect"))
-        threading.Event().wait(0.01)
-    for i in range(1000, 1010):
-        pub.submit(dispatch(i, "tests.signals.child"))
-    pub.close(timeout=3.0)
-    return 0 if pub.stats()["sent"] >= 11 else 6
+    return _child_publishes(pub, 1000, no_connection=5, not_sent=6)
 
 
 def test_forked_child_publishes_as_a_new_process_instance(pull, publishers):
@@ -486,16 +492,7 @@ def _raw_child_main(pub: Publisher, parent: wire.Proc) -> int:
         return 4
     if pub.stats()["dropped_queue"] != 1:
         return 5  # the event queued before the fork was noticed is counted as dropped
-    deadline = time.monotonic() + DEADLINE
-    while pub.stats()["sent"] == 0:  # wait for the child's own connection
-        if time.monotonic() > deadline:
-            return 6
-        pub.submit(dispatch(-1, "tests.signals.connect"))
-        threading.Event().wait(0.01)
-    for i in range(2000, 2010):
-        pub.submit(dispatch(i, "tests.signals.child"))
-    pub.close(timeout=3.0)
-    return 0 if pub.stats()["sent"] >= 11 else 7
+    return _child_publishes(pub, 2000, no_connection=6, not_sent=7)
 
 
 def test_a_child_forked_in_c_without_hooks_starts_over_when_it_first_wakes_the_sender(

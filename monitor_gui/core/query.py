@@ -21,6 +21,10 @@ from monitor_gui.core.store import (
 from monitor_gui.core.strings import StringTable
 
 EMPTY = np.empty(0, dtype=np.int64)
+# The one default of "slow", used by the filter, the graph's colours and its legend: low
+# enough that a receiver doing real I/O (the demo's deliberately slow one takes 30-80 ms)
+# stands out, high enough that ORM-only receivers (a few ms at most) do not.
+DEFAULT_SLOW_MS = 25.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +37,7 @@ class Filter:
     processes: frozenset[ProcessKey | str] | None = None  # keys (host, pid, boot) or labels
     request: str | None = None  # request id
     outcome: Literal["raised", "slow"] | None = None  # raised: dispatch or a receiver raised
-    slow_ms: float = 100.0  # threshold for outcome="slow" (total dispatch duration)
+    slow_ms: float = DEFAULT_SLOW_MS  # threshold for outcome="slow" (total dispatch duration)
     text: str = ""  # case-insensitive substring of signal/sender/receiver names or kwargs
     t0: int | None = None  # Unix ns, inclusive
     t1: int | None = None  # Unix ns, exclusive

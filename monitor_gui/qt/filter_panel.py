@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from monitor_gui.core.query import Filter
+from monitor_gui.core.query import DEFAULT_SLOW_MS, Filter
 from monitor_gui.qt.models import SignalListModel
 from monitor_gui.qt.theme import html_text, short_receiver, tooltip
 
@@ -35,6 +35,7 @@ class FilterPanel(QWidget):
         super().__init__(parent)
         self.model = model
         self.node_filter: tuple[str, str] | None = None  # ("sender"|"receiver", name)
+        self._quiet = False  # focus_on() changes several widgets, then emits once
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(model)
         self.proxy.setFilterRole(Qt.ItemDataRole.UserRole)
@@ -78,12 +79,15 @@ class FilterPanel(QWidget):
         self.process.addItem(ALL_PROCESSES)
         self.outcome = QComboBox()
         self.outcome.addItems(["All outcomes", "Errors only", "Slow only"])
-        self.slow_ms = QSpinBox(suffix=" ms", minimum=1, maximum=600_000, value=100)
+        self.slow_ms = QSpinBox(suffix=" ms", minimum=1, maximum=600_000,
+                                value=round(DEFAULT_SLOW_MS))
         self.slow_ms.setToolTip("A dispatch is slow when it takes at least this long")
         self.text = QLineEdit(placeholderText="Text in names or kwargs…", clearButtonEnabled=True)
         self._debounce = QTimer(self, singleShot=True, interval=250)
         self._debounce.timeout.connect(self.emit_filter)
         self.text.textChanged.connect(self._debounce.start)
+        # The search narrows the views too, not only this list (see current_filter).
+        self.search.textChanged.connect(self._debounce.start)
         outcome_row = QHBoxLayout()
         outcome_row.addWidget(self.outcome, 1)
         outcome_row.addWidget(self.slow_ms)
@@ -125,6 +129,22 @@ class FilterPanel(QWidget):
         self._update_chip()
         self.emit_filter()
 
+    def focus_on(self, node: tuple[str, str] | None, signal: str | None = None) -> None:
+        """Filter to one node, in one filter change: a signal checks only it, a sender or
+        receiver becomes the node filter (with ``signal``: only that signal's dispatches,
+        an edge); None shows every signal and node again."""
+        self._quiet = True
+        try:
+            kind = node[0] if node else None
+            if node and kind == "signal":
+                signal = node[1]
+            self.model.set_checked({signal} if signal else None)
+            self.node_filter = node if kind in ("sender", "receiver") else None
+        finally:
+            self._quiet = False
+        self._update_chip()
+        self.emit_filter()
+
     def _update_chip(self) -> None:
         node = self.node_filter
         self.node_chip.setVisible(node is not None)
@@ -150,8 +170,13 @@ class FilterPanel(QWidget):
         node = self.node_filter
         outcome = {1: "raised", 2: "slow"}.get(self.outcome.currentIndex())
         process = self.process.currentText()
+        signals = self.model.checked_signals()
+        needle = self.search.text().strip().lower()
+        if needle:  # the signals the list shows: checked ones whose name holds the text
+            found = frozenset(n for n in self.model.names if needle in n.lower())
+            signals = found if signals is None else signals & found
         return Filter(
-            signals=self.model.checked_signals(),
+            signals=signals,
             senders=frozenset({node[1]}) if node and node[0] == "sender" else None,
             receivers=frozenset({node[1]}) if node and node[0] == "receiver" else None,
             processes=None if process == ALL_PROCESSES else frozenset({process}),
@@ -161,7 +186,8 @@ class FilterPanel(QWidget):
         )
 
     def emit_filter(self, *_: Any) -> None:
-        self.filterChanged.emit(self.current_filter())
+        if not self._quiet:
+            self.filterChanged.emit(self.current_filter())
 
 
 def _heading(text: str) -> QLabel:

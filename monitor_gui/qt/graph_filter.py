@@ -1,4 +1,4 @@
-"""Which graph edges the current selection of dispatches uses (so the graph can dim the rest).
+"""How often the current selection of dispatches used each graph edge (filtered counts).
 
 A small read-only adapter over the core store for filters the graph cannot express by
 hiding signals (process, outcome, text, sender/receiver node). Sorting a million pairs
@@ -25,19 +25,21 @@ def _dense(state: Any, names: list[str]) -> np.ndarray:
     return lut
 
 
-def _pairs(a: np.ndarray, b: np.ndarray, na: int, nb: int) -> list[tuple[int, int]]:
+def _pairs(a: np.ndarray, b: np.ndarray, na: int, nb: int) -> list[tuple[int, int, int]]:
+    """(i, j, how many times) for each pair present in the columns ``a``, ``b``."""
     keep = (a >= 0) & (b >= 0)
     counts = np.bincount(a[keep] * nb + b[keep], minlength=na * nb)
-    return [(int(p) // nb, int(p) % nb) for p in np.flatnonzero(counts)]
+    found = np.flatnonzero(counts)
+    return [(int(p) // nb, int(p) % nb, int(n)) for p, n in zip(found, counts[found], strict=True)]
 
 
-def edges_used(state: Any, rows: np.ndarray) -> set[EdgeKey]:
-    """Edge keys (kind, src, dst) exercised by the dispatches at absolute ``rows``."""
+def edge_counts(state: Any, rows: np.ndarray) -> dict[EdgeKey, int]:
+    """Calls per edge key (kind, src, dst) made by the dispatches at absolute ``rows``."""
     store = state.store
-    used: set[EdgeKey] = set()
+    counts: dict[EdgeKey, int] = {}
     rows = rows[rows >= store.first]
     if not len(rows):
-        return used
+        return counts
     edges = state.graph.edges()
     senders = sorted({e.src for e in edges if e.kind == SENDER_TO_SIGNAL})
     signals = sorted({e.src if e.kind == SIGNAL_TO_RECEIVER else e.dst for e in edges})
@@ -45,8 +47,8 @@ def edges_used(state: Any, rows: np.ndarray) -> set[EdgeKey]:
     sender_lut, signal_lut = _dense(state, senders), _dense(state, signals)
     sig = signal_lut[store.column("signal", rows)]
     snd = sender_lut[store.column("sender", rows)]
-    for i, j in _pairs(snd, sig, len(senders), len(signals)):
-        used.add((SENDER_TO_SIGNAL, senders[i], signals[j]))
+    for i, j, n in _pairs(snd, sig, len(senders), len(signals)):
+        counts[(SENDER_TO_SIGNAL, senders[i], signals[j])] = n
     # Receiver rows of these dispatches: only the ring range from the first one's rstart.
     selected = np.zeros(store.end - store.first, bool)
     selected[rows - store.first] = True
@@ -61,9 +63,15 @@ def edges_used(state: Any, rows: np.ndarray) -> set[EdgeKey]:
         if not hit.any():
             continue
         owner_sig = signal_lut[store.column("signal", owners[hit])]
-        for i, j in _pairs(owner_sig, label_lut[rlabels[hit]], len(signals), len(labels)):
-            used.add((SIGNAL_TO_RECEIVER, signals[i], labels[j]))
-    return used
+        for i, j, n in _pairs(owner_sig, label_lut[rlabels[hit]], len(signals), len(labels)):
+            key = (SIGNAL_TO_RECEIVER, signals[i], labels[j])
+            counts[key] = counts.get(key, 0) + n
+    return counts
+
+
+def add_counts(total: dict[EdgeKey, int], more: dict[EdgeKey, int]) -> None:
+    for key, n in more.items():
+        total[key] = total.get(key, 0) + n
 
 
 def needs_dimming(filter_: Any) -> bool:

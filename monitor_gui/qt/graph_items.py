@@ -1,4 +1,4 @@
-"""The graph's items: node boxes and the bezier edges between columns."""
+"""The graph's items: row boxes (node, app group, "+N more") and the bezier edges between them."""
 
 from __future__ import annotations
 
@@ -6,15 +6,25 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
 
-from monitor_gui.qt.theme import blend, format_ns, html_text, short_receiver, short_signal
+from monitor_gui.core.wiring import FOLD, GROUP, MORE, NODE, Row, RowEdge
+from monitor_gui.qt.theme import (
+    blend,
+    elide_start,
+    format_ns,
+    html_text,
+    short_receiver,
+    short_signal,
+)
 
 if TYPE_CHECKING:
     from monitor_gui.qt.graph_view import GraphView
 
-NODE_H = 22.0
+NODE_H = 20.0
+INDENT = 14.0  # members of an expanded group sit this far right of its box
+FADED = 0.15  # opacity of what a focus or a filter leaves out
 
 
 def _label(kind: str, name: str) -> str:
@@ -22,70 +32,116 @@ def _label(kind: str, name: str) -> str:
         return short_signal(name)
     if kind == "receiver":
         return short_receiver(name)
-    return name
+    return name.strip("<>") or name
+
+
+def row_text(row: Row) -> str:
+    """What a row's box says (its badge aside)."""
+    if row.role == GROUP:
+        return f"{'▾' if row.expanded else '▸'} {row.label} · {len(row.members)}"
+    if row.role in (MORE, FOLD):
+        return row.label
+    return _label(row.kind, row.label)
 
 
 class NodeItem(QGraphicsItem):
-    """One sender, signal or receiver: a rounded box with its name and a count badge."""
+    """One row of a column: a rounded box with its name and a count badge."""
 
-    def __init__(self, view: GraphView, kind: str, name: str) -> None:
+    def __init__(self, view: GraphView, row: Row) -> None:
         super().__init__()
         self.view = view
-        self.kind = kind
-        self.name = name
-        self.count = 0
-        self.errors = 0
-        self.known_only = False
-        self.selected_node = False
+        self.row = row
         self.width = 120.0
         self.edges: list[EdgeItem] = []
+        self.selected_node = False
         self.setAcceptHoverEvents(True)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setZValue(2)
 
+    # The names tests and the window read (a NODE row draws one sender/signal/receiver).
+    @property
+    def kind(self) -> str:
+        return self.row.kind
+
+    @property
+    def name(self) -> str:
+        return self.row.label if self.row.role == NODE else self.row.key
+
+    @property
+    def count(self) -> int:
+        return self.row.count
+
+    @property
+    def errors(self) -> int:
+        return self.row.errors
+
+    @property
+    def known_only(self) -> bool:
+        return self.row.known_only
+
     def boundingRect(self) -> QRectF:
         return QRectF(-1, -1, self.width + 2, NODE_H + 2)
 
+    def badge(self) -> str:
+        return "never fired" if self.row.known_only else f"{self.row.count:,}"
+
     def paint(self, p: QPainter, option: QStyleOptionGraphicsItem, widget: Any = None) -> None:
-        theme = self.view.theme
+        theme, row = self.view.theme, self.row
         fill = {"sender": theme.sender, "signal": theme.signal, "receiver": theme.receiver}
-        border = theme.error if self.errors else blend(theme.edge, theme.surface, 0.3)
+        border = theme.error if row.errors else blend(theme.edge, theme.surface, 0.3)
         pen = QPen(theme.accent if self.selected_node else border, 2 if self.selected_node else 1)
-        if self.known_only:
+        if row.known_only or row.role in (MORE, FOLD):
             pen.setStyle(Qt.PenStyle.DashLine)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.setPen(pen)
-        p.setBrush(fill[self.kind])
-        p.drawRoundedRect(QRectF(0, 0, self.width, NODE_H), 6, 6)
+        brush = QColor(fill[row.kind])
+        if row.role in (MORE, FOLD):
+            brush = blend(brush, theme.background, 0.5)
+        p.setBrush(brush)
+        p.drawRoundedRect(QRectF(0, 0, self.width, NODE_H), 5, 5)
         metrics = self.view.metrics
-        badge = f"{self.count:,}" if not self.known_only else "never fired"
-        badge_w = metrics.horizontalAdvance(badge) + 12
+        badge = self.badge()
+        badge_w = metrics.horizontalAdvance(badge) + 10
+        font = self.view.font_bold if row.role == GROUP else self.view.font_normal
+        if row.role in (MORE, FOLD):
+            font = QFont(font)
+            font.setItalic(True)
+        p.setFont(font)
+        p.setPen(theme.muted if row.known_only or row.role in (MORE, FOLD) else theme.text)
+        room = self.width - badge_w - 12
+        p.drawText(QRectF(6, 0, room, NODE_H),
+                   Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                   elide_start(row_text(row), room, self.view.metrics_for(font)))
         p.setFont(self.view.font_normal)
-        p.setPen(theme.muted if self.known_only else theme.text)
-        text = metrics.elidedText(
-            _label(self.kind, self.name), Qt.TextElideMode.ElideMiddle,
-            self.width - badge_w - 16,
-        )
-        p.drawText(QRectF(8, 0, self.width - badge_w - 8, NODE_H),
-                   Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
-        p.setPen(theme.error if self.errors else theme.muted)
+        p.setPen(theme.error if row.errors else theme.muted)
         p.drawText(QRectF(self.width - badge_w - 4, 0, badge_w, NODE_H),
                    Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, badge)
 
     def update_tooltip(self) -> None:
-        lines = [f"<b>{self.kind}</b> {html_text(self.name)}"]
-        if self.known_only:
+        row = self.row
+        title = {GROUP: f"app {row.label}", MORE: f"{row.group}: {row.label}",
+                 FOLD: row.label}.get(row.role, row.label)
+        lines = [f"<b>{row.kind}</b> {html_text(title)}"]
+        if row.known_only:
             lines.append("connected, never fired")
         else:
-            noun = "dispatches" if self.kind != "receiver" else "calls"
-            lines.append(f"{self.count:,} {noun}, {self.errors:,} errors")
-        totals = [e for e in self.edges if e.count]
-        if totals:
-            total_ns = sum(e.total_ns for e in totals)
-            calls = sum(e.count for e in totals)
-            lines.append(f"mean {format_ns(total_ns / max(calls, 1))}, "
-                         f"max {format_ns(max(e.max_ns for e in totals))}")
-        lines.append("<i>click to filter</i>")
+            noun = "calls" if row.kind == "receiver" else "dispatches"
+            shown = f"{row.count:,} {noun}"
+            if row.count != row.total:
+                shown += f" under the filter, of {row.total:,} in all"
+            lines.append(f"{shown}, {row.errors:,} errors")
+        fired = [e for e in self.edges if e.edge.total]
+        if fired:
+            calls = sum(e.edge.total for e in fired)
+            lines.append(f"mean {format_ns(sum(e.edge.total_ns for e in fired) / calls)}, "
+                         f"max {format_ns(max(e.edge.max_ns for e in fired))}")
+        if row.role != NODE:
+            names = ", ".join(html_text(_label(row.kind, n)) for n in row.members[:12])
+            more = f" and {len(row.members) - 12} more" if len(row.members) > 12 else ""
+            lines.append(f"<span>{names}{more}</span>")
+        hint = {GROUP: "collapse" if row.expanded else "show its members",
+                MORE: "show them all", FOLD: "show them all"}.get(row.role, "focus and filter")
+        lines.append(f"<i>click to {hint}</i>")
         self.setToolTip("<br>".join(lines))
 
     def hoverEnterEvent(self, event: Any) -> None:
@@ -99,34 +155,41 @@ class NodeItem(QGraphicsItem):
             edge.refresh()
 
     def mousePressEvent(self, event: Any) -> None:
-        # Accepting the press here keeps the view's hand-drag from starting on a node.
-        event.accept()
+        event.accept()  # keeps the view's hand-drag from starting on a node
 
     def mouseReleaseEvent(self, event: Any) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
-            self.view.nodeClicked.emit(self.kind, self.name)
+            self.view.row_clicked(self.row)
 
 
 class EdgeItem(QGraphicsPathItem):
     """A bezier from one column to the next; width by count, colour by errors/slowness."""
 
-    def __init__(self, view: GraphView, kind: str, src: NodeItem, dst: NodeItem) -> None:
+    def __init__(self, view: GraphView, edge: RowEdge, src: NodeItem, dst: NodeItem) -> None:
         super().__init__()
         self.view = view
-        self.kind = kind
+        self.edge = edge
+        self.kind = edge.kind
         self.src = src
         self.dst = dst
-        self.count = 0
-        self.errors = 0
-        self.total_ns = 0
-        self.max_ns = 0
         self.heat = 0.0
         self.hovered = False
-        self.key = (kind, src.name, dst.name)
         self.setZValue(1)
         self.setAcceptHoverEvents(True)
         src.edges.append(self)
         dst.edges.append(self)
+
+    @property
+    def count(self) -> int:
+        return self.edge.count
+
+    @property
+    def errors(self) -> int:
+        return self.edge.errors
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.kind, self.src.name, self.dst.name)
 
     def reroute(self) -> None:
         a = self.src.pos() + QPointF(self.src.width, NODE_H / 2)
@@ -137,41 +200,37 @@ class EdgeItem(QGraphicsPathItem):
         self.setPath(path)
 
     def shape(self) -> QPainterPath:
-        # A wider hit area than the drawn stroke so thin edges are still hoverable.
-        stroker = QPainterPathStroker()
+        stroker = QPainterPathStroker()  # wider than the stroke: thin edges stay hoverable
         stroker.setWidth(8)
         return stroker.createStroke(self.path())
 
     def refresh(self) -> None:
-        theme = self.view.theme
+        theme, e = self.view.theme, self.edge
         colour = theme.edge
-        if self.errors:
-            colour = blend(theme.edge, theme.error, 0.55 + 0.45 * min(1, self.errors / self.count))
-        elif self.count and self.total_ns / self.count > self.view.slow_ns:
+        if e.errors:
+            share = min(1, e.errors / max(e.total, 1))
+            colour = blend(theme.edge, theme.error, 0.55 + 0.45 * share)
+        elif e.total and e.total_ns / e.total >= self.view.slow_ns:
             colour = theme.slow
         if self.hovered:
             colour = theme.accent
         colour = blend(colour, theme.flash, 0.8 * self.heat)
-        alpha = 90 if not self.count else 190
-        colour.setAlpha(max(alpha, int(235 * self.heat)))
-        scale = math.log1p(self.count) / math.log1p(max(self.view.max_edge_count, 1))
+        colour.setAlpha(max(90 if not e.count else 190, int(235 * self.heat)))
+        scale = math.log1p(e.count) / math.log1p(max(self.view.max_edge_count, 1))
         pen = QPen(colour, 1.0 + 5.0 * scale + 1.5 * self.heat)
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        if not self.count:
+        if not e.total:
             pen.setStyle(Qt.PenStyle.DashLine)
         self.setPen(pen)
 
     def update_tooltip(self) -> None:
-        if not self.count:
-            self.setToolTip(f"<qt>{html_text(self.src.name)} → {html_text(self.dst.name)}<br>"
+        src, dst = row_text(self.src.row), row_text(self.dst.row)
+        if not self.edge.total:
+            self.setToolTip(f"<qt>{html_text(src)} → {html_text(dst)}<br>"
                             "connected, never fired</qt>")
             return
-        self.setToolTip(
-            f"<b>{html_text(_label(self.src.kind, self.src.name))} → "
-            f"{html_text(_label(self.dst.kind, self.dst.name))}"
-            f"</b><br>{self.count:,} calls, {self.errors:,} errors<br>"
-            f"mean {format_ns(self.total_ns / self.count)}, max {format_ns(self.max_ns)}"
-        )
+        self.setToolTip(f"<b>{html_text(src)} → {html_text(dst)}</b><br>"
+                        + self.view.edge_figures(self.edge))
 
 
 def colour_of(edge: EdgeItem) -> QColor:

@@ -1,32 +1,56 @@
-"""The live graph: senders -> signals -> receivers in three layered columns."""
+"""The live graph: senders -> signals -> receivers in three columns that fit the view."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSimpleTextItem, QGraphicsView, QWidget
 
-from monitor_gui.qt.graph_items import NODE_H, EdgeItem, NodeItem, _label, colour_of
-from monitor_gui.qt.theme import Theme, current_theme
+from monitor_gui.core.graph import Edge, EdgeKey
+from monitor_gui.core.query import DEFAULT_SLOW_MS
+from monitor_gui.core.wiring import (
+    GROUP,
+    NODE,
+    Row,
+    RowEdge,
+    Wiring,
+    WiringOptions,
+    build_wiring,
+    group_of,
+)
+from monitor_gui.qt.graph_items import (
+    FADED,
+    INDENT,
+    NODE_H,
+    EdgeItem,
+    NodeItem,
+    colour_of,
+    row_text,
+)
+from monitor_gui.qt.theme import Theme, current_theme, format_ns
 
-COLUMNS = {"sender": 0, "signal": 1, "receiver": 2}
 COLUMN_TITLES = ("SENDERS", "SIGNALS", "RECEIVERS")
-V_GAP = 6.0
-READABLE_SCALE = 0.75  # fitting never shrinks text below this; scroll instead
-COL_GAP = 200.0
-MAX_LABEL_W = 250.0
+V_GAP = 3.0
+PITCH = NODE_H + V_GAP
+HEADER_H = 34.0  # column titles above the first row
+LEGEND_H = 26.0  # the legend strip pinned to the bottom of the view
+MARGIN = 12.0
+MIN_GAP, MAX_GAP = 70.0, 220.0  # room between columns for the edges
+MIN_COL_W, MAX_COL_W = 110.0, 330.0
+LABEL_PT = 9.0  # labels never smaller than this at 100 % zoom
 FLASH_DECAY = 0.7  # per 60 ms tick: an edge glows for roughly half a second
 
 __all__ = ["NODE_H", "EdgeItem", "GraphView", "NodeItem", "colour_of"]
 
 
 class GraphView(QGraphicsView):
-    """Renders SignalGraph nodes/edges; emits nodeClicked(kind, name) for filtering."""
+    """Draws a core Wiring; a click focuses a node, expands a group or opens a "+N more"."""
 
-    nodeClicked = Signal(str, str)
+    nodeClicked = Signal(str, str)  # (kind, name) of a sender, signal or receiver
+    layoutChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None, theme: Theme | None = None) -> None:
         super().__init__(parent)
@@ -37,159 +61,243 @@ class GraphView(QGraphicsView):
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.BoundingRectViewportUpdate)
         self.font_normal = QFont(self.font())
-        self.font_normal.setPointSizeF(max(8.0, self.font().pointSizeF() * 0.95))
+        self.font_normal.setPointSizeF(max(LABEL_PT, self.font().pointSizeF()))
+        self.font_bold = QFont(self.font_normal)
+        self.font_bold.setBold(True)
         self.metrics = QFontMetricsF(self.font_normal)
+        self._metrics = {self.font_normal.key(): self.metrics}
+        self.opts = WiringOptions()
+        self.wiring: Wiring | None = None
         self.nodes: dict[tuple[str, str], NodeItem] = {}
         self.edges: dict[tuple[str, str, str], EdgeItem] = {}
-        self.slow_ns = 100_000_000
+        self.slow_ns = int(DEFAULT_SLOW_MS * 1_000_000)
         self.max_edge_count = 1
         self.user_zoomed = False
-        self._visible_signals: frozenset[str] | None = None
-        self._used: set[tuple[str, str, str]] | None = None
+        self.focus: tuple[str, str] | None = None
+        self._focus_nodes: set[tuple[str, str]] = set()
+        self._focus_edges: set[EdgeKey] = set()
+        self._source: list[Edge] = []
+        self._known: frozenset[str] = frozenset()
+        self._counts: Mapping[EdgeKey, int] | None = None
+        self._structure: Any = None
         self._selected: tuple[str, str] | None = None
         self._headers: list[QGraphicsSimpleTextItem] = []
         self._flash_timer = QTimer(self, interval=60)
         self._flash_timer.timeout.connect(self._decay)
+        self._resize_timer = QTimer(self, singleShot=True, interval=40)
+        self._resize_timer.timeout.connect(self._refit)
         self.apply_theme(self.theme)
 
+    def metrics_for(self, font: QFont) -> QFontMetricsF:
+        return self._metrics.setdefault(font.key(), QFontMetricsF(font))
+
     # ------------------------------------------------------------------ data
-    def update_graph(self, nodes: Iterable[Any], edges: Iterable[Any],
-                     fired: Iterable[tuple[str, str, str]] = ()) -> None:
-        """Apply core Node/Edge objects (duck-typed); new nodes trigger a relayout."""
-        relayout = False
-        for node in nodes:
-            key = (node.kind, node.name)
-            item = self.nodes.get(key)
-            if item is None:
-                if node.kind not in COLUMNS:
-                    continue
-                item = self.nodes[key] = NodeItem(self, node.kind, node.name)
-                self.scene().addItem(item)
-                relayout = True
-            if item.known_only != bool(node.known_only):
-                relayout = True
-            item.count, item.errors = node.count, node.errors
-            item.known_only = bool(node.known_only)
-        for edge in edges:
-            key = (edge.kind, edge.src, edge.dst)
-            item = self.edges.get(key)
-            if item is None:
-                src_kind, dst_kind = edge.kind.split("->")
-                src = self.nodes.get((src_kind, edge.src))
-                dst = self.nodes.get((dst_kind, edge.dst))
-                if src is None or dst is None:
-                    continue
-                item = self.edges[key] = EdgeItem(self, edge.kind, src, dst)
-                self.scene().addItem(item)
-                relayout = True
-            item.count, item.errors = edge.count, edge.errors
-            item.total_ns, item.max_ns = edge.total_ns, edge.max_ns
-        for key in fired:
-            item = self.edges.get(tuple(key))
+    def update_graph(self, edges: Iterable[Edge], known_signals: Iterable[str] = (),
+                     fired: Iterable[EdgeKey] = ()) -> None:
+        """Show the core graph's edges (and the signals known from topology only)."""
+        self._source = list(edges)
+        self._known = frozenset(known_signals)
+        self.rebuild(fired)
+
+    def set_counts(self, counts: Mapping[EdgeKey, int] | None) -> None:
+        """Calls per edge under the current filter (None: no filter beyond signals)."""
+        self._counts = counts
+        self.rebuild()
+
+    def set_signal_filter(self, signals: frozenset[str] | None) -> None:
+        """Show only these signals (None: all) and the senders/receivers wired to them."""
+        self.opts.signals = signals
+        self.rebuild()
+
+    def clear_graph(self) -> None:
+        self._source, self._known, self._counts = [], frozenset(), None
+        self.focus, self._focus_nodes, self._focus_edges = None, set(), set()
+        self.opts.pinned.clear()
+        self.user_zoomed = False
+        self.rebuild()
+
+    def row_budget(self) -> int:
+        """Rows per column that fit the view at 100 % zoom."""
+        usable = self.viewport().height() - HEADER_H - LEGEND_H - 2 * MARGIN
+        return max(6, int((usable + V_GAP) // PITCH))
+
+    def rebuild(self, fired: Iterable[EdgeKey] = ()) -> None:
+        self.opts.max_rows = self.row_budget()
+        w = build_wiring(self._source, self.opts, self._counts, self._known)
+        structure = ([[r.key for r in c] for c in w.columns], [(e.src, e.dst) for e in w.edges])
+        if structure != self._structure:
+            self._structure = structure
+            self._make_items(w)
+        else:  # same boxes and lines: new figures only
+            rows = {r.key: r for c in w.columns for r in c}
+            for item in self.nodes.values():
+                item.row = rows[item.row.key]
+            by_ends = {(e.src, e.dst): e for e in w.edges}
+            for item in self.edges.values():
+                item.edge = by_ends[(item.src.row.key, item.dst.row.key)]
+        self.wiring = w
+        for kind, src, dst in fired:
+            item = self._edge_between(w, kind, src, dst)
             if item is not None:
                 item.heat = 1.0
         if fired and not self._flash_timer.isActive():
             self._flash_timer.start()
         self.max_edge_count = max((e.count for e in self.edges.values()), default=1)
-        if relayout:
-            self.relayout()
-            if self._used is not None:
-                self.set_dimmed(self._used)  # new items start undimmed
+        self._fade()
         self._refresh_all()
 
-    def clear_graph(self) -> None:
+    def _edge_between(self, w: Wiring, kind: str, src: str, dst: str) -> EdgeItem | None:
+        a_kind, b_kind = kind.split("->")
+        a, b = w.row_of.get((a_kind, src)), w.row_of.get((b_kind, dst))
+        items = {i.row.key: i for i in self.nodes.values()}
+        if a is None or b is None or a not in items or b not in items:
+            return None
+        return self.edges.get((kind, items[a].name, items[b].name))
+
+    def _make_items(self, w: Wiring) -> None:
         for item in [*self.edges.values(), *self.nodes.values()]:
             self.scene().removeItem(item)
-        self.nodes.clear()
-        self.edges.clear()
-        self._selected = None
-        self.user_zoomed = False
-        self.relayout()
+        self.nodes, self.edges = {}, {}
+        by_key: dict[str, NodeItem] = {}
+        for column in w.columns:
+            for row in column:
+                item = NodeItem(self, row)
+                by_key[row.key] = self.nodes[(row.kind, item.name)] = item
+                item.selected_node = (row.kind, row.label) == self._selected and row.role == NODE
+                self.scene().addItem(item)
+        for e in w.edges:
+            src, dst = by_key[e.src], by_key[e.dst]
+            item = EdgeItem(self, e, src, dst)
+            self.edges[(e.kind, src.name, dst.name)] = item
+            self.scene().addItem(item)
+        self._place(w)
 
-    def set_signal_filter(self, signals: frozenset[str] | None) -> None:
-        """Show only these signals (None: all) and the senders/receivers wired to them."""
-        self._visible_signals = signals
-        self.relayout()
+    # ------------------------------------------------------------------ layout
+    def _place(self, w: Wiring) -> None:
+        widths = []
+        for column in w.columns:
+            need = [self.metrics_for(self.font_bold if r.role == GROUP else self.font_normal)
+                    .horizontalAdvance(row_text(r)) + r.indent * INDENT
+                    + self.metrics.horizontalAdvance(NodeItem(self, r).badge()) + 26
+                    for r in column]
+            widths.append(min(MAX_COL_W, max(need, default=MIN_COL_W)))
+        room = self.viewport().width() - 2 * MARGIN
+        if sum(widths) + 2 * MIN_GAP > room:  # narrow view: labels give way, from their start
+            spare = max(room - 2 * MIN_GAP, 3 * MIN_COL_W)
+            widths = [max(MIN_COL_W, wd * spare / sum(widths)) for wd in widths]
+        gap = max(MIN_GAP, min(MAX_GAP, (room - sum(widths)) / 2))
+        tallest = max(len(c) for c in w.columns) * PITCH
+        x = MARGIN
+        for col, column in enumerate(w.columns):
+            y = HEADER_H + (tallest - len(column) * PITCH) / 2
+            for row in column:
+                item = self.nodes[(row.kind, row.label if row.role == NODE else row.key)]
+                item.prepareGeometryChange()
+                item.width = widths[col] - row.indent * INDENT
+                item.setPos(x + row.indent * INDENT, y)
+                y += PITCH
+            self._headers[col].setText(self._title(col, column))
+            self._headers[col].setPos(x + 2, 6)
+            x += widths[col] + gap
+        for edge in self.edges.values():
+            edge.reroute()
+        width = max(x - gap + MARGIN, 1.0)
+        height = HEADER_H + tallest + LEGEND_H + MARGIN
+        self.scene().setSceneRect(QRectF(0, 0, width, height))
+        if not self.user_zoomed:
+            self.fit_all()
+        self.layoutChanged.emit()
 
-    def set_dimmed(self, used: set[tuple[str, str, str]] | None) -> None:
-        """Fade edges the filtered dispatches never used, and nodes left with none (None: all
-        normal). The signal filter hides instead; this covers process/outcome/node filters."""
-        self._used = used
-        for key, edge in self.edges.items():
-            edge.setOpacity(1.0 if used is None or key in used else 0.12)
-        for node in self.nodes.values():
-            keep = used is None or any(e.key in used for e in node.edges)
-            node.setOpacity(1.0 if keep else 0.3)
+    def _title(self, col: int, column: list[Row]) -> str:
+        names = {m for r in column for m in r.members}
+        grouped = any(r.role != NODE for r in column) and col != 1
+        groups = len({group_of(column[0].kind, m) for m in names}) if grouped else 0
+        extra = f" IN {groups} APPS" if groups else ""
+        return f"{COLUMN_TITLES[col]} · {len(names):,}{extra}" if names else COLUMN_TITLES[col]
+
+    def _refit(self) -> None:
+        self._structure = None  # the budget changed: lay everything out again
+        self.rebuild()
+
+    # ------------------------------------------------------------------ interaction
+    def row_clicked(self, row: Row) -> None:
+        if row.role == NODE:
+            self.nodeClicked.emit(row.kind, row.label)
+            return
+        if row.role == GROUP:
+            if row.expanded:
+                self.opts.expanded.discard(row.key)
+                self.opts.opened.discard(f"{row.kind}+{row.group}")
+                self.opts.pinned = {p for p in self.opts.pinned if p[1] not in row.members}
+            else:
+                self.opts.expanded.add(row.key)
+        else:  # "+N more" of a group, or the column's fold
+            self.opts.opened.add(row.key)
+        self.rebuild()
+
+    def collapse_all(self) -> None:
+        self.opts.expanded.clear()
+        self.opts.opened.clear()
+        self.opts.pinned = {self.focus} if self.focus else set()
+        self.rebuild()
+
+    def set_focus(self, node: tuple[str, str] | None, nodes: set[tuple[str, str]] = frozenset(),
+                  edges: set[EdgeKey] = frozenset()) -> None:
+        """Fade everything but ``nodes``/``edges`` (None: no focus); the node is made visible."""
+        self.focus = node
+        self._focus_nodes, self._focus_edges = set(nodes), set(edges)
+        self.opts.pinned = {node} if node else set()
+        self.rebuild()
+
+    def _fade(self) -> None:
+        counted = self._counts
+        for item in self.nodes.values():
+            row = item.row
+            keep = counted is None or row.count > 0
+            if self.focus is not None:
+                keep = keep and any((row.kind, m) in self._focus_nodes for m in row.members)
+            item.setOpacity(1.0 if keep else FADED * 2)
+        for item in self.edges.values():
+            keep = counted is None or item.edge.count > 0
+            if self.focus is not None:
+                keep = keep and any(k in self._focus_edges for k in item.edge.edges)
+            item.setOpacity(1.0 if keep else FADED)
+
+    def set_dimmed(self, used: set[EdgeKey] | None) -> None:
+        """Fade what the filtered dispatches never used (None: nothing faded)."""
+        self.set_counts(None if used is None else dict.fromkeys(used, 1))
 
     def is_dimmed(self, kind: str, name: str) -> bool:
-        item = self.nodes.get((kind, name))
+        item = self.item_for(kind, name)
         return item is not None and item.opacity() < 1.0
+
+    def item_for(self, kind: str, name: str) -> NodeItem | None:
+        """The box that draws (kind, name): its own, its group's or a "+N more"."""
+        if self.wiring is None:
+            return None
+        key = self.wiring.row_of.get((kind, name))
+        return next((i for i in self.nodes.values() if i.row.key == key), None)
 
     def set_selected_node(self, key: tuple[str, str] | None) -> None:
         self._selected = key
         for k, item in self.nodes.items():
-            item.selected_node = k == key
+            item.selected_node = k == key and item.row.role == NODE
             item.update()
 
     def is_node_visible(self, kind: str, name: str) -> bool:
         item = self.nodes.get((kind, name))
         return item is not None and item.isVisible()
 
-    # ------------------------------------------------------------------ layout
-    def _node_visible(self, item: NodeItem) -> bool:
-        if self._visible_signals is None:
-            return True
-        if item.kind == "signal":
-            return item.name in self._visible_signals
-        return any(
-            (e.dst if item.kind == "sender" else e.src).name in self._visible_signals
-            for e in item.edges
-        )
+    def names(self) -> list[tuple[str, str]]:
+        """Every (kind, name) the graph knows, shown or folded (for search)."""
+        return sorted(self.wiring.row_of) if self.wiring else []
 
-    def relayout(self) -> None:
-        columns: list[list[NodeItem]] = [[], [], []]
-        for item in self.nodes.values():
-            visible = self._node_visible(item)
-            item.setVisible(visible)
-            if visible:
-                columns[COLUMNS[item.kind]].append(item)
-        # Signals sorted by dotted name (groups them by module); the outer columns are
-        # ordered by the mean position of their signals to keep edges from crossing.
-        # Never-fired nodes (topology only) go to the bottom of each column so the top,
-        # what a fitted view shows first, is the live traffic.
-        columns[1].sort(key=lambda n: (n.known_only, n.name))
-        rank = {id(n): i for i, n in enumerate(columns[1])}
-
-        def barycentre(item: NodeItem) -> tuple[bool, float, str]:
-            ends = [rank[id(e.dst if item.kind == "sender" else e.src)] for e in item.edges
-                    if id(e.dst if item.kind == "sender" else e.src) in rank]
-            return (item.known_only, sum(ends) / len(ends) if ends else 1e9, item.name)
-
-        columns[0].sort(key=barycentre)
-        columns[2].sort(key=barycentre)
-        x = 0.0
-        heights = [len(c) * (NODE_H + V_GAP) for c in columns]
-        tallest = max(heights, default=0)
-        for col, items in enumerate(columns):
-            badge = max((self.metrics.horizontalAdvance(f"{n.count:,}") for n in items), default=0)
-            label = max((self.metrics.horizontalAdvance(_label(n.kind, n.name)) for n in items),
-                        default=80)
-            width = min(MAX_LABEL_W, label) + max(badge, 70) + 28
-            y = (tallest - heights[col]) / 2
-            for item in items:
-                item.prepareGeometryChange()
-                item.width = width
-                item.setPos(x, y)
-                y += NODE_H + V_GAP
-            self._headers[col].setPos(x + 2, -34)
-            x += width + COL_GAP
-        for edge in self.edges.values():
-            edge.setVisible(edge.src.isVisible() and edge.dst.isVisible())
-            edge.reroute()
-        rect = self.scene().itemsBoundingRect().adjusted(-40, -40, 40, 40)
-        self.scene().setSceneRect(rect)
-        if not self.user_zoomed:
-            self.fit_all()
+    def edge_figures(self, edge: RowEdge) -> str:
+        """Tooltip figures of an edge; the window may replace this with the Top table's."""
+        filtered = f" ({edge.count:,} under the filter)" if edge.count != edge.total else ""
+        return (f"{edge.total:,} calls{filtered}, {edge.errors:,} errors<br>"
+                f"mean {format_ns(edge.total_ns / max(edge.total, 1))}, "
+                f"max {format_ns(edge.max_ns)}")
 
     def _refresh_all(self) -> None:
         for edge in self.edges.values():
@@ -221,52 +329,47 @@ class GraphView(QGraphicsView):
         self._headers = []
         font = QFont(self.font_normal)
         font.setBold(True)
-        font.setLetterSpacing(QFont.SpacingType.PercentageSpacing, 110)
+        font.setLetterSpacing(QFont.SpacingType.PercentageSpacing, 108)
         for title in COLUMN_TITLES:
             header = self.scene().addSimpleText(title, font)
             header.setBrush(theme.muted)
             self._headers.append(header)
-        self.relayout()
-        self._refresh_all()
+        self._structure = None
+        self.rebuild()
+
+    def legend(self) -> list[tuple[QColor, str]]:
+        t = self.theme
+        return [(t.edge, "width = calls"), (t.error, "errors"),
+                (t.slow, f"slow: mean ≥ {self.slow_ns / 1e6:g} ms"), (t.flash, "just fired"),
+                (t.muted, "dashed = connected, never fired / folded")]
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
-        # A legend pinned to the viewport's bottom-left corner (view, not scene, coordinates).
+        # Pinned to the viewport's bottom-left corner (view, not scene, coordinates).
         painter.save()
         painter.resetTransform()
         painter.setFont(self.font_normal)
-        y = self.viewport().height() - 10
-        x = 12.0
-        theme = self.theme
-        entries = [(theme.edge, "width = calls"), (theme.error, "errors"),
-                   (theme.slow, f"slow (mean ≥ {self.slow_ns / 1e6:.0f} ms)"),
-                   (theme.flash, "just fired"), (theme.muted, "dashed = connected, never fired")]
-        strip = QColor(theme.background)
+        y, x = self.viewport().height() - 9, 12.0
+        strip = QColor(self.theme.background)
         strip.setAlpha(225)  # keeps the legend legible over nodes scrolled beneath it
-        painter.fillRect(QRectF(0, y - 16, self.viewport().width(), 24), strip)
-        for colour, text in entries:
+        painter.fillRect(QRectF(0, y - 16, self.viewport().width(), 25), strip)
+        for colour, text in self.legend():
             painter.setPen(QPen(colour, 3))
             painter.drawLine(QPointF(x, y - 4), QPointF(x + 14, y - 4))
-            painter.setPen(theme.muted)
+            painter.setPen(self.theme.muted)
             painter.drawText(QPointF(x + 19, y), text)
             x += 19 + self.metrics.horizontalAdvance(text) + 16
         painter.restore()
 
     def fit_all(self) -> None:
+        """Show the whole graph: at 100 % when it fits (the layout is made to), else smaller."""
         rect = self.scene().sceneRect()
         if rect.isEmpty():
             return
         view = self.viewport().rect()
-        fit = min(view.width() / rect.width(), view.height() / rect.height())
-        # Big graphs (50+ nodes): rather than shrinking labels into illegibility, fit the
-        # width at a readable scale and let the user scroll; never blow tiny graphs up
-        # beyond 1.6x either (huge boxes look broken, not helpful).
-        scale = min(1.6, max(fit, min(READABLE_SCALE, view.width() / rect.width())))
+        scale = min(1.0, view.width() / rect.width(), view.height() / rect.height())
         self.resetTransform()
         self.scale(scale, scale)
-        if scale <= fit + 1e-9:
-            self.centerOn(rect.center())
-        else:  # taller than the view: start at the top, where the live nodes are
-            self.centerOn(rect.center().x(), rect.top() + view.height() / (2 * scale))
+        self.centerOn(rect.center())
 
     def zoom(self, factor: float) -> None:
         self.user_zoomed = True
@@ -278,33 +381,32 @@ class GraphView(QGraphicsView):
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
         if not self.user_zoomed:
+            self._resize_timer.start()  # a drag of the splitter re-lays out once, at its end
             self.fit_all()
 
-    def render_image(self, scale: float = 2.0) -> QImage:
-        rect = self.scene().sceneRect()
-        image = QImage(int(rect.width() * scale), int(rect.height() * scale),
-                       QImage.Format.Format_ARGB32_Premultiplied)
+    def render_image(self) -> QImage:
+        """The view exactly as drawn on screen (also what `signal-monitor export` writes)."""
+        image = QImage(self.viewport().size(), QImage.Format.Format_ARGB32_Premultiplied)
         image.fill(self.theme.background)
         painter = QPainter(image)
-        painter.setRenderHints(QPainter.RenderHint.Antialiasing
-                               | QPainter.RenderHint.TextAntialiasing)
-        self.scene().render(painter, QRectF(image.rect()), rect)
+        self.render(painter, QRectF(image.rect()), self.viewport().rect())
         painter.end()
         return image
 
     def export(self, path: str) -> bool:
-        """Write the whole graph as SVG (by suffix) or PNG; True on success."""
-        if path.lower().endswith(".svg"):
-            from PySide6.QtSvg import QSvgGenerator
+        """Write the view as drawn, as SVG (by suffix) or PNG; True on success."""
+        if not path.lower().endswith(".svg"):
+            return self.render_image().save(path)
+        from PySide6.QtSvg import QSvgGenerator
 
-            rect = self.scene().sceneRect()
-            gen = QSvgGenerator()
-            gen.setFileName(path)
-            gen.setSize(rect.size().toSize())
-            gen.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
-            gen.setTitle("Django signal graph")
-            painter = QPainter(gen)
-            painter.fillRect(QRectF(0, 0, rect.width(), rect.height()), self.theme.background)
-            self.scene().render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
-            return painter.end()
-        return self.render_image().save(path)
+        size = self.viewport().size()
+        gen = QSvgGenerator()
+        gen.setFileName(path)
+        gen.setSize(size)
+        gen.setViewBox(QRectF(0, 0, size.width(), size.height()))
+        gen.setTitle("Django signal graph")
+        painter = QPainter(gen)
+        painter.fillRect(QRectF(0, 0, size.width(), size.height()), self.theme.background)
+        self.render(painter, QRectF(0, 0, size.width(), size.height()), self.viewport().rect())
+        return painter.end()
+

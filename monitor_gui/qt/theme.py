@@ -6,7 +6,8 @@ import zlib
 from dataclasses import dataclass
 from html import escape
 
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFontMetricsF, QGuiApplication, QPalette
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,23 @@ def format_ns(ns: float) -> str:
     if ns < 1_000_000_000:
         return f"{ns / 1e6:.2f} ms"
     return f"{ns / 1e9:.2f} s"
+
+
+def elide_start(text: str, width: float, metrics: QFontMetricsF) -> str:
+    """``text`` fitted into ``width`` by dropping its start, never its meaningful end.
+
+    Dotted names lose whole leading components first ("…wsgi.WSGIHandler"), so the class
+    or function name stays readable; only a last component too long on its own is cut
+    character by character, still from the left.
+    """
+    if metrics.horizontalAdvance(text) <= width:
+        return text
+    parts = text.split(".")
+    for i in range(1, len(parts)):
+        candidate = "…" + ".".join(parts[i:])
+        if metrics.horizontalAdvance(candidate) <= width:
+            return candidate
+    return metrics.elidedText(parts[-1], Qt.TextElideMode.ElideLeft, width)
 
 
 def short_receiver(label: str) -> str:

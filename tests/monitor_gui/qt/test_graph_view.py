@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, Qt
 
 from monitor_gui.qt.graph_view import colour_of
-from tests.monitor_gui.qt.scenario import AUTH, SIG
+from tests.monitor_gui.qt.scenario import AUTH, CORE, SIG
 
 
 def feed(monitor, frames) -> None:
@@ -88,12 +88,25 @@ def test_clicking_a_node_emits_and_filters(qtbot, monitor, scenario):
     with qtbot.waitSignal(graph.nodeClicked) as blocker:
         qtbot.mouseClick(graph.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(pos))
     assert blocker.args == ["signal", SIG + "pre_save"]
-    # The whole window now shows only pre_save.
+    # The list and timeline show only pre_save; the graph focuses it: its senders and
+    # receivers lit, the rest of the wiring still drawn but faded.
     assert window.signal_model.checked_signals() == frozenset({SIG + "pre_save"})
     assert window.table_model.rowCount() == 6
-    assert not graph.is_node_visible("signal", SIG + "post_save")
-    assert graph.is_node_visible("sender", "sessions.Session")
-    assert not graph.is_node_visible("receiver", "accounts.receivers.create_profile")
+    assert graph.focus == ("signal", SIG + "pre_save")
+    assert graph.is_node_visible("signal", CORE + "request_started")
+    assert graph.is_dimmed("signal", CORE + "request_started")
+    assert not graph.is_dimmed("sender", "sessions.Session")
+    assert not graph.is_dimmed("signal", SIG + "pre_save")
+    assert graph.is_dimmed("receiver", "accounts.receivers.create_profile")
+    assert "pre_save" in window.graph_panel.crumb.text()
+    # Esc leaves the focus: nothing faded, every signal shown again.
+    assert window.leave_focus_action.shortcut().toString() == "Esc"
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(graph.viewport(), Qt.Key.Key_Escape)
+    assert graph.focus is None and window.signal_model.checked_signals() is None
+    assert not any(graph.is_dimmed(k, n) for k, n in graph.nodes)
+    assert "All signals" in window.graph_panel.crumb.text()
 
 
 def test_zoom_and_fit(monitor, scenario):
@@ -104,7 +117,7 @@ def test_zoom_and_fit(monitor, scenario):
     assert graph.transform().m11() == 2 * before and graph.user_zoomed
     graph.user_zoomed = False
     graph.fit_all()
-    assert graph.transform().m11() <= 1.6
+    assert graph.transform().m11() == 1.0  # a small graph is shown at 100 %, never blown up
 
 
 def test_export_png_and_svg(tmp_path, monitor, scenario):
@@ -117,7 +130,7 @@ def test_export_png_and_svg(tmp_path, monitor, scenario):
     assert text.lstrip().startswith("<?xml") and "<svg" in text and "post_save" in text
 
 
-def test_fifty_plus_nodes_stay_in_columns_without_overlap(monitor):
+def test_sixty_signals_stay_in_columns_without_overlap_and_fit(monitor):
     from django_probe import wire
     from tests.monitor_gui.qt.scenario import PROC, receiver
 
@@ -127,13 +140,21 @@ def test_fifty_plus_nodes_stay_in_columns_without_overlap(monitor):
             "D", 1_000 + i, i + 1, None, f"app{i % 7}.signals.sig_{i}", f"app.Model{i % 20}",
             "send", 1000, "MainThread", 1, None, None, {},
             [receiver(f"handler_{i}", f"app{i % 5}.receivers", 500)], False))
+    monitor.window.resize(1600, 1000)
+    monitor.window.show()
     feed(monitor, [wire.encode_frame(PROC, 0, events)])
     graph = monitor.window.graph
-    assert len(graph.nodes) == 140
     for kind in ("sender", "signal", "receiver"):
         rects = sorted((n.sceneBoundingRect() for (k, _), n in graph.nodes.items() if k == kind),
                        key=lambda r: r.top())
         assert all(a.bottom() <= b.top() for a, b in zip(rects, rects[1:]))
+        assert len(rects) <= graph.row_budget()
+    assert graph.transform().m11() == 1.0
+    # The 60 signals that do not fit fold into one "+N more signals" row, which opens.
+    fold = graph.nodes[("signal", "signal+*")]
+    assert fold.row.label.startswith("+") and fold.row.label.endswith("more signals")
+    graph.row_clicked(fold.row)
+    assert sum(1 for k, _ in graph.nodes if k == "signal") == 60
 
 
 def test_process_outcome_and_node_filters_dim_unused_graph_parts(monitor, scenario):
@@ -151,7 +172,7 @@ def test_process_outcome_and_node_filters_dim_unused_graph_parts(monitor, scenar
     assert used.opacity() == 1.0 and unused.opacity() < 0.5
     window.filters.outcome.setCurrentIndex(0)
     assert not any(graph.is_dimmed(k, n) for k, n in graph.nodes)
-    window.on_node_clicked("sender", "sessions.Session")
+    window.on_node_clicked("sender", "sessions.Session")  # a focus: its neighbourhood lit
     assert not graph.is_dimmed("signal", SIG + "post_save")
     assert graph.is_dimmed("signal", AUTH + "user_logged_in")
     assert not graph.is_dimmed("receiver", "articles.cache.invalidate_cache")

@@ -242,7 +242,7 @@ def test_untrusted_names_are_never_rendered_as_html(monitor):
 def test_shortcuts_help_lists_every_action(monitor):
     text = monitor.window.shortcuts_text()
     for action in ("Pause", "Clear", "Open", "Save", "Export graph", "Fit graph",
-                   "Follow live", "Find signal", "Ctrl+E", "Shift+wheel"):
+                   "Follow live", "Find", "Leave focus", "Esc", "Ctrl+E", "Shift+wheel"):
         assert action in text
 
 
@@ -258,7 +258,7 @@ def test_slow_threshold_restyles_graph_edges(monitor, scenario):
     window.filters.slow_ms.setValue(1)  # 1 ms: the ~0.5 ms audit receiver is still fast
     assert edge.pen().color() == normal
     slow_edge = window.graph.edges[("sender->signal", "auth.User", AUTH + "user_logged_in")]
-    assert slow_edge.total_ns / slow_edge.count >= 1_000_000  # logins take >= 1 ms on average
+    assert slow_edge.edge.total_ns / slow_edge.edge.total >= 1_000_000  # logins take >= 1 ms
     from monitor_gui.qt.theme import LIGHT
 
     assert slow_edge.pen().color().rgb() == LIGHT.slow.rgb()
@@ -294,8 +294,11 @@ def test_depth_learned_later_reaches_table_and_timeline(monitor):
     feed(monitor, [wire.encode_frame(PROC, 1, [dispatch(2, 1, 1_000_200)])])
     feed(monitor, [wire.encode_frame(PROC, 2, [dispatch(1, None, 1_000_100)])])
     assert monitor.state.store.row(grandchild).depth == 2
-    assert window.table_model.line(0).depth == 2
-    assert window.table_model.data(window.table_model.index(0, 1)).startswith("    ")
+    model = window.table_model  # now listed parent first: root, child, grandchild
+    assert [model.absolute_row(r) for r in range(3)] == [grandchild + 2, grandchild + 1,
+                                                         grandchild]
+    assert model.line(2).depth == 2
+    assert model.data(model.index(2, 1)) == "   └ post_save"
     data = window.timeline_data
     assert int(data.depth[data.lo]) == 2
     assert data.lane_depth[data.lane[data.lo]] == 2
@@ -310,9 +313,9 @@ def test_clear_forgets_rows_waiting_for_graph_dimming(monitor, scenario):
     feed(monitor, scenario.frames(1))
     window._dimmed_at = 0.0  # the next tick may dim
     window._update_dimming()
-    assert window.graph._used == window._used
-    assert window._used == {(e.kind, e.src, e.dst) for e in monitor.state.graph.edges()
-                            if e.count}
+    assert window.graph._counts == window._counts
+    assert window._counts == {(e.kind, e.src, e.dst): e.count
+                              for e in monitor.state.graph.edges() if e.count}
 
 
 def test_thread_lanes_name_live_threads_after_evictions(make_monitor):

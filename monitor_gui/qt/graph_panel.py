@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -46,9 +47,15 @@ class GraphPanel(QWidget):
         self.collapse = QToolButton(text="Collapse all", autoRaise=True)
         self.collapse.setToolTip("Fold every app group and '+N more' again")
         self.collapse.clicked.connect(graph.collapse_all)
+        self.top_n = QSpinBox(minimum=1, maximum=50, value=graph.opts.top_n,
+                              prefix="show ", suffix=" per app")
+        self.top_n.setToolTip("An opened app group lists its busiest members one by one; "
+                              "the rest fold into '+N more'")
+        self.top_n.valueChanged.connect(self.set_top_n)
         bar = QHBoxLayout()
         bar.setContentsMargins(8, 3, 6, 3)
         bar.addWidget(self.crumb, 1)
+        bar.addWidget(self.top_n)
         bar.addWidget(self.collapse)
         bar.addWidget(self.search)
         layout = QVBoxLayout(self)
@@ -58,6 +65,10 @@ class GraphPanel(QWidget):
         layout.addWidget(graph, 1)
         graph.layoutChanged.connect(self._update_choices)
         self.set_crumb(None)
+
+    def set_top_n(self, n: int) -> None:
+        self.graph.opts.top_n = n
+        self.graph.rebuild()
 
     def set_crumb(self, node: tuple[str, str] | None, summary: str = "") -> None:
         if node is None:

@@ -19,17 +19,20 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStyle,
     QTableView,
+    QTabWidget,
     QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
+from monitor_gui.core.graph import SENDER_TO_SIGNAL
 from monitor_gui.qt.controller import MonitorController, TickSummary
 from monitor_gui.qt.details import DetailsPane
 from monitor_gui.qt.filter_panel import FilterPanel
 from monitor_gui.qt.graph_filter import edges_used, needs_dimming
 from monitor_gui.qt.graph_view import GraphView
 from monitor_gui.qt.models import DispatchTableModel, SignalListModel
+from monitor_gui.qt.stats_view import StatsView
 from monitor_gui.qt.status import Banner, StatusBar
 from monitor_gui.qt.theme import Theme, current_theme, follow_system_scheme, html_text
 from monitor_gui.qt.timeline_data import TimelineData
@@ -65,6 +68,7 @@ class MainWindow(FilesAndSettings, QMainWindow):
         self.table = self._make_table()
         self.signal_model = SignalListModel(controller)
         self.filters = FilterPanel(self.signal_model)
+        self.top = StatsView(controller, self.theme)  # the "Top" table, a tab by the list
         self.details = DetailsPane(self.state.store, theme=self.theme)
         self.banner = Banner(endpoint)
         self.status = StatusBar(controller, endpoint)
@@ -73,7 +77,10 @@ class MainWindow(FilesAndSettings, QMainWindow):
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.graph)
         self.splitter.addWidget(self.timeline)
-        self.splitter.addWidget(self.table)
+        self.bottom_tabs = QTabWidget(documentMode=True)
+        self.bottom_tabs.addTab(self.table, "Dispatches")
+        self.bottom_tabs.addTab(self.top, "Top")
+        self.splitter.addWidget(self.bottom_tabs)
         self.splitter.setSizes([420, 230, 260])
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -192,6 +199,7 @@ class MainWindow(FilesAndSettings, QMainWindow):
         # The graph calls an edge slow with the same threshold as the "slow only" filter.
         self.filters.slow_ms.valueChanged.connect(self._set_slow_threshold)
         self.graph.nodeClicked.connect(self.on_node_clicked)
+        self.top.edgeActivated.connect(self.on_edge_activated)
         self.timeline.dispatchClicked.connect(self.select_row)
         self.timeline.followChanged.connect(self.follow_action.setChecked)
         self.details.rowRequested.connect(self.select_row)
@@ -293,6 +301,13 @@ class MainWindow(FilesAndSettings, QMainWindow):
             selected = self.filters.node_filter == (kind, name)
         self.graph.set_selected_node((kind, name) if selected else None)
 
+    def on_edge_activated(self, kind: str, src: str, dst: str) -> None:
+        """A row of the Top table: filter every view to that (signal, sender/receiver)."""
+        if kind == SENDER_TO_SIGNAL:
+            self.filters.focus_on(("sender", src), signal=dst)
+        else:
+            self.filters.focus_on(("receiver", dst), signal=src)
+
     def _set_slow_threshold(self, ms: int) -> None:
         self.graph.slow_ns = ms * 1_000_000
         self.graph.update_graph([], [])  # restyle edges with the new threshold
@@ -350,6 +365,7 @@ class MainWindow(FilesAndSettings, QMainWindow):
         self.details.theme = theme
         self.details.show_row(self.details.current)
         self.table_model.theme = theme
+        self.top.model.theme = theme
         self.table.viewport().update()
 
     def closeEvent(self, event: Any) -> None:

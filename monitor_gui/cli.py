@@ -59,11 +59,17 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--timeout", type=float, default=10.0, metavar="S",
                      help="give up when no monitor accepts events for S seconds (default 10)")
 
-    exp = sub.add_parser("export", help="convert a recording to another format")
+    exp = sub.add_parser("export", help="convert a recording to a trace, or draw it as a picture")
     exp.add_argument("file", metavar="FILE")
-    exp.add_argument("--format", choices=["perfetto"], default="perfetto",
-                     help="perfetto: Chrome trace-event JSON for ui.perfetto.dev")
-    exp.add_argument("--out", metavar="OUT", help="output file (default FILE.trace.json)")
+    exp.add_argument("--format", choices=["perfetto", "svg", "png"], default="perfetto",
+                     help="perfetto: Chrome trace-event JSON for ui.perfetto.dev; svg, png: "
+                          "the window's graph as drawn at its default size (no screen needed)")
+    exp.add_argument("--out", metavar="OUT",
+                     help="output file (default FILE.trace.json, FILE.svg or FILE.png)")
+    exp.add_argument("--signal", action="append", metavar="NAME", default=[],
+                     help="svg/png: show only this signal (dotted or short name; repeatable)")
+    exp.add_argument("--timeline", action="store_true",
+                     help="svg/png: draw the timeline instead of the graph")
 
     keys = sub.add_parser("keys", help="create CurveZMQ certificates for non-loopback use")
     keys.add_argument("directory", metavar="DIR")
@@ -335,6 +341,10 @@ def replay(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
+    if args.format in ("svg", "png"):
+        return _export_picture(args)
+    if args.signal or args.timeline:
+        raise UsageError("--signal and --timeline draw pictures: use --format svg or png")
     from monitor_gui.core import perfetto
     from monitor_gui.core.recording import RecordingReader
 
@@ -347,6 +357,23 @@ def export(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     print(f"exported {count} dispatches to {out} (open it in https://ui.perfetto.dev)",
           file=sys.stderr)
+    return EXIT_OK
+
+
+def _export_picture(args: argparse.Namespace) -> int:
+    from monitor_gui.qt.snapshot import render_recording
+
+    out = args.out or f"{args.file}.{args.format}"
+    if not out.lower().endswith(f".{args.format}"):
+        raise UsageError(f"--out {out} does not end in .{args.format}")
+    try:
+        shot = render_recording(args.file, out, args.signal, timeline=args.timeline)
+    except (OSError, ValueError, RuntimeError) as exc:
+        _err(f"cannot export {args.file}: {exc}")
+        return EXIT_ERROR
+    what = "timeline" if args.timeline else "graph"
+    print(f"drew the {what} of {shot.dispatches:,} dispatches ({len(shot.signals)} signals) "
+          f"to {out}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -223,13 +223,18 @@ class EdgeItem(QGraphicsPathItem):
             pen.setStyle(Qt.PenStyle.DashLine)
         self.setPen(pen)
 
+    def hoverEnterEvent(self, event: Any) -> None:
+        self.update_tooltip()  # figures computed when asked for, not on every refresh
+        super().hoverEnterEvent(event)
+
     def update_tooltip(self) -> None:
         src, dst = row_text(self.src.row), row_text(self.dst.row)
         if not self.edge.total:
             self.setToolTip(f"<qt>{html_text(src)} → {html_text(dst)}<br>"
                             "connected, never fired</qt>")
             return
-        self.setToolTip(f"<b>{html_text(src)} → {html_text(dst)}</b><br>"
+        figures = self.view.figures(self.edge) if self.view.figures else None
+        self.setToolTip(figures or f"<b>{html_text(src)} → {html_text(dst)}</b><br>"
                         + self.view.edge_figures(self.edge))
 
 

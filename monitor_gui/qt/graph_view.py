@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
@@ -74,6 +74,8 @@ class GraphView(QGraphicsView):
         self.max_edge_count = 1
         self.user_zoomed = False
         self.focus: tuple[str, str] | None = None
+        # Tooltip figures of an edge (the Top table's, from the window); None: the view's sums.
+        self.figures: Callable[[RowEdge], str | None] | None = None
         self._focus_nodes: set[tuple[str, str]] = set()
         self._focus_edges: set[EdgeKey] = set()
         self._source: list[Edge] = []
@@ -301,8 +303,7 @@ class GraphView(QGraphicsView):
 
     def _refresh_all(self) -> None:
         for edge in self.edges.values():
-            edge.refresh()
-            edge.update_tooltip()
+            edge.refresh()  # its tooltip is made on hover (EdgeItem.hoverEnterEvent)
         for node in self.nodes.values():
             node.update_tooltip()
             node.update()

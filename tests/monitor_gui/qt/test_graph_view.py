@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
 
 from monitor_gui.qt.graph_view import colour_of
 from tests.monitor_gui.qt.scenario import AUTH, CORE, SIG
@@ -69,11 +71,29 @@ def test_fired_edges_flash_then_fade(qtbot, monitor, scenario):
     assert graph.hot_edges()
 
 
-def test_hover_tooltips_have_counts_and_timings(monitor, scenario):
+def test_hover_tooltips_have_the_top_tables_figures(qtbot, monitor, scenario):
+    from monitor_gui.core.stats import stats_for
+    from monitor_gui.qt.models import clock
+
+    window = monitor.window
+    window.show()
+    qtbot.waitExposed(window)
     feed(monitor, scenario.frames(3))
-    graph = monitor.window.graph
+    graph = window.graph
     edge = graph.edges[("sender->signal", "auth.User", AUTH + "user_logged_in")]
-    assert "3 calls" in edge.toolTip() and "mean" in edge.toolTip() and "max" in edge.toolTip()
+    assert edge.toolTip() == ""  # made when the pointer reaches it
+    point = graph.mapFromScene(edge.path().pointAtPercent(0.5))
+    assert graph.itemAt(point) is edge
+    QApplication.sendEvent(graph.viewport(), QMouseEvent(
+        QEvent.Type.MouseMove, QPointF(point), QPointF(graph.viewport().mapToGlobal(point)),
+        Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
+    qtbot.waitUntil(lambda: edge.toolTip() != "")
+    tip = edge.toolTip()
+    want = stats_for(monitor.state, "sender->signal", "auth.User", AUTH + "user_logged_in")
+    assert want.calls == 3
+    for label in ("calls", "p50", "p95", "max", "last seen"):
+        assert label in tip
+    assert clock(want.last_ts) in tip
     node = graph.nodes[("signal", AUTH + "user_logged_in")]
     assert "3 dispatches" in node.toolTip()
 

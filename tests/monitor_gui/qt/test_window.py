@@ -226,6 +226,8 @@ def test_untrusted_names_are_never_rendered_as_html(monitor):
                           [receiver(evil, "mod", 3)], False)
     feed(monitor, [wire.encode_frame(PROC, 0, [event])])
     window = monitor.window
+    for edge in window.graph.edges.values():
+        edge.update_tooltip()  # what a hover makes
     tips = [item.toolTip() for item in [*window.graph.nodes.values(),
                                         *window.graph.edges.values()]]
     model = window.table_model

@@ -9,11 +9,9 @@ import numpy as np
 from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QComboBox,
     QDockWidget,
-    QHeaderView,
     QMainWindow,
     QMessageBox,
     QSplitter,
@@ -28,6 +26,7 @@ from PySide6.QtWidgets import (
 from monitor_gui.core.graph import SENDER_TO_SIGNAL
 from monitor_gui.qt.controller import MonitorController, TickSummary
 from monitor_gui.qt.details import DetailsPane
+from monitor_gui.qt.dispatch_table import DispatchTable
 from monitor_gui.qt.filter_panel import FilterPanel
 from monitor_gui.qt.graph_filter import edges_used, needs_dimming
 from monitor_gui.qt.graph_view import GraphView
@@ -99,23 +98,7 @@ class MainWindow(FilesAndSettings, QMainWindow):
 
     # ------------------------------------------------------------------ construction
     def _make_table(self) -> QTableView:
-        table = QTableView()
-        table.setModel(self.table_model)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.verticalHeader().hide()
-        table.verticalHeader().setDefaultSectionSize(22)
-        table.setAlternatingRowColors(True)
-        table.setShowGrid(False)
-        table.setWordWrap(False)
-        header = table.horizontalHeader()
-        header.setHighlightSections(False)
-        table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        for col, width in enumerate((92, 140, 150, 70, 76, 104, 190, 100)):
-            table.setColumnWidth(col, width)
-        header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
-        header.setMinimumSectionSize(60)
-        return table
+        return DispatchTable(self.table_model)  # parent-first order, dotted names, fitted
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, width: int) -> None:
         dock = QDockWidget(title, self)
@@ -190,6 +173,7 @@ class MainWindow(FilesAndSettings, QMainWindow):
         c.rowsAppended.connect(self._autoscroll)
         c.rowsAppended.connect(self._collect_dim_rows)
         c.selectionReset.connect(self._rebuild_timeline)
+        c.selectionReset.connect(self._keep_selected_row)
         # A new filter, a clear or an opened recording: rows queued for dimming are stale
         # (after a clear their absolute numbers even start again at 0).
         c.selectionReset.connect(self._dim_graph)
@@ -338,6 +322,16 @@ class MainWindow(FilesAndSettings, QMainWindow):
         self.timeline.update()
         if absolute is not None:
             self.rowSelected.emit(absolute)
+
+    def _keep_selected_row(self) -> None:
+        """After a new filter: select the detailed dispatch again, or forget it if hidden."""
+        shown = self.details.current
+        if shown is not None and self.table_model.model_row(shown) is not None:
+            self.select_row(shown)
+        elif shown is not None:
+            self.details.show_row(None)
+            self.timeline.selected_row = None
+            self.timeline.update()
 
     def select_row(self, absolute: int) -> None:
         """Select an absolute store row in the table (if the filter shows it) and detail it."""

@@ -58,7 +58,7 @@ def test_table_cells_show_the_dispatch(monitor, scenario):
     assert login[0][6] == "POST /accounts/login/"
     assert sum(t[5] == "raised" for t in login) == 1
     assert sum(t[5] == "receiver error" for t in texts) == 0
-    nested = [t for t in texts if t[1] == "  post_save"]  # depth 1 is indented
+    nested = [t for t in texts if t[1] == "└ post_save"]  # depth 1 is indented
     assert len(nested) == 7
 
 

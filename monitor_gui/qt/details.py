@@ -9,6 +9,7 @@ import numpy as np
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
+from monitor_gui.core.query import DEFAULT_SLOW_MS
 from monitor_gui.qt.models import clock
 from monitor_gui.qt.theme import Theme, current_theme, format_ns, short_receiver, short_signal
 
@@ -26,6 +27,7 @@ class DetailsPane(QTextBrowser):
     def __init__(self, store: Any, parent: QWidget | None = None,
                  theme: Theme | None = None) -> None:
         super().__init__(parent)
+        self.slow_ns = int(DEFAULT_SLOW_MS * 1_000_000)  # the window keeps it in step
         self.store = store
         self.theme = theme or current_theme()
         self.current: int | None = None
@@ -81,7 +83,7 @@ class DetailsPane(QTextBrowser):
         for r in d.receivers:
             cls = {"raised": "err", "skipped": "muted"}.get(r.outcome, "")
             dur = format_ns(r.dur) if r.outcome != "skipped" else "—"
-            slow = "slow" if r.dur >= 100_000_000 else ""
+            slow = "slow" if r.dur >= self.slow_ns else ""
             value = f" · <span class='muted'>{e(r.value)}</span>" if r.value else ""
             parts.append(
                 f"<div style='margin-top:4px'><code title='{e(r.module)}.{e(r.name)}'><b>"

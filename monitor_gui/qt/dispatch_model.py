@@ -10,6 +10,7 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from monitor_gui.core.listorder import tree_order
+from monitor_gui.core.query import DEFAULT_SLOW_MS
 from monitor_gui.qt.controller import MonitorController, TickSummary
 from monitor_gui.qt.list_order import DisplayOrder
 from monitor_gui.qt.theme import Theme, current_theme, format_ns, short_signal, tooltip
@@ -93,6 +94,7 @@ class DispatchTableModel(ColumnsModel):
 
     def __init__(self, controller: MonitorController, theme: Theme | None = None) -> None:
         super().__init__()
+        self.slow_ns = int(DEFAULT_SLOW_MS * 1_000_000)  # the window keeps it in step
         self.controller = controller
         self.store = controller.state.store
         self.theme = theme or current_theme()
@@ -258,7 +260,7 @@ class DispatchTableModel(ColumnsModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == 5 and d.error:
                 return self.theme.error
-            if col == 4 and d.dur >= 100_000_000:
+            if col == 4 and d.dur >= self.slow_ns:
                 return self.theme.slow
             return None
         if role == Qt.ItemDataRole.ToolTipRole:

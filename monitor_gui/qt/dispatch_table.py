@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -18,8 +17,8 @@ from PySide6.QtWidgets import (
 )
 
 from monitor_gui.qt.dispatch_model import SENDER_COLUMN, SIGNAL_COLUMN, DispatchTableModel, display
+from monitor_gui.qt.theme import elide_dotted
 
-ELLIPSIS = "…"
 SAMPLE_ROWS = 200  # lines measured to size the columns (spread over the list)
 REFIT_BELOW = 500  # while the list is shorter, new rows may widen the columns again
 # Widest text each column must show whatever the sample holds, and the widest it gets
@@ -30,37 +29,6 @@ REQUEST_COLUMN = 6
 REQUEST_MIN = 120  # the Request column gives way down to this before the Sender is squeezed
 SENDER_MIN = 200  # (or its content's width, if less) what the Sender keeps when it can
 PADDING = 18  # the style's cell margins and a little air
-
-
-def elide_dotted(text: str, width: float, measure: Callable[[str], float]) -> str:
-    """``text`` fitted into ``width`` keeping its end: the class or function name.
-
-    Leading tree marks ("   └ ") stay. A dotted name first has its packages shortened
-    to initials from the left ("d.c.handlers.wsgi.WSGIHandler"), then loses whole
-    leading components ("…wsgi.WSGIHandler"); only a last component too long on its own
-    is cut character by character, still from the left. Never in the middle.
-    """
-    if measure(text) <= width:
-        return text
-    body = text.lstrip(" └")
-    prefix = text[:len(text) - len(body)]
-    parts = body.split(".")
-    # Initials for the packages, never for the module and name (the last two).
-    for i in range(1, max(1, len(parts) - 1)):
-        candidate = prefix + ".".join([p[:1] for p in parts[:i]] + parts[i:])
-        if measure(candidate) <= width:
-            return candidate
-    short = [p[:1] for p in parts[:-2]] + parts[-2:] if len(parts) > 2 else parts
-    for i in range(1, len(short)):
-        candidate = prefix + ELLIPSIS + ".".join(short[i:])
-        if measure(candidate) <= width:
-            return candidate
-    last = parts[-1]
-    for i in range(1, len(last)):
-        candidate = prefix + ELLIPSIS + last[i:]
-        if measure(candidate) <= width:
-            return candidate
-    return prefix + ELLIPSIS + last[-1:] if last else prefix
 
 
 class DottedNameDelegate(QStyledItemDelegate):

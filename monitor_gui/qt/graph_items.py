@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGrap
 from monitor_gui.core.wiring import FOLD, GROUP, MORE, NODE, Row, RowEdge
 from monitor_gui.qt.theme import (
     blend,
-    elide_start,
+    elide_dotted,
     format_ns,
     html_text,
     short_receiver,
@@ -111,7 +111,8 @@ class NodeItem(QGraphicsItem):
         room = self.width - badge_w - 12
         p.drawText(QRectF(6, 0, room, NODE_H),
                    Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                   elide_start(row_text(row), room, self.view.metrics_for(font)))
+                   elide_dotted(row_text(row), room,
+                                self.view.metrics_for(font).horizontalAdvance))
         p.setFont(self.view.font_normal)
         p.setPen(theme.error if row.errors else theme.muted)
         p.drawText(QRectF(self.width - badge_w - 4, 0, badge_w, NODE_H),

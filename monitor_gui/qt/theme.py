@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFontMetricsF, QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
 
 @dataclass(frozen=True)
@@ -147,21 +147,38 @@ def format_ns(ns: float) -> str:
     return f"{ns / 1e9:.2f} s"
 
 
-def elide_start(text: str, width: float, metrics: QFontMetricsF) -> str:
-    """``text`` fitted into ``width`` by dropping its start, never its meaningful end.
+ELLIPSIS = "…"
 
-    Dotted names lose whole leading components first ("…wsgi.WSGIHandler"), so the class
-    or function name stays readable; only a last component too long on its own is cut
-    character by character, still from the left.
+
+def elide_dotted(text: str, width: float, measure: Callable[[str], float]) -> str:
+    """``text`` fitted into ``width`` keeping its end: the class or function name.
+
+    Leading tree marks ("   └ ") stay. A dotted name first has its packages shortened
+    to initials from the left ("d.c.handlers.wsgi.WSGIHandler"), then loses whole
+    leading components ("…wsgi.WSGIHandler"); only a last component too long on its own
+    is cut character by character, still from the left. Never in the middle.
     """
-    if metrics.horizontalAdvance(text) <= width:
+    if measure(text) <= width:
         return text
-    parts = text.split(".")
-    for i in range(1, len(parts)):
-        candidate = "…" + ".".join(parts[i:])
-        if metrics.horizontalAdvance(candidate) <= width:
+    body = text.lstrip(" └")
+    prefix = text[:len(text) - len(body)]
+    parts = body.split(".")
+    # Initials for the packages, never for the module and name (the last two).
+    for i in range(1, max(1, len(parts) - 1)):
+        candidate = prefix + ".".join([p[:1] for p in parts[:i]] + parts[i:])
+        if measure(candidate) <= width:
             return candidate
-    return metrics.elidedText(parts[-1], Qt.TextElideMode.ElideLeft, width)
+    short = [p[:1] for p in parts[:-2]] + parts[-2:] if len(parts) > 2 else parts
+    for i in range(1, len(short)):
+        candidate = prefix + ELLIPSIS + ".".join(short[i:])
+        if measure(candidate) <= width:
+            return candidate
+    last = parts[-1]
+    for i in range(1, len(last)):
+        candidate = prefix + ELLIPSIS + last[i:]
+        if measure(candidate) <= width:
+            return candidate
+    return prefix + ELLIPSIS + last[-1:] if last else prefix
 
 
 def short_receiver(label: str) -> str:

@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QStyleOptionViewItem
 from django_probe import wire
 from monitor_gui.core.listorder import tree_order
 from monitor_gui.core.query import Filter
-from monitor_gui.qt.dispatch_table import DispatchTable, elide_dotted
+from monitor_gui.qt.dispatch_table import DispatchTable
+from monitor_gui.qt.theme import elide_dotted
 from tests.monitor_gui.qt.scenario import AUTH, PROC, SIG
 
 T0 = 1_764_000_000_000_000_000

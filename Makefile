@@ -6,20 +6,22 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: help venv install test test-compat lint demo demo-site monitor record bench clean
+.PHONY: help venv install test test-compat wheel wheel-smoke lint demo demo-site monitor record \
+	bench clean
 
 help:
 	@echo "make demo   - install, migrate, seed the demo user, run the demo site + monitor"
-	@echo "make test   - install and run the whole suite headless (what .ci/run does)"
+	@echo "make test   - install and run the whole suite headless, the wheel's smoke test and"
+	@echo "              the probe's Python x Django matrix (what .ci/run does)"
+	@echo "make wheel  - build the universal wheel into dist/"
 	@echo "make lint   - ruff + import-linter contracts"
 	@echo "make bench  - run the benchmarks in bench/ (JSON on stdout)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall (and rebuild the C accelerators) whenever pyproject.toml or their sources
-# change; the stamp keeps repeat runs fast.
-$(STAMP): pyproject.toml monitor_gui/core/_colframe.c django_probe/_accel.c | $(PY)
+# Reinstall whenever pyproject.toml changes; the stamp keeps repeat runs fast.
+$(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
@@ -28,57 +30,94 @@ venv install: $(STAMP)
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
-	@echo "The probe's tests again on its pure-Python hot path (the C accelerator is optional):"
-	SIGNAL_PROBE_NO_ACCEL=1 $(PY) -m pytest tests/django_probe -q -p no:qt
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory wheel-smoke
 	$(MAKE) --no-print-directory test-compat
 
-# The probe mirrors Django's private dispatch code, so its tests also run against the
-# oldest supported Django (4.2, on this Python) and the newest (6.x, which needs
-# Python >= 3.12: used when python3.12 or newer is on PATH, skipped with a notice if not).
-# Only the probe's own dependencies are installed there (no Qt).
+# ---------------------------------------------------------------- the universal wheel
+# One py3-none-any wheel (no C of our own). Rebuilt when a packaged file changes; build/
+# goes first, or setuptools would ship files deleted since the last build.
+WHEEL_SOURCES := pyproject.toml README.md $(shell find django_probe monitor_gui demo_site \
+	-path '*/__pycache__' -prune -o -type f -print 2>/dev/null)
+WHEEL_VENV := .venv-wheel
+
+dist/.built: $(WHEEL_SOURCES) | $(STAMP)
+	rm -rf build dist/django_signal_monitor-*.whl
+	$(PY) -m pip wheel --quiet --no-deps -w dist .
+	@touch $@
+
+wheel: dist/.built
+
+# The wheel with [all] in a venv made from scratch, then tests/smoke_wheel.py (probe to
+# monitor, one event over ZeroMQ) run from a temporary directory, so that the installed
+# packages are imported, not the checkout's.
+$(WHEEL_VENV)/.smoked: dist/.built tests/smoke_wheel.py
+	rm -rf $(WHEEL_VENV)
+	$(PYTHON) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(WHEEL_VENV)/bin/python -m pip install --quiet \
+		"$$(ls dist/django_signal_monitor-*-py3-none-any.whl)[all]"
+	tmp=$$(mktemp -d) && cp tests/smoke_wheel.py $$tmp/ && cd $$tmp && \
+		$(CURDIR)/$(WHEEL_VENV)/bin/python smoke_wheel.py && cd / && rm -rf $$tmp
+	@touch $@
+
+wheel-smoke: $(WHEEL_VENV)/.smoked
+
+# ---------------------------------------------------------------- Python x Django matrix
+# The probe mirrors Django's private dispatch code, so its tests run on every supported
+# Python with every Django it supports among 4.2, 5.2 and 6.0: one venv per cell,
+# .venv-py310-dj42/ etc., with only the probe's own dependencies (no Qt). A cell whose
+# Python is not found is skipped with a notice. Each candidate interpreter must run: a
+# pyenv shim is on PATH even for a version that is not selected; installed pyenv versions
+# are tried directly as well.
 COMPAT_DEPS := pyzmq msgpack msgspec numpy pytest pytest-django pytest-timeout hypothesis
 COMPAT_PYTEST := -m pytest -q -p no:qt -p no:cacheprovider \
 	-o addopts="" -W ignore::pytest.PytestConfigWarning
-# Ask each candidate to run: a pyenv shim is on PATH even when that version is not installed.
-# pyenv's shims exist even when that version is not selected, so each candidate must run;
-# installed pyenv versions are tried directly as well.
-PY312 := $(shell for p in python3.13 python3.12 $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3; \
+find_python = $(shell for p in python$(1) $(HOME)/.pyenv/versions/$(1).*/bin/python3; \
 	do $$p -c '' 2>/dev/null && command -v $$p && break; done)
-
-.venv-django42/.installed: Makefile
-	$(PYTHON) -m venv .venv-django42
-	.venv-django42/bin/python -m pip install --quiet "Django>=4.2,<4.3" $(COMPAT_DEPS)
-	@touch $@
-
-.venv-django6/.installed: Makefile
-	$(PY312) -m venv .venv-django6
-	.venv-django6/bin/python -m pip install --quiet "Django>=6.0,<7" $(COMPAT_DEPS)
-	@touch $@
-
-# The C accelerators built for that Python too (in place, beside the main venv's), so
-# their code for Python 3.12+ is what the 6.x tests run; rebuilt when a source changes.
-.venv-django6/.accel: .venv-django6/.installed pyproject.toml django_probe/_accel.c \
-		monitor_gui/core/_colframe.c
-	.venv-django6/bin/python -m pip install --quiet --no-deps -e .
-	@touch $@
-
-# The demo site too: these tests run here, but start the site (and its probe) with the
-# other venv's Python, over real HTTP and ZeroMQ.
+PYTHON_py310 := $(call find_python,3.10)
+PYTHON_py311 := $(call find_python,3.11)
+PYTHON_py312 := $(call find_python,3.12)
+PYTHON_py313 := $(call find_python,3.13)
+DJANGO_dj42 := Django>=4.2,<4.3
+DJANGO_dj52 := Django>=5.2,<5.3
+DJANGO_dj60 := Django>=6.0,<6.1
+# Django 4.2 supports Python <= 3.12; 5.2 supports 3.10-3.13; 6.0 needs >= 3.12.
+COMPAT_CELLS := py310-dj42 py310-dj52 py311-dj42 py311-dj52 py312-dj42 py312-dj52 \
+	py312-dj60 py313-dj52 py313-dj60
+# The oldest and the newest cell also serve the demo site to these tests (run here, with
+# the main venv, starting the site and its probe with the cell's Python over real HTTP
+# and ZeroMQ).
+DEMO_CELLS := py310-dj42 py313-dj60
 DEMO_COMPAT := QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider \
 	tests/demo_site/test_accounts.py tests/demo_site/test_articles.py \
 	tests/demo_site/test_seed.py tests/demo_site/test_settings.py tests/e2e/test_login_events.py \
 	"tests/e2e/test_article_events.py::test_publish_edit_delete_article[wsgi]"
 
-test-compat: $(STAMP) .venv-django42/.installed $(if $(PY312),.venv-django6/.accel)
-	.venv-django42/bin/python $(COMPAT_PYTEST) tests/django_probe
-	DEMO_SITE_PYTHON=$(CURDIR)/.venv-django42/bin/python $(DEMO_COMPAT)
-ifneq ($(PY312),)
-	.venv-django6/bin/python $(COMPAT_PYTEST) tests/django_probe tests/test_accelerators.py
-	DEMO_SITE_PYTHON=$(CURDIR)/.venv-django6/bin/python $(DEMO_COMPAT)
+# compat_cell(cell, python, django): the cell's venv (made once, dependencies refreshed
+# when this Makefile changes) and its test run.
+define compat_cell
+.venv-$(1)/.installed: Makefile
+	test -x .venv-$(1)/bin/python || $$(PYTHON_$(2)) -m venv .venv-$(1)
+	.venv-$(1)/bin/python -m pip install --quiet "$$(DJANGO_$(3))" $$(COMPAT_DEPS)
+	@touch $$@
+
+.PHONY: test-compat-$(1)
+ifeq ($$(PYTHON_$(2)),)
+test-compat-$(1):
+	@echo "test-compat: SKIPPED $(1): no Python $(subst py3,3.,$(2)) found (PATH or pyenv)"
 else
-	@echo "test-compat: no python3.12+ found, Django 6.x probe tests skipped"
+test-compat-$(1): $(STAMP) .venv-$(1)/.installed
+	@echo "test-compat: $(1) ($$$$(.venv-$(1)/bin/python -c 'import sys, django; \
+		print(sys.version.split()[0], "Django", django.__version__)'))"
+	.venv-$(1)/bin/python $$(COMPAT_PYTEST) tests/django_probe
+	$$(if $$(filter $(1),$$(DEMO_CELLS)),DEMO_SITE_PYTHON=$$(CURDIR)/.venv-$(1)/bin/python \
+		$$(DEMO_COMPAT))
 endif
+endef
+$(foreach cell,$(COMPAT_CELLS),$(eval $(call compat_cell,$(cell),$(word 1,$(subst -, ,$(cell))),$(word 2,$(subst -, ,$(cell))))))
+
+test-compat: $(addprefix test-compat-,$(COMPAT_CELLS))
 
 lint: $(STAMP)
 	$(BIN)/ruff check django_probe monitor_gui demo_site tests bench
@@ -104,4 +143,5 @@ bench: $(STAMP)
 	else echo "valgrind not installed: skipping bench/bench_probe_instructions.py"; fi
 
 clean:
-	rm -rf $(VENV) .venv-django42 .venv-django6 build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(addprefix .venv-,$(COMPAT_CELLS)) $(WHEEL_VENV) build dist *.egg-info \
+		.pytest_cache

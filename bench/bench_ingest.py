@@ -2,9 +2,9 @@
 
 Phases (one run, all numbers next to their targets, see docs/performance.md):
 
-* ``decode_ab``  - in-process A/B/C: decode+apply of the same frames through
-  ``django_probe.wire.decode_frame`` (baseline), the monitor's pure-Python fast path and
-  its compiled decoder (``colbatch``), as ratios.
+* ``decode_ab``  - in-process A/B: decode+apply of the same frames through
+  ``django_probe.wire.decode_frame`` (baseline) and the monitor's fast path (fastwire +
+  batch), as a ratio.
 * ``throughput`` - a publisher process floods ``--events`` synthetic dispatches (built
   with wire NamedTuples, encoded with wire.encode_frame) over tcp loopback with blocking
   sends; the monitor receives and applies them; events/s of decode+apply (target 200k/s).
@@ -213,39 +213,27 @@ def store_rss(count: int, capacity: int, queue: Any) -> None:
 
 
 def decode_ab(events: int) -> dict[str, Any]:
-    """Same frames through wire.decode_frame + apply(Frame), apply(bytes) on the pure-Python
-    path (fastwire + batch) and apply(bytes) on the compiled one (colbatch), interleaved."""
-    from monitor_gui.core import colbatch
+    """Same frames through wire.decode_frame + apply(Frame) and apply(bytes) (fastwire +
+    batch), interleaved."""
     from monitor_gui.core.state import MonitorState
 
     proc = wire.Proc(1, "ab", "ab")
     frames = repeated_frames(proc, events)
     n = len(frames) * FRAME_EVENTS
-    runs: dict[str, list[float]] = {"wire_decode_frame": [], "python_path": [], "compiled": []}
-    available = colbatch.AVAILABLE
-    try:
-        for _ in range(3):
-            for name in runs:
-                if name == "compiled" and not available:
-                    continue
-                colbatch.AVAILABLE = name == "compiled"
-                state = MonitorState(capacity=n)
-                t = time.perf_counter()
-                for i in range(0, len(frames), 10):
-                    chunk = frames[i:i + 10]
-                    state.apply([wire.decode_frame(f) for f in chunk]
-                                if name == "wire_decode_frame" else chunk)
-                runs[name].append(n / (time.perf_counter() - t))
-    finally:
-        colbatch.AVAILABLE = available
-    results = {name: round(statistics.median(r)) for name, r in runs.items() if r}
-    out: dict[str, Any] = {"events": n, "events_per_s (median of 3)": results,
-                           "ratio_python_path_over_wire":
-                           round(results["python_path"] / results["wire_decode_frame"], 2)}
-    if "compiled" in results:
-        out["ratio_compiled_over_python_path"] = round(
-            results["compiled"] / results["python_path"], 2)
-    return out
+    runs: dict[str, list[float]] = {"wire_decode_frame": [], "python_path": []}
+    for _ in range(3):
+        for name in runs:
+            state = MonitorState(capacity=n)
+            t = time.perf_counter()
+            for i in range(0, len(frames), 10):
+                chunk = frames[i:i + 10]
+                state.apply([wire.decode_frame(f) for f in chunk]
+                            if name == "wire_decode_frame" else chunk)
+            runs[name].append(n / (time.perf_counter() - t))
+    results = {name: round(statistics.median(r)) for name, r in runs.items()}
+    return {"events": n, "events_per_s (median of 3)": results,
+            "ratio_python_path_over_wire":
+            round(results["python_path"] / results["wire_decode_frame"], 2)}
 
 
 def record_speed(events: int) -> dict[str, Any]:
@@ -308,13 +296,10 @@ def main() -> int:
     events = args.events or (200_000 if args.quick else 1_000_000)
     duration = args.duration or (10.0 if args.quick else 60.0)
 
-    from monitor_gui.core import colbatch
     from monitor_gui.core.state import MonitorState
 
     out: dict[str, Any] = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        # The compiled decoder (monitor_gui/core/_colframe.c) is optional: say which ran.
-        "compiled_decoder": colbatch.AVAILABLE,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "load_avg_1m": round(os.getloadavg()[0], 2)},
         "targets": {"throughput_events_per_s": 200_000, "sustained_loss": 0,

@@ -30,7 +30,7 @@ from django.dispatch import dispatcher
 from django.dispatch.dispatcher import NO_RECEIVERS, Signal
 
 from . import wire
-from .capture import ACCELERATED, RAISED, RETURNED, Recorder, _accel
+from .capture import RAISED, RETURNED, Recorder
 from .naming import SignalRegistry, creation_frame
 
 _now = time.perf_counter_ns
@@ -56,10 +56,10 @@ _registry: SignalRegistry | None = None
 _sites: dict[int, tuple[Any, dict[int, wire.CallSite]]] = {}
 
 
-def _site_py() -> wire.CallSite | None:
-    """The call site of send(), for the pure-Python Recorder.enter() called by a mirror."""
+def call_site() -> wire.CallSite | None:
+    """The call site of send(), for Recorder.enter() called by a mirror."""
     try:
-        # 0: this, 1: Recorder._enter_py, 2: our send (skipped below), 3: who called it
+        # 0: this, 1: Recorder.enter, 2: our send (skipped below), 3: who called it
         frame = _getframe(2)
     except ValueError:  # send() called with no Python frame above it
         return None
@@ -79,12 +79,6 @@ def _site_py() -> wire.CallSite | None:
         # wire.CallSite, as a tuple
         site = entry[1][frame.f_lasti] = (code.co_filename, frame.f_lineno, code.co_name)
     return site
-
-
-# The same computation in C (with its own cache) is the C enter()'s, which also needs the
-# outcomes its nests' rows carry.
-if ACCELERATED:
-    _accel.configure(_SKIP_FILES, RETURNED, RAISED)
 
 
 def _async_done(nest: Any, receiver: Any, started: int, task: asyncio.Future) -> None:
@@ -151,10 +145,9 @@ def _send_robust_async(nest: Any, async_receivers: list, signal: Signal, sender:
 
 def send(self, sender, **named):
     if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
-        # A known (signal, sender) is counted by one call (in C with the accelerator): the
-        # hot path of the pre_init/post_init flood of a big queryset. Recorder.empty()
-        # does the rest (request_started/finished are never counted here: it keys them
-        # apart).
+        # A known (signal, sender) is counted by one call: the hot path of the
+        # pre_init/post_init flood of a big queryset. Recorder.empty() does the rest
+        # (request_started/finished are never counted here: it keys them apart).
         if not _counted(self, sender):
             _rec.empty(self, sender, "send", named)
         return []
@@ -456,7 +449,7 @@ def install(recorder: Recorder) -> None:
     the recorder only."""
     global _rec, _enter, _counted, _registry
     _rec = recorder
-    recorder.site = _site_py  # for the pure-Python enter(); the C one has its own
+    recorder.site = call_site
     _enter = recorder.enter
     _counted = recorder.counted
     _registry = recorder.registry

@@ -9,7 +9,6 @@ application objects, so nothing is kept alive once the dispatch returns.
 from __future__ import annotations
 
 import itertools
-import os
 import secrets
 import threading
 import time
@@ -21,17 +20,9 @@ from typing import Any
 from django.core import signals as core_signals
 from django.dispatch import Signal
 
-from . import describe, forks, wire
+from . import forks, wire
 from .describe import Describer
 from .naming import SignalRegistry
-
-try:  # optional: the common dispatch's recording in C (see _accel.c); same events
-    from . import _accel  # type: ignore[attr-defined]
-except ImportError:  # no compiler at install time, or Python < 3.11: pure Python
-    _accel = None
-# SIGNAL_PROBE_NO_ACCEL=1 keeps the pure-Python hot path (for comparisons and debugging).
-ACCELERATED = _accel is not None and os.environ.get("SIGNAL_PROBE_NO_ACCEL") != "1"
-
 
 RETURNED, RAISED, SKIPPED = wire.RETURNED, wire.RAISED, wire.SKIPPED
 _now = time.perf_counter_ns
@@ -47,9 +38,8 @@ class _Nest:
     each receiver with returned()/raised(); async receivers, timed by their tasks, are
     record()ed. finish() empties ``calls``.
 
-    ``_accel.Nest`` is the same record in C. Once its dispatch has ended a nest refers
-    only to ints, a bool, a tuple of strings and older nests: it holds nothing of the
-    application.
+    Once its dispatch has ended a nest refers only to ints, a bool, a tuple of strings and
+    older nests: it holds nothing of the application.
     """
 
     __slots__ = ("calls", "done", "id", "site", "t0", "t_last", "up")
@@ -136,11 +126,7 @@ OFFSET_TTL_NS = 100_000_000  # how often the wall-clock offset of dispatch times
 
 
 def _thread_state() -> _ThreadState:
-    if ACCELERATED:  # the same slots, read by the C finisher without attribute lookups
-        state = _accel.ThreadState(_current_thread().name, _get_ident())
-    else:
-        state = _ThreadState()
-    _tls.state = state
+    state = _tls.state = _ThreadState()
     return state
 
 Sink = Callable[[Any], None]
@@ -175,11 +161,11 @@ class Recorder:
 
     def __init__(self, sink: Sink, describer: Describer, registry: SignalRegistry, *,
                  stream_empty: bool = False, ignore: frozenset[str] = frozenset()) -> None:
-        self._sink = sink
+        self.sink = sink  # called with each event (a plain tuple); Publisher.submit when streaming
         self.describe = describer
         self.registry = registry
         self.stream_empty = stream_empty
-        self._ignore = ignore
+        self.ignore = ignore  # names of signals that are never recorded
         # Wall-clock time of a dispatch from its monotonic start: one clock read fewer
         # per dispatch. The offset is refreshed every OFFSET_TTL_NS, so a clock step
         # shows within that.
@@ -194,50 +180,15 @@ class Recorder:
         # hook counts known pairs through counted() (_dispatch.send); empty() adds new
         # ones. request_started/finished are keyed with a fourth element: see empty().
         self.empty_counts: dict[tuple, list] = {}
-        # With the accelerator, send()'s pairs are counted in C instead (the same keys,
-        # no tuple or int built per dispatch); drain_empty() merges both.
-        self._send_counts = _accel.Counter() if ACCELERATED else None
-        self.counted: Callable[[Signal, Any], bool] = (
-            self._send_counts if ACCELERATED else self._counted_py)
         self._empty_since = time.perf_counter_ns()
         self._reseed_request_ids()
         _recorders.add(self)
-        if ACCELERATED:
-            # Nests and ids in C too: one counter, shared with next_id() (empty(),
-            # receivers mode).
-            self.enter = _accel.Enter(current_dispatch)
-            self.next_id = self.enter.next_id
-            self._accelerate()
-        else:
-            self.next_id = itertools.count(1).__next__  # atomic under the GIL
-            self.enter = self._enter_py
+        self.next_id = itertools.count(1).__next__  # atomic under the GIL
 
-    @property
-    def sink(self) -> Sink:
-        """Called with each event (a plain tuple); Publisher.submit when streaming."""
-        return self._sink
-
-    @sink.setter
-    def sink(self, sink: Sink) -> None:
-        self._sink = sink
-        if ACCELERATED:  # the C finish holds it too
-            self.finish.sink = sink
-
-    @property
-    def ignore(self) -> frozenset[str]:
-        """Names of signals that are never recorded."""
-        return self._ignore
-
-    @ignore.setter
-    def ignore(self, names: frozenset[str]) -> None:
-        self._ignore = frozenset(names)
-        if ACCELERATED:  # the C finish holds it too
-            self.finish.ignore = self._ignore
-
-    # The call site of the send() that calls enter() (_dispatch._site_py, set by install).
+    # The call site of the send() that calls enter() (_dispatch.call_site, set by install).
     site: Callable[[], wire.CallSite | None] = staticmethod(lambda: None)
 
-    def _enter_py(self) -> _Nest:
+    def enter(self) -> _Nest:
         """Start a dispatch's nest: its parent is the innermost running dispatch, its call
         site that of the mirror calling this; the receivers' clock starts."""
         nest = _Nest(self.next_id(), _running(_current_nest()), self.site())
@@ -259,32 +210,15 @@ class Recorder:
             self._wall_offset = time.time_ns() - now
         return t0 + self._wall_offset
 
-    def _accelerate(self, submit: Callable[..., Any] | None = None) -> None:
-        """(Re)build the C ``finish`` from the describer's current methods and caches.
-
-        An instance attribute: the mirrors' ``rec.finish(...)`` calls the C version, which
-        hands every dispatch it does not handle itself to _finish_py. ``submit`` is the
-        Publisher.submit function whose bound sinks it serves in C (see use_publisher).
-        """
-        d = self.describe
-        self.finish = _accel.Finisher(
-            self, self._names, _tls, d._functions, d._type_labels, d.receiver, d.value,
-            d.sender, d.kwargs, current_request, _request_finished, RETURNED, _KIND, submit,
-            wire.pack_event, time.time_ns, time.perf_counter_ns, OFFSET_TTL_NS,
-            self._ignore, self._sink, d, describe.REDACTED, describe._REQUEST, _request_started)
-        self.begin_request = self.finish.begin_request
-
     def use_publisher(self, publisher: Any) -> None:
         """Stream to ``publisher``: its submit() is the sink, its count_lost() counts
-        failures. With the accelerator, events for it are also queued from C."""
+        failures."""
         self.sink = publisher.submit
         self.on_failure = publisher.count_lost
-        if ACCELERATED:
-            self.finish.submit = type(publisher).submit
 
     # ------------------------------------------------------------------ no receivers
 
-    def _counted_py(self, signal: Signal, sender: Any) -> bool:
+    def counted(self, signal: Signal, sender: Any) -> bool:
         """Count one more send() of a known (signal, sender) without receivers; False
         when the pair is new (then the hook calls empty())."""
         entry = self.empty_counts.get((id(signal), id(sender), "send"))
@@ -314,19 +248,15 @@ class Recorder:
             return
         try:
             name = self.registry.name(signal)
-            if name in self._ignore:
+            if name in self.ignore:
                 return
             if self.stream_empty:
-                self._sink((
+                self.sink((
                     _KIND, time.time_ns(), self.next_id(), current_parent(), name,
                     self.describe.sender(sender), method, 0, threading.current_thread().name,
                     threading.get_ident(), None, current_request.get(), {}, (), False))
             else:
-                label = self.describe.sender(sender)
-                if len(key) == 3 and method == "send" and self._send_counts is not None \
-                        and self._send_counts.add(signal, sender, name, label):
-                    return
-                self.empty_counts[key] = [name, label, 1]
+                self.empty_counts[key] = [name, self.describe.sender(sender), 1]
         except Exception:  # the probe must never break a dispatch; the loss is counted
             self.on_failure()
         finally:
@@ -336,16 +266,12 @@ class Recorder:
     def forget_empty(self) -> None:
         """Drop the no-receiver counts not drained yet (in a forked child: the parent's)."""
         self.empty_counts = {}
-        if self._send_counts is not None:
-            self._send_counts.drain()
         self._empty_since = time.perf_counter_ns()
 
     def drain_empty(self) -> wire.Counts | None:
         """Periodic (publisher thread): the counts since the last call, or None."""
         counts, self.empty_counts = self.empty_counts, {}
         rows = [(name, sender, key[2], n) for key, (name, sender, n) in counts.items()]
-        if self._send_counts is not None:
-            rows += [(name, sender, "send", n) for name, sender, n in self._send_counts.drain()]
         now = time.perf_counter_ns()
         window, self._empty_since = now - self._empty_since, now
         merged: dict[tuple[str, str, str], int] = {}
@@ -370,12 +296,8 @@ class Recorder:
         # on this VM. Unique per process instance, which is how the monitor keys them.
         return f"{self._request_prefix}{next(self._request_counter):x}"
 
-    def _begin_request_py(self, signal: Signal, named: dict[str, Any]) -> None:
-        """request_started carries the WSGI environ or ASGI scope: remember the request.
-
-        ``begin_request`` is this method, or with the accelerator the Finisher's C
-        version, which handles a WSGI environ of plain strings and calls this otherwise.
-        """
+    def begin_request(self, signal: Signal, named: dict[str, Any]) -> None:
+        """request_started carries the WSGI environ or ASGI scope: remember the request."""
         if signal is not _request_started:
             return
         environ = named.get("environ")
@@ -395,17 +317,11 @@ class Recorder:
                     str(scope.get("path", ""))[:512])
         current_request.set(info)
 
-    begin_request = _begin_request_py
-
-    def _finish_py(self, signal: Signal, sender: Any, method: str, named: dict[str, Any],
+    def finish(self, signal: Signal, sender: Any, method: str, named: dict[str, Any],
                    nest: _Nest, receivers: list, async_receivers: list,
                    raised: bool) -> None:
         """End the dispatch and build its event from what ``nest`` (what enter()
-        returned) recorded. Never raises into the app.
-
-        ``finish`` is this method, or with the accelerator a C callable that produces the
-        same events for the common dispatch and calls this for every other one.
-        """
+        returned) recorded. Never raises into the app."""
         nest.done = True
         calls = nest.calls
         try:
@@ -421,7 +337,7 @@ class Recorder:
         duration = (_now() if raised else nest.t_last) - t0
         try:
             name = self._names.get(id(signal)) or self.registry.name(signal)
-            if name not in self._ignore:
+            if name not in self.ignore:
                 if len(calls) == 1 and len(receivers) == 1 and not async_receivers:
                     # The most common dispatch of all: one sync receiver that ran.
                     r, ns, outcome, result = calls[0]
@@ -448,7 +364,7 @@ class Recorder:
                 else:
                     rows = self._receiver_calls(calls, receivers, async_receivers)
                 up = nest.up
-                self._sink((
+                self.sink((
                     _KIND, self._wall(t0), nest.id, None if up is None else up.id, name,
                     "None" if sender is None else self.describe.sender(sender), method,
                     duration, state.thread, state.ident, nest.site,
@@ -463,8 +379,6 @@ class Recorder:
             # What the receivers gave goes now: an exception's traceback leads back to the
             # mirror's frame, which holds the nest (a cycle until collected).
             calls.clear()
-
-    finish = _finish_py
 
     def _receiver_calls(self, calls: list, receivers: list,
                         async_receivers: list) -> tuple[wire.ReceiverCall, ...]:

@@ -38,8 +38,7 @@ _pack_event = wire.pack_event
 CONNECT_GRACE = 0.5
 # A due heartbeat shares the last frame of its tick's flush when that frame holds at most
 # this many events (one send a tick, what a lightly loaded app sees); beside a bigger one
-# it goes alone, so the monitor's compiled decoder, which takes frames of dispatches
-# only, keeps the bulk of a busy stream.
+# it goes in a frame of its own.
 BEAT_RIDES_UP_TO = 64
 
 _live: weakref.WeakSet[Publisher] = weakref.WeakSet()
@@ -148,7 +147,7 @@ class Publisher:
 
     def _wake_up(self) -> None:
         """Wake the sender thread: a full batch is queued, or the first event after
-        idling (also the C submit's way to wake it).
+        idling.
 
         Also where a fork that ran no hooks is noticed (django_probe.forks: a worker
         forked in C, e.g. by uWSGI): such a child inherited a publisher whose thread does

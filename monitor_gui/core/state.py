@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from django_probe import wire
-from monitor_gui.core import colbatch, fastwire
+from monitor_gui.core import fastwire
 from monitor_gui.core.batch import Batch, aggregate, build, merge
 from monitor_gui.core.graph import EdgeKey, SignalGraph, receiver_label
 from monitor_gui.core.nesting import Nesting
@@ -153,29 +153,7 @@ class MonitorState:
         try:
             # Bounded sub-batches keep the transient decoded objects (~1 KB per event)
             # from inflating RSS when a caller hands over a huge backlog at once.
-            frames = frames if isinstance(frames, list) else list(frames)
-            # Runs of frames the compiled decoder takes are applied straight from its
-            # columns; every other frame (and every frame without it) takes the Python
-            # path in bounded sub-batches, in arrival order.
-            rest: list[bytes | wire.Frame] = []
-            i = 0
-            while i < len(frames):
-                taken, refused = 0, True
-                if colbatch.AVAILABLE and type(frames[i]) is bytes:
-                    try:
-                        taken, run, refused = colbatch.decode_run(frames, i)
-                    except Exception:  # e.g. MemoryError: the Python path decides
-                        taken, refused = 0, True
-                if taken:
-                    for chunk in _chunks(rest):
-                        self._apply(chunk, now, ch, updated, applied)
-                    rest = []
-                    self._apply_run(run, now, ch, updated, applied)
-                    i += taken
-                if refused and i < len(frames):  # the next frame is the Python path's,
-                    rest.append(frames[i])  # without asking the compiled decoder again
-                    i += 1
-            for chunk in _chunks(rest):
+            for chunk in _chunks(frames):
                 self._apply(chunk, now, ch, updated, applied)
             if applied:  # the graph and signal counts are folded once per call (batch.merge)
                 merged = merge(applied)
@@ -234,40 +212,6 @@ class MonitorState:
         batch = build(cols, rcols, procs, store.end, store.receivers.end, self.strings,
                       store.requests, store.threads, self._labels)
         self._store(batch, spans, batch.rows["did"], now, updated, applied)
-
-    def _apply_run(self, run: dict[str, Any], now: int, ch: Changes, updated: list[int],
-                   applied: list[Batch]) -> None:
-        """Apply a run of frames decoded by the compiled decoder (``colbatch``)."""
-        pt = self.process_table
-        ch.processes_changed = True
-        segment: list[tuple[ProcessInfo, int]] = []  # consecutive accepted frames
-        begin = end = 0
-        for pid, host, boot, seq, count in run["headers"]:
-            info = pt.account_counts(wire.Proc(pid, host, boot), seq, count, 0, now)
-            if info is None:  # a new process while the table is full: counted, skipped
-                self._store_run(run, begin, end, segment, now, updated, applied)
-                segment, begin = [], end + count
-            elif count:
-                info.dispatches += count
-                segment.append((info, count))
-            end += count
-        self._store_run(run, begin, end, segment, now, updated, applied)
-
-    def _store_run(self, run: dict[str, Any], lo: int, hi: int,
-                   segment: list[tuple[ProcessInfo, int]], now: int, updated: list[int],
-                   applied: list[Batch]) -> None:
-        if hi <= lo:
-            return
-        store = self.store
-        spans, at = [], 0
-        for info, count in segment:
-            spans.append((info.index, at, at + count))
-            at += count
-        procs = np.repeat(np.asarray([info.index for info, _ in segment], np.int32),
-                          [count for _, count in segment])
-        batch = colbatch.build_run(run, lo, hi, procs, store.end, store.receivers.end,
-                                   self.strings, store.requests, store.threads, self._labels)
-        self._store(batch, spans, batch.rows["did"].tolist(), now, updated, applied)
 
     def _store(self, batch: Batch, spans: list[tuple[int, int, int]], ids: Any, now: int,
                updated: list[int], applied: list[Batch]) -> None:

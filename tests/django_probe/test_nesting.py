@@ -1,10 +1,9 @@
 """Nesting: an event's ``parent`` is the innermost dispatch still running around its send().
 
-Run on both nesting implementations (``make test`` reruns this directory with
-SIGNAL_PROBE_NO_ACCEL=1). The scenarios are the ways code runs "inside a receiver":
-the same stack, asyncio tasks that asend() gathers, async_to_sync/sync_to_async hops to
-other threads (asgiref copies the context there and back), concurrent dispatches in
-sibling tasks, and work a receiver schedules to run after its dispatch ended.
+The scenarios are the ways code runs "inside a receiver": the same stack, asyncio tasks
+that asend() gathers, async_to_sync/sync_to_async hops to other threads (asgiref copies the
+context there and back), concurrent dispatches in sibling tasks, and work a receiver
+schedules to run after its dispatch ended.
 """
 
 from __future__ import annotations

@@ -20,7 +20,6 @@ import asyncio
 import functools
 import logging
 import sys
-import time
 import weakref
 from typing import Any
 
@@ -29,11 +28,11 @@ from django.core.signals import request_started as _request_started
 from django.dispatch import dispatcher
 from django.dispatch.dispatcher import NO_RECEIVERS, Signal
 
-from . import wire
+from . import clock, wire
 from .capture import RAISED, RETURNED, Recorder
 from .naming import SignalRegistry, creation_frame
 
-_now = time.perf_counter_ns
+_now = clock.perf_counter_ns  # the real monotonic clock, out of time-mocking libraries' reach
 _getframe = sys._getframe
 _logger = logging.getLogger("django.dispatch")  # Django 4.2 logs send_robust failures here
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import secrets
 import threading
-import time
 import weakref
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -20,12 +19,15 @@ from typing import Any
 from django.core import signals as core_signals
 from django.dispatch import Signal
 
-from . import forks, wire
+from . import clock, forks, wire
 from .describe import Describer
 from .naming import SignalRegistry
 
 RETURNED, RAISED, SKIPPED = wire.RETURNED, wire.RAISED, wire.SKIPPED
-_now = time.perf_counter_ns
+# The real monotonic clock, as no time-mocking library sees it (django_probe.clock); a
+# dispatch's wall-clock time is its monotonic start plus the offset read at start-up.
+_now = clock.perf_counter_ns
+_WALL_OFFSET_NS = clock.WALL_OFFSET_NS
 
 
 class _Nest:
@@ -122,7 +124,6 @@ class _ThreadState:
 
 
 _tls = threading.local()
-OFFSET_TTL_NS = 100_000_000  # how often the wall-clock offset of dispatch times is re-read
 
 
 def _thread_state() -> _ThreadState:
@@ -166,11 +167,6 @@ class Recorder:
         self.registry = registry
         self.stream_empty = stream_empty
         self.ignore = ignore  # names of signals that are never recorded
-        # Wall-clock time of a dispatch from its monotonic start: one clock read fewer
-        # per dispatch. The offset is refreshed every OFFSET_TTL_NS, so a clock step
-        # shows within that.
-        self._wall_offset = 0
-        self._offset_at = -OFFSET_TTL_NS
         # Called when building an event failed (a probe bug): the publisher counts it as
         # dropped. Without a publisher, failures are only counted here.
         self.failures = itertools.count()
@@ -180,7 +176,7 @@ class Recorder:
         # hook counts known pairs through counted() (_dispatch.send); empty() adds new
         # ones. request_started/finished are keyed with a fourth element: see empty().
         self.empty_counts: dict[tuple, list] = {}
-        self._empty_since = time.perf_counter_ns()
+        self._empty_since = _now()
         self._reseed_request_ids()
         _recorders.add(self)
         self.next_id = itertools.count(1).__next__  # atomic under the GIL
@@ -202,13 +198,6 @@ class Recorder:
         nest = _Nest(self.next_id(), _running(_current_nest()), site)
         nest.done = True
         return nest
-
-    def _wall(self, t0: int) -> int:
-        """time.time_ns() at perf_counter_ns() == t0 (see _wall_offset)."""
-        if t0 - self._offset_at > OFFSET_TTL_NS:
-            self._offset_at = now = time.perf_counter_ns()
-            self._wall_offset = time.time_ns() - now
-        return t0 + self._wall_offset
 
     def use_publisher(self, publisher: Any) -> None:
         """Stream to ``publisher``: its submit() is the sink, its count_lost() counts
@@ -252,7 +241,7 @@ class Recorder:
                 return
             if self.stream_empty:
                 self.sink((
-                    _KIND, time.time_ns(), self.next_id(), current_parent(), name,
+                    _KIND, clock.wall_ns(), self.next_id(), current_parent(), name,
                     self.describe.sender(sender), method, 0, threading.current_thread().name,
                     threading.get_ident(), None, current_request.get(), {}, (), False))
             else:
@@ -266,13 +255,13 @@ class Recorder:
     def forget_empty(self) -> None:
         """Drop the no-receiver counts not drained yet (in a forked child: the parent's)."""
         self.empty_counts = {}
-        self._empty_since = time.perf_counter_ns()
+        self._empty_since = _now()
 
     def drain_empty(self) -> wire.Counts | None:
         """Periodic (publisher thread): the counts since the last call, or None."""
         counts, self.empty_counts = self.empty_counts, {}
         rows = [(name, sender, key[2], n) for key, (name, sender, n) in counts.items()]
-        now = time.perf_counter_ns()
+        now = _now()
         window, self._empty_since = now - self._empty_since, now
         merged: dict[tuple[str, str, str], int] = {}
         for name, sender, method, n in rows:
@@ -282,7 +271,7 @@ class Recorder:
             return None
         items = [wire.EmptyCount(name, sender, method, n)
                  for (name, sender, method), n in merged.items()]
-        return wire.Counts(wire.KIND_COUNTS, time.time_ns(), window, items)
+        return wire.Counts(wire.KIND_COUNTS, now + _WALL_OFFSET_NS, window, items)
 
     # ------------------------------------------------------------------ dispatches
 
@@ -365,7 +354,7 @@ class Recorder:
                     rows = self._receiver_calls(calls, receivers, async_receivers)
                 up = nest.up
                 self.sink((
-                    _KIND, self._wall(t0), nest.id, None if up is None else up.id, name,
+                    _KIND, t0 + _WALL_OFFSET_NS, nest.id, None if up is None else up.id, name,
                     "None" if sender is None else self.describe.sender(sender), method,
                     duration, state.thread, state.ident, nest.site,
                     _request_now(), self.describe.kwargs(named) if named else {},

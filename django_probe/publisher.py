@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 
 import zmq
 
-from django_probe import forks, wire
+from django_probe import clock, forks, wire
 from django_probe.conf import ProbeConfig
 
 Producer = Callable[[], "wire.Event | None"]
@@ -117,7 +117,7 @@ class Publisher:
             "pid": str(self.proc.pid),
             "host": self.proc.host,
         }
-        self._hello = _pack_event(wire.Hello(wire.KIND_HELLO, time.time_ns(), info))
+        self._hello = _pack_event(wire.Hello(wire.KIND_HELLO, clock.wall_ns(), info))
         self._hello_pending = True
 
     # ------------------------------------------------------------------ any thread
@@ -243,10 +243,10 @@ class Publisher:
         self._zmq_objects = (context, sock)
         # A new socket needs a moment to connect; until then "not writable" means
         # "connecting", not "no monitor", so events wait in the queue instead of dropping.
-        connecting_until = time.monotonic() + CONNECT_GRACE
+        connecting_until = clock.monotonic() + CONNECT_GRACE
         interval = self.config.flush_interval
         heartbeat_every = self.config.heartbeat_interval
-        next_beat = time.monotonic() + heartbeat_every
+        next_beat = clock.monotonic() + heartbeat_every
         wake = self._wake
         wait = interval
         try:
@@ -258,16 +258,16 @@ class Publisher:
                     break
                 wait = interval
                 try:
-                    if (time.monotonic() < connecting_until and sock is not None
+                    if (clock.monotonic() < connecting_until and sock is not None
                             and not _writable(sock)):
                         continue
                     # A due heartbeat rides in the flush's last frame if that is small
                     # (BEAT_RIDES_UP_TO): each send costs the sender thread a GIL
                     # hand-back (~0.3 ms of CPU here, measured).
-                    beat = time.monotonic() >= next_beat
+                    beat = clock.monotonic() >= next_beat
                     flushed = self._flush(sock, beat)
                     if beat:
-                        next_beat = time.monotonic() + heartbeat_every
+                        next_beat = clock.monotonic() + heartbeat_every
                     if not flushed:
                         # Nothing came since the last tick: sleep until the next heartbeat
                         # unless submit() wakes us for the first new event.
@@ -275,14 +275,17 @@ class Publisher:
                         if self._queue:  # (one came meanwhile: no sleep for it)
                             self._idle = False
                         else:
-                            wait = max(interval, next_beat - time.monotonic())
+                            wait = max(interval, next_beat - clock.monotonic())
                 except Exception:
                     next(self._internal)  # never let one bad tick kill the thread
             try:  # the last flush and heartbeat: what was captured up to close()
-                if time.monotonic() < connecting_until and sock is not None:
+                if clock.monotonic() < connecting_until and sock is not None:
                     # Closed right after starting (a short-lived child, a management
-                    # command): give the connection up to LINGER to come up.
-                    sock.poll(self.config.linger_ms, zmq.POLLOUT)
+                    # command): give the connection up to LINGER to come up. Short naps,
+                    # not sock.poll(): pyzmq's poll reads time.monotonic, which tests mock.
+                    until = clock.monotonic() + max(0, self.config.linger_ms) / 1000
+                    while not _writable(sock) and clock.monotonic() < until:
+                        time.sleep(0.002)
                 self._flush(sock, beat=True)
             except Exception:
                 next(self._internal)
@@ -340,7 +343,7 @@ class Publisher:
         counters = self.stats()
         sent = counters["sent"] + (1 if self._hello_pending else 0) + before
         events: list[wire.Event] = [wire.Heartbeat(
-            wire.KIND_HEARTBEAT, time.time_ns(), counters["captured"], sent,
+            wire.KIND_HEARTBEAT, clock.wall_ns(), counters["captured"], sent,
             counters["dropped_queue"], counters["dropped_send"], counters["queue_depth"],
             counters["queue_max"],
         )]
@@ -420,9 +423,9 @@ def _after_fork_in_child() -> None:
 
 def _close_all_at_exit() -> None:
     # Bounded in total: the app must never hang at exit, even with the monitor gone.
-    deadline = time.monotonic() + 2.0
+    deadline = clock.monotonic() + 2.0
     for publisher in list(_live):
-        publisher.close(timeout=max(0.0, min(1.0, deadline - time.monotonic())))
+        publisher.close(timeout=max(0.0, min(1.0, deadline - clock.monotonic())))
 
 
 forks.register(_after_fork_in_child)

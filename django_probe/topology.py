@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from typing import Any
 
-from . import wire
+from . import clock, wire
 from ._dispatch import connected_receivers
 from .describe import Describer
 from .naming import SignalRegistry
@@ -19,8 +19,10 @@ class TopologyWatcher:
     """
 
     def __init__(self, registry: SignalRegistry, describer: Describer,
-                 interval: float = 2.0, refresh: float = 15.0) -> None:
+                 interval: float = 2.0, refresh: float = 15.0,
+                 monotonic: Callable[[], float] = clock.monotonic) -> None:
         self.registry = registry
+        self._monotonic = monotonic  # the probe's own clock: never one a test mocks
         self.describe = describer
         self.interval = interval  # TOPOLOGY_INTERVAL: how often the wiring is compared
         self.refresh = refresh  # resend unchanged wiring so a late-started monitor gets it
@@ -66,7 +68,7 @@ class TopologyWatcher:
                 receivers.append(wire.ConnectedReceiver(rname, module, file, line, is_async,
                                                         sender_label, weak))
             signals.append(wire.SignalWiring(name, receivers))
-        return wire.Topology(wire.KIND_TOPOLOGY, time.time_ns(), signals)
+        return wire.Topology(wire.KIND_TOPOLOGY, clock.wall_ns(), signals)
 
     def fingerprint(self) -> tuple:
         """What the wiring depends on, without describing anything: every known signal's
@@ -78,7 +80,7 @@ class TopologyWatcher:
             for signal in list(self.registry.known)))
 
     def poll(self) -> wire.Topology | None:
-        now = time.monotonic()
+        now = self._monotonic()
         if now - self._last_checked < self.interval:
             return None
         self._last_checked = now

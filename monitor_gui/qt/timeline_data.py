@@ -9,6 +9,11 @@ import numpy as np
 
 DEPTH_CAP = 6  # deeper nesting is drawn on the last sub-row of a lane
 ITEM_LIMIT = 3_000  # above this many visible marks, draw per-pixel aggregates instead
+# A gap between marks this many times longer than the span of the marks around it is
+# not idle time but a clock jump (Django's test suite mocks time.time: the real
+# recording holds dispatches stamped 1999 and 2016 among ones from a one-minute run).
+OUTLIER_GAP_FACTOR = 10
+MIN_CLUSTER_GAP_NS = 60e9  # gaps shorter than a minute never split the traffic
 
 
 @dataclass
@@ -37,7 +42,7 @@ class TimelineData:
                  lane_label: Callable[[int], str] | None = None, capacity: int = 1024) -> None:
         self.name_of = name_of  # interned string id -> text (signal names of marks)
         self.lane_label = lane_label or name_of  # lane key -> lane title
-        self.lane_mode = "signal"
+        self.lane_mode = "signal"  # or "thread", "request", "proc", "flame"
         # Sized once for the store (plus headroom): growing by doubling near 1M marks
         # would copy ~40 MB inside one GUI slice; compaction then happens in place,
         # once per ``capacity - live`` appends.
@@ -49,9 +54,9 @@ class TimelineData:
         self.rows = np.zeros(cap, np.int64)
         self.ts = np.zeros(cap, np.float64)
         self.end = np.zeros(cap, np.float64)
-        self.key = np.zeros(cap, np.int32)  # lane key: the interned id of signal/thread/request
+        self.key = np.zeros(cap, np.int64)  # lane key: the id of signal/thread/request/process
         self.lane = np.zeros(cap, np.int32)
-        self.depth = np.zeros(cap, np.int8)
+        self.depth = np.zeros(cap, np.int8)  # sub-row within the lane (see ``flame``)
         self.raised = np.zeros(cap, np.bool_)
         self.signal = np.zeros(cap, np.int32)
         self.drow = np.zeros(cap, np.int32)  # display row of each mark (lane row + nesting)
@@ -66,6 +71,12 @@ class TimelineData:
         self.t_min = np.inf
         self.t_max = -np.inf
         self.version = 0
+
+    @property
+    def flame(self) -> bool:
+        """Flame chart: a lane's sub-rows alternate dispatch depth d (row 2d) and the
+        receivers that dispatch ran (row 2d + 1), under which its nested sends stack."""
+        return self.lane_mode == "flame"
 
     def __len__(self) -> int:
         return self.hi - self.lo
@@ -101,17 +112,18 @@ class TimelineData:
         self.ts[s] = ts - self.base
         self.end[s] = self.ts[s] + dur
         self.key[s] = key
-        self.depth[s] = np.minimum(depth, DEPTH_CAP - 1)
+        self.depth[s] = self._sub_row(depth)
         self.raised[s] = raised
         self.signal[s] = signal
         new_lanes = False
-        for k in np.unique(key).tolist():
+        uniq, inverse = np.unique(key, return_inverse=True)
+        for k in uniq.tolist():
             if k not in self._lane_of:
                 self._lane_of[k] = len(self.lane_names)
                 self.lane_names.append(self.lane_label(k))
                 new_lanes = True
-        lut = self._lut()
-        lanes = lut[key + 1]
+        lanes = np.fromiter((self._lane_of[k] for k in uniq.tolist()), np.int32,
+                            len(uniq))[inverse.reshape(-1)]
         self.lane[s] = lanes
         if len(self.lane_depth) < len(self.lane_names):
             grown = np.zeros(2 * len(self.lane_names), np.int32)
@@ -139,7 +151,7 @@ class TimelineData:
         if not found.any():
             return
         idx = pos[found] + self.lo
-        self.depth[idx] = np.minimum(depth[found], DEPTH_CAP - 1)
+        self.depth[idx] = self._sub_row(depth[found])
         if self._deepen_lanes(self.lane[idx], self.depth[idx]):
             self._assign_rows()  # lane offsets moved: every mark's display row changes
             every = slice(self.lo, self.hi)
@@ -148,17 +160,16 @@ class TimelineData:
             self.drow[idx] = self.display_row(idx)
         self.version += 1
 
+    def _sub_row(self, depth: np.ndarray) -> np.ndarray:
+        capped = np.minimum(depth, DEPTH_CAP - 1)
+        return 2 * capped if self.flame else capped
+
     def _deepen_lanes(self, lanes: np.ndarray, depth: np.ndarray) -> bool:
         """Raise each lane's sub-row count to the depths given; True if any lane grew."""
         before = self.lane_depth.copy()
-        np.maximum.at(self.lane_depth, lanes, depth)
+        # In a flame chart every dispatch row has its receivers' row below it.
+        np.maximum.at(self.lane_depth, lanes, depth + 1 if self.flame else depth)
         return not np.array_equal(before, self.lane_depth)
-
-    def _lut(self) -> np.ndarray:
-        # Keys are shifted by one so the store's "absent" id (-1) gets a lane of its own.
-        lut = np.full(max(self._lane_of) + 2, -1, np.int32)
-        lut[np.fromiter(self._lane_of, np.int64) + 1] = list(self._lane_of.values())
-        return lut
 
     def _assign_rows(self) -> None:
         n = len(self.lane_names)
@@ -182,6 +193,43 @@ class TimelineData:
             self.version += 1
 
     # ------------------------------------------------------------------ queries
+    def index_of(self, row: int) -> int | None:
+        """Buffer index of the mark of absolute store row ``row``, if this filter holds it."""
+        held = self.rows[self.lo:self.hi]
+        pos = int(np.searchsorted(held, row))
+        return pos + self.lo if pos < len(held) and held[pos] == row else None
+
+    def core_extent(self) -> tuple[float, float, int]:
+        """(start, end, marks left out) of the bulk of the marks, ignoring clock jumps.
+
+        Sorted start times are cut at gaps of over a minute; from the cluster with the
+        most marks, neighbours are taken in while the gap to them is at most
+        OUTLIER_GAP_FACTOR times the span taken so far (an evening's pauses between
+        requests stay in; a dispatch stamped 16 years earlier does not).
+        """
+        ts = np.sort(self.ts[self.lo:self.hi])
+        if not len(ts):
+            return 0.0, 0.0, 0
+        gaps = np.diff(ts)
+        cuts = np.flatnonzero(gaps > MIN_CLUSTER_GAP_NS)
+        starts = np.concatenate(([0], cuts + 1))
+        ends = np.concatenate((cuts + 1, [len(ts)]))  # exclusive
+        i = j = int(np.argmax(ends - starts))
+        while True:
+            span = ts[ends[j] - 1] - ts[starts[i]] + MIN_CLUSTER_GAP_NS
+            left = ts[starts[i]] - ts[ends[i - 1] - 1] if i > 0 else np.inf
+            right = ts[starts[j + 1]] - ts[ends[j] - 1] if j + 1 < len(starts) else np.inf
+            if min(left, right) > OUTLIER_GAP_FACTOR * span:
+                break
+            if left <= right:
+                i -= 1
+            else:
+                j += 1
+        lo, hi = int(starts[i]), int(ends[j])
+        in_core = (self.ts[self.lo:self.hi] >= ts[lo]) & (self.ts[self.lo:self.hi] <= ts[hi - 1])
+        end = float(self.end[self.lo:self.hi][in_core].max())
+        return float(ts[lo]), end, len(ts) - (hi - lo)
+
     def display_row(self, idx: np.ndarray | int) -> np.ndarray:
         lane = self.lane[idx]
         return self.lane_row0[lane] + np.minimum(self.depth[idx], self.lane_depth[lane])

@@ -2,36 +2,47 @@
 
 from __future__ import annotations
 
-import math
-import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QScrollBar, QToolTip, QWidget
 
 from monitor_gui.qt.theme import Theme, current_theme, format_ns, html_text, short_signal
 from monitor_gui.qt.timeline_data import TimelineData
+from monitor_gui.qt.timeline_flame import Bar, ReceiversOf
+from monitor_gui.qt.timeline_paint import AXIS_H, GUTTER, ROW_H, TimelinePainting
 
-ROW_H = 18
-GUTTER = 180
-AXIS_H = 26
+__all__ = ["AXIS_H", "GUTTER", "ROW_H", "TimelineView"]
+
 DEFAULT_WINDOW_NS = 10e9  # follow-live shows the last ten seconds
 MIN_SPAN_NS = 2_000.0
-_STEPS = [m * 10.0 ** e for e in range(0, 13) for m in (1, 2, 5)]
+SELECTION_MARGIN = 0.25  # zoom to selection: this share of the dispatch on either side
 
 
-class TimelineView(QWidget):
-    """Time left -> right, one lane per signal (or thread/request), nesting stacked below."""
+class TimelineView(TimelinePainting):
+    """Time left -> right, one lane per signal (or thread/request/process), nesting below.
+
+    In flame mode (one lane per request) each dispatch's receivers are bars on the row
+    under it, and the dispatches those receivers sent stack below them.
+    """
 
     dispatchClicked = Signal(int)  # absolute store row
     followChanged = Signal(bool)
 
     def __init__(self, data: TimelineData, parent: QWidget | None = None,
-                 theme: Theme | None = None) -> None:
+                 theme: Theme | None = None, receivers: ReceiversOf | None = None,
+                 stored: Callable[[], int] | None = None) -> None:
         super().__init__(parent)
         self.data = data
+        self.receivers = receivers  # receiver calls of dispatch rows (flame mode)
+        # How many dispatches exist before filtering: an empty view then says the
+        # filter hides them rather than that nothing arrived.
+        self.stored = stored
+        self.fit_note = ""  # what fit_all left out, shown while its window stands
+        self.last_bars: list[Bar] = []
         self.theme = theme or current_theme()
         self.follow = True
         self.window_ns = DEFAULT_WINDOW_NS
@@ -109,9 +120,14 @@ class TimelineView(QWidget):
         self.data_changed()
 
     def fit_all(self) -> None:
+        """Show every mark, except the few whose clock jumped far away (noted in the axis)."""
         if len(self.data):
-            span = max(self.data.t_max - self.data.t_min, MIN_SPAN_NS)
-            self.set_window(self.data.t_min - span * 0.02, self.data.t_max + span * 0.02)
+            start, end, outside = self.data.core_extent()
+            span = max(end - start, MIN_SPAN_NS)
+            self.set_window(start - span * 0.02, end + span * 0.02)
+            self.window_ns = self.t1 - self.t0
+            if outside:
+                self.fit_note = f"{outside:,} with far-off times (clock jumps) not shown"
 
     def set_window(self, t0: float, t1: float) -> None:
         """Free zoom/pan: leaves follow-live mode."""
@@ -119,7 +135,24 @@ class TimelineView(QWidget):
             mid = (t0 + t1) / 2
             t0, t1 = mid - MIN_SPAN_NS / 2, mid + MIN_SPAN_NS / 2
         self.t0, self.t1 = t0, t1
+        self.fit_note = ""
         self.set_follow(False)
+
+    def zoom_to_selection(self) -> bool:
+        """Show the selected dispatch with a margin, scrolled to its row; False if hidden."""
+        i = None if self.selected_row is None else self.data.index_of(self.selected_row)
+        if i is None:
+            return False
+        ts, end = float(self.data.ts[i]), float(self.data.end[i])
+        margin = max((end - ts) * SELECTION_MARGIN, MIN_SPAN_NS / 2)
+        self.set_window(ts - margin, end + margin)
+        self.window_ns = self.t1 - self.t0
+        top, bottom = self.visible_rows()
+        row = int(self.data.drow[i])
+        if not top <= row < bottom - 1:
+            self.scroll_lanes(row - 1)
+        self.update()
+        return True
 
     def zoom(self, factor: float, at_x: float | None = None) -> None:
         """factor < 1 zooms in around the pixel ``at_x`` (default: the centre)."""
@@ -138,146 +171,6 @@ class TimelineView(QWidget):
         rows = max(1, (self.height() - AXIS_H) // ROW_H + 1)
         top = min(self.scroll_row, max(0, self.data.total_rows - rows + 1))
         return top, top + rows
-
-    # ------------------------------------------------------------------ painting
-    def _colours(self) -> np.ndarray:
-        """ARGB colour per display row (the lane's colour), rebuilt when lanes change."""
-        key = (len(self.data.lane_names), self.data.total_rows)
-        if self._row_colours is None or self._colour_version != key:
-            colours = np.zeros(max(1, self.data.total_rows), np.uint32)
-            for lane, name in enumerate(self.data.lane_names):
-                r0 = self.data.lane_row0[lane]
-                colours[r0:r0 + self.data.lane_depth[lane] + 1] = self._lane_colour(lane, name)
-            self._row_colours, self._colour_version = colours, key
-        return self._row_colours
-
-    def _lane_colour(self, lane: int, name: str) -> int:
-        return self.theme.lane_colour(name).rgb() & 0xFFFFFF
-
-    def paintEvent(self, event: Any) -> None:
-        started = time.perf_counter()
-        p = QPainter(self)
-        theme = self.theme
-        p.fillRect(self.rect(), theme.background)
-        row0, row1 = self.visible_rows()
-        self._paint_lanes(p, row0, row1)
-        vis = self.data.visible(self.t0, self.t1, self.plot_width, row0, row1)
-        self.last_visible_total = vis.total
-        self.last_aggregated = vis.coverage is not None
-        p.setClipRect(QRectF(GUTTER, AXIS_H, self.plot_width, self.height() - AXIS_H))
-        if vis.coverage is not None:
-            self._paint_aggregate(p, vis.coverage, vis.errors, row0)
-        elif vis.items is not None and len(vis.items):
-            self._paint_items(p, vis.items, row0)
-        p.setClipping(False)
-        self._paint_axis(p)
-        if not len(self.data):
-            p.setPen(theme.muted)
-            p.drawText(self.rect().adjusted(GUTTER, AXIS_H, 0, 0), Qt.AlignmentFlag.AlignCenter,
-                       "No dispatches yet")
-        p.end()
-        self.last_paint_ms = (time.perf_counter() - started) * 1000
-
-    def _paint_lanes(self, p: QPainter, row0: int, row1: int) -> None:
-        theme, data = self.theme, self.data
-        p.setFont(self.small)
-        for i, lane in enumerate(data.lane_order):
-            r = int(data.lane_row0[lane])
-            n = int(data.lane_depth[lane]) + 1
-            if r + n <= row0 or r >= row1:
-                continue
-            y = AXIS_H + (r - row0) * ROW_H
-            if i % 2:
-                p.fillRect(QRectF(0, y, self.width(), n * ROW_H), theme.surface)
-            p.setPen(theme.grid)
-            p.drawLine(QPointF(0, y + n * ROW_H), QPointF(self.width(), y + n * ROW_H))
-            p.fillRect(QRectF(6, y + 5, 4, ROW_H - 10), self.theme.lane_colour(
-                data.lane_names[lane]))
-            p.setPen(theme.text)
-            label = self.metrics.elidedText(short_signal(data.lane_names[lane]),
-                                            Qt.TextElideMode.ElideMiddle, GUTTER - 22)
-            p.drawText(QRectF(16, y, GUTTER - 20, ROW_H), Qt.AlignmentFlag.AlignVCenter, label)
-        p.setPen(theme.grid)
-        p.drawLine(GUTTER, AXIS_H, GUTTER, self.height())
-
-    def _paint_aggregate(self, p: QPainter, cov: np.ndarray, err: np.ndarray | None,
-                         row0: int) -> None:
-        rows, width = cov.shape
-        colours = self._colours()[row0:row0 + rows]
-        # Density as opacity on a log scale: one mark is visible, a burst is solid.
-        alpha = np.zeros(cov.shape, np.uint32)
-        hit = cov > 0
-        peak = max(1.0, float(cov.max()))
-        alpha[hit] = (90 + 165 * np.log1p(cov[hit]) / math.log1p(peak)).astype(np.uint32)
-        argb = (alpha << 24) | colours[:, None]
-        if err is not None:
-            red = self.theme.error.rgb() & 0xFFFFFF
-            argb[err > 0] = 0xFF000000 | red
-        argb = np.ascontiguousarray(argb)
-        image = QImage(argb.data, width, rows, width * 4, QImage.Format.Format_ARGB32)
-        # Each image row becomes one lane row; 2 px gaps keep stacked rows distinct.
-        for r in range(rows):
-            p.drawImage(QRectF(GUTTER, AXIS_H + r * ROW_H + 2, width, ROW_H - 3), image,
-                        QRectF(0, r, width, 1))
-
-    def _paint_items(self, p: QPainter, items: np.ndarray, row0: int) -> None:
-        data, theme = self.data, self.theme
-        k = self.plot_width / (self.t1 - self.t0)
-        x1 = GUTTER + (data.ts[items] - self.t0) * k
-        x2 = GUTTER + (data.end[items] - self.t0) * k
-        rows = data.display_row(items) - row0
-        p.setFont(self.small)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        for i, idx in enumerate(items.tolist()):
-            left, right = max(GUTTER - 2.0, x1[i]), min(float(self.width()) + 2, x2[i])
-            w = max(2.0, right - left)
-            rect = QRectF(left, AXIS_H + rows[i] * ROW_H + 2, w, ROW_H - 3)
-            name = self.name_of_signal(int(data.signal[idx]))
-            colour = theme.error if data.raised[idx] else theme.lane_colour(name)
-            p.fillRect(rect, colour)
-            if int(data.rows[idx]) == self.selected_row:
-                p.setPen(QPen(theme.text, 2))
-                p.drawRect(rect.adjusted(-1, -1, 1, 1))
-            if w > 60:
-                p.setPen(QColor("#ffffff") if theme.dark or data.raised[idx] else QColor("#111"))
-                text = f"{short_signal(name)}  {format_ns(data.end[idx] - data.ts[idx])}"
-                p.drawText(rect.adjusted(4, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter,
-                           self.metrics.elidedText(text, Qt.TextElideMode.ElideRight, w - 6))
-
-    def name_of_signal(self, sid: int) -> str:
-        return self.data.name_of(sid)
-
-    def _paint_axis(self, p: QPainter) -> None:
-        theme = self.theme
-        p.fillRect(QRectF(0, 0, self.width(), AXIS_H), theme.surface)
-        p.setPen(theme.grid)
-        p.drawLine(0, AXIS_H, self.width(), AXIS_H)
-        span = self.t1 - self.t0
-        step = next((s for s in _STEPS if s * self.plot_width / span >= 90), _STEPS[-1])
-        p.setFont(self.small)
-        base = self.data.base or 0
-        t = math.ceil(self.t0 / step) * step
-        while t < self.t1:
-            x = self.x_of(t)
-            p.setPen(theme.grid)
-            p.drawLine(QPointF(x, AXIS_H - 5), QPointF(x, self.height()))
-            p.setPen(theme.muted)
-            p.drawText(QPointF(x + 3, AXIS_H - 8), self._clock(base + round(t), step))
-            t += step
-        p.setPen(theme.text)
-        mode = "LIVE" if self.follow else "FREE"
-        p.drawText(QRectF(8, 0, GUTTER - 12, AXIS_H), Qt.AlignmentFlag.AlignVCenter,
-                   f"{mode} · {format_ns(span)}")
-
-    @staticmethod
-    def _clock(ns: int, step: float) -> str:
-        """Wall-clock label with as many decimals as the tick step needs (integer maths)."""
-        secs, frac = divmod(ns, 1_000_000_000)
-        text = time.strftime("%H:%M:%S", time.localtime(secs))
-        if step < 1e9:
-            digits = 3 if step >= 1e6 else (6 if step >= 1e3 else 9)
-            text += f".{frac // 10 ** (9 - digits):0{digits}d}"
-        return text
 
     # ------------------------------------------------------------------ interaction
     def wheelEvent(self, event: Any) -> None:
@@ -302,8 +195,14 @@ class TimelineView(QWidget):
                 self.scroll_lanes(row - int(dy // ROW_H))
                 self.set_window(t0 - shift, t1 - shift)
             return
+        bar = self.bar_at(pos)
         row = self.hit_row(pos)
-        if row is not None:
+        if bar is not None and bar.kind == "receiver":
+            state = "raised" if bar.raised else "ok"
+            QToolTip.showText(event.globalPosition().toPoint(),
+                              f"<b>{html_text(bar.name)}</b> (receiver)<br>"
+                              f"{format_ns(bar.dur)} · {state}", self)
+        elif row is not None:
             QToolTip.showText(event.globalPosition().toPoint(), self.tooltip_for(row), self)
         else:
             QToolTip.hideText()
@@ -317,9 +216,17 @@ class TimelineView(QWidget):
                 self.update()
         self._press = None
 
+    def bar_at(self, pos: QPointF) -> Bar | None:
+        """The bar last painted under ``pos`` (a receiver before the dispatch around it)."""
+        found = [b for b in self.last_bars if b.contains(pos.x(), pos.y())]
+        return min(found, key=lambda b: (b.kind == "dispatch", b.w), default=None)
+
     def hit_row(self, pos: QPointF) -> int | None:
         if pos.x() < GUTTER or pos.y() < AXIS_H:
             return None
+        bar = self.bar_at(pos)
+        if bar is not None:
+            return bar.store_row
         row = int((pos.y() - AXIS_H) // ROW_H) + self.visible_rows()[0]
         tolerance = 2 * (self.t1 - self.t0) / self.plot_width
         return self.data.hit(self.t_of(pos.x()), row, tolerance)
@@ -350,5 +257,7 @@ class TimelineView(QWidget):
             self.fit_all()
         elif key == Qt.Key.Key_End:
             self.set_follow(True)
+        elif key == Qt.Key.Key_Z:
+            self.zoom_to_selection()
         else:
             super().keyPressEvent(event)

@@ -35,6 +35,8 @@ from monitor_gui.qt.stats_view import StatsView
 from monitor_gui.qt.status import Banner, StatusBar
 from monitor_gui.qt.theme import Theme, current_theme, follow_system_scheme, html_text
 from monitor_gui.qt.timeline_data import TimelineData
+from monitor_gui.qt.timeline_flame import receiver_spans
+from monitor_gui.qt.timeline_lanes import lane_keys, lane_title
 from monitor_gui.qt.timeline_view import TimelineView
 from monitor_gui.qt.window_files import LANE_COLUMNS, FilesAndSettings
 
@@ -62,7 +64,10 @@ class MainWindow(FilesAndSettings, QMainWindow):
         self.graph = GraphView(theme=self.theme)
         self.timeline_data = TimelineData(self._string, self._lane_label,
                                           capacity=self.state.store.capacity * 3 // 2)
-        self.timeline = TimelineView(self.timeline_data, theme=self.theme)
+        self.timeline = TimelineView(
+            self.timeline_data, theme=self.theme,
+            receivers=lambda rows: receiver_spans(self.state.store, rows),
+            stored=lambda: len(self.state.store))
         self.table_model = DispatchTableModel(controller, self.theme)
         self.table = self._make_table()
         self.signal_model = SignalListModel(controller)
@@ -145,13 +150,17 @@ class MainWindow(FilesAndSettings, QMainWindow):
                                           "Timeline follows the newest events", checkable=True,
                                           icon=sp.SP_MediaSeekForward)
         self.follow_action.setChecked(True)
+        self.zoom_selection_action = self._action(
+            "Zoom to selection", "Z", self.timeline.zoom_to_selection,
+            "Timeline: show the selected dispatch", icon=sp.SP_FileDialogContentsView)
         self.find_action = self._action("Find signal", QKeySequence.StandardKey.Find,
                                         self.filters.search.setFocus, "Search signals")
         self.help_action = self._action("Shortcuts", QKeySequence.StandardKey.HelpContents,
                                         self.show_shortcuts, "Keyboard and mouse controls")
         self.lanes = QComboBox()
         self.lanes.addItems(list(LANE_COLUMNS))
-        self.lanes.setToolTip("One timeline lane per signal, thread or request")
+        self.lanes.setToolTip("One timeline lane per signal, thread, request or process; "
+                              "or a flame chart per request (receivers under dispatches)")
         self.lanes.currentTextChanged.connect(self.set_lane_mode)
         bar = QToolBar("Main")
         bar.setObjectName("toolbar-main")
@@ -160,7 +169,7 @@ class MainWindow(FilesAndSettings, QMainWindow):
         bar.setIconSize(bar.iconSize() * 0.8)
         for a in (self.pause_action, self.clear_action, None, self.open_action, self.save_action,
                   self.export_action, None, self.fit_action, self.follow_action,
-                  self.help_action):
+                  self.zoom_selection_action, self.help_action):
             bar.addSeparator() if a is None else bar.addAction(a)
         bar.addWidget(self.lanes)
         self.addToolBar(bar)
@@ -212,19 +221,13 @@ class MainWindow(FilesAndSettings, QMainWindow):
         return self.state.strings.get(sid) or ""
 
     def _lane_label(self, key: int) -> str:
-        if key < 0:
-            return "(no request)" if self.lane_column == "request" else "(none)"
-        if self.lane_column == "request":
-            info = self.state.store.requests.get(key)
-            return f"{info.method} {info.path} · {info.id}" if info else "(evicted request)"
-        if self.lane_column == "thread":
-            return self.state.store.threads.get(key) or "(evicted thread)"
-        return self._string(key)
+        return lane_title(self.state, self.lane_column, key)
 
     def _timeline_append(self, rows: np.ndarray) -> None:
         col = self.state.store.column
         self.timeline_data.append(rows, col("ts", rows), col("dur", rows),
-                                  col(self.lane_column, rows), col("depth", rows),
+                                  lane_keys(self.state.store, self.lane_column, rows),
+                                  col("depth", rows),
                                   col("error", rows), col("signal", rows))
 
     def _rebuild_timeline(self) -> None:

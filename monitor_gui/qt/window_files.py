@@ -11,7 +11,8 @@ from monitor_gui.qt import recording_io
 from monitor_gui.qt.theme import tooltip
 
 LANE_COLUMNS = {"Lanes: signal": "signal", "Lanes: thread": "thread",
-                "Lanes: request": "request"}
+                "Lanes: request": "request", "Lanes: process": "proc",
+                "Flame: request": "flame"}
 
 
 class FilesAndSettings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
 
+from monitor_gui.qt.timeline_axis import clock
 from monitor_gui.qt.timeline_data import ITEM_LIMIT, TimelineData
 from monitor_gui.qt.timeline_view import AXIS_H, GUTTER, ROW_H, TimelineView
 
@@ -127,10 +128,10 @@ def test_paint_million_rows_uses_aggregates(qtbot):
 
 def test_axis_labels_use_exact_integer_time():
     base = 1_764_000_001_577_500_000
-    assert TimelineView._clock(base, 500_000).endswith(".577500")
-    assert TimelineView._clock(base, 1e6).endswith(".577")
-    assert TimelineView._clock(base + 1, 100).endswith(".577500001")
-    assert "." not in TimelineView._clock(base, 5e9)
+    assert clock(base, 500_000).endswith(".577500")
+    assert clock(base, 1e6).endswith(".577")
+    assert clock(base + 1, 100).endswith(".577500001")
+    assert "." not in clock(base, 5e9)
 
 
 def test_aggregated_paint_shows_errors_in_red(qtbot):

@@ -139,6 +139,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_probe.py
 	$(PY) bench/bench_ingest.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/bench_gui.py
+	QT_QPA_PLATFORM=offscreen $(PY) bench/bench_scale.py
 	@if command -v valgrind >/dev/null; then $(PY) bench/bench_probe_instructions.py; \
 	else echo "valgrind not installed: skipping bench/bench_probe_instructions.py"; fi
 

@@ -1,10 +1,12 @@
 """GUI responsiveness benchmark: event-loop stalls while 50,000 events/s arrive; JSON on stdout.
 
-    QT_QPA_PLATFORM=offscreen python bench/bench_gui.py [--rate 50000] [--seconds 10] [--quick]
+    QT_QPA_PLATFORM=offscreen python bench/bench_gui.py [--rate 50000] [--seconds 10]
+        [--senders 500] [--quick]
 
 A/B in one run with the real window (offscreen) listening on a real zmq socket:
   A  idle: the window is up, nothing arrives
-  B  loaded: a separate producer process pushes synthetic login traffic at --rate events/s
+  B  loaded: a separate producer process pushes synthetic login traffic at --rate events/s,
+     its model saves from --senders distinct senders whose names keep appearing
 A probe QTimer asks for a tick every 10 ms on the GUI thread; a stall is how late a tick
 came. We report max/p99/p50 stalls of both phases and their ratio (target: loaded max
 stall <= 50 ms), the events the GUI actually applied per second, RSS, and the paint time
@@ -27,10 +29,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 PROBE_MS = 10
+MODEL_SENDERS = frozenset({"auth.User", "sessions.Session"})
 
 
-def produce(endpoint: str, rate: int, seconds: float, ready: mp.Event) -> None:
-    """Producer process: push frames of ~250 events at ``rate`` events/s (GIL of its own)."""
+def produce(endpoint: str, rate: int, seconds: float, ready: mp.Event, senders: int = 0) -> None:
+    """Producer process: push frames of ~250 events at ``rate`` events/s (GIL of its own).
+
+    With ``senders``, the model dispatches' senders are that many distinct "app<k>.Model<j>"
+    names (60 apps), not one: 50 at the start, and new ones keep appearing until all
+    ``senders`` are in use at the end of the run, as when a real project warms up.
+    """
     import zmq
 
     from tests.monitor_gui.qt.scenario import Scenario
@@ -47,6 +55,13 @@ def produce(endpoint: str, rate: int, seconds: float, ready: mp.Event) -> None:
         events = []
         while len(events) < 250:
             events += sc.request(fail=sent % 97 == 0)
+        if senders:
+            pool = min(senders, 50 + int((senders - 50) * (time.perf_counter() - start)
+                                         / seconds))
+            for i, e in enumerate(events):
+                if e.sender in MODEL_SENDERS:
+                    k = (sent + i) * 7919 % pool
+                    events[i] = e._replace(sender=f"app{k % 60}.Model{k // 60}")
         sock.send(sc.frame(events))
         sent += len(events)
         # Pace to the target rate; sleep only when ahead of schedule.
@@ -148,6 +163,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=50_000)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--senders", type=int, default=500,
+                        help="distinct model senders, appearing over the run (0: two)")
     parser.add_argument("--quick", action="store_true", help="3 s phases, 200k timeline rows")
     args = parser.parse_args()
     seconds = 3.0 if args.quick else args.seconds
@@ -181,7 +198,7 @@ def main() -> None:
     monitor.controller.timer.timeout.connect(timed_tick)
     ready = mp.get_context("spawn").Event()
     producer = mp.get_context("spawn").Process(
-        target=produce, args=(endpoint, args.rate, seconds, ready), daemon=True)
+        target=produce, args=(endpoint, args.rate, seconds, ready, args.senders), daemon=True)
     producer.start()
     ready.wait(30)
     events_before = state.totals.events
@@ -203,6 +220,8 @@ def main() -> None:
         "pyside6": __import__("PySide6").__version__,
         "cpus": os.cpu_count(),
         "rate_target_events_s": args.rate,
+        "distinct_senders": len({e.src for e in state.graph.edges()
+                                 if e.kind == "sender->signal"}),
         "phase_seconds": seconds,
         "idle": a,
         "loaded": b,

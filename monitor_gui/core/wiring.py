@@ -14,11 +14,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from monitor_gui.core.graph import SENDER_TO_SIGNAL, Edge, EdgeKey
+from monitor_gui.core.graph import SENDER_TO_SIGNAL, SIGNAL_TO_RECEIVER, Edge, EdgeKey
 
 NODE, GROUP, MORE, FOLD = "node", "group", "more", "fold"  # Row.role
 COLUMN_KINDS = ("sender", "signal", "receiver")
 SWEEPS = 3  # barycentre passes (each orders the outer columns, then the signals)
+_ENDS = {SENDER_TO_SIGNAL: ("sender", "signal"), SIGNAL_TO_RECEIVER: ("signal", "receiver")}
 
 
 def group_of(kind: str, name: str) -> str:
@@ -222,22 +223,27 @@ def _signal_blocks(members: dict[str, _Member], opts: WiringOptions) -> list[lis
 def _row_edges(edges: Iterable[Edge], counts: Mapping[EdgeKey, int] | None,
                row_of: dict[tuple[str, str], str], signals: frozenset[str] | None
                ) -> list[RowEdge]:
+    # Runs on every graph update (thousands of edges): the per-edge work is kept to dict
+    # lookups and additions (no str.split, no Edge.key property, no max()).
     out: dict[tuple[str, str], RowEdge] = {}
     for e in edges:
-        src_kind, dst_kind = e.kind.split("->")
+        kind = e.kind
+        src_kind, dst_kind = _ENDS.get(kind) or kind.split("->")
         a, b = row_of.get((src_kind, e.src)), row_of.get((dst_kind, e.dst))
         if a is None or b is None:
             continue
         re = out.get((a, b))
         if re is None:
-            re = out[(a, b)] = RowEdge(a, b, e.kind)
-        re.count += e.count if counts is None else counts.get(e.key, 0)
+            re = out[(a, b)] = RowEdge(a, b, kind)
+        key = (kind, e.src, e.dst)
+        re.count += e.count if counts is None else counts.get(key, 0)
         re.total += e.count
         re.errors += e.errors
         re.total_ns += e.total_ns
-        re.max_ns = max(re.max_ns, e.max_ns)
+        if e.max_ns > re.max_ns:
+            re.max_ns = e.max_ns
         re.known |= e.known
-        re.edges.append(e.key)
+        re.edges.append(key)
     return list(out.values())
 
 

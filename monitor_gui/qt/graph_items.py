@@ -145,7 +145,13 @@ class NodeItem(QGraphicsItem):
         lines.append(f"<i>click to {hint}</i>")
         self.setToolTip("<br>".join(lines))
 
+    def toolTip(self) -> str:
+        """Made when asked for (hover, or a caller), not on every graph update."""
+        self.update_tooltip()
+        return super().toolTip()
+
     def hoverEnterEvent(self, event: Any) -> None:
+        self.update_tooltip()  # before Qt shows it: the scene reads the C++ tooltip
         for edge in self.edges:
             edge.hovered = True
             edge.refresh()
@@ -175,6 +181,7 @@ class EdgeItem(QGraphicsPathItem):
         self.dst = dst
         self.heat = 0.0
         self.hovered = False
+        self._shape: QPainterPath | None = None
         self.setZValue(1)
         self.setAcceptHoverEvents(True)
         src.edges.append(self)
@@ -198,12 +205,17 @@ class EdgeItem(QGraphicsPathItem):
         dx = (b.x() - a.x()) * 0.5
         path = QPainterPath(a)
         path.cubicTo(a + QPointF(dx, 0), b - QPointF(dx, 0), b)
+        self._shape = None
         self.setPath(path)
 
     def shape(self) -> QPainterPath:
-        stroker = QPainterPathStroker()  # wider than the stroke: thin edges stay hoverable
-        stroker.setWidth(8)
-        return stroker.createStroke(self.path())
+        # Qt asks for it on every pen or path change (a path item's bounding rect is its
+        # shape's), thousands of times per graph update: stroke each path once.
+        if self._shape is None:
+            stroker = QPainterPathStroker()  # wider than the stroke: thin edges stay hoverable
+            stroker.setWidth(8)
+            self._shape = stroker.createStroke(self.path())
+        return self._shape
 
     def refresh(self) -> None:
         theme, e = self.view.theme, self.edge

@@ -138,8 +138,10 @@ class GraphView(QGraphicsView):
             for item in self.edges.values():
                 item.edge = by_ends[(item.src.row.key, item.dst.row.key)]
         self.wiring = w
-        for kind, src, dst in fired:
-            item = self._edge_between(w, kind, src, dst)
+        fired = list(fired)
+        items = {i.row.key: i for i in self.nodes.values()} if fired else {}
+        for kind, src, dst in fired:  # one lookup table, not one per fired edge
+            item = self._edge_between(w, items, kind, src, dst)
             if item is not None:
                 item.heat = 1.0
         if fired and not self._flash_timer.isActive():
@@ -148,10 +150,10 @@ class GraphView(QGraphicsView):
         self._fade()
         self._refresh_all()
 
-    def _edge_between(self, w: Wiring, kind: str, src: str, dst: str) -> EdgeItem | None:
+    def _edge_between(self, w: Wiring, items: dict[str, NodeItem], kind: str, src: str,
+                      dst: str) -> EdgeItem | None:
         a_kind, b_kind = kind.split("->")
         a, b = w.row_of.get((a_kind, src)), w.row_of.get((b_kind, dst))
-        items = {i.row.key: i for i in self.nodes.values()}
         if a is None or b is None or a not in items or b not in items:
             return None
         return self.edges.get((kind, items[a].name, items[b].name))
@@ -305,8 +307,7 @@ class GraphView(QGraphicsView):
         for edge in self.edges.values():
             edge.refresh()  # its tooltip is made on hover (EdgeItem.hoverEnterEvent)
         for node in self.nodes.values():
-            node.update_tooltip()
-            node.update()
+            node.update()  # its tooltip is made on hover too (NodeItem.toolTip)
 
     def _decay(self) -> None:
         hot = False

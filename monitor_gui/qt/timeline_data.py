@@ -70,6 +70,7 @@ class TimelineData:
         self.total_rows = 0
         self.t_min = np.inf
         self.t_max = -np.inf
+        self.t_live = -np.inf  # where follow-live looks: the newest batch, clock jumps aside
         self.version = 0
 
     @property
@@ -132,6 +133,11 @@ class TimelineData:
         deeper = self._deepen_lanes(lanes, self.depth[s])
         self.t_min = min(self.t_min, float(self.ts[s].min()))
         self.t_max = max(self.t_max, float(self.end[s].max()))
+        # Follow the bulk of the newest batch: a mark stamped by a mocked clock (years
+        # ahead) would otherwise drag the live window, and t_max never comes back.
+        ends = self.end[s]
+        typical = float(np.median(ends))
+        self.t_live = float(ends[np.abs(ends - typical) <= MIN_CLUSTER_GAP_NS].max())
         if new_lanes or deeper:
             self._assign_rows()  # lane offsets moved: every mark's display row changes
             self.hi += n

@@ -108,7 +108,7 @@ class TimelineView(TimelinePainting):
     def data_changed(self) -> None:
         """New marks arrived (or were evicted): scroll if following, then repaint."""
         if self.follow and len(self.data):
-            self.t1 = self.data.t_max + self.window_ns * 0.02
+            self.t1 = self.data.t_live + self.window_ns * 0.02
             self.t0 = self.t1 - self.window_ns
         self._sync_scrollbar()
         self.update()

@@ -95,3 +95,22 @@ def test_empty_filter_says_so_and_draws_no_axis(make_monitor, qtbot):
     assert view.ticks() == []  # no 1970 axis
     monitor.controller.set_filter(None)
     assert len(view.data) and view.ticks()
+
+
+def test_follow_live_is_not_dragged_away_by_a_mocked_clock(qtbot):
+    start = wall_ns(18, 2, 30, 0)
+    view = view_of([start, start + 1 * SECOND], qtbot)
+    data = view.data
+    view.data_changed()
+    assert view.follow and view.t0 < data.ts[data.hi - 1] < view.t1
+    # One batch: three real dispatches and one a frozen clock stamped 16 years later.
+    later = start + 2 * SECOND
+    stamps = np.asarray([later, later + 10**6, later + 2 * 10**6,
+                         later + 16 * 365 * 86_400 * SECOND], np.int64)
+    data.append(np.arange(2, 6, dtype=np.int64), stamps, np.full(4, 50_000, np.int64),
+                np.zeros(4, np.int64), np.zeros(4, np.int32), np.zeros(4, bool),
+                np.zeros(4, np.int64))
+    view.data_changed()
+    newest_real = later + 2 * 10**6 - data.base
+    assert view.t0 < newest_real < view.t1
+    assert view.t1 - newest_real < view.window_ns * 0.1

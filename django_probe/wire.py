@@ -370,6 +370,21 @@ def decode_event(v: Any) -> Event:
     return decoder(v)
 
 
+def version_error(version: object) -> str | None:
+    """Why a frame of protocol ``version`` cannot be read here (naming both versions), or
+    None when it is exactly ours. Only the int itself is ours: ``1.0`` and ``True`` are not."""
+    if type(version) is int and version == PROTOCOL_VERSION:
+        return None
+    if type(version) is not int:
+        return (f"bad protocol version {version!r:.20} from the probe: this monitor speaks "
+                f"{PROTOCOL_VERSION} (an integer)")
+    shown = str(version) if abs(version) < 10**12 else f"{str(version)[:12]}…"
+    fix = ("upgrade the monitor (pip install -U 'django-signal-monitor[monitor]')"
+           if version > PROTOCOL_VERSION else
+           "upgrade django-signal-monitor in the Django project, or use a monitor of its version")
+    return f"protocol version {shown} from the probe, this monitor speaks {PROTOCOL_VERSION}: {fix}"
+
+
 def decode_frame(data: bytes) -> Frame:
     """Decode and validate one untrusted frame.
 
@@ -387,8 +402,9 @@ def decode_frame(data: bytes) -> Frame:
         raise WireError(f"not a msgpack frame: {type(exc).__name__}") from None
     if type(top) is not list or len(top) != 5 or top[0] != MAGIC:
         raise WireError("not a signal-monitor frame")
-    if top[1] != PROTOCOL_VERSION:
-        raise WireError(f"unsupported protocol version {top[1]!r:.20}")
+    version_problem = version_error(top[1])
+    if version_problem is not None:
+        raise WireError(version_problem)
     proc = top[2]
     if not (type(proc) is list and len(proc) == 3 and _int(proc[0]) and _str(proc[1])
             and _str(proc[2])):

@@ -204,7 +204,8 @@ def record(args: argparse.Namespace) -> int:
 
     def status() -> str:
         rate = events / max(time.monotonic() - started, 1e-9)
-        return (f"{events} events ({rate:,.0f}/s), {len(table.processes)} processes, "
+        full = " (table full)" if table.refused_frames else ""
+        return (f"{events} events ({rate:,.0f}/s), {len(table.processes)} processes{full}, "
                 f"{table.lost} lost, {table.malformed} malformed -> {args.out}")
 
     print(f"signal-monitor: recording on {listener.endpoint}; Ctrl-C to stop", file=sys.stderr)
@@ -267,9 +268,11 @@ def _record_frame(data: bytes, table: Any, writer: Any, room: int | None) -> int
 
 def _summary(events: int, table: Any, out: str) -> str:
     lines = [f"recorded {events} events from {len(table.processes)} processes to {out}: "
-             f"lost {table.lost}, malformed {table.malformed}"]
+             f"lost {table.lost}" + (f" (not counting {len(lying)} lying)" if lying else "")
+             + f", malformed {table.malformed}"]
     for p in table.by_index:
-        lines.append(f"  {p.label}: {p.events} events, {p.dispatches} dispatches, lost {p.lost} "
+        lost = f"lost {p.lost}" if p.lying is None else f"claims lost {p.lost} (not trusted)"
+        lines.append(f"  {p.label}: {p.events} events, {p.dispatches} dispatches, {lost} "
                      f"(gaps {p.lost_gaps}, dropped {p.dropped_queue + p.dropped_send}), "
                      f"malformed {p.malformed}")
     if table.unknown_malformed:
@@ -284,14 +287,30 @@ def replay(args: argparse.Namespace) -> int:
     import zmq
 
     from monitor_gui.core.recording import RecordingReader
+    lying = table.lying
 
     if not args.as_fast_as_possible and args.speed <= 0:
         _err("--speed must be positive")
         return EXIT_USAGE
     if not Path(args.file).is_file():
         _err(f"no such recording: {args.file}")
+        if p.lying is not None:
+            lines.append(f"    LYING: {p.lying}")
+        if p.version_error is not None:
+            lines.append(f"    {p.version_error}")
         return EXIT_ERROR
     reader = RecordingReader(args.file)
+    if table.version_errors:
+        lines.append(f"  {table.version_errors} frames refused for their protocol version; "
+                     f"latest: {table.version_error}")
+    if table.refused_frames:
+        from monitor_gui.core.processes import MAX_REFUSED_TRACKED
+
+        more = "+" if table.refused_processes >= MAX_REFUSED_TRACKED else ""
+        lines.append(
+            f"  process table full ({table.max_processes} processes): {table.refused_processes}"
+            f"{more} more processes not tracked; their {table.refused_events} events in "
+            f"{table.refused_frames} frames are recorded without per-process accounting")
     context = zmq.Context()
     sock = context.socket(zmq.PUSH)
     sock.setsockopt(zmq.IMMEDIATE, 1)  # fail (after --timeout) rather than queue for nobody
@@ -352,9 +371,16 @@ def export(args: argparse.Namespace) -> int:
     reader = RecordingReader(args.file)
     try:
         count = perfetto.export(reader, out)
+    _warn_truncated(reader)
     except (OSError, RuntimeError) as exc:
         _err(f"cannot export {args.file}: {exc}")
         return EXIT_ERROR
+def _warn_truncated(reader: Any) -> None:
+    """A recording cut short (a killed recorder) was read up to the cut: say so."""
+    if reader.warning is not None:
+        _err(f"warning: {reader.warning}")
+
+
     print(f"exported {count} dispatches to {out} (open it in https://ui.perfetto.dev)",
           file=sys.stderr)
     return EXIT_OK
@@ -375,6 +401,7 @@ def _export_picture(args: argparse.Namespace) -> int:
     print(f"drew the {what} of {shot.dispatches:,} dispatches ({len(shot.signals)} signals) "
           f"to {out}", file=sys.stderr)
     return EXIT_OK
+    _warn_truncated(reader)
 
 
 def keys(args: argparse.Namespace) -> int:

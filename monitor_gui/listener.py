@@ -12,7 +12,9 @@ directory of client public certificates; see docs/monitor-core.md.
 from __future__ import annotations
 
 import errno
+import os
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,18 +48,41 @@ class CurveServer:
 
 
 def create_keys(directory: str | Path) -> dict[str, str]:
-    """Write server and client certificates into ``directory``; return their Z85 public keys."""
+    """Write server and client certificates into ``directory``; return their Z85 public keys.
+
+    The secret certificates (``*.key_secret``) are readable by their owner only (0600) and
+    the directory is private (0700): it is created so, or tightened if it already exists
+    and belongs to us. A directory that belongs to someone else is refused
+    (PermissionError): its owner could read or swap the keys whatever we chmod.
+    """
     path = Path(directory)
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _make_private(path)
     result = {}
     for name in ("server", "client"):
-        public_file, _ = zmq.auth.create_certificates(str(path), name)
+        public_file, secret_file = zmq.auth.create_certificates(str(path), name)
+        # Written with the umask's mode (usually 0644), but inside our 0700 directory:
+        # nobody else could open it in between.
+        os.chmod(secret_file, 0o600)
         result[name] = zmq.auth.load_certificate(public_file)[0].decode("ascii")
     # The directory of admitted probes (--curve-clients) starts with this one client.
     clients = path / "clients"
-    clients.mkdir(exist_ok=True)
+    clients.mkdir(mode=0o700, exist_ok=True)
+    _make_private(clients)
     shutil.copy(path / "client.key", clients / "client.key")
     return result
+
+
+def _make_private(path: Path) -> None:
+    """chmod 0700 a directory of ours; PermissionError if it is not ours (or not a dir)."""
+    st = path.stat()
+    if not stat.S_ISDIR(st.st_mode):
+        raise NotADirectoryError(f"{path} is not a directory")
+    if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
+        raise PermissionError(f"{path} belongs to another user (uid {st.st_uid}): "
+                              "secret keys must live in a directory of your own")
+    if stat.S_IMODE(st.st_mode) != 0o700:
+        os.chmod(path, 0o700)
 
 
 class Listener:

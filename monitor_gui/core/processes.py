@@ -15,6 +15,19 @@ ProcessKey = tuple[str, int, str]  # (host, pid, boot)
 # can send frames could otherwise grow the table (and the totals' sums) without limit.
 # Entries are never evicted: their index is stored in every row's ``proc`` column.
 MAX_PROCESSES = 4096
+# Refused process instances are counted by the hash of their key, up to this many (then
+# the count is a lower bound): counting them exactly would be the unbounded table again.
+MAX_REFUSED_TRACKED = 65_536
+
+# What a heartbeat or a sequence number may plausibly claim. Counters beyond 2**53 would
+# take a probe 28 years at 10M events/s; no Python process submits events faster than
+# MAX_EVENTS_PER_S (submit() alone costs more than 0.1 µs), so a counter that grew faster
+# since the previous heartbeat is made up.
+MAX_COUNTER = 2**53
+MAX_EVENTS_PER_S = 10_000_000
+_NS = 1_000_000_000
+_COUNTERS = ("captured", "sent", "dropped_queue", "dropped_send")
+_PRODUCED = ("captured", "dropped_queue", "dropped_send")  # each event counts in one of them
 
 # Looser than wire's limits: only used to find out who sent a frame that failed to decode.
 _PEEK_LIMITS: dict[str, Any] = dict(
@@ -41,8 +54,13 @@ class ProcessInfo:
     dropped_send: int = 0  # from the latest heartbeat: zmq would have blocked
     malformed: int = 0  # frames or events from this process that failed validation
     info: dict[str, str] = field(default_factory=dict)  # from the Hello event
-    heartbeat: wire.Heartbeat | None = None
+    heartbeat: wire.Heartbeat | None = None  # the latest heartbeat that passed the checks
+    heartbeat_at: int = 0  # monitor clock when it arrived
     next_seq: int | None = None
+    # Why this process's counters are not believed (the first impossible claim it made),
+    # or None. A lying process's loss is shown as claimed but left out of the totals.
+    lying: str | None = None
+    version_error: str | None = None  # the latest frame refused for its protocol version
 
     @property
     def key(self) -> ProcessKey:
@@ -54,19 +72,60 @@ class ProcessInfo:
         return self.lost_gaps + self.dropped_queue + self.dropped_send
 
 
-def identify(data: Any) -> wire.Proc | None:
-    """Best-effort sender of an undecodable frame, so it is blamed on the right process."""
+def peek(data: Any) -> tuple[wire.Proc | None, str | None]:
+    """Best-effort sender of an undecodable frame, and why its protocol version is not ours.
+
+    So a bad frame is blamed on the right process, and a probe of another version is named.
+    """
     try:
         top = msgpack.unpackb(data, **_PEEK_LIMITS)
     except Exception:  # anything unparsable simply has no identifiable sender
-        return None
+        return None, None
     if not (isinstance(top, list) and len(top) >= 3 and top[0] == wire.MAGIC):
-        return None
+        return None, None
+    version = wire.version_error(top[1])
     proc = top[2]
     if (isinstance(proc, list) and len(proc) == 3 and type(proc[0]) is int
             and type(proc[1]) is str and type(proc[2]) is str
             and len(proc[1]) <= wire.MAX_STR and len(proc[2]) <= wire.MAX_STR):
-        return wire.Proc(*proc)
+        return wire.Proc(*proc), version
+    return None, version
+
+
+def identify(data: Any) -> wire.Proc | None:
+    """Best-effort sender of an undecodable frame, so it is blamed on the right process."""
+    return peek(data)[0]
+
+
+def heartbeat_lie(info: ProcessInfo, event: wire.Heartbeat) -> str | None:
+    """Why ``event`` cannot be a true heartbeat of ``info``'s process, or None.
+
+    Provable: counters are at most MAX_COUNTER, never go down within one process instance,
+    and ``sent`` (the heartbeat's own sequence number) is within the sequence numbers
+    received (plus the rejected events, whose position in a recording is approximate).
+    Plausible: events produced since the previous heartbeat (captured + dropped) grew by
+    at most MAX_EVENTS_PER_S per second elapsed, on the monitor's clock or the probe's
+    (at least one second: heartbeats may arrive back to back after a backlog). The probe's
+    clock is the sender's word, so this bounds a careless forger, not a careful one.
+    """
+    for name in wire.Heartbeat._fields[2:]:  # the counters (not kind, ts)
+        value = getattr(event, name)
+        if value > MAX_COUNTER:
+            return f"heartbeat {name} {value} is beyond 2^53"
+    if info.next_seq is not None and event.sent > info.next_seq + info.malformed:
+        return (f"heartbeat sent {event.sent} is beyond the {info.next_seq} sequence numbers "
+                "received")
+    prev = info.heartbeat
+    if prev is None:
+        return None
+    for name in _COUNTERS:
+        old, new = getattr(prev, name), getattr(event, name)
+        if new < old:
+            return f"heartbeat {name} went down from {old} to {new}"
+    elapsed = max(_NS, info.last_seen - info.heartbeat_at, event.ts - prev.ts)
+    grown = sum(getattr(event, n) - getattr(prev, n) for n in _PRODUCED)
+    if grown > MAX_EVENTS_PER_S * elapsed // _NS:
+        return f"heartbeat counters grew by {grown} in {elapsed / _NS:.1f} s"
     return None
 
 
@@ -77,10 +136,15 @@ class ProcessTable:
         self.max_processes = max_processes  # process instances tracked; later ones are refused
         self.processes: dict[ProcessKey, ProcessInfo] = {}
         self.by_index: list[ProcessInfo] = []
-        # Bad frames whose sender could not be identified, plus the events (at least one
-        # per frame) of frames refused because the table was full.
-        self.unknown_malformed = 0
-        self.refused_frames = 0  # frames from new processes beyond ``max_processes``
+        self.unknown_malformed = 0  # bad frames whose sender could not be tracked
+        # Frames from new processes while the table is full: their events are counted here
+        # once (neither as a process's events nor as malformed) and not applied.
+        self.refused_frames = 0
+        self.refused_events = 0
+        self._refused_keys: set[int] = set()  # hashes, at most MAX_REFUSED_TRACKED
+        # Frames refused for their protocol version, and the latest reason (names both).
+        self.version_errors = 0
+        self.version_error: str | None = None
         self._host_pids: set[tuple[str, int]] = set()
 
     def get(self, proc: wire.Proc, now: int) -> ProcessInfo | None:
@@ -99,10 +163,23 @@ class ProcessTable:
             self._host_pids.add((proc.host, proc.pid))
         return info
 
-    def _refuse(self, rejected: int) -> None:
-        """Count a frame from a process beyond the bound in the unknown bucket."""
+    @property
+    def full(self) -> bool:
+        """No new process instance can be tracked any more."""
+        return len(self.by_index) >= self.max_processes
+
+    @property
+    def refused_processes(self) -> int:
+        """New process instances refused because the table was full (a lower bound once it
+        reaches MAX_REFUSED_TRACKED)."""
+        return len(self._refused_keys)
+
+    def _refuse(self, proc: wire.Proc, events: int) -> None:
+        """Count a frame of ``events`` events from a process beyond the bound."""
         self.refused_frames += 1
-        self.unknown_malformed += max(1, rejected)
+        self.refused_events += events
+        if len(self._refused_keys) < MAX_REFUSED_TRACKED:
+            self._refused_keys.add(hash((proc.host, proc.pid, proc.boot)))
 
     def account(self, frame: wire.Frame, now: int, scan: bool = False) -> ProcessInfo | None:
         """Update counters for a decoded frame; ``scan`` also reads heartbeats and hellos.
@@ -130,39 +207,55 @@ class ProcessTable:
         """
         info = self.get(proc, now)
         if info is None:
-            self._refuse(events + malformed)
+            self._refuse(proc, events + malformed)
             return None
-        info.last_seen = now
+        previous, info.last_seen = info.last_seen, now
         info.events += events
         info.malformed += malformed
         # seq numbers every event the probe handed to zmq, including ones we rejected.
         expected = info.next_seq
-        if expected is not None and seq > expected:
-            info.lost_gaps += seq - expected
         end = seq + events + malformed
+        if end > MAX_COUNTER:
+            info.lying = info.lying or f"sequence number {seq} is beyond 2^53"
+            return info  # neither a gap nor a new baseline
+        if expected is not None and seq > expected:
+            gap = seq - expected
+            if gap > MAX_EVENTS_PER_S * max(_NS, now - previous) // _NS:
+                info.lying = info.lying or (f"sequence number jumped by {gap} in "
+                                            f"{max(_NS, now - previous) / _NS:.1f} s")
+                return info
+            info.lost_gaps += gap
         # The first frame seen sets the baseline: a monitor started late has lost nothing.
         info.next_seq = end if expected is None else max(expected, end)
         return info
 
     @staticmethod
     def heartbeat(info: ProcessInfo, event: wire.Heartbeat) -> None:
-        # Heartbeat counters are cumulative since the process started: keep the latest.
+        """Keep the latest heartbeat (its counters are cumulative) unless it is impossible:
+        then the process is flagged (``lying``) and its previous figures stay."""
+        lie = heartbeat_lie(info, event)
+        if lie is not None:
+            info.lying = info.lying or lie
+            return
         info.heartbeat = event
+        info.heartbeat_at = info.last_seen
         info.dropped_queue = event.dropped_queue
         info.dropped_send = event.dropped_send
 
     def bad_frame(self, data: Any, now: int) -> ProcessInfo | None:
         """Count a frame that failed to decode, per process when the sender is identifiable."""
-        proc = identify(data)
-        if proc is None:
+        proc, version_error = peek(data)
+        if version_error is not None:
+            self.version_errors += 1
+            self.version_error = version_error
+        info = None if proc is None else self.get(proc, now)
+        if info is None:  # unidentifiable, or a new process while the table is full
             self.unknown_malformed += 1
-            return None
-        info = self.get(proc, now)
-        if info is None:
-            self._refuse(1)
             return None
         info.malformed += 1
         info.last_seen = now
+        if version_error is not None:
+            info.version_error = version_error
         return info
 
     @property
@@ -170,12 +263,17 @@ class ProcessTable:
         return self.unknown_malformed + sum(p.malformed for p in self.by_index)
 
     @property
+    def lying(self) -> list[ProcessInfo]:
+        """Processes whose counters are not believed (their loss is not in the totals)."""
+        return [p for p in self.by_index if p.lying is not None]
+
+    @property
     def lost(self) -> int:
-        return sum(p.lost for p in self.by_index)
+        return sum(p.lost for p in self.by_index if p.lying is None)
 
     @property
     def dropped(self) -> int:
-        return sum(p.dropped_queue + p.dropped_send for p in self.by_index)
+        return sum(p.dropped_queue + p.dropped_send for p in self.by_index if p.lying is None)
 
     @property
     def events(self) -> int:
@@ -186,4 +284,6 @@ class ProcessTable:
         self.by_index.clear()
         self._host_pids.clear()
         self.unknown_malformed = 0
-        self.refused_frames = 0
+        self.refused_frames = self.refused_events = self.version_errors = 0
+        self._refused_keys.clear()
+        self.version_error = None

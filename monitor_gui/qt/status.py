@@ -10,6 +10,8 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QStatusBar, QWidget
 from django_probe import wire
 from monitor_gui.qt.controller import MonitorController
 
+MAX_LISTED = 5  # lying processes named in the tooltip
+
 
 class Banner(QFrame):
     """Explains how to connect a Django app; shown until the first process says hello."""
@@ -84,7 +86,7 @@ class StatusBar(QStatusBar):
                                           f"{escape(self.endpoint)}")
         elif not self.labels["listen"].text():
             self.labels["listen"].setText("○ not listening")
-        self.labels["processes"].setText(f"{live} process{'es' * (live != 1)}")
+        self._show_processes(live)
         self.labels["rate"].setText(f"{c.rate:,.0f} events/s")
         self.labels["total"].setText(f"{totals.dispatches:,} dispatches")
         self.labels["stored"].setText(f"{totals.stored:,} stored")
@@ -92,12 +94,42 @@ class StatusBar(QStatusBar):
         self.labels["lost"].setText(
             f"<span style='color:{'#cf222e' if lost else 'palette(text)'}'>lost {lost:,}</span>")
         # Frames this monitor discarded show up in the core's count as sequence gaps.
+        lying = state.process_table.lying
         self.labels["lost"].setToolTip(
             f"{totals.lost - totals.dropped:,} lost in transit, {totals.dropped:,} dropped by "
-            f"the probe; {c.discarded:,} frames discarded here while paused or far behind")
+            f"the probe; {c.discarded:,} frames discarded here while paused or far behind"
+            + (f"; not counting {len(lying)} process{'es' * (len(lying) != 1)} whose "
+               "heartbeats are impossible" if lying else ""))
         self.labels["malformed"].setText(
             f"<span style='color:{'#cf222e' if totals.malformed else 'palette(text)'}'>"
             f"malformed {totals.malformed:,}</span>")
         pending = len(c.pending)
         self.labels["paused"].setText(f"⏸ paused · {pending:,} frames waiting" if c.paused
                                       else "")
+
+    def _show_processes(self, live: int) -> None:
+        """Count the live processes; warn when the process table is full, a process lies
+        about its counters or speaks another protocol version (details in the tooltip)."""
+        table = self.controller.state.process_table
+        lying = table.lying
+        warnings = []
+        if table.refused_frames:
+            warnings.append(
+                f"Process table full ({table.max_processes:,} processes): "
+                f"{table.refused_processes:,} more not tracked, their "
+                f"{table.refused_events:,} events in {table.refused_frames:,} frames refused.")
+        for p in lying[:MAX_LISTED]:
+            warnings.append(f"{p.label} lies: {p.lying}; its loss is not counted.")
+        if len(lying) > MAX_LISTED:
+            warnings.append(f"… and {len(lying) - MAX_LISTED:,} more lying processes.")
+        if table.version_error is not None:
+            warnings.append(f"{table.version_errors:,} frames refused: {table.version_error}.")
+        text = f"{live} process{'es' * (live != 1)}"
+        flags = [flag for flag, on in (("table full", table.refused_frames),
+                                       (f"{len(lying)} lying", lying),
+                                       ("protocol mismatch", table.version_errors)) if on]
+        if flags:
+            text += f" <span style='color:#cf222e'>⚠ {escape(', '.join(flags))}</span>"
+        label = self.labels["processes"]
+        label.setText(text)
+        label.setToolTip("<br>".join(escape(w) for w in warnings))

@@ -264,3 +264,81 @@ def test_curve_options_given_before_the_command_are_kept(tmp_path):
     args = cli._parser().parse_args(["--curve-secret", str(tmp_path / "s"), "record",
                                      "--out", "x.jsonl"])
     assert args.curve_secret == tmp_path / "s"
+
+
+def test_keys_refuses_a_directory_of_another_user(tmp_path, capsys):
+    d = tmp_path / "theirs"
+    d.mkdir()
+    if os.geteuid() == 0:
+        os.chown(d, 65534, 65534)
+    else:
+        d = Path("/")
+    assert cli.main(["keys", str(d)]) == cli.EXIT_ERROR
+    err = capsys.readouterr().err
+    assert f"cannot create keys in {d}" in err and "belongs to another user" in err
+    assert not (d / "server.key_secret").exists()
+
+
+def _recovered(path: Path) -> int:
+    from monitor_gui.core.recording import RecordingReader
+
+    try:
+        return sum(len(f.events) for f in RecordingReader(path))
+    except OSError:
+        return 0
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "jsonl.gz", "jsonl.zst"])
+def test_a_recording_cut_by_sigkill_is_usable_up_to_the_cut(tmp_path, pusher, capsys, suffix):
+    import time
+
+    from monitor_gui.core.recording import RecordingReader
+
+    out = tmp_path / f"rec.{suffix}"
+    rec = Recorder(out)
+    push = pusher(rec.endpoint)
+    sent = [dispatch(i) for i in range(1_000)]
+    for first in range(0, len(sent), 50):
+        push.send(frame(sent[first:first + 50], seq=first))
+    rec.wait_for_progress("1000 events")
+    # The recorder flushes at least every second: wait until a kill would leave them all.
+    deadline = time.monotonic() + 60
+    while _recovered(out) < len(sent):
+        assert time.monotonic() < deadline, "the recorder never flushed its events"
+        time.sleep(0.05)
+    rec.proc.kill()  # SIGKILL: no chance to close the compressed stream
+    rec.proc.communicate(timeout=30)
+    assert rec.proc.returncode == -signal.SIGKILL
+
+    reader = RecordingReader(out)
+    assert [e for f in reader for e in f.events] == sent
+    assert reader.truncated == (suffix != "jsonl")  # a flushed plain file ends on a line
+    trace = tmp_path / "trace.json"
+    assert cli.main(["export", str(out), "--out", str(trace)]) == cli.EXIT_OK
+    err = capsys.readouterr().err
+    assert "exported 1000 dispatches" in err and "Traceback" not in err
+    if suffix != "jsonl":
+        assert f"warning: {out} was cut off" in err and "recovered the 1,000 complete lines" in err
+
+
+def test_replay_of_a_cut_gzip_sends_what_was_recovered_and_warns(tmp_path, context, capsys):
+    path = tmp_path / "rec.jsonl.gz"
+    with RecordingWriter(path) as writer:
+        for i in range(40):
+            writer.write(wire.Frame(PROC, i * 25, [dispatch(i * 25 + j) for j in range(25)], 0))
+    data = path.read_bytes()
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    recovered = sum(len(f.events) for f in read_recording(cut))
+    assert 0 < recovered < 1_000
+    with Listener("tcp://127.0.0.1:*", context=context) as listener:
+        code = cli.main(["replay", str(cut), "--to", listener.endpoint, "--as-fast-as-possible"])
+        err = capsys.readouterr().err
+        assert code == cli.EXIT_OK, err
+        state = MonitorState(capacity=2_000)
+        while state.totals.events < recovered:
+            batch = listener.recv_batch(5_000)
+            assert batch, "replayed frames never arrived"
+            state.apply(batch)
+    assert f"replayed {recovered} events" in err
+    assert f"warning: {cut} was cut off" in err and "Traceback" not in err

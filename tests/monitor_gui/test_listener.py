@@ -167,3 +167,46 @@ def test_close_frees_the_port_at_once():
         first.close()
         again = Listener(endpoint)
         again.close()
+
+
+def _mode(path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_keys_are_private_even_with_a_permissive_umask(tmp_path):
+    import os
+
+    old = os.umask(0o022)  # the usual umask: files 0644, directories 0755
+    try:
+        create_keys(tmp_path / "new" / "keys")
+    finally:
+        os.umask(old)
+    d = tmp_path / "new" / "keys"
+    assert _mode(d) == _mode(d / "clients") == 0o700
+    assert _mode(d / "server.key_secret") == _mode(d / "client.key_secret") == 0o600
+    assert _mode(d / "server.key") == 0o644  # public certificates stay readable
+
+
+def test_an_existing_directory_of_ours_is_tightened(tmp_path):
+    d = tmp_path / "keys"
+    d.mkdir()
+    d.chmod(0o755)
+    (d / "clients").mkdir()
+    (d / "clients").chmod(0o777)
+    create_keys(d)
+    assert _mode(d) == _mode(d / "clients") == 0o700
+    assert _mode(d / "server.key_secret") == 0o600
+
+
+def test_a_directory_of_another_user_is_refused(tmp_path):
+    import os
+
+    d = tmp_path / "theirs"
+    d.mkdir(mode=0o777)
+    if os.geteuid() == 0:
+        os.chown(d, 65534, 65534)  # nobody: as root we can hand it over
+    else:
+        d = tmp_path.root and type(tmp_path)("/")  # owned by root, not by us
+    with pytest.raises(PermissionError, match="belongs to another user"):
+        create_keys(d)
+    assert not (d / "server.key_secret").exists()

@@ -38,8 +38,12 @@ def dispatch(id: int, *, ts: int | None = None, parent: int | None = None,
     )
 
 
-def heartbeat(dropped_queue: int = 0, dropped_send: int = 0, ts: int = 1) -> wire.Heartbeat:
-    return wire.Heartbeat(wire.KIND_HEARTBEAT, ts, 10, 10, dropped_queue, dropped_send, 0, 1000)
+def heartbeat(dropped_queue: int = 0, dropped_send: int = 0, ts: int = 1, *,
+              captured: int = 10, sent: int = 0) -> wire.Heartbeat:
+    # ``sent`` is the heartbeat's own sequence number: the monitor checks it against the
+    # numbers it received, so the default (0) is plausible wherever the heartbeat is.
+    return wire.Heartbeat(wire.KIND_HEARTBEAT, ts, captured, sent, dropped_queue,
+                          dropped_send, 0, 1000)
 
 
 def frame(events: list, seq: int = 0, proc: wire.Proc = PROC) -> bytes:

@@ -267,6 +267,7 @@ def _record_frame(data: bytes, table: Any, writer: Any, room: int | None) -> int
 
 
 def _summary(events: int, table: Any, out: str) -> str:
+    lying = table.lying
     lines = [f"recorded {events} events from {len(table.processes)} processes to {out}: "
              f"lost {table.lost}" + (f" (not counting {len(lying)} lying)" if lying else "")
              + f", malformed {table.malformed}"]
@@ -275,31 +276,12 @@ def _summary(events: int, table: Any, out: str) -> str:
         lines.append(f"  {p.label}: {p.events} events, {p.dispatches} dispatches, {lost} "
                      f"(gaps {p.lost_gaps}, dropped {p.dropped_queue + p.dropped_send}), "
                      f"malformed {p.malformed}")
-    if table.unknown_malformed:
-        lines.append(f"  unknown sender: malformed {table.unknown_malformed}")
-    return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------- replay
-
-
-def replay(args: argparse.Namespace) -> int:
-    import zmq
-
-    from monitor_gui.core.recording import RecordingReader
-    lying = table.lying
-
-    if not args.as_fast_as_possible and args.speed <= 0:
-        _err("--speed must be positive")
-        return EXIT_USAGE
-    if not Path(args.file).is_file():
-        _err(f"no such recording: {args.file}")
         if p.lying is not None:
             lines.append(f"    LYING: {p.lying}")
         if p.version_error is not None:
             lines.append(f"    {p.version_error}")
-        return EXIT_ERROR
-    reader = RecordingReader(args.file)
+    if table.unknown_malformed:
+        lines.append(f"  unknown sender: malformed {table.unknown_malformed}")
     if table.version_errors:
         lines.append(f"  {table.version_errors} frames refused for their protocol version; "
                      f"latest: {table.version_error}")
@@ -311,6 +293,24 @@ def replay(args: argparse.Namespace) -> int:
             f"  process table full ({table.max_processes} processes): {table.refused_processes}"
             f"{more} more processes not tracked; their {table.refused_events} events in "
             f"{table.refused_frames} frames are recorded without per-process accounting")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- replay
+
+
+def replay(args: argparse.Namespace) -> int:
+    import zmq
+
+    from monitor_gui.core.recording import RecordingReader
+
+    if not args.as_fast_as_possible and args.speed <= 0:
+        _err("--speed must be positive")
+        return EXIT_USAGE
+    if not Path(args.file).is_file():
+        _err(f"no such recording: {args.file}")
+        return EXIT_ERROR
+    reader = RecordingReader(args.file)
     context = zmq.Context()
     sock = context.socket(zmq.PUSH)
     sock.setsockopt(zmq.IMMEDIATE, 1)  # fail (after --timeout) rather than queue for nobody
@@ -353,7 +353,14 @@ def replay(args: argparse.Namespace) -> int:
     print(f"replayed {sent} events in {frames} frames to {args.to}"
           + (f" ({reader.malformed} unreadable lines skipped)" if reader.malformed else ""),
           file=sys.stderr)
+    _warn_truncated(reader)
     return EXIT_OK
+
+
+def _warn_truncated(reader: Any) -> None:
+    """A recording cut short (a killed recorder) was read up to the cut: say so."""
+    if reader.warning is not None:
+        _err(f"warning: {reader.warning}")
 
 
 # --------------------------------------------------------------------------- export / keys
@@ -371,18 +378,12 @@ def export(args: argparse.Namespace) -> int:
     reader = RecordingReader(args.file)
     try:
         count = perfetto.export(reader, out)
-    _warn_truncated(reader)
     except (OSError, RuntimeError) as exc:
         _err(f"cannot export {args.file}: {exc}")
         return EXIT_ERROR
-def _warn_truncated(reader: Any) -> None:
-    """A recording cut short (a killed recorder) was read up to the cut: say so."""
-    if reader.warning is not None:
-        _err(f"warning: {reader.warning}")
-
-
     print(f"exported {count} dispatches to {out} (open it in https://ui.perfetto.dev)",
           file=sys.stderr)
+    _warn_truncated(reader)
     return EXIT_OK
 
 
@@ -401,7 +402,6 @@ def _export_picture(args: argparse.Namespace) -> int:
     print(f"drew the {what} of {shot.dispatches:,} dispatches ({len(shot.signals)} signals) "
           f"to {out}", file=sys.stderr)
     return EXIT_OK
-    _warn_truncated(reader)
 
 
 def keys(args: argparse.Namespace) -> int:

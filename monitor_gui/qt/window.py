@@ -23,15 +23,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from monitor_gui.core.cascade import cascade_links, neighbourhood
 from monitor_gui.core.graph import SENDER_TO_SIGNAL
+from monitor_gui.core.stats import stats_for
+from monitor_gui.core.wiring import RowEdge
 from monitor_gui.qt.controller import MonitorController, TickSummary
 from monitor_gui.qt.details import DetailsPane
 from monitor_gui.qt.dispatch_table import DispatchTable
 from monitor_gui.qt.filter_panel import FilterPanel
-from monitor_gui.qt.graph_filter import edges_used, needs_dimming
+from monitor_gui.qt.graph_filter import add_counts, edge_counts, needs_dimming
+from monitor_gui.qt.graph_panel import GraphPanel
 from monitor_gui.qt.graph_view import GraphView
 from monitor_gui.qt.models import DispatchTableModel, SignalListModel
-from monitor_gui.qt.stats_view import StatsView
+from monitor_gui.qt.stats_view import StatsView, edge_tooltip
 from monitor_gui.qt.status import Banner, StatusBar
 from monitor_gui.qt.theme import Theme, current_theme, follow_system_scheme, html_text
 from monitor_gui.qt.timeline_data import TimelineData
@@ -55,13 +59,15 @@ class MainWindow(FilesAndSettings, QMainWindow):
         self.settings = settings
         self.theme = theme or current_theme()
         self.setWindowTitle("Django Signal Monitor")
-        self.resize(1500, 940)
+        self.resize(1600, 1000)
         self.lane_column = "signal"
         self._dimmed_at = 0.0
         self._dim_rows: list[np.ndarray] = []  # filtered rows not yet looked at for dimming
-        self._used: set[tuple[str, str, str]] = set()
+        self._counts: dict[tuple[str, str, str], int] = {}  # edge calls under the filter
 
         self.graph = GraphView(theme=self.theme)
+        self.graph_panel = GraphPanel(self.graph)
+        self.graph.figures = self._edge_figures  # edge tooltips show the Top table's figures
         self.timeline_data = TimelineData(self._string, self._lane_label,
                                           capacity=self.state.store.capacity * 3 // 2)
         self.timeline = TimelineView(
@@ -79,13 +85,14 @@ class MainWindow(FilesAndSettings, QMainWindow):
         self.setStatusBar(self.status)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.addWidget(self.graph)
+        self.splitter.addWidget(self.graph_panel)
         self.splitter.addWidget(self.timeline)
         self.bottom_tabs = QTabWidget(documentMode=True)
         self.bottom_tabs.addTab(self.table, "Dispatches")
         self.bottom_tabs.addTab(self.top, "Top")
         self.splitter.addWidget(self.bottom_tabs)
-        self.splitter.setSizes([420, 230, 260])
+        # The graph gets the most room: at 1600x1000 it shows ~22 rows a column at 100 %.
+        self.splitter.setSizes([580, 170, 190])
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -94,7 +101,7 @@ class MainWindow(FilesAndSettings, QMainWindow):
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
         self._dock("Filters", self.filters, Qt.DockWidgetArea.LeftDockWidgetArea, 290)
-        self._dock("Details", self.details, Qt.DockWidgetArea.RightDockWidgetArea, 380)
+        self._dock("Details", self.details, Qt.DockWidgetArea.RightDockWidgetArea, 330)
         self._make_actions()
         self._connect()
         self.restore_settings()
@@ -153,8 +160,12 @@ class MainWindow(FilesAndSettings, QMainWindow):
         self.zoom_selection_action = self._action(
             "Zoom to selection", "Z", self.timeline.zoom_to_selection,
             "Timeline: show the selected dispatch", icon=sp.SP_FileDialogContentsView)
-        self.find_action = self._action("Find signal", QKeySequence.StandardKey.Find,
-                                        self.filters.search.setFocus, "Search signals")
+        self.find_action = self._action("Find", QKeySequence.StandardKey.Find,
+                                        self.graph_panel.start_search,
+                                        "Find a sender, signal or receiver and focus it")
+        self.leave_focus_action = self._action("Leave focus", Qt.Key.Key_Escape,
+                                               self.leave_focus,
+                                               "Show the whole graph and every dispatch again")
         self.help_action = self._action("Shortcuts", QKeySequence.StandardKey.HelpContents,
                                         self.show_shortcuts, "Keyboard and mouse controls")
         self.lanes = QComboBox()
@@ -192,6 +203,8 @@ class MainWindow(FilesAndSettings, QMainWindow):
         # The graph calls an edge slow with the same threshold as the "slow only" filter.
         self.filters.slow_ms.valueChanged.connect(self._set_slow_threshold)
         self.graph.nodeClicked.connect(self.on_node_clicked)
+        self.graph_panel.searchFound.connect(self.focus_node)
+        self.graph_panel.focusCleared.connect(self.leave_focus)
         self.top.edgeActivated.connect(self.on_edge_activated)
         self.timeline.dispatchClicked.connect(self.select_row)
         self.timeline.followChanged.connect(self.follow_action.setChecked)
@@ -204,7 +217,7 @@ class MainWindow(FilesAndSettings, QMainWindow):
                 or summary.signals_changed or not self.state.graph.edges():
             if not self.state.graph.edges() and self.graph.nodes:
                 self.graph.clear_graph()
-            self.graph.update_graph(self.state.graph.nodes(), self.state.graph.edges(),
+            self.graph.update_graph(self.state.graph.edges(), self.state.graph.known_signals,
                                     summary.fired)
         if summary.updated:
             rows = np.asarray(sorted(r for r in summary.updated if r in self.state.store),
@@ -250,7 +263,10 @@ class MainWindow(FilesAndSettings, QMainWindow):
 
     def apply_filter(self, filter_: Any) -> None:
         self.controller.set_filter(filter_)  # dims the graph if the selection changed
-        self.graph.set_signal_filter(filter_.signals if filter_ is not None else None)
+        # A focus filters the list and timeline to its node; the graph keeps showing the
+        # whole wiring, the neighbourhood lit and the rest faded.
+        focused = self.graph.focus is not None
+        self.graph.set_signal_filter(filter_.signals if filter_ and not focused else None)
 
     def _dim_graph(self) -> None:
         """Fade graph edges the filtered dispatches do not use (process/outcome/node filters).
@@ -260,15 +276,15 @@ class MainWindow(FilesAndSettings, QMainWindow):
         """
         self._dimmed_at = time.monotonic()
         self._dim_rows = []
-        if needs_dimming(self.controller.filter):
-            self._used = edges_used(self.state, self.controller.selection.rows)
-            self.graph.set_dimmed(self._used)
+        if needs_dimming(self.controller.filter) and self.graph.focus is None:
+            self._counts = edge_counts(self.state, self.controller.selection.rows)
+            self.graph.set_counts(self._counts)
         else:
-            self._used = set()
-            self.graph.set_dimmed(None)
+            self._counts = {}
+            self.graph.set_counts(None)
 
     def _collect_dim_rows(self, rows: np.ndarray) -> None:
-        if needs_dimming(self.controller.filter):
+        if needs_dimming(self.controller.filter) and self.graph.focus is None:
             self._dim_rows.append(rows)
 
     def _update_dimming(self) -> None:
@@ -276,17 +292,34 @@ class MainWindow(FilesAndSettings, QMainWindow):
             return  # at most once a second
         self._dimmed_at = time.monotonic()
         rows, self._dim_rows = np.concatenate(self._dim_rows), []
-        self._used |= edges_used(self.state, rows)
-        self.graph.set_dimmed(self._used)
+        add_counts(self._counts, edge_counts(self.state, rows))
+        self.graph.set_counts(self._counts)
 
     def on_node_clicked(self, kind: str, name: str) -> None:
-        if kind == "signal":
-            self.filters.only_signal(name)
-            selected = self.filters.model.checked_signals() == frozenset({name})
+        """Focus the node; clicking the focused node again leaves the focus."""
+        if self.graph.focus == (kind, name):
+            self.leave_focus()
         else:
-            self.filters.set_node_filter((kind, name))
-            selected = self.filters.node_filter == (kind, name)
-        self.graph.set_selected_node((kind, name) if selected else None)
+            self.focus_node(kind, name)
+
+    def focus_node(self, kind: str, name: str) -> None:
+        """Light the node's neighbourhood and cascade in the graph; filter the rest to it."""
+        nodes, edges = neighbourhood(self.state.graph.edges(), cascade_links(self.state),
+                                     kind, name)
+        self.graph.set_focus((kind, name), nodes, edges)
+        self.graph.set_selected_node((kind, name))
+        n = {k: sum(1 for kk, _ in nodes if kk == k) for k in ("sender", "signal", "receiver")}
+        self.graph_panel.set_crumb((kind, name), f"{n['sender']} senders, {n['signal']} "
+                                   f"signals, {n['receiver']} receivers")
+        self.filters.focus_on((kind, name))
+
+    def _edge_figures(self, edge: RowEdge) -> str | None:
+        """The Top table's figures for a graph edge that stands for one (signal, node) pair."""
+        if len(edge.edges) != 1:
+            return None  # a group's edge: the view's own sums
+        rows = self.controller.selection.rows if self.controller.filter is not None else None
+        found = stats_for(self.state, *edge.edges[0], rows=rows)
+        return edge_tooltip(found) if found is not None else None
 
     def on_edge_activated(self, kind: str, src: str, dst: str) -> None:
         """A row of the Top table: filter every view to that (signal, sender/receiver)."""
@@ -295,9 +328,20 @@ class MainWindow(FilesAndSettings, QMainWindow):
         else:
             self.filters.focus_on(("receiver", dst), signal=src)
 
+    def leave_focus(self) -> None:
+        if self.graph.focus is None:
+            return
+        self.graph.set_focus(None)
+        self.graph.set_selected_node(None)
+        self.graph_panel.set_crumb(None)
+        self.filters.focus_on(None)
+
     def _set_slow_threshold(self, ms: int) -> None:
-        self.graph.slow_ns = ms * 1_000_000
-        self.graph.update_graph([], [])  # restyle edges with the new threshold
+        # One threshold for every view: graph colours and legend, list, details.
+        self.graph.slow_ns = self.table_model.slow_ns = self.details.slow_ns = ms * 1_000_000
+        self.graph.rebuild()  # restyle edges and the legend with the new threshold
+        self.table.viewport().update()
+        self.details.show_row(self.details.current)
         self.graph.viewport().update()
 
     def shortcuts_text(self) -> str:
@@ -306,7 +350,7 @@ class MainWindow(FilesAndSettings, QMainWindow):
         keys += [("Wheel / drag", "timeline: zoom at the cursor / pan (leaves live mode)"),
                  ("Shift+wheel", "timeline: scroll lanes"),
                  ("+ / - / ← / → / Home", "timeline (focused): zoom, pan, fit all"),
-                 ("Wheel / drag / click", "graph: zoom / pan / filter by the node")]
+                 ("Wheel / drag / click", "graph: zoom / pan / focus the node, open a group")]
         rows = "".join(f"<tr><td><b>{html_text(k)}</b>&nbsp;&nbsp;</td>"
                        f"<td>{html_text(v.replace('…', ''))}</td></tr>" for k, v in keys)
         return f"<table>{rows}</table>"

@@ -25,6 +25,7 @@ class FilesAndSettings:
     timeline: Any
     status: Any
     splitter: Any
+    graph_panel: Any
     lanes: Any
 
     # ------------------------------------------------------------------ files
@@ -74,6 +75,9 @@ class FilesAndSettings:
         splitter = self.settings.value("window/splitter")
         if isinstance(splitter, QByteArray):
             self.splitter.restoreState(splitter)
+        top_n = self.settings.value("graph/top_n")
+        if top_n is not None and str(top_n).isdigit():
+            self.graph_panel.top_n.setValue(int(top_n))
         lanes = self.settings.value("timeline/lanes")
         if isinstance(lanes, str) and lanes in LANE_COLUMNS:
             self.lanes.setCurrentText(lanes)
@@ -85,5 +89,6 @@ class FilesAndSettings:
         self.settings.setValue("window/state", self.saveState())
         self.settings.setValue("window/splitter", self.splitter.saveState())
         self.settings.setValue("timeline/lanes", self.lanes.currentText())
+        self.settings.setValue("graph/top_n", self.graph_panel.top_n.value())
         self.settings.sync()
 

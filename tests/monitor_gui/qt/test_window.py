@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 
 from monitor_gui.core.query import Filter
 from tests.monitor_gui.qt.scenario import AUTH, CORE, SIG
@@ -332,3 +332,34 @@ def test_thread_lanes_name_live_threads_after_evictions(make_monitor):
     monitor.window.lanes.setCurrentText("Lanes: thread")
     live = list(dict.fromkeys(names[store.first:store.end]))
     assert monitor.window.timeline_data.lane_names == live
+
+
+def test_one_slow_threshold_marks_the_demos_slow_receiver_everywhere(monitor):
+    """The demo's indexer takes 30-80 ms: slow by default in the graph, list and details."""
+    from django_probe import wire
+    from monitor_gui.core.query import DEFAULT_SLOW_MS
+    from monitor_gui.qt.theme import LIGHT
+    from tests.monitor_gui.qt.scenario import PROC, receiver
+
+    indexer = receiver("reindex_article", "articles.receivers", 30_000_000)
+    event = wire.Dispatch("D", 1_000, 1, None, SIG + "post_save", "articles.Article", "send",
+                          31_000_000, "MainThread", 1, None, None, {}, [indexer], False)
+    feed(monitor, [wire.encode_frame(PROC, 0, [event])])
+    window = monitor.window
+    assert window.filters.slow_ms.value() == DEFAULT_SLOW_MS <= 30
+    edge = window.graph.edges[("signal->receiver", SIG + "post_save",
+                               "articles.receivers.reindex_article")]
+    edge.heat = 0.0
+    edge.refresh()
+    assert edge.pen().color().rgb() == LIGHT.slow.rgb()
+    assert any(f"≥ {DEFAULT_SLOW_MS:g} ms" in text for _, text in window.graph.legend())
+    model = window.table_model
+    assert model.index(0, 4).data(Qt.ItemDataRole.ForegroundRole) == window.theme.slow
+    window.select_row(monitor.state.store.first)
+    assert "class='slow'" in window.details.render_html(monitor.state.store.row(0))
+    window.filters.slow_ms.setValue(100)  # one setting moves every view
+    edge.refresh()
+    assert edge.pen().color().rgb() != LIGHT.slow.rgb()
+    assert any("≥ 100 ms" in text for _, text in window.graph.legend())
+    assert model.index(0, 4).data(Qt.ItemDataRole.ForegroundRole) is None
+    assert "class='slow'" not in window.details.render_html(monitor.state.store.row(0))

@@ -63,6 +63,7 @@ def clock(ns: int, step: float) -> str:
         return time.strftime("%H:%M", time.localtime(secs))
     text = time.strftime("%H:%M:%S", time.localtime(secs))
     if step < SECOND:
-        digits = 3 if step >= 1e6 else (6 if step >= 1e3 else 9)
+        # Milliseconds at least, then as many digits as the step has: ".7865", not ".786500".
+        digits = max(3, 10 - len(str(int(step))))  # step 500000 (6 digits) -> 4
         text += f".{frac // 10 ** (9 - digits):0{digits}d}"
     return text

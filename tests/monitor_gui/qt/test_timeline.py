@@ -128,9 +128,11 @@ def test_paint_million_rows_uses_aggregates(qtbot):
 
 def test_axis_labels_use_exact_integer_time():
     base = 1_764_000_001_577_500_000
-    assert clock(base, 500_000).endswith(".577500")
+    assert clock(base, 500_000).endswith(".5775")  # as many digits as the step needs
     assert clock(base, 1e6).endswith(".577")
-    assert clock(base + 1, 100).endswith(".577500001")
+    assert clock(base, 5e8).endswith(".577")  # never fewer than milliseconds
+    assert clock(base + 1, 100).endswith(".5775000")
+    assert clock(base + 1, 1).endswith(".577500001")
     assert "." not in clock(base, 5e9)
 
 

@@ -98,11 +98,12 @@ def layout_bars(data: TimelineData, items: np.ndarray, geometry: tuple[float, fl
     x1 = left + (data.ts[items] - t0) * k
     x2 = left + (data.end[items] - t0) * k
     drow = data.drow[items]
+    names = {sid: data.name_of(sid) for sid in np.unique(data.signal[items]).tolist()}
     bars: list[Bar] = []
     for i, idx in enumerate(items.tolist()):
         bars.append(Bar(float(x1[i]), top + (int(drow[i]) - row0) * row_h + 2,
                         max(2.0, float(x2[i] - x1[i])), row_h - 3, int(drow[i]), "dispatch",
-                        int(data.rows[idx]), data.name_of(int(data.signal[idx])),
+                        int(data.rows[idx]), names[int(data.signal[idx])],
                         float(data.end[idx] - data.ts[idx]), bool(data.raised[idx])))
     if not (data.flame and receivers is not None and len(items)):
         return bars

@@ -474,7 +474,7 @@ def connected_receivers(signal: Signal) -> list[tuple[Any, int | None, Any, bool
         (_receiver_key, sender_key), ref = entry[0], entry[1]
         is_async = bool(entry[-1]) if len(entry) >= 3 else False
         sender_ref = entry[2] if len(entry) == 4 else None
-        weak = isinstance(ref, weakref.ReferenceType)
+        weak = issubclass(type(ref), weakref.ReferenceType)  # (isinstance reads __class__)
         receiver = ref() if weak else ref
         sender = sender_ref() if sender_ref is not None else None
         any_sender = sender_key == dispatcher.NONE_ID

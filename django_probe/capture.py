@@ -289,21 +289,29 @@ class Recorder:
         """request_started carries the WSGI environ or ASGI scope: remember the request."""
         if signal is not _request_started:
             return
+        # Exact types only, and never str() of a value: what is not a plain dict of plain
+        # strings is not read (docs/probe.md, "What describing a value may do").
         environ = named.get("environ")
-        if isinstance(environ, dict):  # WSGI: values are plain str, so str() is rarely needed
-            request_id = environ.get("HTTP_X_REQUEST_ID") or self._new_request_id()
-            method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
-            info = (request_id[:64] if type(request_id) is str else str(request_id)[:64],
-                    method if type(method) is str else str(method),
-                    path[:512] if type(path) is str else str(path)[:512])
+        if type(environ) is dict:  # WSGI: a built-in dict of plain strings (PEP 3333)
+            request_id = environ.get("HTTP_X_REQUEST_ID")
+            method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
         else:
             scope = named.get("scope")
-            if not isinstance(scope, dict):
+            if type(scope) is not dict:
                 return
-            request_id = next((value.decode("latin-1") for name, value in
-                               scope.get("headers") or () if name == b"x-request-id"), None)
-            info = ((request_id or self._new_request_id())[:64], str(scope.get("method", "")),
-                    str(scope.get("path", ""))[:512])
+            request_id = None
+            headers = scope.get("headers")
+            for header in headers if type(headers) is list or type(headers) is tuple else ():
+                if (type(header) is tuple or type(header) is list) and len(header) == 2 \
+                        and type(header[0]) is bytes and header[0] == b"x-request-id" \
+                        and type(header[1]) is bytes:
+                    request_id = header[1].decode("latin-1")
+                    break
+            method, path = scope.get("method"), scope.get("path")
+        info = (request_id[:64] if type(request_id) is str and request_id
+                else self._new_request_id(),
+                method if type(method) is str else "",
+                path[:512] if type(path) is str else "")
         current_request.set(info)
 
     def finish(self, signal: Signal, sender: Any, method: str, named: dict[str, Any],

@@ -1,27 +1,41 @@
 """Short, bounded, redacted descriptions of senders, receivers and values, without side effects.
 
-Nothing here calls an object's ``__str__``/``__repr__`` unless its type is known to be
-harmless: a model's ``__str__`` may hit the database, a lazy object may evaluate, a
-QuerySet would run. Model instances are described from ``__dict__`` only, so deferred
-fields are never loaded. Every public function here returns a string and never raises.
+Describing never runs application code (docs/probe.md, "What describing a value may
+do"): ``repr()`` only for exact types whose repr is CPython's or the stdlib's, never
+``str()``/``repr()``/``__getattr__``/``__iter__``/``.get`` of a user class; classes and
+instances are read through ``introspect``. A model's ``__str__`` may hit the database, a
+lazy object may evaluate, a QuerySet would run. Model instances are described from their
+``__dict__`` only, so deferred fields are never loaded. Every public function here
+returns a string and never raises.
 """
 
 from __future__ import annotations
 
+import builtins
 import datetime
 import decimal
 import enum
-import inspect
 import pathlib
 import re
 import types
 import uuid
 import weakref
+import zoneinfo
 from itertools import islice
 from typing import Any
 
 from django.db.models.query import QuerySet
 from django.utils.functional import LazyObject, Promise, empty
+
+from .introspect import (
+    class_module,
+    class_name,
+    class_path,
+    class_qualname,
+    instance_dict_getter,
+    model_facts,
+)
+from .naming import ReceiverNames
 
 REDACTED = "********************"  # the same mask Django's error reporter uses
 
@@ -30,14 +44,24 @@ REDACTED = "********************"  # the same mask Django's error reporter uses
 DJANGO_SENSITIVE = "API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE"
 EXTRA_SENSITIVE = "COOKIE|SESSION|CSRF|CREDENTIAL|PWD|PRIVATE|BEARER"
 
-_SAFE_REPR = (int, float, bool, type(None), complex, decimal.Decimal, uuid.UUID,
-              datetime.date, datetime.time, datetime.timedelta, pathlib.PurePath, range)
+_EXACT_REPR = frozenset({  # exact types whose repr is CPython's or the stdlib's own code
+    int, bool, type(None), float, complex, decimal.Decimal, uuid.UUID, datetime.date,
+    datetime.timedelta, datetime.timezone, range, pathlib.PurePath, pathlib.PurePosixPath,
+    pathlib.PureWindowsPath, pathlib.Path, pathlib.PosixPath, pathlib.WindowsPath})
+_SAFE_TZ = frozenset({type(None), datetime.timezone, zoneinfo.ZoneInfo})
 _EXACT_SAFE = frozenset({int, bool, type(None), float})
+_EXACT_CONTAINERS = frozenset({list, tuple, set, frozenset})
+# Built-in exception classes: only theirs (exact) get a message, built from plain args.
+_BUILTIN_EXCEPTIONS = frozenset(
+    v for v in vars(builtins).values() if isinstance(v, type) and issubclass(v, BaseException))
+_exception_args = BaseException.__dict__["args"].__get__
+_method_func = types.MethodType.__dict__["__func__"].__get__
 # Branches of Describer._value, decided once per class (compared with "is").
-_REPR, _STR_SUBCLASS, _BYTES, _TYPE, _LAZY, _PROMISE = (
-    "repr", "str subclass", "bytes", "type", "lazy object", "promise")
-_EXCEPTION, _REQUEST, _QUERYSET, _MAPPING, _SEQUENCE, _FUNCTION, _OTHER = (
-    "exception", "request", "queryset", "mapping", "sequence", "function", "other")
+_REPR, _DATETIME, _ENUM, _NUMBER, _STR_SUBCLASS, _BYTES, _TYPE, _LAZY, _PROMISE = (
+    "repr", "datetime", "enum", "number subclass", "str subclass", "bytes", "type",
+    "lazy object", "promise")
+_EXCEPTION, _REQUEST, _QUERYSET, _SIZED, _SEQUENCE, _FUNCTION, _OTHER = (
+    "exception", "request", "queryset", "sized", "sequence", "function", "other")
 
 
 class Describer:
@@ -54,13 +78,11 @@ class Describer:
         # id(type) -> (weakref(type), label): classes are long-lived, but a weak
         # reference keeps a dynamically created sender class collectable.
         self._type_labels: dict[int, tuple[weakref.ref, str]] = {}
-        # id(code) -> (code, qualname, description): the code object (not the function or
-        # its instance) is kept to pin the id; the qualname tells factory closures apart.
-        self._receivers: dict[int, tuple[Any, str, tuple[str, str, str, int]]] = {}
-        self._functions: dict[int, tuple[weakref.ref, tuple[str, str, str, int]]] = {}
+        # (qualified name, module, file, first line) of a receiver callable, cached.
+        self.receiver = ReceiverNames().describe
         self._sensitive_names: dict[str, bool] = {}
-        # id(class) -> (weakref(class), branch, model facts or None): see _value.
-        self._kinds: dict[int, tuple[Any, str, tuple[str | None, str] | None]] = {}
+        # id(class) -> (weakref(class), branch, model facts or None, branch data): _value.
+        self._kinds: dict[int, tuple[Any, str, Any, Any]] = {}
 
     # ------------------------------------------------------------------ senders
 
@@ -68,10 +90,8 @@ class Describer:
         cached = self._type_labels.get(id(cls))
         if cached is not None and cached[0]() is cls:
             return cached[1]
-        meta = cls.__dict__.get("_meta")
-        label = getattr(meta, "label", None) if meta is not None else None
-        if not isinstance(label, str):
-            label = f"{cls.__module__}.{cls.__qualname__}"
+        model = model_facts(cls)
+        label = model[1] if model is not None else f"{class_module(cls)}.{class_qualname(cls)}"
         try:
             self._type_labels[id(cls)] = (weakref.ref(cls), label)
         except TypeError:
@@ -84,60 +104,6 @@ class Describer:
         if issubclass(type(sender), type):
             return self.type_label(sender)
         return self.value(sender)
-
-    # ------------------------------------------------------------------ receivers
-
-    def receiver(self, receiver: Any) -> tuple[str, str, str, int]:
-        """(qualified name, module, file, first line) of a receiver callable."""
-        # Fast path for plain functions (the usual receivers): one dict lookup and a weak
-        # reference check, so a weakly connected receiver is never kept alive by us.
-        hit = self._functions.get(id(receiver))
-        if hit is not None and hit[0]() is receiver:
-            return hit[1]
-        desc = self._receiver(receiver)
-        if type(receiver) is types.FunctionType:
-            if len(self._functions) > 10_000:
-                self._functions.clear()
-            self._functions[id(receiver)] = (weakref.ref(receiver), desc)
-        return desc
-
-    def _receiver(self, receiver: Any) -> tuple[str, str, str, int]:
-        func = getattr(receiver, "__func__", receiver)
-        code = getattr(func, "__code__", None)
-        qualname = getattr(func, "__qualname__", None)
-        if code is not None:
-            cached = self._receivers.get(id(code))
-            if cached is not None and cached[0] is code and cached[1] is qualname:
-                return cached[2]
-        try:
-            desc = self._describe_callable(func)
-        except Exception:
-            desc = (type(receiver).__qualname__, type(receiver).__module__, "?", 0)
-        if code is not None:
-            if len(self._receivers) > 10_000:  # bound the cache for code generated at run time
-                self._receivers.clear()
-            self._receivers[id(code)] = (code, qualname, desc)
-        return desc
-
-    @staticmethod
-    def _describe_callable(func: Any) -> tuple[str, str, str, int]:
-        target = inspect.unwrap(func) if callable(func) else func
-        if isinstance(target, (types.FunctionType, types.BuiltinFunctionType)):
-            name = target.__qualname__
-            module = target.__module__ or "?"
-        elif hasattr(target, "func"):  # functools.partial
-            inner = target.func
-            name = f"partial({getattr(inner, '__qualname__', type(inner).__qualname__)})"
-            module = getattr(inner, "__module__", None) or "?"
-            target = inner
-        else:  # a callable instance
-            name = f"{type(target).__qualname__}.__call__"
-            module = type(target).__module__
-            target = type(target).__call__
-        code = getattr(target, "__code__", None)
-        if code is None:
-            return name, module, "?", 0
-        return name, module, code.co_filename, code.co_firstlineno
 
     # ------------------------------------------------------------------ values
 
@@ -175,15 +141,15 @@ class Describer:
         try:
             text = self._value(value, depth=0)
         except Exception:  # describing must never break the app
-            text = f"<{type(value).__qualname__}>"
+            text = f"<{class_qualname(type(value))}>"
         if len(text) > self.max_len:
             text = text[: self.max_len - 1] + "…"
         return text
 
     def _value(self, value: Any, depth: int) -> str:
-        # Only type(value) and the instance __dict__ are consulted: isinstance() and
-        # hasattr() would make a lazy object (request.user, a lazy storage...) evaluate,
-        # which may query the database.
+        # Only type(value) and, through the class's own descriptor, the instance __dict__
+        # are consulted: isinstance() and hasattr() would make a lazy object (request.user,
+        # a lazy storage...) evaluate, which may query the database.
         cls = type(value)
         if cls is str:
             return repr(value[: self.max_len])
@@ -196,85 +162,124 @@ class Describer:
         hit = self._kinds.get(id(cls))
         if hit is None or hit[0]() is not cls:
             hit = self._classify(cls)
-        kind, model = hit[1], hit[2]
-        if model is not None and "_state" in value.__dict__:  # a model instance
-            return _model_instance(value, *model)
+        kind, model, data = hit[1], hit[2], hit[3]
+        if model is not None:
+            fields = model[2](value)
+            if "_state" in fields:  # a model instance
+                return self._model_instance(fields, model[0], model[1])
         if kind is _REPR:
             return repr(value)
-        if kind is _REQUEST:
-            # method and path are plain attributes; headers and cookies are not read.
-            return f"{cls.__name__} {value.__dict__.get('method')} {value.__dict__.get('path')}"
         if kind is _STR_SUBCLASS:
             return repr(str.__str__(value)[: self.max_len])
-        if kind is _BYTES:
-            return f"<{cls.__name__} len={len(value)}>"
+        if kind is _SEQUENCE:
+            return self._sequence(value, depth)
+        if kind is _SIZED:  # a dict/list/tuple/set/bytes subclass: its base's length only
+            return f"<{class_name(cls)} len={data(value)}>"
+        if kind is _NUMBER:  # the base class's repr: the stored number, no override
+            return f"<{class_qualname(cls)} {data(value)}>"
+        if kind is _DATETIME:
+            tz = value.tzinfo  # (exact datetime/time: C getters)
+            if type(tz) in _SAFE_TZ:
+                return repr(value)
+            return f"{value.replace(tzinfo=None)!r} tz=<{class_path(type(tz))}>"
+        if kind is _ENUM:
+            fields = data(value) if data is not None else {}
+            name = fields.get("_name_")
+            shown = class_qualname(cls) + (f".{name}" if type(name) is str else "")
+            if "_value_" not in fields:
+                return f"<{shown}>"
+            return f"<{shown}: {self._value(fields['_value_'], depth + 1)}>"
+        if kind is _REQUEST:
+            # method and path are plain attributes; headers and cookies are not read.
+            fields = data(value)
+            method, path = fields.get("method"), fields.get("path")
+            return (f"{class_name(cls)} {method if type(method) is str else '?'} "
+                    f"{path if type(path) is str else '?'}")
         if kind is _TYPE:
             return self.type_label(value)
         if kind is _LAZY:
-            wrapped = value.__dict__.get("_wrapped", empty)
+            wrapped = data(value).get("_wrapped", empty)
             if wrapped is empty:
-                return f"<{cls.__name__} (not evaluated)>"
+                return f"<{class_name(cls)} (not evaluated)>"
             return self._value(wrapped, depth)
         if kind is _PROMISE:
-            return f"<lazy {cls.__name__}>"  # e.g. gettext_lazy: never forced
+            return f"<lazy {class_name(cls)}>"  # e.g. gettext_lazy: never forced
         if kind is _EXCEPTION:
-            return f"{cls.__qualname__}: {self._exc_message(value)}"
+            message = self._exc_message(value)
+            return f"{class_qualname(cls)}: {message}" if message else class_qualname(cls)
         if kind is _QUERYSET:
-            model = value.__dict__.get("model")
-            label = self.type_label(model) if issubclass(type(model), type) else "?"
+            model_class = data(value).get("model")
+            label = self.type_label(model_class) if issubclass(type(model_class), type) else "?"
             return f"<QuerySet {label}>"  # never evaluated
-        if kind is _MAPPING:
-            return self._mapping(value, depth)
-        if kind is _SEQUENCE:
-            return self._sequence(value, depth)
         if kind is _FUNCTION:
-            return f"<function {value.__qualname__}>"
-        return f"<{cls.__module__}.{cls.__qualname__}>"
+            func = _method_func(value) if cls is types.MethodType else value
+            name = class_qualname(type(func)) if type(func) is not types.FunctionType \
+                else func.__qualname__
+            return f"<function {name}>"
+        return f"<{class_module(cls)}.{class_qualname(cls)}>"
 
-    def _classify(self, cls: type) -> tuple[Any, str, tuple[str | None, str] | None]:
-        """(weakref to cls, branch of _value, (pk attname, label) if cls has a _meta)."""
-        model = None
-        if issubclass(cls, _SAFE_REPR) or issubclass(cls, enum.Enum):
+    def _classify(self, cls: type) -> tuple[Any, str, Any, Any]:
+        """(weakref to cls, branch of _value, model facts if cls has a _meta, branch data)."""
+        model, data = None, None
+        if cls in _EXACT_REPR:
             kind = _REPR
+        elif cls is datetime.datetime or cls is datetime.time:
+            kind = _DATETIME  # (their repr shows the tzinfo's repr)
+        elif issubclass(cls, enum.Enum):
+            kind, data = _ENUM, instance_dict_getter(cls)
         elif issubclass(cls, str):
             kind = _STR_SUBCLASS
-        elif issubclass(cls, (bytes, bytearray, memoryview)):
-            kind = _BYTES
+        elif cls in _EXACT_CONTAINERS:
+            kind = _SEQUENCE
+        elif issubclass(cls, (dict, list, tuple, set, frozenset, bytes, bytearray, memoryview)):
+            kind = _SIZED
+            data = next(base.__len__ for base in (dict, list, tuple, set, frozenset, bytes,
+                                                  bytearray, memoryview) if issubclass(cls, base))
+        elif issubclass(cls, (int, float, complex)):  # (bool is final; enums are above)
+            kind = _NUMBER
+            data = next(base.__repr__ for base in (int, float, complex) if issubclass(cls, base))
         elif issubclass(cls, type):
             kind = _TYPE
-        elif issubclass(cls, LazyObject):
-            kind = _LAZY
         elif issubclass(cls, Promise):
             kind = _PROMISE
         else:
-            # From here on a model instance (class with _meta, instance with _state) wins.
-            meta = getattr(cls, "_meta", None)
-            if meta is not None:  # plain strings: nothing of the model is kept alive
-                attname = getattr(getattr(meta, "pk", None), "attname", None)
-                model = (attname, getattr(meta, "label", cls.__qualname__))
-            if issubclass(cls, BaseException):
+            data = instance_dict_getter(cls)
+            if issubclass(cls, LazyObject):
+                kind = _LAZY
+            elif issubclass(cls, BaseException):
                 kind = _EXCEPTION
-            elif cls.__name__ in ("WSGIRequest", "ASGIRequest", "HttpRequest"):
+            elif class_name(cls) in ("WSGIRequest", "ASGIRequest", "HttpRequest"):
                 kind = _REQUEST
             elif issubclass(cls, QuerySet):
                 kind = _QUERYSET
-            elif issubclass(cls, dict):
-                kind = _MAPPING
-            elif issubclass(cls, (list, tuple, set, frozenset)):
-                kind = _SEQUENCE
-            elif issubclass(cls, (types.FunctionType, types.MethodType)):
+            elif cls is types.FunctionType or cls is types.MethodType:
                 kind = _FUNCTION
             else:
                 kind = _OTHER
+            # A model instance (class with _meta, instance with _state) wins over the kind.
+            facts = model_facts(cls)
+            if facts is not None and data is not None:
+                model = (facts[0], facts[1], data)
+            if data is None and kind in (_LAZY, _REQUEST, _QUERYSET):
+                kind = _OTHER  # no plain instance __dict__ to read them from
         # A weak reference: a dynamically created class stays collectable (and its id
         # reusable: the reference is checked on every hit).
-        entry = (weakref.ref(cls), kind, model)
+        entry = (weakref.ref(cls), kind, model, data)
         if len(self._kinds) > 10_000:  # bound it for classes created at run time
             self._kinds.clear()
         self._kinds[id(cls)] = entry
         return entry
 
+    def _model_instance(self, fields: dict, attname: str | None, label: str) -> str:
+        pk = fields.get(attname) if attname else None  # no deferred load
+        if pk is None:
+            return f"{label} (unsaved)"
+        if type(pk) is int or type(pk) is str:
+            return f"{label} pk={pk}"
+        return f"{label} pk={self._value(pk, 1)}"
+
     def _mapping(self, value: dict, depth: int) -> str:
+        """An exact dict (subclasses are _SIZED: their methods may be the app's)."""
         if depth >= 1:
             return f"<dict len={len(value)}>"
         # request_started's WSGI environ / ASGI scope: the request line says what matters
@@ -284,7 +289,8 @@ class Describer:
             return (f"<WSGI environ {method[:16]} {value['PATH_INFO'][:self.max_len]} "
                     f"({len(value)} keys)>")
         kind = value.get("type")
-        if kind in ("http", "websocket") and type(value.get("path")) is str:
+        if type(kind) is str and kind in ("http", "websocket") \
+                and type(value.get("path")) is str:
             method = value.get("method")
             method = method[:16] + " " if type(method) is str else ""
             return f"<ASGI {kind} scope {method}{value['path'][:self.max_len]}>"
@@ -293,12 +299,13 @@ class Describer:
             if index >= 6:
                 parts.append("…")
                 break
-            key = k if type(k) is str else type(k).__name__
+            key = k if type(k) is str else class_qualname(type(k))
             shown = REDACTED if self.is_sensitive(key) else self._value(v, depth + 1)
             parts.append(f"{key!r}: {shown}")
         return "{" + ", ".join(parts) + "}"
 
     def _sequence(self, value: Any, depth: int) -> str:
+        """An exact list, tuple, set or frozenset."""
         kind = type(value).__name__
         if depth >= 1:
             return f"<{kind} len={len(value)}>"
@@ -307,21 +314,33 @@ class Describer:
         return f"{kind}[{', '.join(items)}{more}] len={len(value)}"
 
     def _exc_message(self, exc: BaseException) -> str:
-        try:
-            message = str(exc)
-        except Exception:
-            message = "<unprintable>"
-        return message[: self.max_len * 4]
+        """A bounded message for an exact built-in exception whose args are plain str/int
+        (built from ``args``, never ``str(exc)``); "" for any other."""
+        cls = type(exc)
+        if cls not in _BUILTIN_EXCEPTIONS:
+            return ""
+        args = _exception_args(exc)
+        limit = self.max_len * 4
+        shown = []
+        for arg in args:
+            if type(arg) is str:
+                shown.append(arg[:limit])
+            elif (type(arg) is int and -(10**60) < arg < 10**60) or type(arg) is bool:
+                shown.append(arg)
+            else:
+                return ""
+        if not shown:
+            return ""
+        if issubclass(cls, OSError) and len(shown) == 2 and type(shown[0]) is int:
+            message = f"[Errno {shown[0]}] {shown[1]}"  # as str() shows it
+        elif len(shown) > 1:
+            message = repr(tuple(shown))
+        elif cls is KeyError:
+            message = repr(shown[0])  # as str() shows it
+        else:
+            message = str(shown[0])  # (an exact str, int or bool)
+        return message[:limit]
 
     def exception(self, exc: BaseException) -> tuple[str, str]:
-        cls = type(exc)
-        module = cls.__module__
-        name = cls.__qualname__ if module in ("builtins", None) else f"{module}.{cls.__qualname__}"
-        return name, self._exc_message(exc)
-
-
-def _model_instance(instance: Any, attname: str | None, label: str) -> str:
-    pk = instance.__dict__.get(attname) if attname else None  # no deferred load
-    if pk is None:
-        return f"{label} (unsaved)"
-    return f"{label} pk={pk!r}" if not isinstance(pk, (int, str)) else f"{label} pk={pk}"
+        """(class path, message) of an exception a receiver raised: see _exc_message."""
+        return class_path(type(exc)), self._exc_message(exc)

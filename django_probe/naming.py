@@ -9,13 +9,24 @@ module, so naming them later costs one dict lookup in that module.
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
+import types
 import weakref
 from types import FrameType, ModuleType
 from typing import Any
 
 from django.dispatch import Signal
+
+from .introspect import (
+    class_dict,
+    class_module,
+    class_qualname,
+    function_of,
+    plain_str,
+    static_lookup,
+)
 
 _PROBE_PREFIX = "django_probe"
 
@@ -94,15 +105,15 @@ class SignalRegistry:
     def _from_creation_site(self, signal: Signal, module: str, scope: str,
                             line: int) -> str | None:
         mod = sys.modules.get(module)
-        if mod is None:
+        if type(mod) is not ModuleType:  # (sys.modules may hold any object: not read)
             return None
-        namespace = getattr(mod, "__dict__", {})
+        namespace = vars(mod)
         for attr, value in list(namespace.items()):
             if value is signal:
                 return f"{module}.{attr}"
         owner = namespace.get(scope)  # a signal defined in a class body
         if issubclass(type(owner), type):
-            for attr, value in vars(owner).items():
+            for attr, value in list(class_dict(owner).items()):
                 if value is signal:
                     return f"{module}.{scope}.{attr}"
         return None
@@ -127,7 +138,8 @@ class SignalRegistry:
                 continue
             if type(module) is not ModuleType or module_name.startswith(_PROBE_PREFIX):
                 continue
-            spec = getattr(module, "__spec__", None)
+            # From the module's own dict: a module __getattr__ (PEP 562) is its code.
+            spec = vars(module).get("__spec__")
             if not getattr(spec, "_initializing", False):  # (one still importing: again)
                 scanned[module_name] = id(module)
             try:
@@ -140,9 +152,10 @@ class SignalRegistry:
                 kind = type(value)
                 if issubclass(kind, Signal):
                     self._consider(best, module_name, attr, value)
-                elif issubclass(kind, type) and value.__module__ == module_name:
-                    # Signals as class attributes of classes defined in this module.
-                    for cls_attr, cls_value in list(value.__dict__.items()):
+                elif issubclass(kind, type) and class_module(value) == module_name:
+                    # Signals as class attributes of classes defined in this module (read
+                    # past any metaclass: its hooks are the app's code).
+                    for cls_attr, cls_value in list(class_dict(value).items()):
                         if issubclass(type(cls_value), Signal):
                             self._consider(best, module_name, f"{attr}.{cls_attr}", cls_value)
         for _key, (rank, signal) in best.items():
@@ -176,7 +189,74 @@ def creation_frame(start: FrameType | None) -> FrameType | None:
     frame = start
     while frame is not None and frame.f_code.co_name == "__init__":
         candidate: Any = frame.f_locals.get("self")
-        if not isinstance(candidate, Signal):
+        if not issubclass(type(candidate), Signal):  # (isinstance reads __class__)
             break
         frame = frame.f_back
     return frame
+
+
+_method_func = types.MethodType.__dict__["__func__"].__get__
+_partial_func = functools.partial.__dict__["func"].__get__
+_builtin_name = types.BuiltinFunctionType.__dict__["__name__"].__get__
+Description = tuple[str, str, str, int]  # (qualified name, module, file, first line)
+
+
+class ReceiverNames:
+    """Names receivers from their type and stored attributes only: never the instance's
+    ``__getattr__`` (a ``MagicMock`` gains no attribute, a slow ``__getattr__`` costs
+    nothing), and once per function or class (weakly, bounded)."""
+
+    def __init__(self) -> None:
+        # id(key) -> (weakref(key), description); the key is the function (also of a bound
+        # method, made afresh on every dispatch), the class of a callable instance (its
+        # __call__ names it, never the instance), or the partial object itself.
+        self._known: dict[int, tuple[weakref.ref, Description]] = {}
+
+    def describe(self, receiver: Any) -> Description:
+        # Fast path for plain functions (the usual receivers): one dict lookup and a weak
+        # reference check, so a weakly connected receiver is never kept alive by us.
+        hit = self._known.get(id(receiver))
+        if hit is not None and hit[0]() is receiver:
+            return hit[1]
+        cls = type(receiver)
+        if cls is types.FunctionType or cls is functools.partial:
+            key = receiver
+        elif cls is types.MethodType:
+            key = _method_func(receiver)
+        else:
+            key = cls
+        if key is not receiver:
+            hit = self._known.get(id(key))
+            if hit is not None and hit[0]() is key:
+                return hit[1]
+        try:
+            desc = _callable(receiver, 0)
+        except Exception:
+            desc = (class_qualname(cls), class_module(cls), "?", 0)
+        if len(self._known) > 10_000:  # bound it for callables made at run time
+            self._known.clear()
+        try:
+            self._known[id(key)] = (weakref.ref(key), desc)
+        except TypeError:  # (not weakly referenceable: described again next time)
+            pass
+        return desc
+
+
+def _callable(receiver: Any, depth: int) -> Description:
+    func = function_of(receiver)  # a function, a bound method's, the innermost wrapped
+    if func is not None:
+        code = func.__code__
+        return (func.__qualname__, plain_str(func.__module__) or "?", code.co_filename,
+                code.co_firstlineno)
+    cls = type(receiver)
+    if issubclass(cls, functools.partial) and depth < 10:
+        name, module, file, line = _callable(_partial_func(receiver), depth + 1)
+        return f"partial({name})", module, file, line
+    if cls is types.BuiltinFunctionType:
+        return _builtin_name(receiver), "?", "?", 0
+    # A callable instance: named by its class's __call__, looked up on the class.
+    call = function_of(static_lookup(cls, "__call__"))
+    name, module = f"{class_qualname(cls)}.__call__", class_module(cls)
+    if call is None:
+        return name, module, "?", 0
+    return name, module, call.__code__.co_filename, call.__code__.co_firstlineno

@@ -228,10 +228,11 @@ def test_value_branches_are_remembered_per_class_without_keeping_classes_alive()
     unsaved.__dict__.update(_state=object())
     assert [d.value(x) for x in (saved, unsaved, plain)] == [
         "fake.Thing pk=7", "fake.Thing (unsaved)", f"<{__name__}.{Thing.__qualname__}>"]
-    # The same answer on a cache hit, and per class: a dict subclass is still a mapping.
+    # The same answer on a cache hit, and per class: a dict subclass by its size only
+    # (its methods may be the app's; tests/django_probe/test_describe_safety.py).
     assert d.value(saved) == "fake.Thing pk=7"
     Mapping = make("Mapping", (dict,))
-    assert d.value(Mapping(a=1)) == "{'a': 1}"
+    assert d.value(Mapping(a=1)) == "<Mapping len=1>"
     # Only weak references are kept: a class created at run time can be collected.
     Temp = make("Temp")
     d.value(Temp())

@@ -1,0 +1,296 @@
+"""Describing a dispatch never runs application code (docs/probe.md, "What describing a
+value may do"): one test per rule, each through the real capture path (a real send with
+the probe installed), with classes whose hooks record every call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+import time
+from collections import namedtuple
+from unittest import mock
+
+from django.dispatch import Signal
+
+from django_probe import _dispatch, wire
+
+calls: list[str] = []  # every hook below appends its name when it runs
+
+
+def tripwire(*names: str):
+    """A class decorator: each named method records its call, then does the base's work."""
+    def wrap(cls):
+        for name in names:
+            def hook(self, *args, _name=name, **kwargs):
+                calls.append(f"{cls.__name__}.{_name}")
+                return getattr(super(cls, self), _name)(*args, **kwargs)
+            setattr(cls, name, hook)
+        return cls
+    return wrap
+
+
+NUMBER_HOOKS = ("__repr__", "__str__", "__format__")
+
+
+@tripwire(*NUMBER_HOOKS)
+class Money(decimal.Decimal):
+    pass
+
+
+@tripwire(*NUMBER_HOOKS)
+class Ratio(float):
+    pass
+
+
+@tripwire(*NUMBER_HOOKS)
+class Count(int):
+    pass
+
+
+class Level(enum.IntEnum):
+    LOW = 1
+
+    def __repr__(self):
+        calls.append("Level.__repr__")
+        return "Level!"
+
+    def __str__(self):
+        calls.append("Level.__str__")
+        return "Level!"
+
+    def __format__(self, spec):
+        calls.append("Level.__format__")
+        return "Level!"
+
+
+@tripwire("__repr__", "__str__", "__format__", "__len__", "__getitem__", "__iter__")
+class Name(str):
+    pass
+
+
+@tripwire("get", "__iter__", "items", "keys", "values", "__len__", "__getitem__",
+          "__repr__", "__contains__")
+class Bag(dict):
+    pass
+
+
+@tripwire("__iter__", "__len__", "__getitem__", "__repr__")
+class Items(list):
+    pass
+
+
+@tripwire("__iter__", "__len__", "__getitem__", "__repr__")
+class Pair(namedtuple("PairBase", "a b")):
+    pass
+
+
+@tripwire("__len__", "__repr__", "__str__")
+class Blob(bytes):
+    pass
+
+
+class Boom(Exception):
+    def __str__(self):
+        calls.append("Boom.__str__")
+        return "boom"
+
+    def __repr__(self):
+        calls.append("Boom.__repr__")
+        return "Boom()"
+
+
+class Spy:
+    """Any object: every attribute read past the stored ones is recorded."""
+
+    def __getattribute__(self, name):
+        calls.append(f"Spy.__getattribute__({name})")
+        return object.__getattribute__(self, name)
+
+    def __getattr__(self, name):
+        calls.append(f"Spy.__getattr__({name})")
+        raise AttributeError(name)
+
+
+class Zone(dt.tzinfo):
+    def utcoffset(self, when):
+        calls.append("Zone.utcoffset")
+        return dt.timedelta(0)
+
+    def __repr__(self):
+        calls.append("Zone.__repr__")
+        return "Zone()"
+
+
+class SlowReceiver:
+    """A callable instance whose __getattr__ takes 0.1 s and records its calls."""
+
+    def __call__(self, sender, **kwargs):
+        return None
+
+    def __getattr__(self, name):
+        calls.append(f"SlowReceiver.__getattr__({name})")
+        time.sleep(0.1)
+        raise AttributeError(name)
+
+
+def dispatch(events, signal: Signal, method: str = "send_robust", **kwargs) -> wire.Dispatch:
+    """``signal.<method>(**kwargs)`` with the probe recording; the event it captured.
+
+    The same dispatch through Django's own method first: what Django itself reads (its
+    send_robust logs an exception with str(), its _make_id reads a sender's __func__) is
+    what the application runs anyway. With the probe, exactly that and nothing more."""
+    sender = kwargs.pop("sender", None)
+    calls.clear()
+    try:
+        _dispatch._ORIGINALS[method](signal, sender=sender, **kwargs)
+    except Exception:
+        pass
+    django_calls = list(calls)
+    calls.clear()
+    try:
+        getattr(signal, method)(sender=sender, **kwargs)
+    except Exception:
+        pass
+    assert calls == django_calls  # describing the dispatch ran nothing of the application
+    return [e for e in events if e.kind == wire.KIND_DISPATCH][-1]
+
+
+def returning(value):
+    def receiver(sender, **kwargs):
+        return value
+    return receiver
+
+
+def raising(exc):
+    def receiver(sender, **kwargs):
+        raise exc
+    return receiver
+
+
+def test_user_number_subclasses_are_shown_through_their_base_never_their_repr(events):
+    signal = Signal()
+    signal.connect(returning(Count(7)), weak=False)
+    event = dispatch(events, signal, price=Money("1.50"), ratio=Ratio(0.5), count=Count(3))
+    assert event.kwargs == {"price": f"<{Money.__module__}.Money>", "ratio": "<Ratio 0.5>",
+                            "count": "<Count 3>"}
+    assert event.receivers[0].value == "<Count 7>"
+
+
+def test_enum_members_are_named_from_their_stored_name_and_value(events):
+    signal = Signal()
+    signal.connect(returning(Level.LOW), weak=False)
+    event = dispatch(events, signal, level=Level.LOW)
+    assert event.kwargs == {"level": "<Level.LOW: 1>"}
+    assert event.receivers[0].value == "<Level.LOW: 1>"
+
+
+def test_str_subclasses_are_copied_by_str_never_by_their_own_methods(events):
+    signal = Signal()
+    signal.connect(returning(Name("bob")), weak=False)
+    event = dispatch(events, signal, name=Name("alice"))
+    assert event.kwargs == {"name": "'alice'"}
+    assert event.receivers[0].value == "'bob'"
+
+
+def test_dict_list_tuple_and_bytes_subclasses_are_shown_by_class_and_base_size(events):
+    signal = Signal()
+    signal.connect(returning(Bag(a=1)), weak=False)
+    event = dispatch(events, signal, bag=Bag(a=1, b=2), items=Items([1, 2, 3]),
+                     pair=Pair(1, 2), blob=Blob(b"xyz"), nested={"inner": Bag(c=3)})
+    assert event.kwargs == {"bag": "<Bag len=2>", "items": "<Items len=3>",
+                            "pair": "<Pair len=2>", "blob": "<Blob len=3>",
+                            "nested": "{'inner': <Bag len=1>}"}
+    assert event.receivers[0].value == "<Bag len=1>"
+
+
+def test_user_exceptions_as_kwargs_are_shown_by_class_never_str(events):
+    signal = Signal()
+    signal.connect(returning(None), weak=False)
+    event = dispatch(events, signal, error=Boom("secret"), plain=ValueError("bad value"),
+                     odd=ValueError(Name("user str")))
+    assert event.kwargs == {"error": "Boom", "plain": "ValueError: bad value",
+                            "odd": "ValueError"}
+
+
+def test_exceptions_raised_by_receivers_get_a_message_only_from_plain_builtin_args(events):
+    described = []
+    for exc in (Boom("secret"), ValueError("plain"), KeyError("k"),
+                FileNotFoundError(2, "No such file"), ValueError(Count(3))):
+        signal = Signal()
+        signal.connect(raising(exc), weak=False)
+        row = dispatch(events, signal, method="send").receivers[0]  # (send() logs nothing)
+        described.append((row.exc_type, row.exc_msg))
+    assert described == [
+        (f"{__name__}.Boom", ""), ("ValueError", "plain"), ("KeyError", "'k'"),
+        ("FileNotFoundError", "[Errno 2] No such file"), ("ValueError", "")]
+
+
+def test_objects_are_read_past_their_getattribute_and_getattr(events):
+    signal = Signal()
+    signal.connect(returning(Spy()), weak=False)
+    event = dispatch(events, signal, sender=Spy(), spy=Spy())
+    assert event.sender == event.kwargs["spy"] == f"<{__name__}.Spy>"
+    assert event.receivers[0].value == f"<{__name__}.Spy>"
+
+
+def test_datetimes_with_a_user_tzinfo_never_call_it(events):
+    signal = Signal()
+    signal.connect(returning(None), weak=False)
+    when = dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=Zone())
+    event = dispatch(events, signal, when=when, utc=when.replace(tzinfo=dt.timezone.utc))
+    assert event.kwargs["when"] == (
+        f"datetime.datetime(2024, 5, 6, 7, 8, 9) tz=<{__name__}.Zone>")
+    assert event.kwargs["utc"] == repr(when.replace(tzinfo=dt.timezone.utc))
+
+
+def test_callable_instance_receivers_are_named_from_their_class_at_no_cost(events):
+    signal = Signal()
+    receiver = SlowReceiver()
+    signal.connect(receiver, weak=False)
+    started = time.perf_counter()
+    for _ in range(5):
+        event = dispatch(events, signal)
+    assert time.perf_counter() - started < 0.4  # five slow __getattr__ reads would be 0.5 s
+    row = event.receivers[0]
+    assert (row.name, row.module, row.line) == (
+        "SlowReceiver.__call__", __name__, SlowReceiver.__call__.__code__.co_firstlineno)
+    signal.disconnect(receiver)
+
+
+def test_a_magicmock_receiver_gains_no_attribute(events):
+    signal = Signal()
+    receiver = mock.MagicMock(return_value=None)
+    signal.connect(receiver, weak=False)
+    children = dict(vars(receiver)["_mock_children"])  # what connect() made, if anything
+    event = dispatch(events, signal)
+    assert vars(receiver)["_mock_children"] == children  # no `func`, no `__func__`...
+    assert receiver.call_count == 2  # (once by Django alone, once with the probe)
+    assert event.receivers[0].name == "MagicMock.__call__"
+    assert event.receivers[0].module == "unittest.mock"
+
+
+def test_bound_methods_partials_and_wrapped_functions_are_named_as_before(events):
+    import functools
+
+    class Audit:
+        def on_event(self, sender, **kwargs):
+            return None
+
+    def plain(sender, **kwargs):
+        return None
+
+    @functools.wraps(plain)
+    def wrapper(*args, **kwargs):
+        return plain(*args, **kwargs)
+
+    audit = Audit()
+    signal = Signal()
+    signal.connect(audit.on_event)
+    signal.connect(functools.partial(plain), weak=False)
+    signal.connect(wrapper, weak=False)
+    event = dispatch(events, signal)
+    assert [r.name for r in event.receivers] == [
+        f"{Audit.__qualname__}.on_event", f"partial({plain.__qualname__})",
+        plain.__qualname__]

@@ -1,0 +1,131 @@
+"""Interned names on the wire (protocol 2): the probe's Interner, the monitor's Vocabulary.
+
+A process instance gives each name it sends (signal, sender, receiver, call site, thread,
+request method and path) a small id the first time, in a ``wire.Strings`` event queued
+before the first event that uses it; later events carry the id alone. The publisher
+sends every definition again every few seconds and after a reconnect, so a monitor that
+starts or restarts late learns all of them; until it has, it holds that process's frames
+back (``Vocabulary.resolved`` raises ``Unresolved``). docs/protocol.md, "Interned names".
+
+Imports neither Django, zmq nor Qt (like wire).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from django_probe import wire
+
+
+class Interner:
+    """Ids for the names one process sends. ``ref`` is safe from any thread (GIL).
+
+    ``values`` only grows and an id is handed out only after its value is appended, so a
+    reader that saw an id in an event finds its value in ``values[:len(values)]`` taken
+    any time later. Past ``limit`` names (unbounded vocabularies: request paths with ids in
+    them), a name travels as itself.
+    """
+
+    def __init__(self, limit: int = wire.MAX_STRINGS) -> None:
+        self.ids: dict[str, int] = {}
+        self.values: list[str] = []
+        self.limit = limit
+        self._lock = threading.Lock()
+
+    def ref(self, name: str) -> int | str:
+        found = self.ids.get(name)
+        return found if found is not None else self._add(name)
+
+    def _add(self, name: str) -> int | str:
+        if type(name) is not str or len(name) > wire.MAX_STR:
+            return name  # not a name we can define; the encoder judges it as it is
+        with self._lock:
+            found = self.ids.get(name)
+            if found is not None:
+                return found
+            if len(self.values) >= self.limit:
+                return name
+            index = len(self.values)
+            self.values.append(name)
+            self.ids[name] = index
+            return index
+
+    def definitions(self, start: int = 0) -> list[tuple[str, int, list[str]]]:
+        """Strings events for the ids from ``start`` on (each at most wire.MAX_ITEMS)."""
+        end = len(self.values)
+        return [(wire.KIND_STRINGS, i, self.values[i:min(end, i + wire.MAX_ITEMS)])
+                for i in range(start, end, wire.MAX_ITEMS)]
+
+
+class Unresolved(LookupError):
+    """An event refers to an id its process has not defined (yet)."""
+
+
+class Vocabulary:
+    """The names one process instance defined, to read its events."""
+
+    def __init__(self) -> None:
+        self.values: list[str | None] = []
+        self.redefined = 0  # definitions that contradicted earlier ones (kept the new one)
+
+    def define(self, first: int, values: list[str]) -> None:
+        end = first + len(values)
+        if end > wire.MAX_STRINGS:
+            raise wire.WireError("string ids beyond the protocol's limit")
+        known = self.values
+        if first > len(known):
+            known.extend([None] * (first - len(known)))  # a gap: filled by a later snapshot
+        for i, value in enumerate(values, first):
+            if i < len(known):
+                if known[i] is not None and known[i] != value:
+                    self.redefined += 1
+                known[i] = value
+            else:
+                known.append(value)
+
+    def get(self, ref: int | str | None) -> str | None:
+        if ref is None or type(ref) is str:
+            return ref
+        try:
+            value = self.values[ref]
+        except IndexError:
+            value = None
+        if value is None:
+            raise Unresolved(ref)
+        return value
+
+    def column(self, refs: list[Any]) -> list[Any]:
+        """``refs`` resolved, at C speed when all are defined ids (the usual case)."""
+        values = self.values
+        try:
+            out = list(map(values.__getitem__, refs))
+        except (IndexError, TypeError):
+            return [self.get(r) for r in refs]  # strings or None among them, or unknown ids
+        if None in out:
+            return [self.get(r) for r in refs]  # a gap, or a None the refs held on purpose
+        return out
+
+    def resolved(self, event: Any) -> Any:
+        """``event`` with its names as strings (the same NamedTuple type)."""
+        kind = event[0] if type(event) is tuple or hasattr(event, "_fields") else None
+        get = self.get
+        if kind == wire.KIND_DISPATCH:
+            site, request = event.site, event.request
+            return event._replace(
+                signal=get(event.signal), sender=get(event.sender), thread=get(event.thread),
+                site=None if site is None else wire.CallSite(get(site.file), site.line,
+                                                             get(site.func)),
+                request=None if request is None else wire.RequestInfo(
+                    request.id, get(request.method), get(request.path)),
+                receivers=[r._replace(name=get(r.name), module=get(r.module),
+                                      file=get(r.file), exc_type=get(r.exc_type))
+                           for r in event.receivers])
+        if kind == wire.KIND_COUNTS:
+            return event._replace(items=[i._replace(signal=get(i.signal), sender=get(i.sender))
+                                         for i in event.items])
+        if kind == wire.KIND_TOPOLOGY:
+            return event._replace(signals=[wire.SignalWiring(get(s.name), [
+                r._replace(name=get(r.name), module=get(r.module), file=get(r.file),
+                           sender=get(r.sender)) for r in s.receivers]) for s in event.signals])
+        return event

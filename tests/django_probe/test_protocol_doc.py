@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from pathlib import Path
 
 import msgpack
@@ -37,7 +38,7 @@ def inline_fields(name: str) -> list[str]:
 
 
 EVENTS = [(wire.Hello, "I"), (wire.Dispatch, "D"), (wire.Heartbeat, "H"), (wire.Counts, "C"),
-          (wire.Topology, "T")]
+          (wire.Topology, "T"), (wire.Strings, "S")]
 
 
 @pytest.mark.parametrize("cls,code", EVENTS)
@@ -51,6 +52,26 @@ def test_event_tables_match_the_namedtuples(cls, code):
 def test_receiver_call_table_matches():
     rows = table_after(r"^`ReceiverCall` — 10 fields")
     assert [r[1] for r in rows] == list(wire.ReceiverCall._fields)
+
+
+def _is_ref(cls, field: str) -> bool:
+    hint = typing.get_type_hints(cls, include_extras=True)[field]
+    return hint in (wire.Ref, wire.Ref | None)
+
+
+@pytest.mark.parametrize("cls,heading", [(wire.Dispatch, r'^### `"D"` Dispatch'),
+                                         (wire.ReceiverCall, r"^`ReceiverCall` — 10 fields")])
+def test_tables_say_which_fields_are_interned_refs(cls, heading):
+    for row in table_after(heading):
+        assert row[2].startswith("ref") == _is_ref(cls, row[1]), row
+
+
+@pytest.mark.parametrize("cls", [wire.CallSite, wire.RequestInfo, wire.ConnectedReceiver])
+def test_inline_definitions_say_which_fields_are_refs(cls):
+    match = re.search(rf"`{cls.__name__}` — (?:\d+ fields: )?`\[(.+?)\]`", DOC, re.DOTALL)
+    for part in match.group(1).replace("\n", " ").split(","):
+        name, kind = (x.strip() for x in part.split(":", 1))
+        assert kind.startswith("ref") == _is_ref(cls, name), part
 
 
 @pytest.mark.parametrize("cls", [wire.CallSite, wire.RequestInfo, wire.ConnectedReceiver])
@@ -83,11 +104,11 @@ def test_limits_and_defaults_match_wire():
     assert f"`{wire.DEFAULT_ENDPOINT}`" in DOC
     assert f'`"{wire.MAGIC}"`' in DOC
     values = {"MAX_FRAME_BYTES": "16 MiB", "MAX_EVENTS_PER_FRAME": "20 000",
-              "MAX_STR": "8 192", "MAX_ITEMS": "4 096"}
+              "MAX_STR": "8 192", "MAX_ITEMS": "4 096", "MAX_STRINGS": "65 536"}
     for name, shown in values.items():
         assert re.search(rf"\| `{name}` \| {shown} \|", DOC), name
     assert wire.MAX_FRAME_BYTES == 16 * 1024 * 1024
-    for name in ("MAX_EVENTS_PER_FRAME", "MAX_STR", "MAX_ITEMS"):
+    for name in ("MAX_EVENTS_PER_FRAME", "MAX_STR", "MAX_ITEMS", "MAX_STRINGS"):
         assert getattr(wire, name) == int(values[name].replace(" ", ""))
     for method in wire.METHODS:
         assert f"`{method}`" in DOC
@@ -106,9 +127,11 @@ def test_worked_example_is_exact():
     wire_json, readable_json = code_blocks("json")
     assert msgpack.unpackb(namespace["data"]) == json.loads(wire_json)
     frame = namespace["frame"]
-    assert frame.seq == 0 and frame.malformed == 0 and len(frame.events) == 2
-    assert wire.event_to_dict(namespace["save"]) == json.loads(readable_json)
-    assert wire.event_from_dict(json.loads(readable_json)) == namespace["save"]
+    assert frame.seq == 0 and frame.malformed == 0 and len(frame.events) == 3
+    assert frame.events[2] == namespace["save"]  # names stay ids until resolved
+    readable = namespace["readable"]
+    assert wire.event_to_dict(readable) == json.loads(readable_json)
+    assert wire.event_from_dict(json.loads(readable_json)) == readable
     heartbeat = re.search(r"`(\[\"H\", [^`]+\])`", DOC).group(1)
     assert wire.decode_event(json.loads(heartbeat)) == wire.Heartbeat(
         "H", 1764037801000000000, 120, 118, 0, 2, 0, 10000)

@@ -84,3 +84,97 @@ plain = st.recursive(
 def test_any_plain_events_join_into_the_frame_msgpack_packs(events, seq):
     packed = [wire.pack_event(event) for event in events]
     assert wire.frame_of(PROC, seq, packed) == msgpack_frame(seq, events)
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def test_a_frame_of_every_kind_decodes_to_the_definitions():
+    events = [wire.Hello(wire.KIND_HELLO, 1, {"pid": "1"}),
+              wire.Strings(wire.KIND_STRINGS, 0, ["django.db.models.signals.post_save"]),
+              dispatch(1, signal=0), wire.Heartbeat(wire.KIND_HEARTBEAT, 2, 10, 9, 1, 0, 3, 9),
+              wire.Topology(wire.KIND_TOPOLOGY, 3, [wire.SignalWiring(0, [
+                  wire.ConnectedReceiver("f", "m", "/m.py", 1, False, None, True)])])]
+    frame = wire.decode_frame(wire.encode_frame(PROC, 5, events))
+    assert frame == wire.Frame(PROC, 5, events, 0)
+    assert [type(e) for e in frame.events] == [type(e) for e in events]
+
+
+@pytest.mark.parametrize("bad", [
+    ("D", 1),  # too short
+    ("X", 1, 2),  # unknown kind
+    dispatch(1, dur=-1),  # a negative duration
+    dispatch(1, method="emit"),  # not a METHODS value
+    dispatch(1, signal="s" * (wire.MAX_STR + 1)),  # over the string limit
+    dispatch(1, sender=wire.MAX_STRINGS),  # an id past the limit
+    dispatch(1, receivers=[("f",) * 10]),  # a receiver call of the wrong shape
+    wire.Heartbeat(wire.KIND_HEARTBEAT, 1, -1, 0, 0, 0, 0, 0),
+    wire.Strings(wire.KIND_STRINGS, -1, ["a"]),
+    ("S", 0, [1]),  # definitions are strings
+    ("I", 1, {"k": 1}),  # hello values are strings
+])
+def test_each_bad_event_is_skipped_and_counted_beside_its_good_neighbours(bad):
+    good = dispatch(2)
+    frame = wire.decode_frame(wire.encode_frame(PROC, 0, [good, bad, good]))
+    assert frame.events == [good, good] and frame.malformed == 1
+
+
+@pytest.mark.parametrize("version,said", [
+    (1, "protocol version 1 from the probe, this monitor speaks 2"),
+    (3, "protocol version 3 from the probe, this monitor speaks 2: upgrade the monitor"),
+    (2.0, "bad protocol version 2.0"), (True, "bad protocol version True")])
+def test_only_the_integer_version_is_read_and_refusals_name_both_versions(version, said):
+    data = msgpack.packb(["dsm", version, list(PROC), 0, [list(dispatch(1))]])
+    with pytest.raises(wire.WireError, match=said.replace("(", r"\(")):
+        wire.decode_frame(data)
+
+
+@pytest.mark.parametrize("data", [b"", b"\xc1", msgpack.packb(["dsm", 2]),
+                                  msgpack.packb(["xyz", 2, list(PROC), 0, []]),
+                                  msgpack.packb(["dsm", 2, [1, 2, 3], 0, []]),
+                                  msgpack.packb(["dsm", 2, list(PROC), -1, []]),
+                                  msgpack.packb({"dsm": 2})])
+def test_unusable_frames_are_refused_whole(data):
+    with pytest.raises(wire.WireError):
+        wire.decode_frame(data)
+
+
+def test_a_frame_of_millions_of_empty_arrays_is_refused_without_building_them():
+    """Issue 15: 16 MB of empty arrays behind a plausible header used to cost 1.2 GB."""
+    import tracemalloc
+
+    n = wire.MAX_FRAME_BYTES - 64
+    head = msgpack.packb(["dsm", 2, list(PROC), 0])[1:]  # the items after the array header
+    events = [b"\x95", head, b"\xdd", n.to_bytes(4, "big"), b"\x90" * n]
+    data = b"".join(events)[:wire.MAX_FRAME_BYTES]
+    inner = b"".join([b"\x95", head, b"\x91", b"\xdc\xff\xff", b"\x90" * 65_535])
+    tracemalloc.start()
+    try:
+        with pytest.raises(wire.WireError):
+            wire.decode_frame(data)
+        frame = wire.decode_frame(inner)  # one event that is a 65,535-array of arrays
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert frame.events == [] and frame.malformed == 1
+    assert peak < 8 * 1024 * 1024
+
+
+def test_typed_names_the_tuples_the_hot_path_builds():
+    raw = tuple(dispatch(1))
+    raw = raw[:10] + (tuple(raw[10]), tuple(raw[11]), raw[12], tuple(map(tuple, raw[13])),
+                      raw[14])
+    assert wire.typed(raw) == dispatch(1)
+    with pytest.raises(wire.WireError):
+        wire.typed(raw[:-1])
+
+
+def test_readable_form_round_trips_and_is_validated():
+    event = dispatch(3)
+    d = wire.event_to_dict(event)
+    assert d["site"] == {"file": "/app/views.py", "line": 3, "func": "v"}
+    assert wire.event_from_dict(d) == event
+    with pytest.raises(wire.WireError):
+        wire.event_from_dict({**d, "dur": "slow"})
+    with pytest.raises(wire.WireError):
+        wire.event_from_dict({"kind": "Z"})

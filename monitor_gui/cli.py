@@ -17,6 +17,7 @@ from django_probe import wire
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 PROGRESS_EVERY_S = 1.0
 MAX_PAUSE_S = 5.0  # replay never waits longer than this between two frames
+DRAIN_S = 1.0  # after a stop request, record what was already received for at most this
 
 
 def _err(message: str) -> None:
@@ -209,6 +210,7 @@ def record(args: argparse.Namespace) -> int:
                 f"{table.lost} lost, {table.malformed} malformed -> {args.out}")
 
     print(f"signal-monitor: recording on {listener.endpoint}; Ctrl-C to stop", file=sys.stderr)
+    pending: list[bytes] = []  # received, not yet recorded when a stop was requested
     try:
         while not stop.is_set():
             timeout = 100
@@ -217,7 +219,11 @@ def record(args: argparse.Namespace) -> int:
                 if left <= 0:
                     break
                 timeout = max(1, min(timeout, int(left * 1000)))
-            for data in listener.recv_batch(timeout):
+            frames = listener.recv_batch(timeout)
+            for i, data in enumerate(frames):
+                if stop.is_set():  # checked between frames: a flood cannot delay the exit
+                    pending = frames[i:]
+                    break
                 events += _record_frame(data, table, writer, None if args.count is None
                                         else args.count - events)
                 if args.count is not None and events >= args.count:
@@ -227,18 +233,20 @@ def record(args: argparse.Namespace) -> int:
             if time.monotonic() - flushed >= PROGRESS_EVERY_S:
                 writer.flush()  # a crash or kill -9 loses at most about a second
                 flushed = time.monotonic()
-        # Frames libzmq already received are ours too: drain them before closing (bounded).
-        drain_until = time.monotonic() + 2.0
+        # Frames libzmq already received are ours too: record them before closing, for at
+        # most DRAIN_S (the recorder exits within about that of a stop request).
+        drain_until = time.monotonic() + DRAIN_S
         while (args.count is None or events < args.count) and time.monotonic() < drain_until:
-            frames = listener.recv_batch(0)
+            frames, pending = pending or listener.recv_batch(0), []
             if not frames:
                 break
             for data in frames:
                 room = None if args.count is None else args.count - events
-                if room is not None and room <= 0:
+                if (room is not None and room <= 0) or time.monotonic() >= drain_until:
                     break
                 events += _record_frame(data, table, writer, room)
     finally:
+        table.holds.flush()  # frames still waiting for their names: counted as unresolved
         writer.close()
         listener.close()
         for s, handler in previous.items():
@@ -249,33 +257,50 @@ def record(args: argparse.Namespace) -> int:
 
 
 def _record_frame(data: bytes, table: Any, writer: Any, room: int | None) -> int:
-    """Account and write one raw frame; return the events written (at most ``room``)."""
-    from monitor_gui.core.fastwire import decode_events
+    """Account one raw frame and write the frames of its process that are now resolved
+    (held ones first); return the events written (at most ``room``)."""
+    from django_probe.strings import Unresolved, Vocabulary
+    from monitor_gui.core.decode import decode, resolved_frame
 
     now = time.time_ns()
     try:
-        frame = decode_events(data)
-    except Exception:  # untrusted input: any failure is a malformed frame
+        frame = decode(data)
+    except wire.WireError:  # untrusted input: a malformed frame
         info = table.bad_frame(data, now)
         writer.write_bad_frame(None if info is None else wire.Proc(info.pid, info.host, info.boot))
         return 0
-    if room is not None and len(frame.events) > room:
-        frame = frame._replace(events=frame.events[:room], malformed=0)
-    table.account(frame, now, scan=True)
-    writer.write(frame)
-    return len(frame.events)
+    info = table.account(frame, now)
+    if info is None:  # the table is full: written without accounting if it needs no ids
+        try:
+            ready = [resolved_frame(frame, Vocabulary())]
+        except Unresolved:
+            return 0
+    else:
+        ready = table.holds.take(info, frame, data, now, resolved_frame)
+    written = 0
+    for out in ready:
+        if room is not None and len(out.events) > room - written:
+            out = out._replace(events=out.events[:max(0, room - written)], malformed=0)
+        if info is not None:
+            table.scan(info, out.events)
+        writer.write(out)
+        written += len(out.events)
+    return written
 
 
 def _summary(events: int, table: Any, out: str) -> str:
     lying = table.lying
     lines = [f"recorded {events} events from {len(table.processes)} processes to {out}: "
              f"lost {table.lost}" + (f" (not counting {len(lying)} lying)" if lying else "")
+             + (f" (of which {table.unresolved} unresolved: held for names never defined)"
+                if table.unresolved else "")
              + f", malformed {table.malformed}"]
     for p in table.by_index:
         lost = f"lost {p.lost}" if p.lying is None else f"claims lost {p.lost} (not trusted)"
+        unresolved = f", unresolved {p.unresolved}" if p.unresolved else ""
         lines.append(f"  {p.label}: {p.events} events, {p.dispatches} dispatches, {lost} "
-                     f"(gaps {p.lost_gaps}, dropped {p.dropped_queue + p.dropped_send}), "
-                     f"malformed {p.malformed}")
+                     f"(gaps {p.lost_gaps}, dropped {p.dropped_queue + p.dropped_send}"
+                     f"{unresolved}), malformed {p.malformed}")
         if p.lying is not None:
             lines.append(f"    LYING: {p.lying}")
         if p.version_error is not None:

@@ -25,8 +25,14 @@ import zmq.auth
 from django_probe import wire
 
 # Frames libzmq queues per connected probe before it stops reading from it (then the
-# probe's non-blocking sends fail and are counted as dropped): a burst buffer, bounded.
-RCVHWM = 1_000
+# probe's own send buffer and queue fill, and its non-blocking sends fail and are counted
+# as dropped): a burst buffer, bounded. A probe frame is ~200 events in ~50 KB; a hostile
+# peer may send frames of up to MAX_FRAME_BYTES, so this many of them is what one
+# connection can make the monitor hold before it reads them.
+RCVHWM = 16
+# What one recv_batch takes from the socket at most (at least one frame): a batch of
+# hostile 16 MB frames never piles up in memory before the first is looked at.
+BATCH_BYTES = wire.MAX_FRAME_BYTES
 
 
 class ListenerError(RuntimeError):
@@ -136,15 +142,20 @@ class Listener:
         sock.curve_publickey = public
         sock.curve_server = True
 
-    def recv_batch(self, timeout_ms: int = 100, max_frames: int = 1_000) -> list[bytes]:
-        """Wait up to ``timeout_ms`` for a frame, then drain what is queued (up to max_frames)."""
+    def recv_batch(self, timeout_ms: int = 100, max_frames: int = 1_000,
+                   max_bytes: int = BATCH_BYTES) -> list[bytes]:
+        """Wait up to ``timeout_ms`` for a frame, then drain what is queued (up to
+        ``max_frames`` frames, and no more once they hold ``max_bytes``)."""
         if not self.poller.poll(timeout_ms):
             return []
         frames: list[bytes] = []
         recv = self.socket.recv
+        size = 0
         try:
-            while len(frames) < max_frames:
-                frames.append(recv(zmq.NOBLOCK))
+            while len(frames) < max_frames and size < max_bytes:
+                frame = recv(zmq.NOBLOCK)
+                frames.append(frame)
+                size += len(frame)
         except zmq.Again:
             pass
         return frames

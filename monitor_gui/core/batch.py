@@ -1,4 +1,4 @@
-"""Turns a batch of validated dispatches into store columns and graph aggregates, column-wise.
+"""Turns a batch of validated, resolved dispatch columns into store columns and graph aggregates, column-wise.
 
 Per-event Python work is what limits ingest, so everything here works on whole columns:
 ``zip(*events)`` transposes the batch at C speed, strings are interned with
@@ -31,7 +31,6 @@ from monitor_gui.core.strings import StringTable
 _RAISED = OUTCOME_CODES[wire.RAISED]
 _SKIPPED = OUTCOME_CODES[wire.SKIPPED]
 _I64 = np.dtype(np.int64)
-_NO_SITE = (None, 0, None)
 # dict.get(value, value) maps None to a placeholder and passes any other (hashable)
 # value through, at C speed over a whole column (``map(d.get, col, col)``).
 _PARENT_OR_NONE = {None: NO_ID}.get
@@ -73,16 +72,21 @@ class Batch:
     nested: np.ndarray  # ascending indices of the dispatches that have a parent id
 
 
-def build(cols: Sequence[Sequence[Any]], rcols: Sequence[Sequence[Any]], procs: list[int],
+def build(cols: Sequence[Sequence[Any]], sites: Sequence[Sequence[Any]],
+          reqs: Sequence[Any], rcols: Sequence[Sequence[Any]], procs: list[int],
           start: int, rstart: int, strings: StringTable, requests: RequestTable,
           threads: EvictableStrings, labels: dict[tuple[int, int], int]) -> Batch:
-    """Store columns for validated dispatch columns (wire.Dispatch field order) from ``start``.
+    """Store columns for resolved dispatch columns (decode.Columns) from row ``start``.
 
-    ``rcols`` are the receiver-call columns of all dispatches, in order. Request ids and
-    thread names go to their evictable tables (unbounded vocabularies), not ``strings``.
+    ``cols`` are in wire.Dispatch field order, with the names resolved (their ``site`` and
+    ``request`` entries are not used: ``sites`` holds the call-site file, line and function
+    columns, ``reqs`` the resolved (id, method, path) triples or None); ``rcols`` are the
+    receiver-call columns of all dispatches, in order. Request ids and thread names go to
+    their evictable tables (unbounded vocabularies), not ``strings``.
     """
-    (_, ts, ids, parents, signals, senders, methods, durs, thread_names, tids, sites, reqs,
+    (_, ts, ids, parents, signals, senders, methods, durs, thread_names, tids, _, _,
      kwargs, receivers, raised) = cols
+    site_files, site_lines, site_funcs = sites
     n = len(ts)
     intern_many = strings.intern_many
     sid = np.asarray(intern_many(signals), np.int64)
@@ -92,9 +96,6 @@ def build(cols: Sequence[Sequence[Any]], rcols: Sequence[Sequence[Any]], procs: 
     dur_a = _as_array(durs, _I64)
     req_ids = requests.intern_many(reqs)
     owner = np.repeat(np.arange(n), nrecv)
-    if None in sites:
-        sites = [s or _NO_SITE for s in sites]
-    site_files, site_lines, site_funcs = zip(*sites, strict=True)
     pdid = _as_array(list(map(_PARENT_OR_NONE, parents, parents)), _I64)
     rows: dict[str, Any] = {
         "ts": ts_a, "dur": dur_a, "did": ids,
@@ -110,7 +111,7 @@ def build(cols: Sequence[Sequence[Any]], rcols: Sequence[Sequence[Any]], procs: 
     }
     rows["kwargs"], rows["kwoff"], rows["kwlen"] = pack_kwargs(kwargs)
     flat = rcols[0]
-    if flat:
+    if len(flat):
         names, modules, files, lines, asyncs, rdurs, outcomes, values, exc_types, exc_msgs = rcols
         name_ids = intern_many(names)
         module_ids = intern_many(modules)

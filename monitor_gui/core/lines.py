@@ -1,98 +1,96 @@
-"""Fast decoding of recording lines that hold a dispatch (msgspec), as strict as wire.
+"""Fast decoding of recording lines that hold a dispatch (msgspec), derived from wire's definition.
 
-``wire.event_from_dict`` validates field by field in Python (~10 µs per dispatch). Here
-msgspec decodes and validates a dispatch line in C against typed Structs built from the
-same rules; a line it rejects (any other kind, anything unusual or invalid) returns None
-and the reader falls back to ``wire.event_from_dict``, so the verdict on a bad line is
-always wire's. tests/monitor_gui/core/test_recording.py checks that both agree.
+A recording line is an event in its self-describing form (``wire.event_to_dict``) plus
+``proc`` and ``seq``. Here msgspec decodes and validates a dispatch line in C against
+Structs derived from ``wire.Dispatch``'s own annotations (same fields, same rules: a
+field of names takes a Ref, the string or an id, exactly as on the wire), then returns
+the NamedTuples. A line it rejects (any other kind, a missing field, anything invalid)
+returns None and the reader falls back to ``wire.event_from_dict``, so the verdict on a
+bad line is always wire's.
 """
 
-# No "from __future__ import annotations": msgspec reads the Struct annotations at class
-# creation, and they refer to local aliases (text, count) that must be evaluated eagerly.
-from typing import Annotated, Any, Literal
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import msgspec
+from msgspec.structs import astuple
 
 from django_probe import wire
 
-try:
-    import msgspec
-except ImportError:  # pragma: no cover - the reader then uses wire.event_from_dict only
-    msgspec = None  # type: ignore[assignment]
+
+def _struct_hint(hint: Any, structs: dict[type, Any]) -> Any:
+    """``hint`` with each wire NamedTuple in it replaced by its derived Struct."""
+    if hasattr(hint, "_fields"):
+        return _derive(hint, structs)
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Annotated:
+        return Annotated[(_struct_hint(args[0], structs), *hint.__metadata__)]
+    if origin is list:
+        return list[_struct_hint(args[0], structs)]  # type: ignore[misc]
+    if args and origin in (typing.Union, type(int | None)):
+        return typing.Union[tuple(_struct_hint(a, structs) for a in args)]
+    return hint
 
 
-def _decoder() -> Any:
-    if msgspec is None:
-        return None
-    text = Annotated[str, msgspec.Meta(max_length=wire.MAX_STR)]
-    count = Annotated[int, msgspec.Meta(ge=0)]
-
-    class Site(msgspec.Struct):
-        file: text
-        line: int
-        func: text
-
-    class Request(msgspec.Struct):
-        id: text
-        method: text
-        path: text
-
-    class Call(msgspec.Struct):
-        name: text
-        module: text
-        file: text
-        line: int
-        is_async: bool
-        dur: count
-        outcome: Literal[wire.OUTCOMES]  # type: ignore[valid-type]
-        value: text | None
-        exc_type: text | None
-        exc_msg: text | None
-
-    class Proc(msgspec.Struct):
-        pid: int
-        host: text
-        boot: text
-
-    class DispatchLine(msgspec.Struct):
-        kind: Literal["D"]
-        ts: int
-        id: int
-        parent: int | None
-        signal: text
-        sender: text
-        method: Literal[wire.METHODS]  # type: ignore[valid-type]
-        dur: count
-        thread: text
-        tid: int
-        site: Site | None
-        request: Request | None
-        kwargs: dict[text, text]
-        receivers: Annotated[list[Call], msgspec.Meta(max_length=wire.MAX_ITEMS)]
-        raised: bool
-        proc: Proc
-        seq: count
-
-    return msgspec.json.Decoder(DispatchLine)
+def _derive(cls: Any, structs: dict[type, Any]) -> Any:
+    """The msgspec Struct (a JSON object) with ``cls``'s fields and rules."""
+    if cls not in structs:
+        hints = typing.get_type_hints(cls, include_extras=True)
+        structs[cls] = msgspec.defstruct(
+            f"{cls.__name__}Line", [(f, _struct_hint(hints[f], structs)) for f in cls._fields])
+    return structs[cls]
 
 
-_DECODER = _decoder()
+def _converter(cls: Any) -> Callable[[Any], Any]:
+    """Struct (derived from ``cls``) -> ``cls``, nested NamedTuples included."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    nested = []
+    for i, name in enumerate(cls._fields):
+        inner = _inner(hints[name])
+        if inner is not None:
+            nested.append((i, _converter(inner), _is_list(hints[name])))
+    make, n = cls._make, len(cls._fields)
+    if not nested:
+        return lambda s: make(astuple(s))
+
+    def convert(s: Any) -> Any:
+        values = list(astuple(s)[:n])  # a line's Struct has proc and seq after the fields
+        for i, conv, many in nested:
+            v = values[i]
+            if v is not None:
+                values[i] = list(map(conv, v)) if many else conv(v)
+        return make(values)
+
+    return convert
 
 
-def decode_dispatch_line(line: str) -> "tuple[wire.Proc, int, wire.Dispatch] | None":
+def _is_list(hint: Any) -> bool:
+    return typing.get_origin(hint) is list or any(map(_is_list, typing.get_args(hint)))
+
+
+def _inner(hint: Any) -> Any:
+    if hasattr(hint, "_fields"):
+        return hint
+    return next(filter(None, map(_inner, typing.get_args(hint))), None)
+
+
+_STRUCTS: dict[type, Any] = {}
+_DispatchStruct = _derive(wire.Dispatch, _STRUCTS)
+_ProcStruct = _derive(wire.Proc, _STRUCTS)
+DispatchLine = msgspec.defstruct(
+    "DispatchLine", [("proc", _ProcStruct), ("seq", Annotated[int, msgspec.Meta(ge=0)])],
+    bases=(_DispatchStruct,))
+_DECODE = msgspec.json.Decoder(DispatchLine).decode
+_DISPATCH = _converter(wire.Dispatch)
+
+
+def decode_dispatch_line(line: str | bytes) -> tuple[wire.Proc, int, wire.Dispatch] | None:
     """(proc, seq, dispatch) for a valid dispatch line, or None to let wire decide."""
-    if _DECODER is None:
-        return None
     try:
-        d = _DECODER.decode(line)
-    except Exception:  # any other kind of line, or anything invalid: the slow path judges
+        d = _DECODE(line)
+    except (msgspec.DecodeError, RecursionError):  # other kinds, anything invalid: wire judges
         return None
-    site, req = d.site, d.request
-    event = wire.Dispatch(
-        d.kind, d.ts, d.id, d.parent, d.signal, d.sender, d.method, d.dur, d.thread, d.tid,
-        None if site is None else wire.CallSite(site.file, site.line, site.func),
-        None if req is None else wire.RequestInfo(req.id, req.method, req.path),
-        d.kwargs,
-        [wire.ReceiverCall(r.name, r.module, r.file, r.line, r.is_async, r.dur, r.outcome,
-                           r.value, r.exc_type, r.exc_msg) for r in d.receivers],
-        d.raised,
-    )
-    return wire.Proc(d.proc.pid, d.proc.host, d.proc.boot), d.seq, event
+    return wire.Proc(*astuple(d.proc)), d.seq, _DISPATCH(d)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
 
 from django_probe import wire
+from django_probe.strings import Vocabulary
+from monitor_gui.core.hold import Held, Holds
 
 ProcessKey = tuple[str, int, str]  # (host, pid, boot)
 
@@ -29,11 +32,15 @@ _NS = 1_000_000_000
 _COUNTERS = ("captured", "sent", "dropped_queue", "dropped_send")
 _PRODUCED = ("captured", "dropped_queue", "dropped_send")  # each event counts in one of them
 
-# Looser than wire's limits: only used to find out who sent a frame that failed to decode.
+# Only the first three items of a frame that failed to decode are read, to find out who
+# sent it: nothing in them may be larger than a valid process identity.
 _PEEK_LIMITS: dict[str, Any] = dict(
-    raw=False, max_bin_len=0, max_ext_len=0, max_str_len=wire.MAX_FRAME_BYTES,
-    max_array_len=wire.MAX_EVENTS_PER_FRAME, max_map_len=wire.MAX_ITEMS,
+    raw=False, max_bin_len=0, max_ext_len=0, max_str_len=wire.MAX_STR, max_array_len=8,
+    max_map_len=0, max_buffer_size=wire.MAX_FRAME_BYTES,
 )
+# A Hello's info (wire: at most 256 entries of MAX_STR characters each) is kept for as long
+# as its process is tracked: only this many characters of it (keys and values).
+MAX_INFO_CHARS = 64 * 1024
 
 
 @dataclass(slots=True, eq=False)
@@ -61,6 +68,12 @@ class ProcessInfo:
     # or None. A lying process's loss is shown as claimed but left out of the totals.
     lying: str | None = None
     version_error: str | None = None  # the latest frame refused for its protocol version
+    # Protocol 2: the names this process defined, and its frames waiting for definitions.
+    vocabulary: Vocabulary | None = None  # created with its first frame
+    vocabulary_bytes: int = 0
+    held: deque[Held] | None = None
+    held_bytes: int = 0
+    unresolved: int = 0  # events dropped from the hold: their names were never defined
 
     @property
     def key(self) -> ProcessKey:
@@ -69,19 +82,24 @@ class ProcessInfo:
     @property
     def lost(self) -> int:
         """Every event this process produced that the monitor will never see."""
-        return self.lost_gaps + self.dropped_queue + self.dropped_send
+        return self.lost_gaps + self.dropped_queue + self.dropped_send + self.unresolved
 
 
 def peek(data: Any) -> tuple[wire.Proc | None, str | None]:
     """Best-effort sender of an undecodable frame, and why its protocol version is not ours.
 
     So a bad frame is blamed on the right process, and a probe of another version is named.
+    Reads the frame's first three items only (bounded work whatever follows them).
     """
     try:
-        top = msgpack.unpackb(data, **_PEEK_LIMITS)
+        unpacker = msgpack.Unpacker(**_PEEK_LIMITS)
+        unpacker.feed(data)
+        if unpacker.read_array_header() < 3:
+            return None, None
+        top = [unpacker.unpack(), unpacker.unpack(), unpacker.unpack()]
     except Exception:  # anything unparsable simply has no identifiable sender
         return None, None
-    if not (isinstance(top, list) and len(top) >= 3 and top[0] == wire.MAGIC):
+    if top[0] != wire.MAGIC:
         return None, None
     version = wire.version_error(top[1])
     proc = top[2]
@@ -95,6 +113,18 @@ def peek(data: Any) -> tuple[wire.Proc | None, str | None]:
 def identify(data: Any) -> wire.Proc | None:
     """Best-effort sender of an undecodable frame, so it is blamed on the right process."""
     return peek(data)[0]
+
+
+def hello_info(info: dict[str, str]) -> dict[str, str]:
+    """A Hello's info as kept: its first entries up to MAX_INFO_CHARS characters in all."""
+    kept: dict[str, str] = {}
+    left = MAX_INFO_CHARS
+    for key, value in info.items():
+        left -= len(key) + len(value)
+        if left < 0:
+            break
+        kept[key] = value
+    return kept
 
 
 def heartbeat_lie(info: ProcessInfo, event: wire.Heartbeat) -> str | None:
@@ -146,6 +176,10 @@ class ProcessTable:
         self.version_errors = 0
         self.version_error: str | None = None
         self._host_pids: set[tuple[str, int]] = set()
+        self.holds = Holds()  # frames waiting for their names' definitions, per process
+        # The names of processes forgotten by clear(): their next frames still use the ids
+        # they defined (bounded with all vocabularies by the holds' Definer).
+        self._names: dict[ProcessKey, tuple[Vocabulary, int]] = {}
 
     def get(self, proc: wire.Proc, now: int) -> ProcessInfo | None:
         """The ProcessInfo for ``proc``, created on first sight; None if the table is full."""
@@ -155,6 +189,8 @@ class ProcessTable:
             if len(self.by_index) >= self.max_processes:
                 return None
             info = ProcessInfo(proc.pid, proc.host, proc.boot, now, now, index=len(self.by_index))
+            if key in self._names:
+                info.vocabulary, info.vocabulary_bytes = self._names.pop(key)
             same = (proc.host, proc.pid) in self._host_pids
             # A restarted or forked process reuses host:pid; the boot token tells them apart.
             info.label = f"{proc.host}:{proc.pid}" + (f"#{proc.boot[:6]}" if same else "")
@@ -181,22 +217,22 @@ class ProcessTable:
         if len(self._refused_keys) < MAX_REFUSED_TRACKED:
             self._refused_keys.add(hash((proc.host, proc.pid, proc.boot)))
 
-    def account(self, frame: wire.Frame, now: int, scan: bool = False) -> ProcessInfo | None:
-        """Update counters for a decoded frame; ``scan`` also reads heartbeats and hellos.
+    def account(self, frame: wire.Frame, now: int) -> ProcessInfo | None:
+        """Update counters for a decoded frame as it arrives (``scan`` its events once they
+        are resolved). None when the frame was refused (a new process, the table full)."""
+        return self.account_counts(frame.proc, frame.seq, len(frame.events), frame.malformed,
+                                   now)
 
-        None when the frame was refused (a new process while the table is full).
-        """
-        info = self.account_counts(frame.proc, frame.seq, len(frame.events), frame.malformed, now)
-        if info is not None and scan:
-            for event in frame.events:
-                kind = event[0]
-                if kind == wire.KIND_HEARTBEAT:
-                    self.heartbeat(info, event)  # type: ignore[arg-type]
-                elif kind == wire.KIND_HELLO:
-                    info.info = dict(event[2])  # type: ignore[arg-type]
-                elif kind == wire.KIND_DISPATCH:
-                    info.dispatches += 1
-        return info
+    def scan(self, info: ProcessInfo, events: list[wire.Event]) -> None:
+        """Read heartbeats and hellos and count dispatches (for consumers of whole events)."""
+        for event in events:
+            kind = event[0]
+            if kind == wire.KIND_DISPATCH:
+                info.dispatches += 1
+            elif kind == wire.KIND_HEARTBEAT:
+                self.heartbeat(info, event)  # type: ignore[arg-type]
+            elif kind == wire.KIND_HELLO:
+                info.info = hello_info(event[2])  # type: ignore[arg-type]
 
     def account_counts(self, proc: wire.Proc, seq: int, events: int, malformed: int,
                        now: int) -> ProcessInfo | None:
@@ -279,7 +315,16 @@ class ProcessTable:
     def events(self) -> int:
         return sum(p.events for p in self.by_index)
 
+    @property
+    def unresolved(self) -> int:
+        """Events dropped from the holds (names never defined), also counted in ``lost``."""
+        return sum(p.unresolved for p in self.by_index)
+
     def clear(self) -> None:
+        """Forget every process and its frames, but not the names they defined (a probe
+        defines each id once, then resends them only every few seconds)."""
+        self._names.update((p.key, (p.vocabulary, p.vocabulary_bytes)) for p in self.by_index
+                           if p.vocabulary is not None and p.vocabulary_bytes)
         self.processes.clear()
         self.by_index.clear()
         self._host_pids.clear()
@@ -287,3 +332,4 @@ class ProcessTable:
         self.refused_frames = self.refused_events = self.version_errors = 0
         self._refused_keys.clear()
         self.version_error = None
+        self.holds.clear()  # the definitions' byte count stays: the names are kept

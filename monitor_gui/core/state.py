@@ -12,11 +12,17 @@ from typing import Any
 import numpy as np
 
 from django_probe import wire
-from monitor_gui.core import fastwire
 from monitor_gui.core.batch import Batch, aggregate, build, merge
+from monitor_gui.core.decode import Columns, decode, frame_columns
 from monitor_gui.core.graph import EdgeKey, SignalGraph, receiver_label
 from monitor_gui.core.nesting import Nesting
-from monitor_gui.core.processes import MAX_PROCESSES, ProcessInfo, ProcessKey, ProcessTable
+from monitor_gui.core.processes import (
+    MAX_PROCESSES,
+    ProcessInfo,
+    ProcessKey,
+    ProcessTable,
+    hello_info,
+)
 from monitor_gui.core.query import Filter, select
 from monitor_gui.core.signals import SignalStats
 from monitor_gui.core.store import NO_ROW, DispatchStore
@@ -45,6 +51,7 @@ class Totals:
     lost: int  # all loss: gaps in transit + dropped by the probe
     dropped: int  # the part of ``lost`` the probe dropped itself (queue full, zmq blocked)
     stored: int = 0  # rows currently in the store
+    unresolved: int = 0  # the part of ``lost`` held for names never defined, then dropped
 
 
 # Raw frame bytes decoded per sub-batch (~200 dispatches, one probe frame): the decoded
@@ -107,7 +114,8 @@ class MonitorState:
     def totals(self) -> Totals:
         pt = self.process_table
         return Totals(pt.events, self.dispatch_count, pt.malformed, pt.lost, pt.dropped,
-                      len(self.store))
+                      len(self.store),
+                      sum(p.unresolved for p in pt.by_index if p.lying is None))
 
     def select(self, f: Filter, since: int | None = None) -> np.ndarray:
         return select(self.store, self.strings, self.process_table, f, since)
@@ -153,6 +161,12 @@ class MonitorState:
         try:
             # Bounded sub-batches keep the transient decoded objects (~1 KB per event)
             # from inflating RSS when a caller hands over a huge backlog at once.
+            # Frames held too long for their names' definitions are dropped (counted); the
+            # ones behind them may then resolve.
+            expired = self.process_table.holds.expire(now, frame_columns)
+            if expired:
+                ch.processes_changed = True
+                self._apply_columns(expired, now, ch, updated, applied)
             for chunk in _chunks(frames):
                 self._apply(chunk, now, ch, updated, applied)
             if applied:  # the graph and signal counts are folded once per call (batch.merge)
@@ -173,44 +187,57 @@ class MonitorState:
 
     def _apply(self, frames: list[bytes | wire.Frame], now: int, ch: Changes,
                updated: list[int], applied: list[Batch]) -> None:
-        store, pt = self.store, self.process_table
-        parts: list[fastwire.RawFrame] = []
-        procs: list[int] = []
-        spans: list[tuple[int, int, int]] = []
+        pt = self.process_table
+        ready: list[tuple[ProcessInfo, Columns]] = []
         for data in frames:
             if isinstance(data, wire.Frame):
-                frame = fastwire.split(data)
+                frame = data
             else:
                 try:
-                    frame = fastwire.decode(data)
-                except Exception:  # WireError, or anything else a hostile frame provokes
+                    frame = decode(data)
+                except wire.WireError:
                     pt.bad_frame(data, now)
                     ch.processes_changed = True
                     continue
-            info = pt.account_counts(frame.proc, frame.seq, frame.count + len(frame.others),
-                                     frame.malformed, now)
+            info = pt.account(frame, now)
             ch.processes_changed = True
             if info is None:  # a new process while the table is full: counted, skipped
                 continue
-            if frame.count:
+            # Resolved with the process's names now, or held until they are defined.
+            ready += [(info, c) for c in pt.holds.take(info, frame, data, now, frame_columns)]
+        if ready:
+            self._apply_columns(ready, now, ch, updated, applied)
+
+    def _apply_columns(self, ready: list[tuple[ProcessInfo, Columns]], now: int, ch: Changes,
+                       updated: list[int], applied: list[Batch]) -> None:
+        store = self.store
+        parts: list[Columns] = []
+        procs: list[int] = []
+        spans: list[tuple[int, int, int]] = []
+        for info, part in ready:
+            if part.count:
                 begin = len(procs)
-                parts.append(frame)
-                procs += [info.index] * frame.count
+                parts.append(part)
+                procs += [info.index] * part.count
                 spans.append((info.index, begin, len(procs)))
-                info.dispatches += frame.count
-            for event in frame.others:
+                info.dispatches += part.count
+            for event in part.others:
                 self._other_event(info, event, ch)
         if not procs:
             return
         if len(parts) == 1:  # the usual sub-batch: one frame, its columns as they are
-            cols, rcols = parts[0].columns, parts[0].receivers
+            part = parts[0]
+            cols, sites, reqs, rcols = part.dispatch, part.sites, part.requests, part.receivers
         else:
-            cols = [list(chain.from_iterable(c))
-                    for c in zip(*(p.columns for p in parts), strict=True)]
-            rcols = [list(chain.from_iterable(c))
-                     for c in zip(*(p.receivers for p in parts), strict=True)]
-        batch = build(cols, rcols, procs, store.end, store.receivers.end, self.strings,
-                      store.requests, store.threads, self._labels)
+            def cat(columns: Any) -> list[list[Any]]:
+                return [list(chain.from_iterable(c)) for c in zip(*columns, strict=True)]
+
+            cols = cat(p.dispatch for p in parts)
+            sites = cat(p.sites for p in parts)
+            reqs = list(chain.from_iterable(p.requests for p in parts))
+            rcols = cat(p.receivers for p in parts)
+        batch = build(cols, sites, reqs, rcols, procs, store.end, store.receivers.end,
+                      self.strings, store.requests, store.threads, self._labels)
         self._store(batch, spans, batch.rows["did"], now, updated, applied)
 
     def _store(self, batch: Batch, spans: list[tuple[int, int, int]], ids: Any, now: int,
@@ -281,7 +308,7 @@ class MonitorState:
             self.topology[info.key] = ev
             self._apply_topology(ch)
         elif kind == wire.KIND_HELLO:
-            info.info = dict(ev.info)
+            info.info = hello_info(ev.info)
 
     def _apply_topology(self, ch: Changes) -> None:
         """Union the latest snapshot of every process into the graph's known edges."""

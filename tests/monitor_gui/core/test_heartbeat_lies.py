@@ -43,7 +43,8 @@ def test_a_heartbeat_of_max_uint64_flags_the_process_and_leaves_the_totals_alone
 def test_the_record_summary_names_the_liar_instead_of_printing_its_numbers():
     table = ProcessTable()
     for seq, events in ((0, [dispatch(1), heartbeat(dropped_send=3, sent=1)]), (2, [forged()])):
-        table.account(wire.decode_frame(frame(events, seq=seq)), SECOND, scan=True)
+        decoded = wire.decode_frame(frame(events, seq=seq))
+        table.scan(table.account(decoded, SECOND), decoded.events)
     text = cli._summary(3, table, "out.jsonl")
     assert str(MAX_U64) not in text.splitlines()[0]
     assert "36893488147419103232" not in text

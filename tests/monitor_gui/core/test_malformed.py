@@ -27,24 +27,28 @@ def packed(*top) -> bytes:
     return msgpack.packb(list(top), use_bin_type=True)
 
 
+V = wire.PROTOCOL_VERSION
 GOOD = list(dispatch(1))
 CASES = {
     "empty": b"",
     "random bytes": b"\xc1\xff\x00garbage",
     "not an array": packed("dsm"),
     "wrong magic": packed("xyz", 1, list(PROC), 0, []),
-    "wrong version": packed("dsm", 2, list(PROC), 0, [GOOD]),
-    "version as string": packed("dsm", "1", list(PROC), 0, [GOOD]),
-    "short frame": packed("dsm", 1, list(PROC), 0),
-    "bad proc": packed("dsm", 1, [1, 2, 3], 0, [GOOD]),
-    "negative seq": packed("dsm", 1, list(PROC), -4, [GOOD]),
-    "events not a list": packed("dsm", 1, list(PROC), 0, {"a": 1}),
+    "wrong version": packed("dsm", 1, list(PROC), 0, [GOOD]),
+    "version as string": packed("dsm", "2", list(PROC), 0, [GOOD]),
+    "short frame": packed("dsm", V, list(PROC), 0),
+    "bad proc": packed("dsm", V, [1, 2, 3], 0, [GOOD]),
+    "negative seq": packed("dsm", V, list(PROC), -4, [GOOD]),
+    "events not a list": packed("dsm", V, list(PROC), 0, {"a": 1}),
     "non-utf8 string": wire.encode_frame(PROC, 0, [GOOD]).replace(b"auth.User", b"auth\xff\xfeser"),
-    "bin type": packed("dsm", 1, list(PROC), 0, [[b"D"]]),
-    "ext type": msgpack.packb(["dsm", 1, list(PROC), 0, [msgpack.ExtType(5, b"x")]]),
+    "bin type": packed("dsm", V, list(PROC), 0, [[b"D"]]),
+    "ext type": msgpack.packb(["dsm", V, list(PROC), 0, [msgpack.ExtType(5, b"x")]]),
     "huge": b"\x00" * (wire.MAX_FRAME_BYTES + 1),
     "truncated": wire.encode_frame(PROC, 0, [GOOD])[:-3],
-    "nested too deep": packed("dsm", 1, list(PROC), 0, [[[[[[]]]]]]),
+    "nested too deep": packed("dsm", V, list(PROC), 0, [[[[[[]]]]]]),
+    # msgspec raises RecursionError, not DecodeError, for arrays nested this deep.
+    "nested beyond the recursion limit": packed("dsm", V, list(PROC), 0, [])[:-1]
+    + b"\x91" * 100_000 + b"\xc0",
 }
 
 
@@ -128,7 +132,7 @@ def test_fuzz_arbitrary_bytes(frames):
 def test_fuzz_structured_frames(events, seq, proc):
     state = MonitorState(capacity=16)
     try:
-        data = msgpack.packb(["dsm", 1, proc, seq, events], use_bin_type=True)
+        data = msgpack.packb(["dsm", V, proc, seq, events], use_bin_type=True)
     except (OverflowError, ValueError, TypeError):
         return  # not representable in msgpack at all
     state.apply([data, frame([dispatch(1)], seq=0)])

@@ -87,8 +87,8 @@ def test_recorder_table_refuses_without_raising():
     table = ProcessTable(max_processes=1)
     ok = wire.decode_frame(frame([heartbeat(), dispatch(1)], proc=boot(0)))
     refused = wire.decode_frame(frame([heartbeat(), dispatch(1)], proc=boot(1)))
-    assert table.account(ok, 1, scan=True) is not None
-    assert table.account(refused, 2, scan=True) is None
+    assert table.account(ok, 1) is not None
+    assert table.account(refused, 2) is None
     assert table.bad_frame(wire.encode_frame(boot(2), -1, []), 3) is None
     assert (len(table.processes), table.events, table.malformed) == (1, 2, 1)
     assert (table.refused_frames, table.refused_events) == (1, 2)

@@ -62,13 +62,14 @@ def test_malformed_events_and_frames_are_counted_per_process():
     packed = wire.encode_frame(PROC, 0, [list(dispatch(1)), ["D", "not", "a", "dispatch"], ["Z"]])
     bad_seq = wire.encode_frame(PROC, -1, [])  # whole frame rejected, sender identifiable
     wrong_version = msgpack.packb([wire.MAGIC, 99, list(OTHER), 0, []])
-    truncated = wire.encode_frame(PROC, 3, [list(dispatch(2))])[:-5]  # sender unknowable
-    state.apply([packed, bad_seq, wrong_version, truncated, b"random junk", b""])
+    # Cut short: its sender is still read from the first items.
+    truncated = wire.encode_frame(PROC, 3, [list(dispatch(2))])[:-5]
+    state.apply([packed, bad_seq, wrong_version, truncated, b"random junk", b"", b"\x93\xa3dsm"])
     info = state.processes[KEY]
-    assert (info.events, info.malformed) == (1, 3)  # two bad events + the bad-seq frame
+    assert (info.events, info.malformed) == (1, 4)  # two bad events + two bad frames
     assert state.processes[("web2", 202, "boot-b")].malformed == 1
     assert state.process_table.unknown_malformed == 3
-    assert state.totals.malformed == 7
+    assert state.totals.malformed == 8
 
 
 def test_seq_counts_rejected_events_so_they_are_not_also_lost():

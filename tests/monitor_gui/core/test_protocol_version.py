@@ -7,7 +7,7 @@ import pytest
 
 from django_probe import wire
 from monitor_gui import cli
-from monitor_gui.core import fastwire
+from monitor_gui.core import decode as monitor_decode
 from monitor_gui.core.processes import ProcessTable
 from monitor_gui.core.state import MonitorState
 from tests.monitor_gui.core.events import PROC, dispatch
@@ -20,35 +20,35 @@ def frame_with_version(version: object, events: list | None = None) -> bytes:
     return msgpack.packb(["dsm", version, list(PROC), 0, events], use_bin_type=True)
 
 
-@pytest.mark.parametrize("version", [1.0, True, "1", None])
-@pytest.mark.parametrize("decode", [wire.decode_frame, fastwire.decode, fastwire.decode_events])
-def test_a_version_that_only_equals_1_is_rejected_by_every_decoder(version, decode):
+@pytest.mark.parametrize("version", [2.0, True, "2", None])
+@pytest.mark.parametrize("decode", [wire.decode_frame, monitor_decode.decode])
+def test_a_version_that_only_equals_2_is_rejected_by_every_decoder(version, decode):
     for events in ([list(dispatch(1))], [["H", 1, 0, 0, 0, 0, 0, 10]]):  # fast and slow paths
-        with pytest.raises(wire.WireError, match="bad protocol version .* this monitor speaks 1"):
+        with pytest.raises(wire.WireError, match="bad protocol version .* this monitor speaks 2"):
             decode(frame_with_version(version, events))
-    assert decode(frame_with_version(1)).proc == PROC
+    assert decode(frame_with_version(2)).proc == PROC
 
 
-@pytest.mark.parametrize("version, fix", [(2, "upgrade the monitor"),
-                                          (0, "upgrade django-signal-monitor in the Django")])
+@pytest.mark.parametrize("version, fix", [(3, "upgrade the monitor"),
+                                          (1, "upgrade django-signal-monitor in the Django")])
 def test_another_version_is_named_with_ours_and_what_to_upgrade(version, fix):
     with pytest.raises(wire.WireError) as exc:
         wire.decode_frame(frame_with_version(version))
     message = str(exc.value)
-    assert message.startswith(f"protocol version {version} from the probe, this monitor speaks 1")
+    assert message.startswith(f"protocol version {version} from the probe, this monitor speaks 2")
     assert fix in message
 
 
 def test_refused_versions_are_counted_and_shown_per_process_and_in_the_summary():
     state = MonitorState(capacity=100)
-    state.apply([frame_with_version(2), frame_with_version(1.0), frame_with_version(1)])
+    state.apply([frame_with_version(1), frame_with_version(2.0), frame_with_version(2)])
     table = state.process_table
     info = state.processes[KEY]
     assert (info.malformed, info.events, table.version_errors) == (2, 1, 2)
     assert info.version_error == table.version_error
-    assert "bad protocol version 1.0" in table.version_error
+    assert "bad protocol version 2.0" in table.version_error
     recorder = ProcessTable()
-    recorder.bad_frame(frame_with_version(2), 1)
+    recorder.bad_frame(frame_with_version(3), 1)
     text = cli._summary(0, recorder, "out.jsonl")
-    assert "1 frames refused for their protocol version; latest: protocol version 2" in text
-    assert "this monitor speaks 1: upgrade the monitor" in text
+    assert "1 frames refused for their protocol version; latest: protocol version 3" in text
+    assert "this monitor speaks 2: upgrade the monitor" in text

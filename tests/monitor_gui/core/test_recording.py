@@ -127,16 +127,18 @@ def _line_record(event, **extra):
 
 
 def test_fast_line_decoding_takes_valid_dispatches():
-    from monitor_gui.core.lines import _DECODER, decode_dispatch_line
+    from monitor_gui.core.lines import decode_dispatch_line
 
-    if _DECODER is None:
-        pytest.skip("msgspec is not installed")
     for event in ALL_KINDS:
         got = decode_dispatch_line(json.dumps(_line_record(event)))
         if event[0] == wire.KIND_DISPATCH:
             assert got == (wire.Proc(1, "h", "b"), 4, event)
         else:
             assert got is None  # other kinds take wire's path
+    # Names are Refs there as on the wire: an id is valid (a negative one is not).
+    record = _line_record(ALL_KINDS[2], signal=7)
+    assert decode_dispatch_line(json.dumps(record))[2] == wire.event_from_dict(record)
+    assert decode_dispatch_line(json.dumps(_line_record(ALL_KINDS[2], signal=-7))) is None
 
 
 json_values = st.recursive(

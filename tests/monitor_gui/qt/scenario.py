@@ -1,4 +1,8 @@
-"""Realistic synthetic traffic (login flow of a Django site) built with django_probe.wire."""
+"""Realistic synthetic traffic (login flow of a Django site) built with django_probe.wire.
+
+Frames are protocol 2 as the probe sends them: names interned (ids), each defined by a
+Strings event before its first use, so every GUI test also exercises resolution.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import itertools
 import random
 
 from django_probe import wire
+from django_probe.strings import Interner
+from tests.monitor_gui.core.events import interned
 
 PROC = wire.Proc(4242, "devbox", "b00t1234")
 SIG = "django.db.models.signals."
@@ -35,6 +41,8 @@ class Scenario:
         self.ids = itertools.count(1)
         self.seq = 0
         self.requests = itertools.count(1)
+        self.interner = Interner()
+        self.defined = 0  # ids sent in Strings events so far
 
     def _dispatch(self, signal: str, sender: str, dur: int, receivers: list[wire.ReceiverCall],
                   parent: int | None, request: wire.RequestInfo | None, raised: bool = False,
@@ -104,15 +112,32 @@ class Scenario:
                               [conn("update_last_login", "django.contrib.auth.models")]),
         ])
 
-    def frame(self, events: list) -> bytes:
+    def _definitions(self) -> list:
+        new = self.interner.definitions(self.defined)
+        self.defined = len(self.interner.values)
+        return new
+
+    def _encode(self, events: list) -> bytes:
         data = wire.encode_frame(PROC, self.seq, events)
         self.seq += len(events)
         return data
 
+    def frame(self, events: list) -> bytes:
+        """One frame of ``events`` with interned names, led by the definitions of new ones."""
+        ids = [interned(e, self.interner.ref) for e in events]
+        return self._encode([*self._definitions(), *ids])
+
     def frames(self, requests: int, fail_every: int = 7, slow_every: int = 11) -> list[bytes]:
-        out = [self.frame([wire.Hello(wire.KIND_HELLO, self.t, {"django": "5.2"}),
-                           self.topology()])]
-        for i in range(1, requests + 1):
-            out.append(self.frame(self.request(fail=i % fail_every == 0,
-                                               slow=i % slow_every == 0)))
+        """Hello and topology, then ``requests`` requests a frame each; new names are
+        defined in a frame of their own first (as the probe's publisher does)."""
+        out: list[bytes] = []
+        batches = [[wire.Hello(wire.KIND_HELLO, self.t, {"django": "5.2"}), self.topology()]]
+        batches += [self.request(fail=i % fail_every == 0, slow=i % slow_every == 0)
+                    for i in range(1, requests + 1)]
+        for events in batches:
+            ids = [interned(e, self.interner.ref) for e in events]
+            new = self._definitions()
+            if new:
+                out.append(self._encode(new))
+            out.append(self._encode(ids))
         return out

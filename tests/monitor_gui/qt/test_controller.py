@@ -50,10 +50,11 @@ def test_a_lone_frame_after_a_quiet_spell_is_shown_at_once(monitor, scenario):
 def test_paused_ticks_apply_nothing(monitor, scenario):
     c = monitor.controller
     c.set_paused(True)
-    c.enqueue(scenario.frames(3))
+    frames = scenario.frames(3)
+    c.enqueue(frames)
     c.tick()
     c.drain()
-    assert len(monitor.state.store) == 0 and len(c.pending) == 4
+    assert len(monitor.state.store) == 0 and len(c.pending) == len(frames)
     c.set_paused(False)
     c.drain()
     assert len(monitor.state.store) > 0 and not c.pending

@@ -32,7 +32,8 @@ def test_worker_receives_from_real_socket_and_window_shows_it(qtbot, make_monito
         for frame in frames:
             push.send(frame)
         push.send(b"\x93garbage")  # malformed: counted and shown, never a crash
-        expected = sum(len(wire.decode_frame(f).events) for f in frames) - 2  # hello, topology
+        expected = sum(e[0] == wire.KIND_DISPATCH for f in frames
+                       for e in wire.decode_frame(f).events)
         table = monitor.window.table_model
         qtbot.waitUntil(lambda: table.rowCount() == expected, timeout=10_000)
         qtbot.waitUntil(lambda: monitor.state.totals.malformed == 1, timeout=5000)
@@ -144,7 +145,8 @@ def test_window_listens_with_curvezmq(qtbot, make_monitor, tmp_path):
         frames = Scenario().frames(2)
         for frame in frames:
             push.send(frame)
-        expected = sum(len(wire.decode_frame(f).events) for f in frames) - 2  # hello, topology
+        expected = sum(e[0] == wire.KIND_DISPATCH for f in frames
+                       for e in wire.decode_frame(f).events)
         qtbot.waitUntil(lambda: monitor.window.table_model.rowCount() == expected,
                         timeout=10_000)
     finally:

@@ -47,11 +47,14 @@ _rec: Recorder  # set by install(); read once per dispatch into a local
 _enter: Any  # the recorder's enter(), set by install(): the dispatch's capture.Nest
 _counted: Any  # the recorder's counted(), set by install(): send()'s no-receiver counts
 _registry: SignalRegistry | None = None
+_intern: Any = None  # the recorder's intern (Interner.ref), set by install(): site names
 
 
 # id(code) -> (code, {f_lasti: site}): computing f_lineno walks the code's line table
-# (~0.1 µs), so each call site is computed once per instruction offset. The code object
-# is kept to pin its id (code, not the function: no closure or instance is kept alive).
+# (~0.1 µs), so each call site is computed once per instruction offset, its file and
+# function interned then (the refs are valid for the recorder's interner: install()
+# empties the cache when that changes). The code object is kept to pin its id (code, not
+# the function: no closure or instance is kept alive).
 _sites: dict[int, tuple[Any, dict[int, wire.CallSite]]] = {}
 
 
@@ -75,8 +78,9 @@ def call_site() -> wire.CallSite | None:
         entry = _sites[id(code)] = (code, {})
     site = entry[1].get(frame.f_lasti)
     if site is None:
-        # wire.CallSite, as a tuple
-        site = entry[1][frame.f_lasti] = (code.co_filename, frame.f_lineno, code.co_name)
+        # wire.CallSite, as a tuple of refs
+        site = entry[1][frame.f_lasti] = (_intern(code.co_filename), frame.f_lineno,
+                                          _intern(code.co_name))
     return site
 
 
@@ -446,7 +450,10 @@ def installed() -> bool:
 def install(recorder: Recorder) -> None:
     """Route every Signal dispatch through ``recorder``. Idempotent: a second call swaps
     the recorder only."""
-    global _rec, _enter, _counted, _registry
+    global _rec, _enter, _counted, _registry, _intern
+    if recorder.intern != _intern:  # (bound methods: equal for the same interner)
+        _intern = recorder.intern
+        _sites.clear()  # its refs belong to another interner
     _rec = recorder
     recorder.site = call_site
     _enter = recorder.enter

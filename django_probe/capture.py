@@ -21,7 +21,7 @@ from django.dispatch import Signal
 
 from . import clock, forks, wire
 from .describe import Describer
-from .naming import SignalRegistry
+from .naming import SignalRegistry, as_is
 
 RETURNED, RAISED, SKIPPED = wire.RETURNED, wire.RAISED, wire.SKIPPED
 # The real monotonic clock, as no time-mocking library sees it (django_probe.clock); a
@@ -110,25 +110,20 @@ class _ThreadState:
 
     ``busy`` is the re-entrancy guard: dispatches caused by the probe's own work are not
     recorded. Thread-local, not a ContextVar: finish() never awaits, so the flag only has
-    to cover synchronous code on one thread. ``thread`` caches the thread's name; it dies
-    with its thread, so a reused thread id never inherits a stale name (a thread renamed
-    after its first dispatch keeps its first name); ``ident`` likewise.
+    to cover synchronous code on one thread. ``thread`` caches the ref of the thread's
+    name (interned by its recorder: each recorder has its own thread-locals, so a ref
+    never outlives its interner); it dies with its thread, so a reused thread id never
+    inherits a stale name (a thread renamed after its first dispatch keeps its first
+    name); ``ident`` likewise.
     """
 
     __slots__ = ("busy", "ident", "thread")
 
-    def __init__(self) -> None:
+    def __init__(self, intern: Callable[[str], int | str]) -> None:
         self.busy = False
-        self.thread: str = _current_thread().name
+        self.thread: int | str = intern(_current_thread().name)
         self.ident: int = _get_ident()  # constant for the thread's life
 
-
-_tls = threading.local()
-
-
-def _thread_state() -> _ThreadState:
-    state = _tls.state = _ThreadState()
-    return state
 
 Sink = Callable[[Any], None]
 
@@ -161,18 +156,27 @@ class Recorder:
     """Everything the instrumented ``send`` needs, bundled so install/uninstall swap one object."""
 
     def __init__(self, sink: Sink, describer: Describer, registry: SignalRegistry, *,
-                 stream_empty: bool = False, ignore: frozenset[str] = frozenset()) -> None:
+                 intern: Callable[[str], int | str] = as_is, stream_empty: bool = False,
+                 ignore: frozenset[str] = frozenset()) -> None:
         self.sink = sink  # called with each event (a plain tuple); Publisher.submit when streaming
         self.describe = describer
         self.registry = registry
+        # The refs events carry for names (the process's Interner.ref; registry and
+        # describer intern with the same one): ids cached where the names are cached.
+        self.intern = intern
         self.stream_empty = stream_empty
         self.ignore = ignore  # names of signals that are never recorded
+        # The same as refs, compared with the signal's cached ref on the hot path. (The
+        # ignored names get ids too: a ref is the same for a name every time it is asked.)
+        self._ignored = frozenset(map(intern, ignore))
+        self._none = intern("None")  # the sender None
+        self._tls = threading.local()  # .state: this recorder's _ThreadState per thread
         # Called when building an event failed (a probe bug): the publisher counts it as
         # dropped. Without a publisher, failures are only counted here.
         self.failures = itertools.count()
         self.on_failure: Callable[[], Any] = self.failures.__next__
-        self._names = registry.names  # id(signal) -> name: read directly on the hot path
-        # (id(signal), id(sender), method) -> [signal name, sender label, count]. send()'s
+        self._signal_refs = registry.refs  # id(signal) -> ref: read directly on the hot path
+        # (id(signal), id(sender), method) -> [signal ref, sender ref, count]. send()'s
         # hook counts known pairs through counted() (_dispatch.send); empty() adds new
         # ones. request_started/finished are keyed with a fourth element: see empty().
         self.empty_counts: dict[tuple, list] = {}
@@ -198,6 +202,14 @@ class Recorder:
         nest = _Nest(self.next_id(), _running(_current_nest()), site)
         nest.done = True
         return nest
+
+    def thread_state(self) -> _ThreadState:
+        """This thread's state (made on its first dispatch)."""
+        try:
+            return self._tls.state
+        except AttributeError:
+            state = self._tls.state = _ThreadState(self.intern)
+            return state
 
     def use_publisher(self, publisher: Any) -> None:
         """Stream to ``publisher``: its submit() is the sink, its count_lost() counts
@@ -232,20 +244,22 @@ class Recorder:
             if signal is _request_finished:
                 current_request.set(None)
             return
-        state = getattr(_tls, "state", None)
+        state = getattr(self._tls, "state", None)
         if state is not None and state.busy:
             return
         try:
-            name = self.registry.name(signal)
-            if name in self.ignore:
+            if self.registry.name(signal) in self.ignore:
                 return
+            name = self.registry.ref(signal)
+            sender_ref = self._none if sender is None else self.describe.sender_ref(sender)
             if self.stream_empty:
+                state = self.thread_state()
                 self.sink((
                     _KIND, clock.wall_ns(), self.next_id(), current_parent(), name,
-                    self.describe.sender(sender), method, 0, threading.current_thread().name,
-                    threading.get_ident(), None, current_request.get(), {}, (), False))
+                    sender_ref, method, 0, state.thread, state.ident, None,
+                    current_request.get(), {}, (), False))
             else:
-                self.empty_counts[key] = [name, self.describe.sender(sender), 1]
+                self.empty_counts[key] = [name, sender_ref, 1]
         except Exception:  # the probe must never break a dispatch; the loss is counted
             self.on_failure()
         finally:
@@ -263,8 +277,8 @@ class Recorder:
         rows = [(name, sender, key[2], n) for key, (name, sender, n) in counts.items()]
         now = _now()
         window, self._empty_since = now - self._empty_since, now
-        merged: dict[tuple[str, str, str], int] = {}
-        for name, sender, method, n in rows:
+        merged: dict[tuple[Any, Any, str], int] = {}
+        for name, sender, method, n in rows:  # (names as refs: one per name)
             # Distinct sender objects may share a label (e.g. migration-state models).
             merged[(name, sender, method)] = merged.get((name, sender, method), 0) + n
         if not merged:
@@ -308,10 +322,12 @@ class Recorder:
                     request_id = header[1].decode("latin-1")
                     break
             method, path = scope.get("method"), scope.get("path")
+        intern = self.intern  # (method and path are names too; a path past the interner's
+        # limit, e.g. with ids in it, travels as itself)
         info = (request_id[:64] if type(request_id) is str and request_id
                 else self._new_request_id(),
-                method if type(method) is str else "",
-                path[:512] if type(path) is str else "")
+                intern(method) if type(method) is str else "",
+                intern(path[:512]) if type(path) is str else "")
         current_request.set(info)
 
     def finish(self, signal: Signal, sender: Any, method: str, named: dict[str, Any],
@@ -322,9 +338,9 @@ class Recorder:
         nest.done = True
         calls = nest.calls
         try:
-            state = _tls.state
+            state = self._tls.state
         except AttributeError:
-            state = _thread_state()
+            state = self.thread_state()
         if state.busy:
             calls.clear()
             return  # caused by the probe's own work (e.g. a sink): never record or recurse
@@ -333,8 +349,10 @@ class Recorder:
         # The last receiver's end is the dispatch's end, unless it was cut short.
         duration = (_now() if raised else nest.t_last) - t0
         try:
-            name = self._names.get(id(signal)) or self.registry.name(signal)
-            if name not in self.ignore:
+            name = self._signal_refs.get(id(signal))  # its ref (an id, or the name)
+            if name is None:
+                name = self.registry.ref(signal)
+            if name not in self._ignored:
                 if len(calls) == 1 and len(receivers) == 1 and not async_receivers:
                     # The most common dispatch of all: one sync receiver that ran.
                     r, ns, outcome, result = calls[0]
@@ -363,7 +381,7 @@ class Recorder:
                 up = nest.up
                 self.sink((
                     _KIND, t0 + _WALL_OFFSET_NS, nest.id, None if up is None else up.id, name,
-                    "None" if sender is None else self.describe.sender(sender), method,
+                    self._none if sender is None else self.describe.sender_ref(sender), method,
                     duration, state.thread, state.ident, nest.site,
                     _request_now(), self.describe.kwargs(named) if named else {},
                     rows, raised))

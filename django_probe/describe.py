@@ -21,6 +21,7 @@ import types
 import uuid
 import weakref
 import zoneinfo
+from collections.abc import Callable
 from itertools import islice
 from typing import Any
 
@@ -35,7 +36,7 @@ from .introspect import (
     instance_dict_getter,
     model_facts,
 )
-from .naming import ReceiverNames
+from .naming import ReceiverNames, as_is
 
 REDACTED = "********************"  # the same mask Django's error reporter uses
 
@@ -68,18 +69,22 @@ class Describer:
     """Holds the redaction rule and the bounds; one per installed probe."""
 
     def __init__(self, max_len: int = 120, max_items: int = 16,
-                 extra_pattern: str | None = None) -> None:
+                 extra_pattern: str | None = None,
+                 intern: Callable[[str], int | str] = as_is) -> None:
         pattern = f"{DJANGO_SENSITIVE}|{EXTRA_SENSITIVE}"
         if extra_pattern:
             pattern = f"{pattern}|{extra_pattern}"
         self.sensitive = re.compile(pattern, re.IGNORECASE)
         self.max_len = max_len
         self.max_items = max_items
-        # id(type) -> (weakref(type), label): classes are long-lived, but a weak
+        # Names that events carry go through ``intern`` (the probe's Interner.ref: an id,
+        # or the name itself past its limit); by default the names themselves.
+        self._intern = intern
+        # id(type) -> (weakref(type), label, its ref): classes are long-lived, but a weak
         # reference keeps a dynamically created sender class collectable.
-        self._type_labels: dict[int, tuple[weakref.ref, str]] = {}
-        # (qualified name, module, file, first line) of a receiver callable, cached.
-        self.receiver = ReceiverNames().describe
+        self._type_labels: dict[int, tuple[weakref.ref, str, int | str]] = {}
+        # (qualified name, module, file, first line) of a receiver callable as refs, cached.
+        self.receiver = ReceiverNames(intern).describe
         self._sensitive_names: dict[str, bool] = {}
         # id(class) -> (weakref(class), branch, model facts or None, branch data): _value.
         self._kinds: dict[int, tuple[Any, str, Any, Any]] = {}
@@ -90,13 +95,18 @@ class Describer:
         cached = self._type_labels.get(id(cls))
         if cached is not None and cached[0]() is cls:
             return cached[1]
+        return self._label_entry(cls)[1]
+
+    def _label_entry(self, cls: type) -> tuple[Any, str, int | str]:
         model = model_facts(cls)
         label = model[1] if model is not None else f"{class_module(cls)}.{class_qualname(cls)}"
+        entry = (None, label, self._intern(label))
         try:
-            self._type_labels[id(cls)] = (weakref.ref(cls), label)
+            entry = (weakref.ref(cls), label, entry[2])
+            self._type_labels[id(cls)] = entry
         except TypeError:
             pass
-        return label
+        return entry
 
     def sender(self, sender: Any) -> str:
         if sender is None:
@@ -104,6 +114,15 @@ class Describer:
         if issubclass(type(sender), type):
             return self.type_label(sender)
         return self.value(sender)
+
+    def sender_ref(self, sender: Any) -> int | str:
+        """``sender(sender)`` as a ref; a class's is cached with its label."""
+        if issubclass(type(sender), type):
+            cached = self._type_labels.get(id(sender))
+            if cached is not None and cached[0]() is sender:
+                return cached[2]
+            return self._label_entry(sender)[2]
+        return self._intern(self.sender(sender))
 
     # ------------------------------------------------------------------ values
 
@@ -341,6 +360,7 @@ class Describer:
             message = str(shown[0])  # (an exact str, int or bool)
         return message[:limit]
 
-    def exception(self, exc: BaseException) -> tuple[str, str]:
-        """(class path, message) of an exception a receiver raised: see _exc_message."""
-        return class_path(type(exc)), self._exc_message(exc)
+    def exception(self, exc: BaseException) -> tuple[int | str, str]:
+        """(class path as a ref, message) of an exception a receiver raised: see
+        _exc_message."""
+        return self._intern(class_path(type(exc))), self._exc_message(exc)

@@ -14,6 +14,7 @@ import sys
 import threading
 import types
 import weakref
+from collections.abc import Callable
 from types import FrameType, ModuleType
 from typing import Any
 
@@ -38,11 +39,19 @@ def _rank(module: str, attr: str) -> tuple[int, int, str]:
     return (defining, len(module), f"{module}.{attr}")
 
 
-class SignalRegistry:
-    """id(signal) -> name, plus a weak set of every signal seen (for topology)."""
+def as_is(name: str) -> str:
+    """Names as themselves (no interning): the default where an ``intern`` is taken."""
+    return name
 
-    def __init__(self) -> None:
+
+class SignalRegistry:
+    """id(signal) -> name and its ref (``intern``: the probe's ``Interner.ref``), plus a
+    weak set of every signal seen (for topology)."""
+
+    def __init__(self, intern: Callable[[str], int | str] = as_is) -> None:
         self.names: dict[int, str] = {}
+        self.refs: dict[int, int | str] = {}  # id(signal) -> its name's ref
+        self._intern = intern
         self._created: dict[int, tuple[str, str, int]] = {}  # id -> (module, scope, line)
         self.known: weakref.WeakSet[Signal] = weakref.WeakSet()
         self._scanned_modules = 0  # len(sys.modules) at the last scan
@@ -59,16 +68,28 @@ class SignalRegistry:
             name = self._resolve(signal)
         return name
 
+    def ref(self, signal: Signal) -> int | str:
+        """The name's ref (an interned id, or the name past the interner's limit)."""
+        ref = self.refs.get(id(signal))
+        if ref is None:
+            name = self.name(signal)
+            ref = self.refs.get(id(signal))
+            if ref is None:  # (forgotten meanwhile: its signal died on another thread)
+                ref = self._intern(name)
+        return ref
+
     def _remember(self, signal: Signal, name: str) -> None:
         key = id(signal)
         if key not in self.names:
             # Forget the name when the signal dies so a reused id is never mislabelled.
             weakref.finalize(signal, self._forget, key)
+        self.refs[key] = self._intern(name)  # (before the name: readers test refs first)
         self.names[key] = name
         self.known.add(signal)
 
     def _forget(self, key: int) -> None:
         self.names.pop(key, None)
+        self.refs.pop(key, None)
         self._created.pop(key, None)
 
     # ------------------------------------------------------------------ discovery
@@ -199,20 +220,24 @@ _method_func = types.MethodType.__dict__["__func__"].__get__
 _partial_func = functools.partial.__dict__["func"].__get__
 _builtin_name = types.BuiltinFunctionType.__dict__["__name__"].__get__
 Description = tuple[str, str, str, int]  # (qualified name, module, file, first line)
+# The same with each name as its ref (an interned id or the string): what events carry.
+Refs = tuple[int | str, int | str, int | str, int]
 
 
 class ReceiverNames:
     """Names receivers from their type and stored attributes only: never the instance's
     ``__getattr__`` (a ``MagicMock`` gains no attribute, a slow ``__getattr__`` costs
-    nothing), and once per function or class (weakly, bounded)."""
+    nothing), and once per function or class (weakly, bounded). ``describe`` gives the
+    names as refs (``intern``: the probe's ``Interner.ref``), interned once per entry."""
 
-    def __init__(self) -> None:
+    def __init__(self, intern: Callable[[str], int | str] = as_is) -> None:
+        self._intern = intern
         # id(key) -> (weakref(key), description); the key is the function (also of a bound
         # method, made afresh on every dispatch), the class of a callable instance (its
         # __call__ names it, never the instance), or the partial object itself.
-        self._known: dict[int, tuple[weakref.ref, Description]] = {}
+        self._known: dict[int, tuple[weakref.ref, Refs]] = {}
 
-    def describe(self, receiver: Any) -> Description:
+    def describe(self, receiver: Any) -> Refs:
         # Fast path for plain functions (the usual receivers): one dict lookup and a weak
         # reference check, so a weakly connected receiver is never kept alive by us.
         hit = self._known.get(id(receiver))
@@ -233,6 +258,8 @@ class ReceiverNames:
             desc = _callable(receiver, 0)
         except Exception:
             desc = (class_qualname(cls), class_module(cls), "?", 0)
+        intern = self._intern
+        desc = (intern(desc[0]), intern(desc[1]), intern(desc[2]), desc[3])
         if len(self._known) > 10_000:  # bound it for callables made at run time
             self._known.clear()
         try:

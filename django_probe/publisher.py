@@ -9,6 +9,12 @@ thread-safe, and a forked child must never touch its parent's context), batches 
 into frames and sends them without blocking. Anything that cannot be queued or sent is
 dropped and counted; the counters travel to the monitor in heartbeats. Nothing here
 raises into the application.
+
+Names travel as ids of the process's ``Interner`` (docs/protocol.md, "Interned names"):
+each frame starts with the definitions (``Strings`` events) this connection has not had
+yet, and every ``STRINGS_REFRESH_S``, on a new socket, after a failed send and when a
+monitor completes a handshake, all of them go again, so a monitor that starts or
+restarts late can read everything within a few seconds at most.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import zmq
 
 from django_probe import clock, forks, wire
 from django_probe.conf import ProbeConfig
+from django_probe.strings import Interner
 
 Producer = Callable[[], "wire.Event | None"]
 _pack_event = wire.pack_event
@@ -40,6 +47,11 @@ CONNECT_GRACE = 0.5
 # this many events (one send a tick, what a lightly loaded app sees); beside a bigger one
 # it goes in a frame of its own.
 BEAT_RIDES_UP_TO = 64
+# Every this many seconds the next frame defines every interned name again (from id 0),
+# for a monitor that started or restarted after the names were first sent and whose
+# connection the socket monitor did not report: it holds such a process's frames back
+# until then. A refresh costs one frame's worth of strings (a few kB for most projects).
+STRINGS_REFRESH_S = 2.0
 
 _live: weakref.WeakSet[Publisher] = weakref.WeakSet()
 # A forked child must not close or destroy its parent's zmq objects (their io threads do
@@ -61,8 +73,10 @@ class Publisher:
     """Queues events from any thread and streams them to the monitor from one thread."""
 
     def __init__(self, config: ProbeConfig, *, hello_info: dict[str, str],
-                 periodic: Sequence[Producer] = ()) -> None:
+                 periodic: Sequence[Producer] = (), strings: Interner | None = None) -> None:
         self.config = config
+        # The names events refer to by id; None: events carry names as strings only.
+        self._strings = strings
         self._hello_info = {str(k): str(v)[: wire.MAX_STR] for k, v in hello_info.items()}
         self._periodic = tuple(periodic)
         self._start_lock = threading.Lock()
@@ -86,6 +100,9 @@ class Publisher:
         self._taken = 0  # events removed from the queue by the sender
         self._sent = 0  # events handed to zmq == next sequence number
         self._dropped_send = 0
+        # Ids of self._strings this connection has been sent (Strings events handed to
+        # zmq): the next frame defines those from here on. 0 defines all of them again.
+        self._defined = 0
         self._running = False
         # The sender thread sleeps FLUSH_INTERVAL between flushes, or until submit() has
         # queued a full batch (_wake_at events) or close() is called: each wake-up of a
@@ -240,10 +257,14 @@ class Publisher:
             sock = self._open(context)
         except Exception:
             next(self._internal)  # bad endpoint or keys: keep draining, count as dropped
-        self._zmq_objects = (context, sock)
+        # Handshakes of (new) monitors: each gets every definition at once.
+        handshakes = _handshakes(sock) if sock is not None else None
+        self._zmq_objects = (context, sock, handshakes)
+        self._defined = 0  # a new socket: whoever it reaches has had no definitions
         # A new socket needs a moment to connect; until then "not writable" means
         # "connecting", not "no monitor", so events wait in the queue instead of dropping.
         connecting_until = clock.monotonic() + CONNECT_GRACE
+        next_refresh = clock.monotonic() + STRINGS_REFRESH_S
         interval = self.config.flush_interval
         heartbeat_every = self.config.heartbeat_interval
         next_beat = clock.monotonic() + heartbeat_every
@@ -258,6 +279,11 @@ class Publisher:
                     break
                 wait = interval
                 try:
+                    if handshakes is not None and _drained(handshakes):
+                        self._defined = 0  # a monitor (re)connected: define everything
+                    if clock.monotonic() >= next_refresh:
+                        self._defined = 0
+                        next_refresh = clock.monotonic() + STRINGS_REFRESH_S
                     if (clock.monotonic() < connecting_until and sock is not None
                             and not _writable(sock)):
                         continue
@@ -291,6 +317,12 @@ class Publisher:
                 next(self._internal)
         finally:
             try:
+                if handshakes is not None:
+                    # Closed before the context ends, or term() waits for it for ever.
+                    handshakes.close(linger=0)
+            except Exception:
+                next(self._internal)
+            try:
                 if sock is not None:
                     sock.close(linger=self.config.linger_ms)
                 # Bounded: LINGER caps how long term() waits for pending messages.
@@ -321,7 +353,8 @@ class Publisher:
     def _flush(self, sock: zmq.Socket | None, beat: bool = False) -> int:
         """Send everything queued now, in frames of at most BATCH_SIZE events, with the
         heartbeat (and the periodic events) at the end of the last one if ``beat``; how
-        many queued events it sent."""
+        many queued events it sent. Each frame starts with the definitions of the ids
+        this connection has not had yet."""
         queue = self._queue
         batch_size = self.config.batch_size
         taken = pending = len(queue)  # events arriving meanwhile wait for the next tick
@@ -330,41 +363,65 @@ class Publisher:
             batch = [queue.popleft() for _ in range(n)]
             pending -= n
             self._taken += n
-            if beat and pending == 0 and len(batch) <= BEAT_RIDES_UP_TO:
-                batch += self._beat_events(len(batch))
+            rides = beat and pending == 0 and n <= BEAT_RIDES_UP_TO
+            periodic = self._periodic_events() if rides else []
+            # Read after the events were taken and the periodic ones built: an id is
+            # handed out only after its string is stored, so every id they use (and the
+            # later batches of this flush, queued before) is defined by then.
+            definitions, defined = self._definitions()
+            if rides:  # (a bigger last batch: the heartbeat goes next, alone)
                 beat = False
-            self._send(sock, batch)  # (a bigger last batch: the heartbeat goes next, alone)
+                batch = [*definitions, *batch,
+                         self._heartbeat(len(definitions) + n), *periodic]
+            elif definitions:
+                batch = [*definitions, *batch]
+            self._send(sock, batch, len(definitions), defined)
         return taken
 
-    def _beat_events(self, before: int) -> list[bytes]:
-        """The packed heartbeat and periodic events, to follow ``before`` events in one
-        frame. Its ``sent`` is its own sequence number: everything ahead of it in the
-        stream (that frame's Hello and first ``before`` events included) counts as sent."""
-        counters = self.stats()
-        sent = counters["sent"] + (1 if self._hello_pending else 0) + before
-        events: list[wire.Event] = [wire.Heartbeat(
-            wire.KIND_HEARTBEAT, clock.wall_ns(), counters["captured"], sent,
-            counters["dropped_queue"], counters["dropped_send"], counters["queue_depth"],
-            counters["queue_max"],
-        )]
+    def _definitions(self) -> tuple[list[bytes], int]:
+        """The packed Strings events for the ids this connection has not had, and the
+        count of ids they bring it to."""
+        strings = self._strings
+        if strings is None or len(strings.values) <= self._defined:
+            return [], self._defined
+        events = strings.definitions(self._defined)
+        end = events[-1][1] + len(events[-1][2])
+        return [_pack_event(event) for event in events], end
+
+    def _periodic_events(self) -> list[bytes]:
+        """The packed events of the periodic producers (no-receiver counts, topology)."""
+        packed = []
         for produce in self._periodic:
             try:
                 event = produce()
+                if event is not None:
+                    packed.append(_pack_event(event))
             except Exception:
-                next(self._internal)  # a broken producer must not stop the heartbeat
-                continue
-            if event is not None:
-                events.append(event)
-        packed = []
-        for event in events:
-            try:
-                packed.append(_pack_event(event))
-            except Exception:  # a producer built something that is not plain data
+                # A broken producer, or one that built something that is not plain data:
+                # it must not stop the heartbeat.
                 self.count_lost()
         return packed
 
-    def _send(self, sock: zmq.Socket | None, events: list[bytes]) -> None:
+    def _heartbeat(self, before: int) -> bytes:
+        """The packed heartbeat to follow ``before`` events in one frame. Its ``sent`` is
+        its own sequence number: everything ahead of it in the stream (that frame's Hello,
+        definitions and first events included) counts as sent."""
+        counters = self.stats()
+        sent = counters["sent"] + (1 if self._hello_pending else 0) + before
+        return _pack_event(wire.Heartbeat(
+            wire.KIND_HEARTBEAT, clock.wall_ns(), counters["captured"], sent,
+            counters["dropped_queue"], counters["dropped_send"], counters["queue_depth"],
+            counters["queue_max"],
+        ))
+
+    def _send(self, sock: zmq.Socket | None, events: list[bytes], n_definitions: int = 0,
+              defined: int = 0) -> None:
         """Hand packed ``events`` to zmq without blocking; count those it could not take.
+
+        The first ``n_definitions`` are Strings events that bring this connection to
+        ``defined`` ids once all of them went out. Like a Hello, definitions that did not
+        go out are not lost (the next frame carries them, and all others, again), so they
+        are not counted as dropped.
 
         Each frame is built just before its send with the current sequence number, so
         a frame that zmq refuses leaves no gap: its events are counted in dropped_send.
@@ -374,23 +431,25 @@ class Publisher:
             # sends go through, the check (a zmq call: ~30 µs here) is skipped; a send
             # that fails re-enables it.
             self._peer_ok = False
-            self._dropped_send += len(events)
-            self._hello_pending = True  # a monitor that connects later gets a Hello first
+            self._dropped_send += len(events) - n_definitions
+            self._start_over()
             return
-        chunks = [events]
+        chunks = [(0, events)]  # (index of the chunk's first event in events, the chunk)
+        all_went = True
         while chunks:
-            chunk = chunks.pop()
+            offset, body = chunks.pop()
             n_hello = 1 if self._hello_pending else 0
-            frame_events = [self._hello, *chunk] if n_hello else chunk
+            frame_events = [self._hello, *body] if n_hello else body
             data = wire.frame_of(self.proc, self._sent, frame_events)
-            body = chunk
             if len(data) > wire.MAX_FRAME_BYTES:
                 if len(body) > 1:  # too big for the monitor to accept: split in halves
                     half = len(body) // 2
-                    chunks += [body[half:], body[:half]]  # pop() takes the first half next
+                    # pop() takes the first half next
+                    chunks += [(offset + half, body[half:]), (offset, body[:half])]
                 else:
+                    # (a definition alone this big is skipped too, not retried for ever)
                     next(self._internal)
-                    self._dropped_send += 1
+                    self._dropped_send += 1 if offset >= n_definitions else 0
                 continue
             try:
                 sock.send(data, zmq.NOBLOCK)
@@ -398,19 +457,49 @@ class Publisher:
                 self._peer_ok = False
                 if not isinstance(exc, zmq.Again):
                     next(self._internal)
-                # A Hello that did not go out is not lost: it is prepended again next time.
-                self._dropped_send += len(body)
-                self._hello_pending = True
+                # A Hello or definitions that did not go out are not lost: they are
+                # prepended again next time.
+                self._dropped_send += len(body) - max(0, min(n_definitions - offset,
+                                                             len(body)))
+                self._start_over()
+                all_went = False
                 continue
             # Sequence numbers advance only for events really handed to zmq.
             self._sent += len(frame_events)
             self._hello_pending = False
             self._peer_ok = True
+            if all_went and offset + len(body) >= n_definitions:
+                self._defined = defined
+
+    def _start_over(self) -> None:
+        """A send failed: the monitor may be gone, and the next frame that gets through
+        may reach another one, which must get a Hello and every definition first."""
+        self._hello_pending = True
+        self._defined = 0
 
 
 def _writable(sock: zmq.Socket) -> bool:
     # With IMMEDIATE set, POLLOUT means a connected monitor with room in its pipe.
     return bool(sock.get(zmq.EVENTS) & zmq.POLLOUT)
+
+
+def _handshakes(sock: zmq.Socket) -> zmq.Socket | None:
+    """A socket that receives a message whenever ``sock`` completes a handshake with a
+    (new) monitor (zmq's socket monitor), or None where libzmq cannot say."""
+    try:
+        return sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+    except Exception:  # (an old libzmq: the periodic refresh covers late monitors)
+        return None
+
+
+def _drained(monitor: zmq.Socket) -> bool:
+    """Read every pending socket-monitor message without blocking; True if there was
+    any. (Not monitor.poll(): pyzmq's poll reads time.monotonic, which tests mock.)"""
+    seen = False
+    while monitor.get(zmq.EVENTS) & zmq.POLLIN:
+        monitor.recv(zmq.NOBLOCK)  # (each event is two parts: both are read here)
+        seen = True
+    return seen
 
 
 def _after_fork_in_child() -> None:

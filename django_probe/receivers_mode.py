@@ -49,9 +49,10 @@ class CatchAllReceivers:
         frame = sys._getframe(1)
         while frame is not None and frame.f_code.co_filename == dispatcher.__file__:
             frame = frame.f_back
-        site = ((frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
-                if frame is not None else None)  # wire.CallSite, as an exact tuple
         rec = self.recorder
+        intern = rec.intern
+        site = ((intern(frame.f_code.co_filename), frame.f_lineno, intern(frame.f_code.co_name))
+                if frame is not None else None)  # wire.CallSite, as an exact tuple of refs
         rec.begin_request(signal, named)
         # A receiver sees no dispatch of its own: nothing nests in it.
         rec.finish(signal, sender, "receiver", named, rec.detached_nest(site), [], [], False)

@@ -53,7 +53,9 @@ class TopologyWatcher:
         self.registry.scan()
         labels = self._sender_labels()
         signals = []
-        for name, signal in self.registry.signals():
+        # Names as the refs dispatches carry (cached with them); labels of senders known
+        # only by id stay strings (a ref may always be the string).
+        for _name, signal in self.registry.signals():
             receivers = []
             for receiver, sender_id, sender, weak, is_async in connected_receivers(signal):
                 if receiver is None:
@@ -62,12 +64,12 @@ class TopologyWatcher:
                 if sender_id is None:
                     sender_label = None
                 elif sender is not None:
-                    sender_label = self.describe.sender(sender)
+                    sender_label = self.describe.sender_ref(sender)
                 else:
                     sender_label = labels.get(sender_id, f"<object id {sender_id}>")
                 receivers.append(wire.ConnectedReceiver(rname, module, file, line, is_async,
                                                         sender_label, weak))
-            signals.append(wire.SignalWiring(name, receivers))
+            signals.append(wire.SignalWiring(self.registry.ref(signal), receivers))
         return wire.Topology(wire.KIND_TOPOLOGY, clock.wall_ns(), signals)
 
     def fingerprint(self) -> tuple:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from django_probe import runtime, wire
-from django_probe.conf import ProbeConfig
+from django_probe import runtime
+from tests.django_probe.support import start_recording
 
 
 @pytest.fixture
 def events():
-    """Start the probe with an in-memory sink (typed events); stop it afterwards."""
-    captured: list = []
-    runtime.stop()
-    runtime.start(ProbeConfig(), sink=lambda e: captured.append(wire.typed(e)))
+    """Start the probe with an in-memory sink (events typed, names resolved as a monitor
+    reads them); stop it afterwards."""
+    _probe, captured = start_recording()
     yield captured
     runtime.stop()

@@ -18,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django_probe import _dispatch, runtime, wire
 from django_probe.conf import ProbeConfig
 from django_probe.describe import REDACTED, Describer
+from tests.django_probe.support import resolved, start_recording
 from tests.django_probe.testapp.models import Author
 
 module_level_signal = Signal()
@@ -29,10 +30,7 @@ class Holder:
 
 @pytest.fixture
 def probe():
-    captured: list = []
-    runtime.stop()
-    running = runtime.start(ProbeConfig(), sink=lambda e: captured.append(wire.typed(e)))
-    running.events = captured
+    running, running.events = start_recording()
     yield running
     runtime.stop()
 
@@ -163,7 +161,8 @@ def test_requests_are_tracked_when_request_signals_have_no_receivers(probe, clie
     seen = [e.request for e in dispatches(probe.events, "page_viewed")]
     assert seen == [("req-0", "GET", "/hello/"), ("req-1", "GET", "/hello/"),
                     ("req-2", "GET", "/hello/"), None]
-    counts = {(i.signal, i.method): i.count for i in probe.recorder.drain_empty().items}
+    counts = {(i.signal, i.method): i.count
+              for i in resolved(probe.strings, probe.recorder.drain_empty()).items}
     assert counts[("django.core.signals.request_started", "send")] == 3
     assert counts[("django.core.signals.request_finished", "send")] == 3
 
@@ -283,7 +282,8 @@ def test_no_receiver_dispatches_are_counted_not_streamed(probe):
     for i in range(5):
         Author(name=str(i))
     assert not dispatches(probe.events, "pre_init")
-    counts = {(i.signal, i.sender): i.count for i in probe.recorder.drain_empty().items}
+    counts = {(i.signal, i.sender): i.count
+              for i in resolved(probe.strings, probe.recorder.drain_empty()).items}
     assert counts[("django.db.models.signals.pre_init", "testapp.Author")] == 5
     assert counts[("django.db.models.signals.post_init", "testapp.Author")] == 5
     assert probe.recorder.drain_empty() is None  # drained
@@ -317,11 +317,8 @@ def test_send_robust_logging_of_a_failure_is_not_charged_to_the_next_receiver(pr
 
 
 def test_stream_empty_and_ignore_signals():
-    events: list = []
-    runtime.stop()
-    runtime.start(ProbeConfig(stream_empty=True,
-                              ignore_signals=frozenset({"django.db.models.signals.post_init"})),
-                  sink=lambda e: events.append(wire.typed(e)))
+    _probe, events = start_recording(ProbeConfig(
+        stream_empty=True, ignore_signals=frozenset({"django.db.models.signals.post_init"})))
     try:
         Author(name="x")
     finally:
@@ -336,7 +333,7 @@ def test_topology_lists_connected_receivers_before_anything_fires(probe):
 
     module_level_signal.connect(never_fired, sender=Author)
     try:
-        snapshot = probe.watcher.snapshot()
+        snapshot = resolved(probe.strings, probe.watcher.snapshot())
     finally:
         module_level_signal.disconnect(never_fired, sender=Author)
     wiring = {s.name: s.receivers for s in snapshot.signals}
@@ -352,7 +349,8 @@ def test_topology_lists_connected_receivers_before_anything_fires(probe):
     try:
         changed = watcher.poll()
         assert changed is not None and any(
-            r.name.endswith("never_fired") for s in changed.signals for r in s.receivers)
+            r.name.endswith("never_fired")
+            for s in resolved(probe.strings, changed).signals for r in s.receivers)
         watcher.interval = 3600.0  # TOPOLOGY_INTERVAL: not even compared before it elapses
         module_level_signal.disconnect(never_fired, sender=Author)
         assert watcher.poll() is None
@@ -368,7 +366,8 @@ def test_topology_notices_a_swapped_and_a_garbage_collected_receiver(probe):
         pass
 
     def names():  # ours only: other tests may have left receivers on the signal
-        return {r.name.rsplit(".", 1)[-1] for s in snapshot.signals for r in s.receivers
+        return {r.name.rsplit(".", 1)[-1]
+                for s in resolved(probe.strings, snapshot).signals for r in s.receivers
                 if s.name.endswith("module_level_signal")} & {"first", "second"}
 
     watcher = probe.watcher
@@ -486,7 +485,8 @@ def test_a_forked_worker_does_not_report_the_no_receiver_counts_of_its_parent(pr
     os.close(read)
     os.close(write)
     assert child_total == "1"  # its own dispatch only
-    (item,) = [i for i in probe.recorder.drain_empty().items if i.sender == "testapp.Author"]
+    (item,) = [i for i in resolved(probe.strings, probe.recorder.drain_empty()).items
+               if i.sender == "testapp.Author"]
     assert item.count == 3  # the parent still reports its own
 
 
@@ -499,7 +499,7 @@ def test_no_receiver_counts_are_kept_per_signal_sender_and_method(probe):
     first.send_robust(sender=Author)
     second.send(sender=Author)
     counts = {(i.signal, i.sender, i.method): i.count
-              for i in probe.recorder.drain_empty().items}
+              for i in resolved(probe.strings, probe.recorder.drain_empty()).items}
     one, two = probe.recorder.registry.name(first), probe.recorder.registry.name(second)
     assert one != two
     assert counts == {(one, "testapp.Author", "send"): 4,
@@ -507,7 +507,7 @@ def test_no_receiver_counts_are_kept_per_signal_sender_and_method(probe):
                       (one, "testapp.Author", "send_robust"): 1,
                       (two, "testapp.Author", "send"): 1}
     first.send(sender=Author)  # a drained pair is counted afresh
-    (item,) = probe.recorder.drain_empty().items
+    (item,) = resolved(probe.strings, probe.recorder.drain_empty()).items
     assert (item.sender, item.count) == ("testapp.Author", 1)
 
 

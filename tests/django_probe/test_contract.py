@@ -15,8 +15,9 @@ from django.db import connection
 from django.dispatch import Signal
 from django.test.utils import CaptureQueriesContext
 
-from django_probe import _dispatch, runtime, wire
+from django_probe import _dispatch, runtime
 from django_probe.conf import ProbeConfig
+from tests.django_probe.support import start_recording
 from tests.django_probe.testapp.models import Author, Book, Note, Tag
 
 
@@ -25,8 +26,7 @@ def twice(scenario):
     runtime.stop()
     assert not _dispatch.installed()
     without = scenario()
-    captured: list = []
-    runtime.start(ProbeConfig(), sink=lambda e: captured.append(wire.typed(e)))
+    _probe, captured = start_recording()
     try:
         assert _dispatch.installed()
         with_probe = scenario()
@@ -255,9 +255,8 @@ def test_receivers_mode_trade_off_on_delete_sql(include_delete):
 
     runtime.stop()
     without = scenario()
-    captured: list = []
-    runtime.start(ProbeConfig(mode="receivers", include_delete_signals=include_delete),
-                  sink=lambda e: captured.append(wire.typed(e)))
+    _probe, captured = start_recording(
+        ProbeConfig(mode="receivers", include_delete_signals=include_delete))
     try:
         with_probe = scenario()
     finally:

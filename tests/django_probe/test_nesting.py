@@ -17,6 +17,7 @@ from django.dispatch import Signal
 
 from django_probe import runtime, wire
 from django_probe.conf import ProbeConfig
+from tests.django_probe.support import start_recording
 
 needs_async_signals = pytest.mark.skipif(django.VERSION < (5, 0),
                                          reason="asend() and async receivers: Django 5.0+")
@@ -226,9 +227,7 @@ def test_receivers_mode_events_have_fresh_ids_and_leave_the_context_alone():
     from django_probe import capture
 
     outer = module_signal
-    captured: list = []
-    runtime.stop()
-    runtime.start(ProbeConfig(mode="receivers"), sink=lambda e: captured.append(wire.typed(e)))
+    _probe, captured = start_recording(ProbeConfig(mode="receivers"))
     try:
         before = capture.current_dispatch.get()
         for _ in range(3):

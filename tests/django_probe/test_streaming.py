@@ -13,6 +13,7 @@ from django.dispatch import Signal
 from django_probe import runtime, wire
 from django_probe._dispatch import MODERN
 from django_probe.conf import ProbeConfig
+from tests.django_probe.support import Monitor
 
 order_placed = Signal()
 stock_checked = Signal()
@@ -51,14 +52,17 @@ def pull():
 
 
 def collect(sock, until, timeout=15.0):
-    """Receive and decode frames until ``until(frames)`` holds (or fail after timeout)."""
+    """Receive and decode frames until ``until(frames)`` holds (or fail after timeout);
+    names resolved as a monitor reads them, strictly in order (Monitor.read raises for
+    an id used before its definition)."""
+    monitor = Monitor()
     frames: list[wire.Frame] = []
     deadline = time.monotonic() + timeout
     while not until(frames):
         remaining = deadline - time.monotonic()
         assert remaining > 0, f"timed out; got {[e for f in frames for e in f.events]}"
         if sock.poll(int(remaining * 1000)):
-            frames.append(wire.decode_frame(sock.recv()))
+            frames.append(monitor.read(sock.recv()))
     return frames
 
 

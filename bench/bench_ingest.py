@@ -2,12 +2,13 @@
 
 Phases (one run, all numbers next to their targets, see docs/performance.md):
 
-* ``decode_ab``  - in-process A/B: decode+apply of the same frames through
-  ``django_probe.wire.decode_frame`` (baseline) and the monitor's fast path (fastwire +
-  batch), as a ratio.
+* ``decode_apply`` - in-process: where the time of decode + apply goes per event
+  (wire's derived decoder alone, then ``MonitorState.apply`` of the same frames).
 * ``throughput`` - a publisher process floods ``--events`` synthetic dispatches (built
   with wire NamedTuples, encoded with wire.encode_frame) over tcp loopback with blocking
   sends; the monitor receives and applies them; events/s of decode+apply (target 200k/s).
+  Frames are protocol 2 as the probe sends them: names interned, a Strings frame first,
+  then frames of ids.
 * ``throughput_prebuilt_frames`` - the same flood, but the publisher encodes every frame
   before its first send and then only sends: the monitor's capacity without the synthetic
   publisher's encoding competing for the two cores.
@@ -39,6 +40,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from django_probe import wire
+from django_probe.strings import Interner
 
 SIGNALS = [f"django.db.models.signals.{n}" for n in ("pre_save", "post_save", "pre_init",
                                                       "post_init", "pre_delete", "post_delete")]
@@ -49,27 +51,38 @@ FRAME_EVENTS = 200
 POOL = 5_000  # distinct synthetic events, reused with fresh ids
 
 
-def synthetic_events(count: int) -> list[wire.Dispatch]:
-    """A plausible mix: 1-3 receivers, 20% nested, 2% raising, kwargs summaries."""
+def synthetic_events(count: int, interner: Interner | None = None) -> list[wire.Dispatch]:
+    """A plausible mix: 1-3 receivers, 20% nested, 2% raising, kwargs summaries. With an
+    ``interner``, names are its ids, as the probe sends them (protocol 2)."""
+    ref = interner.ref if interner is not None else str
     events = []
     for i in range(count):
         receivers = [
-            wire.ReceiverCall(f"on_{SIGNALS[i % 20].rsplit('.', 1)[1]}_{k}",
-                              f"app{k}.receivers", f"app{k}/receivers.py", 10 + k, False,
-                              2_000 + 97 * (i % 50), wire.RAISED if (i % 50 == 0 and k == 0)
-                              else wire.RETURNED, None if i % 50 == 0 and k == 0 else "None",
-                              "builtins.ValueError" if i % 50 == 0 and k == 0 else None,
+            wire.ReceiverCall(ref(f"on_{SIGNALS[i % 20].rsplit('.', 1)[1]}_{k}"),
+                              ref(f"app{k}.receivers"), ref(f"app{k}/receivers.py"), 10 + k,
+                              False, 2_000 + 97 * (i % 50),
+                              wire.RAISED if (i % 50 == 0 and k == 0) else wire.RETURNED,
+                              None if i % 50 == 0 and k == 0 else "None",
+                              ref("builtins.ValueError") if i % 50 == 0 and k == 0 else None,
                               "bad value" if i % 50 == 0 and k == 0 else None)
             for k in range(1 + i % 3)
         ]
         events.append(wire.Dispatch(
-            wire.KIND_DISPATCH, 0, i, None if i % 5 else i + 1, SIGNALS[i % 20],
-            SENDERS[i % 5], "send", 10_000 + i % 1000, "MainThread", 140_000 + i % 4,
-            wire.CallSite("app/views.py", 40 + i % 30, "create"),
-            wire.RequestInfo(f"req-{i // 20}", "POST", "/articles/new/"),
+            wire.KIND_DISPATCH, 0, i, None if i % 5 else i + 1, ref(SIGNALS[i % 20]),
+            ref(SENDERS[i % 5]), "send", 10_000 + i % 1000, ref("MainThread"),
+            140_000 + i % 4, wire.CallSite(ref("app/views.py"), 40 + i % 30, ref("create")),
+            wire.RequestInfo(f"req-{i // 20}", ref("POST"), ref("/articles/new/")),
             {"instance": f"<Article: {i}>", "created": "True", "using": "default"},
             receivers, False))
     return events
+
+
+def interned_pool(count: int) -> tuple[list[wire.Dispatch], list[Any]]:
+    """``count`` synthetic dispatches with interned names, and the Strings events that
+    define their ids (sent first, in a frame of their own, as the probe does)."""
+    interner = Interner()
+    pool = synthetic_events(count, interner)
+    return pool, interner.definitions()
 
 
 def numbered(pool: list[wire.Dispatch], base: int) -> list[wire.Dispatch]:
@@ -80,11 +93,12 @@ def numbered(pool: list[wire.Dispatch], base: int) -> list[wire.Dispatch]:
 
 
 def repeated_frames(proc: wire.Proc, events: int) -> list[bytes]:
-    """events // FRAME_EVENTS frames of one synthetic frame's events, numbered in sequence
-    (for in-process measurements: the same decode work each frame)."""
-    pool = synthetic_events(FRAME_EVENTS)
-    return [wire.encode_frame(proc, i * FRAME_EVENTS, pool)
-            for i in range(events // FRAME_EVENTS)]
+    """The Strings frame, then events // FRAME_EVENTS frames of one synthetic frame's
+    events, numbered in sequence (in-process measurements: the same decode work each frame)."""
+    pool, strings = interned_pool(FRAME_EVENTS)
+    return [wire.encode_frame(proc, 0, strings)] + [
+        wire.encode_frame(proc, len(strings) + i * FRAME_EVENTS, pool)
+        for i in range(events // FRAME_EVENTS)]
 
 
 def publisher(endpoint: str, mode: str, total: int, rate: float, duration: float) -> None:
@@ -92,24 +106,28 @@ def publisher(endpoint: str, mode: str, total: int, rate: float, duration: float
     import zmq
 
     proc = wire.Proc(os.getpid(), platform.node(), f"bench-{mode}")
-    pool = synthetic_events(POOL)
+    pool, strings = interned_pool(POOL)
     ctx = zmq.Context()
     sock = ctx.socket(zmq.PUSH)
     if mode == "paced":
         sock.setsockopt(zmq.IMMEDIATE, 1)  # like the probe: no monitor -> drop, not queue
     sock.connect(endpoint)
-    seq = sent = dropped = 0
-    if mode == "prebuilt":
+    names = wire.encode_frame(proc, 0, strings)  # sent first, as the probe does
+    seq = len(strings)
+    sent = dropped = 0
+    if mode != "prebuilt":
+        sock.send(names)  # blocking: delivered (IMMEDIATE waits for the connection)
+    else:
         # Every frame encoded before the first send: the monitor's side alone is measured
         # (the probe's own encoding cost is bench_probe's business), not this process's.
-        frames = []
-        while seq < total:
-            events = numbered(pool, seq)
+        frames = [names]
+        while sent < total:
+            events = numbered(pool, sent)
             frames.append(wire.encode_frame(proc, seq, events))
             seq += len(events)
+            sent += len(events)
         for frame in frames:
-            sock.send(frame)
-        sent = seq  # == total: the loop below ends at once
+            sock.send(frame)  # sent == total: the loop below ends at once
     per_frame = FRAME_EVENTS if mode != "paced" else max(1, int(rate / 500))  # 2 ms frames
     start = time.monotonic()
     next_send = start
@@ -197,43 +215,45 @@ def store_rss(count: int, capacity: int, queue: Any) -> None:
     from monitor_gui.core.state import MonitorState
 
     proc = wire.Proc(1, "rss", "rss")
-    pool = synthetic_events(POOL)
+    pool, strings = interned_pool(POOL)
     state = MonitorState(capacity=capacity)
     before = rss_mb()
+    state.apply([wire.encode_frame(proc, 0, strings)])
     n = 0
     while n < count:
         frames = []
         for _ in range(20):
             events = numbered(pool, n)
-            frames.append(wire.encode_frame(proc, n, events))
+            frames.append(wire.encode_frame(proc, len(strings) + n, events))
             n += len(events)
         state.apply(frames)
     queue.put({"stored": len(state.store), "rss_mb": round(rss_mb(), 1),
                "rss_mb_empty_state": round(before, 1)})
 
 
-def decode_ab(events: int) -> dict[str, Any]:
-    """Same frames through wire.decode_frame + apply(Frame) and apply(bytes) (fastwire +
-    batch), interleaved."""
+def decode_apply(events: int) -> dict[str, Any]:
+    """In-process, the same interned frames: wire's derived decoder alone, then the whole
+    of MonitorState.apply (decode, resolve, build columns, store, aggregate)."""
     from monitor_gui.core.state import MonitorState
 
     proc = wire.Proc(1, "ab", "ab")
     frames = repeated_frames(proc, events)
-    n = len(frames) * FRAME_EVENTS
-    runs: dict[str, list[float]] = {"wire_decode_frame": [], "python_path": []}
+    n = (len(frames) - 1) * FRAME_EVENTS
+    runs: dict[str, list[float]] = {"wire_decode_frame_only": [], "apply": []}
     for _ in range(3):
-        for name in runs:
-            state = MonitorState(capacity=n)
-            t = time.perf_counter()
-            for i in range(0, len(frames), 10):
-                chunk = frames[i:i + 10]
-                state.apply([wire.decode_frame(f) for f in chunk]
-                            if name == "wire_decode_frame" else chunk)
-            runs[name].append(n / (time.perf_counter() - t))
+        t = time.perf_counter()
+        for f in frames:
+            wire.decode_frame(f)
+        runs["wire_decode_frame_only"].append(n / (time.perf_counter() - t))
+        state = MonitorState(capacity=n)
+        t = time.perf_counter()
+        for i in range(0, len(frames), 10):
+            state.apply(frames[i:i + 10])
+        runs["apply"].append(n / (time.perf_counter() - t))
+        assert len(state.store) == n, "every event applied"
     results = {name: round(statistics.median(r)) for name, r in runs.items()}
     return {"events": n, "events_per_s (median of 3)": results,
-            "ratio_python_path_over_wire":
-            round(results["python_path"] / results["wire_decode_frame"], 2)}
+            "us_per_event": {name: round(1e6 / v, 2) for name, v in results.items()}}
 
 
 def record_speed(events: int) -> dict[str, Any]:
@@ -330,7 +350,7 @@ def main() -> int:
                          timeout=600)
     out["throughput_prebuilt_frames"] = prebuilt | {
         "met": (prebuilt.get("events_per_s") or 0) >= 200_000}
-    out["decode_ab"] = decode_ab(50_000 if args.quick else 200_000)
+    out["decode_apply"] = decode_apply(50_000 if args.quick else 200_000)
     out["recording"] = record_speed(20_000 if args.quick else 100_000)
     sustained = run_phase(state, "paced", 0, args.rate, duration, timeout=duration + 120)
     out["sustained"] = sustained | {"rate": args.rate, "duration_s": duration,

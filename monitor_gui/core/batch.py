@@ -1,4 +1,4 @@
-"""Turns a batch of validated, resolved dispatch columns into store columns and graph aggregates, column-wise.
+"""Turns resolved dispatch columns into store columns and graph aggregates, column-wise.
 
 Per-event Python work is what limits ingest, so everything here works on whole columns:
 ``zip(*events)`` transposes the batch at C speed, strings are interned with

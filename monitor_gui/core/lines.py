@@ -11,6 +11,8 @@ bad line is always wire's.
 
 from __future__ import annotations
 
+import functools
+import operator
 import typing
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -31,7 +33,7 @@ def _struct_hint(hint: Any, structs: dict[type, Any]) -> Any:
     if origin is list:
         return list[_struct_hint(args[0], structs)]  # type: ignore[misc]
     if args and origin in (typing.Union, type(int | None)):
-        return typing.Union[tuple(_struct_hint(a, structs) for a in args)]
+        return functools.reduce(operator.or_, (_struct_hint(a, structs) for a in args))
     return hint
 
 

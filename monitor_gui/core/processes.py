@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,8 +93,7 @@ def peek(data: Any) -> tuple[wire.Proc | None, str | None]:
     Reads the frame's first three items only (bounded work whatever follows them).
     """
     try:
-        unpacker = msgpack.Unpacker(**_PEEK_LIMITS)
-        unpacker.feed(data)
+        unpacker = msgpack.Unpacker(io.BytesIO(data), **_PEEK_LIMITS)  # reads ~16 KB at most
         if unpacker.read_array_header() < 3:
             return None, None
         top = [unpacker.unpack(), unpacker.unpack(), unpacker.unpack()]

@@ -54,13 +54,13 @@ class Totals:
     unresolved: int = 0  # the part of ``lost`` held for names never defined, then dropped
 
 
-# Raw frame bytes decoded per sub-batch (~200 dispatches, one probe frame): the decoded
-# objects of a small sub-batch stay in the CPU cache while it is turned into columns;
-# measured 7.8 µs per event against 9.6 µs with 4 MiB sub-batches (bench_ingest).
-# Small frames are merged up to this size; a frame that would overflow the sub-batch
-# starts the next one, so a big frame is its own sub-batch and its columns are used as
-# they are (merging two 50 KB frames' columns cost more than it saved).
-CHUNK_BYTES = 64 * 1024
+# Raw frame bytes decoded per sub-batch (one probe frame: ~200 dispatches with interned
+# names are ~28 KB): the decoded objects of a small sub-batch stay in the CPU cache while
+# they are turned into columns (4 MiB sub-batches were ~25% slower). Small frames are
+# merged up to this size; a frame that would overflow the sub-batch starts the next one,
+# so a probe frame is its own sub-batch and its columns are used as they are (merging two
+# frames' columns cost ~0.4 µs per event, more than a second build; bench_ingest).
+CHUNK_BYTES = 32 * 1024
 CHUNK_EVENTS = 256  # decoded wire.Frame events per sub-batch
 
 

@@ -95,9 +95,12 @@ class StatusBar(QStatusBar):
             f"<span style='color:{'#cf222e' if lost else 'palette(text)'}'>lost {lost:,}</span>")
         # Frames this monitor discarded show up in the core's count as sequence gaps.
         lying = state.process_table.lying
+        unresolved = (f", {totals.unresolved:,} held here for names never defined "
+                      "(unresolved)" if totals.unresolved else "")
         self.labels["lost"].setToolTip(
-            f"{totals.lost - totals.dropped:,} lost in transit, {totals.dropped:,} dropped by "
-            f"the probe; {c.discarded:,} frames discarded here while paused or far behind"
+            f"{totals.lost - totals.dropped - totals.unresolved:,} lost in transit, "
+            f"{totals.dropped:,} dropped by the probe{unresolved}; "
+            f"{c.discarded:,} frames discarded here while paused or far behind"
             + (f"; not counting {len(lying)} process{'es' * (len(lying) != 1)} whose "
                "heartbeats are impossible" if lying else ""))
         self.labels["malformed"].setText(

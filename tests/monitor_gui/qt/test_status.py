@@ -5,10 +5,11 @@ from __future__ import annotations
 import msgpack
 
 from django_probe import wire
+from monitor_gui.core import hold
 from monitor_gui.core.state import MonitorState
 from monitor_gui.qt.controller import MonitorController
 from monitor_gui.qt.status import StatusBar
-from tests.monitor_gui.core.events import PROC, dispatch, frame, heartbeat
+from tests.monitor_gui.core.events import PROC, Interning, dispatch, frame, heartbeat
 
 
 def boot(i: int) -> wire.Proc:
@@ -59,3 +60,15 @@ def test_a_probe_of_another_protocol_version_is_explained(qtbot):
     label = status_of(qtbot, state).labels["processes"]
     assert "protocol mismatch" in label.text()
     assert "protocol version 1 from the probe, this monitor speaks 2" in label.toolTip()
+
+
+def test_events_held_for_names_never_defined_are_shown_as_lost(qtbot):
+    sender = Interning()
+    sender.frames([dispatch(1)])  # the definitions this monitor never receives
+    state = MonitorState(capacity=100)
+    state.apply(sender.frames([dispatch(2)]), now=1)  # ids only: it waits, then is dropped
+    state.apply([], now=2 + hold.MAX_HELD_NS)
+    bar = status_of(qtbot, state)
+    assert "lost 1" in bar.labels["lost"].text()
+    assert "0 lost in transit, 0 dropped by the probe, 1 held here for names never defined" in (
+        bar.labels["lost"].toolTip())

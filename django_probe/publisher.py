@@ -51,7 +51,7 @@ BEAT_RIDES_UP_TO = 64
 # for a monitor that started or restarted after the names were first sent and whose
 # connection the socket monitor did not report: it holds such a process's frames back
 # until then. A refresh costs one frame's worth of strings (a few kB for most projects).
-STRINGS_REFRESH_S = 2.0
+STRINGS_REFRESH_S = 4.0  # below the monitor's 5 s hold (monitor_gui/core/hold.py)
 
 _live: weakref.WeakSet[Publisher] = weakref.WeakSet()
 # A forked child must not close or destroy its parent's zmq objects (their io threads do

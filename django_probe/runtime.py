@@ -127,7 +127,7 @@ def _after_fork_in_child() -> None:
     probe = _active
     for strings in (_process_strings, None if probe is None else probe.strings):
         if strings is not None:
-            strings._lock = threading.Lock()
+            strings.after_fork()
 
 
 forks.register(_after_fork_in_child)

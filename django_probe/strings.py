@@ -17,6 +17,12 @@ from typing import Any
 
 from django_probe import wire
 
+# Names a probe interns before the rest travel as themselves. Far below wire.MAX_STRINGS:
+# every definition is sent again every few seconds, and open-ended names (instance senders,
+# request paths with ids in them) should not make that costly.
+DEFAULT_LIMIT = 16_384
+DEFINITION_CHARS = 1 << 20  # characters per Strings event (a frame holds 16 MiB)
+
 
 class Interner:
     """Ids for the names one process sends. ``ref`` is safe from any thread (GIL).
@@ -27,10 +33,14 @@ class Interner:
     them), a name travels as itself.
     """
 
-    def __init__(self, limit: int = wire.MAX_STRINGS) -> None:
+    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
         self.ids: dict[str, int] = {}
         self.values: list[str] = []
-        self.limit = limit
+        self.limit = min(limit, wire.MAX_STRINGS)
+        self._lock = threading.Lock()
+
+    def after_fork(self) -> None:
+        """In a forked child: a lock another thread held at the fork would never be freed."""
         self._lock = threading.Lock()
 
     def ref(self, name: str) -> int | str:
@@ -52,10 +62,17 @@ class Interner:
             return index
 
     def definitions(self, start: int = 0) -> list[tuple[str, int, list[str]]]:
-        """Strings events for the ids from ``start`` on (each at most wire.MAX_ITEMS)."""
+        """Strings events for the ids from ``start`` on, each at most wire.MAX_ITEMS names
+        and about DEFINITION_CHARS characters (so one always fits in a frame)."""
         end = len(self.values)
-        return [(wire.KIND_STRINGS, i, self.values[i:min(end, i + wire.MAX_ITEMS)])
-                for i in range(start, end, wire.MAX_ITEMS)]
+        out = []
+        first, chars = start, 0
+        for i in range(start, end):
+            chars += len(self.values[i])
+            if i + 1 - first >= wire.MAX_ITEMS or chars >= DEFINITION_CHARS or i + 1 == end:
+                out.append((wire.KIND_STRINGS, first, self.values[first:i + 1]))
+                first, chars = i + 1, 0
+        return out
 
 
 class Unresolved(LookupError):

@@ -96,3 +96,26 @@ def test_resolved_events_have_strings_everywhere_a_name_was_an_id():
     assert d.receivers[0].exc_type == "ValueError"
     counts = vocab.resolved(wire.Counts("C", 1, 2, [wire.EmptyCount(0, 1, "send", 4)]))
     assert counts.items == [wire.EmptyCount("post_save", "auth.User", "send", 4)]
+
+
+def test_definitions_are_split_by_size_too_so_each_fits_a_frame():
+    from django_probe.strings import DEFINITION_CHARS
+
+    interner = Interner()
+    long = wire.MAX_STR
+    for i in range(3 * DEFINITION_CHARS // long):
+        interner.ref(f"{i:08d}" + "x" * (long - 8))
+    events = interner.definitions()
+    assert len(events) >= 3
+    assert [e[1] for e in events] == sorted(e[1] for e in events)
+    assert sum(len(e[2]) for e in events) == len(interner.values)
+    for event in events:
+        assert len(wire.pack_event(event)) < wire.MAX_FRAME_BYTES // 8
+        wire.typed(event)
+
+
+def test_after_fork_gives_the_child_a_free_lock():
+    interner = Interner()
+    interner._lock.acquire()  # as if another thread held it when the process forked
+    interner.after_fork()
+    assert interner.ref("new") == 0

@@ -300,6 +300,8 @@ def decode_raw_event(raw: msgspec.Raw) -> Event:
         return decoder.decode(raw)
     except msgspec.DecodeError as exc:
         raise WireError(f"bad event: {exc}") from None
+    except RecursionError:  # arrays nested deeper than the interpreter's stack
+        raise WireError("bad event: nested too deeply") from None
 
 
 def decode_frame(data: bytes) -> Frame:
@@ -315,7 +317,7 @@ def decode_frame(data: bytes) -> Frame:
         raise WireError("frame too large")
     try:
         typed = dispatch_frame.decode(data)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         pass
     else:
         return Frame(typed[2], typed[3], typed[4], 0)
@@ -323,6 +325,8 @@ def decode_frame(data: bytes) -> Frame:
         _magic, version, proc, seq, events = _envelope.decode(data)
     except msgspec.DecodeError as exc:
         raise WireError(f"not a signal-monitor frame: {exc}") from None
+    except RecursionError:
+        raise WireError("not a signal-monitor frame: nested too deeply") from None
     problem = version_error(version)
     if problem is not None:
         raise WireError(problem)

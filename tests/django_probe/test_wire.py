@@ -178,3 +178,12 @@ def test_readable_form_round_trips_and_is_validated():
         wire.event_from_dict({**d, "dur": "slow"})
     with pytest.raises(wire.WireError):
         wire.event_from_dict({"kind": "Z"})
+
+
+def test_arrays_nested_past_the_stack_are_a_wire_error():
+    deep = b"\x91" * 200_000 + b"\x90"
+    head = msgpack.packb(["dsm", 2, list(PROC), 0])[1:]
+    with pytest.raises(wire.WireError):
+        wire.decode_frame(b"\x95" + head + b"\x91" + deep)
+    with pytest.raises(wire.WireError):
+        wire.decode_frame(b"\x95" + deep)

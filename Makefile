@@ -70,7 +70,8 @@ wheel-smoke: $(WHEEL_VENV)/.smoked
 # Python is not found is skipped with a notice. Each candidate interpreter must run: a
 # pyenv shim is on PATH even for a version that is not selected; installed pyenv versions
 # are tried directly as well.
-COMPAT_DEPS := pyzmq msgpack msgspec numpy pytest pytest-django pytest-timeout hypothesis
+COMPAT_DEPS := pyzmq msgpack msgspec numpy pytest pytest-django pytest-timeout hypothesis \
+	freezegun time-machine
 COMPAT_PYTEST := -m pytest -q -p no:qt -p no:cacheprovider \
 	-o addopts="" -W ignore::pytest.PytestConfigWarning
 find_python = $(shell for p in python$(1) $(HOME)/.pyenv/versions/$(1).*/bin/python3; \

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from django_probe import wire
+from monitor_gui import interrupt
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 PROGRESS_EVERY_S = 1.0
@@ -115,15 +116,19 @@ def _curve(args: argparse.Namespace) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "gui"
-    if command != "keys":
-        try:  # the monitor's own dependencies are an extra, not needed by the probe
-            import msgspec  # noqa: F401
-            import numpy  # noqa: F401
-        except ImportError as exc:
-            _err(f"{exc.name} is missing: install the monitor with "
-                 "pip install 'django-signal-monitor[monitor]'")
-            return EXIT_ERROR
-    try:
+    try:  # Ctrl-C before a command took over its signals: stop quietly, no traceback
+        if command == "gui":
+            # Before importing Qt (see monitor_gui.interrupt): from here on a Ctrl-C is
+            # remembered, and closes the window once it is up.
+            interrupt.install()
+        if command != "keys":
+            try:  # the monitor's own dependencies are an extra, not needed by the probe
+                import msgspec  # noqa: F401
+                import numpy  # noqa: F401
+            except ImportError as exc:
+                _err(f"{exc.name} is missing: install the monitor with "
+                     "pip install 'django-signal-monitor[monitor]'")
+                return EXIT_ERROR
         return {"gui": gui, "record": record, "replay": replay, "export": export,
                 "keys": keys}[command](args)
     except UsageError as exc:
@@ -131,6 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    finally:
+        if command == "gui":
+            interrupt.uninstall()
 
 
 # --------------------------------------------------------------------------- gui
@@ -148,6 +156,16 @@ def gui(args: argparse.Namespace) -> int:
         from monitor_gui.qt.app import run_gui
     except ImportError as exc:
         _err(f"the window needs PySide6, which could not be imported ({exc}); {hint}")
+        return EXIT_ERROR
+    from monitor_gui import qt_libraries
+
+    # Qt aborts the process, with a misleading message, when its platform plugin's system
+    # libraries are missing: try the plugin in a throwaway process first.
+    problem = qt_libraries.check()
+    if interrupt.install().received is not None:
+        return EXIT_OK  # stopped before the window opened (the check may have died of it)
+    if problem is not None:
+        _err(problem.message())
         return EXIT_ERROR
     return int(run_gui(listen=args.listen, open_file=args.open, curve=curve) or 0)
 

@@ -49,6 +49,7 @@ class MainWindow(FilesAndSettings, QMainWindow):
     """Graph on top, timeline in the middle, dispatch list below; filters left, details right."""
 
     rowSelected = Signal(int)
+    recordingSaved = Signal(str)  # a path save_recording wrote (the close guard listens)
 
     def __init__(self, controller: MonitorController, endpoint: str | None,
                  settings: QSettings | None = None, theme: Theme | None = None) -> None:
@@ -409,6 +410,11 @@ class MainWindow(FilesAndSettings, QMainWindow):
         self.top.model.theme = theme
         self.table.viewport().update()
 
+    close_guard: Any = None  # qt.close_guard.CloseGuard, set by run_gui: ask to save first
+
     def closeEvent(self, event: Any) -> None:
+        if self.close_guard is not None and not self.close_guard.may_close():
+            event.ignore()  # the user cancelled, or the save did not happen
+            return
         self.save_settings()
         super().closeEvent(event)

@@ -71,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="svg/png: show only this signal (dotted or short name; repeatable)")
     exp.add_argument("--timeline", action="store_true",
                      help="svg/png: draw the timeline instead of the graph")
+    exp.add_argument("--window", action="store_true",
+                     help="svg/png: draw the whole window (for docs)")
 
     keys = sub.add_parser("keys", help="create CurveZMQ certificates for non-loopback use")
     keys.add_argument("directory", metavar="DIR")
@@ -387,8 +389,9 @@ def _warn_truncated(reader: Any) -> None:
 def export(args: argparse.Namespace) -> int:
     if args.format in ("svg", "png"):
         return _export_picture(args)
-    if args.signal or args.timeline:
-        raise UsageError("--signal and --timeline draw pictures: use --format svg or png")
+    if args.signal or args.timeline or args.window:
+        raise UsageError("--signal, --timeline and --window draw pictures: use --format svg "
+                         "or png")
     from monitor_gui.core import perfetto
     from monitor_gui.core.recording import RecordingReader
 
@@ -412,11 +415,12 @@ def _export_picture(args: argparse.Namespace) -> int:
     if not out.lower().endswith(f".{args.format}"):
         raise UsageError(f"--out {out} does not end in .{args.format}")
     try:
-        shot = render_recording(args.file, out, args.signal, timeline=args.timeline)
+        shot = render_recording(args.file, out, args.signal, timeline=args.timeline,
+                                whole=args.window)
     except (OSError, ValueError, RuntimeError) as exc:
         _err(f"cannot export {args.file}: {exc}")
         return EXIT_ERROR
-    what = "timeline" if args.timeline else "graph"
+    what = "window" if args.window else "timeline" if args.timeline else "graph"
     print(f"drew the {what} of {shot.dispatches:,} dispatches ({len(shot.signals)} signals) "
           f"to {out}", file=sys.stderr)
     return EXIT_OK

@@ -79,6 +79,7 @@ class WiringOptions:
     max_rows: int = 30  # rows per column that fit the view at 100 % zoom
     top_n: int = 5  # members shown one by one in an expanded group
     expanded: set[str] = field(default_factory=set)  # GROUP keys
+    collapsed: set[str] = field(default_factory=set)  # GROUP keys closed by the user
     opened: set[str] = field(default_factory=set)  # MORE / FOLD keys shown in full
     signals: frozenset[str] | None = None  # the signal filter (None: all)
     pinned: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) kept visible
@@ -153,13 +154,13 @@ def _outer_blocks(kind: str, members: dict[str, _Member], opts: WiringOptions
         groups[group_of(kind, m.name)].append(m)
     pinned_groups = {group_of(kind, n) for k, n in opts.pinned if k == kind}
 
-    def block(group: str, ms: list[_Member]) -> list[Row]:
+    def block(group: str, ms: list[_Member], auto: bool = False) -> list[Row]:
         ms.sort(key=_rank)
         gkey = f"{kind}@{group}"
         if len(ms) == 1:
             m = ms[0]
             return [_fill(Row(f"{kind}:{m.name}", kind, NODE, m.name, group, (m.name,)), ms)]
-        expanded = gkey in opts.expanded or group in pinned_groups
+        expanded = auto or gkey in opts.expanded or group in pinned_groups
         head = _fill(Row(gkey, kind, GROUP, group, group, tuple(m.name for m in ms),
                          expanded=expanded), ms)
         if not expanded:
@@ -181,6 +182,18 @@ def _outer_blocks(kind: str, members: dict[str, _Member], opts: WiringOptions
         return [[_fill(Row(f"{kind}:{m.name}", kind, NODE, m.name, group_of(kind, m.name),
                            (m.name,)), [m])] for m in ms]
     blocks = [block(g, ms) for g, ms in groups.items()]
+    # Room left once every app is one row: open the busiest apps that fit, unless the user
+    # closed them (a project with a few apps shows its receivers, not just their apps).
+    spare = opts.max_rows - sum(map(len, blocks))
+    for i in sorted(range(len(blocks)), key=lambda i: (-blocks[i][0].count, blocks[i][0].key)):
+        head = blocks[i][0]
+        if head.role != GROUP or head.expanded or head.key in opts.collapsed:
+            continue
+        n = len(head.members)
+        cost = min(n, opts.top_n) + (n > opts.top_n)
+        if cost <= spare:
+            blocks[i] = block(head.group, groups[head.group], auto=True)
+            spare -= len(blocks[i]) - 1
     # The busiest groups first; what the user expanded or is looking for comes before them.
     blocks.sort(key=lambda b: (not (b[0].expanded or b[0].group in pinned_groups),
                                b[0].known_only, -b[0].count, -b[0].total, b[0].group))

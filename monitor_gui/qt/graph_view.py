@@ -231,10 +231,12 @@ class GraphView(QGraphicsView):
         if row.role == GROUP:
             if row.expanded:
                 self.opts.expanded.discard(row.key)
+                self.opts.collapsed.add(row.key)  # also when it was opened for the room
                 self.opts.opened.discard(f"{row.kind}+{row.group}")
                 self.opts.pinned = {p for p in self.opts.pinned if p[1] not in row.members}
             else:
                 self.opts.expanded.add(row.key)
+                self.opts.collapsed.discard(row.key)
         else:  # "+N more" of a group, or the column's fold
             self.opts.opened.add(row.key)
         self.rebuild()
@@ -242,6 +244,7 @@ class GraphView(QGraphicsView):
     def collapse_all(self) -> None:
         self.opts.expanded.clear()
         self.opts.opened.clear()
+        self.opts.collapsed = {i.row.key for i in self.nodes.values() if i.row.role == GROUP}
         self.opts.pinned = {self.focus} if self.focus else set()
         self.rebuild()
 

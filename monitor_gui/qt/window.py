@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -44,6 +44,9 @@ from monitor_gui.qt.timeline_lanes import lane_keys, lane_title
 from monitor_gui.qt.timeline_view import TimelineView
 from monitor_gui.qt.window_files import LANE_COLUMNS, FilesAndSettings
 
+GRAPH_EVERY_S = 0.25  # under a busy stream, graph updates at most this often (on_tick)
+BUSY_RATE = 5_000.0  # events/s from which a stream counts as busy
+
 
 class MainWindow(FilesAndSettings, QMainWindow):
     """Graph on top, timeline in the middle, dispatch list below; filters left, details right."""
@@ -65,6 +68,10 @@ class MainWindow(FilesAndSettings, QMainWindow):
         self._dimmed_at = 0.0
         self._dim_rows: list[np.ndarray] = []  # filtered rows not yet looked at for dimming
         self._counts: dict[tuple[str, str, str], int] = {}  # edge calls under the filter
+        self._graph_at = 0.0  # when the graph was last told (see on_tick)
+        self._graph_fired: set[tuple[str, str, str]] = set()  # edges fired since
+        self._graph_timer = QTimer(self, singleShot=True)
+        self._graph_timer.timeout.connect(self._update_graph)
 
         self.graph = GraphView(theme=self.theme)
         self.graph_panel = GraphPanel(self.graph)
@@ -216,10 +223,16 @@ class MainWindow(FilesAndSettings, QMainWindow):
     def on_tick(self, summary: TickSummary) -> None:
         if summary.edges_changed or summary.topology_changed or summary.fired \
                 or summary.signals_changed or not self.state.graph.edges():
-            if not self.state.graph.edges() and self.graph.nodes:
-                self.graph.clear_graph()
-            self.graph.update_graph(self.state.graph.edges(), self.state.graph.known_signals,
-                                    summary.fired)
+            # Under a busy stream the graph is redrawn at most every GRAPH_EVERY_S: laying
+            # it out again is the costliest thing a view does, and new senders keep
+            # changing its rows. A quiet monitor shows each change at once.
+            self._graph_fired.update(summary.fired)
+            wait = GRAPH_EVERY_S - (time.monotonic() - self._graph_at)
+            busy = bool(self.controller.pending) or self.controller.rate > BUSY_RATE
+            if wait <= 0 or not busy:
+                self._update_graph()
+            elif not self._graph_timer.isActive():
+                self._graph_timer.start(int(wait * 1000) + 1)
         if summary.updated:
             rows = np.asarray(sorted(r for r in summary.updated if r in self.state.store),
                               dtype=np.int64)
@@ -230,6 +243,14 @@ class MainWindow(FilesAndSettings, QMainWindow):
         self.banner.setVisible(not self.state.processes)
         self.status.refresh()
         self.timeline.data_changed()
+
+    def _update_graph(self) -> None:
+        self._graph_timer.stop()
+        self._graph_at = time.monotonic()
+        if not self.state.graph.edges() and self.graph.nodes:
+            self.graph.clear_graph()
+        fired, self._graph_fired = self._graph_fired, set()
+        self.graph.update_graph(self.state.graph.edges(), self.state.graph.known_signals, fired)
 
     def _string(self, sid: int) -> str:
         return self.state.strings.get(sid) or ""

@@ -14,11 +14,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from monitor_gui.core.barycentre import order_columns
 from monitor_gui.core.graph import SENDER_TO_SIGNAL, SIGNAL_TO_RECEIVER, Edge, EdgeKey
 
 NODE, GROUP, MORE, FOLD = "node", "group", "more", "fold"  # Row.role
 COLUMN_KINDS = ("sender", "signal", "receiver")
-SWEEPS = 3  # barycentre passes (each orders the outer columns, then the signals)
 _ENDS = {SENDER_TO_SIGNAL: ("sender", "signal"), SIGNAL_TO_RECEIVER: ("signal", "receiver")}
 
 
@@ -260,45 +260,6 @@ def _row_edges(edges: Iterable[Edge], counts: Mapping[EdgeKey, int] | None,
     return list(out.values())
 
 
-def _order(blocks: list[list[list[Row]]], edges: list[RowEdge]) -> None:
-    """Barycentre sweeps: each block moves to the mean position of its neighbours."""
-    neighbours: dict[str, list[str]] = defaultdict(list)
-    for e in edges:
-        neighbours[e.src].append(e.dst)
-        neighbours[e.dst].append(e.src)
-
-    def positions(column: list[list[Row]]) -> dict[str, float]:
-        flat = [r for b in column for r in b]
-        n = max(len(flat) - 1, 1)
-        return {r.key: i / n for i, r in enumerate(flat)}
-
-    def centre(keys: Iterable[str], pos: dict[str, float]) -> float | None:
-        found = [pos[k] for key in keys for k in neighbours.get(key, ()) if k in pos]
-        return sum(found) / len(found) if found else None
-
-    def sort_column(column: list[list[Row]], pos: dict[str, float]) -> None:
-        old = positions(column)
-        for b in column:  # members inside an expanded group, "+N more" stays last
-            if len(b) > 2:
-                members = [r for r in b[1:] if r.role == NODE]
-                members.sort(key=lambda r: centre([r.key], pos) or old[r.key])
-                b[1:] = members + [r for r in b[1:] if r.role != NODE]
-
-        def key(b: list[Row]) -> tuple[bool, float]:
-            c = centre([r.key for r in b], pos)
-            return (b[0].role == FOLD, old[b[0].key] if c is None else c)
-
-        column.sort(key=key)
-
-    senders, signals, receivers = blocks
-    for _ in range(SWEEPS):
-        mid = positions(signals)
-        sort_column(senders, mid)
-        sort_column(receivers, mid)
-        both = {**positions(senders), **positions(receivers)}
-        sort_column(signals, both)
-
-
 def build_wiring(edges: list[Edge], opts: WiringOptions,
                  counts: Mapping[EdgeKey, int] | None = None,
                  known_signals: Iterable[str] = ()) -> Wiring:
@@ -323,6 +284,6 @@ def build_wiring(edges: list[Edge], opts: WiringOptions,
                 for name in r.members:
                     row_of[(r.kind, name)] = r.key
     row_edges = _row_edges(edges, counts, row_of, opts.signals)
-    _order(blocks, row_edges)
+    order_columns(blocks, row_edges)
     columns = tuple([r for b in column for r in b] for column in blocks)
     return Wiring(columns, row_edges, row_of)  # type: ignore[arg-type]

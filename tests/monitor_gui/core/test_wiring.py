@@ -98,7 +98,7 @@ def test_barycentre_ordering_crosses_fewer_edges_than_alphabetical(real_state, m
     ordered = _wiring(real_state, max_rows=24)
     import monitor_gui.core.wiring as wiring
 
-    monkeypatch.setattr(wiring, "_order", lambda blocks, edges: None)
+    monkeypatch.setattr(wiring, "order_columns", lambda blocks, edges: None)
     unordered = _wiring(real_state, max_rows=24)
     assert _crossings(ordered) < _crossings(unordered)
 

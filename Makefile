@@ -35,10 +35,12 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory test-compat
 
 # ---------------------------------------------------------------- the universal wheel
-# One py3-none-any wheel (no C of our own). Rebuilt when a packaged file changes; build/
-# goes first, or setuptools would ship files deleted since the last build.
+# One py3-none-any wheel (no C of our own). Rebuilt when a packaged file changes, or a
+# package directory (a file added or deleted); build/ goes first, or setuptools would ship
+# files deleted since the last build.
 WHEEL_SOURCES := pyproject.toml README.md $(shell find django_probe monitor_gui demo_site \
-	-path '*/__pycache__' -prune -o -type f -print 2>/dev/null)
+	-name __pycache__ -prune -o -type d -print -o \( -name '*.py' -o -name '*.html' \
+	-o -name '*.css' -o -name '*.txt' -o -name py.typed \) -print 2>/dev/null)
 WHEEL_VENV := .venv-wheel
 
 dist/.built: $(WHEEL_SOURCES) | $(STAMP)
@@ -70,7 +72,8 @@ wheel-smoke: $(WHEEL_VENV)/.smoked
 # Python is not found is skipped with a notice. Each candidate interpreter must run: a
 # pyenv shim is on PATH even for a version that is not selected; installed pyenv versions
 # are tried directly as well.
-COMPAT_DEPS := pyzmq msgpack msgspec numpy pytest pytest-django pytest-timeout hypothesis
+COMPAT_DEPS := pyzmq msgpack msgspec numpy pytest pytest-django pytest-timeout hypothesis \
+	freezegun time-machine
 COMPAT_PYTEST := -m pytest -q -p no:qt -p no:cacheprovider \
 	-o addopts="" -W ignore::pytest.PytestConfigWarning
 find_python = $(shell for p in python$(1) $(HOME)/.pyenv/versions/$(1).*/bin/python3; \

@@ -1,7 +1,10 @@
 """``python -m demo_site demo``: set up, then run the site and the monitor side by side.
 
-Both run as child processes in their own sessions, so Ctrl-C reaches only this launcher,
-which then stops them in a known order (SIGINT, then SIGTERM, then SIGKILL) and waits.
+The monitor starts first and the site only once the monitor listens: the probe drops (and
+reports as lost) whatever it sends while nobody listens, and the site's first requests come
+at once. Both run as child processes in their own sessions, so Ctrl-C reaches only this
+launcher, which then stops them in a known order (SIGINT, then SIGTERM, then SIGKILL) and
+waits.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from demo_site.seed import DEMO_USERS
 
 MANAGE_PY = Path(__file__).resolve().parent / "manage.py"
 DEFAULT_MONITOR_ENDPOINT = "tcp://127.0.0.1:5599"  # django_probe.wire.DEFAULT_ENDPOINT
+MONITOR_START_TIMEOUT = 60.0  # seconds; Qt's first start on a cold, busy machine is slow
 
 
 def display_available(environ: Mapping[str, str], platform: str = sys.platform) -> bool:
@@ -60,7 +64,36 @@ def _endpoint_taken(endpoint: str) -> bool:
     if not endpoint.startswith("tcp://"):
         return False
     host, _, port = endpoint[len("tcp://"):].rpartition(":")
-    return port.isdigit() and port_in_use(host.strip("[]") or "127.0.0.1", int(port))
+    host = host.strip("[]")
+    # A wildcard bind accepts on loopback too.
+    host = {"": "127.0.0.1", "*": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return port.isdigit() and port_in_use(host, int(port))
+
+
+def wait_for_endpoint(endpoint: str, proc: subprocess.Popen, timeout: float) -> bool:
+    """Poll until the monitor listens on ``endpoint``; False if it exited or time ran out.
+
+    The site must start only then: the probe drops (and counts as lost) what it sends
+    while nobody listens, and the site's first requests come at once (our readiness check).
+    A tcp:// endpoint listens when it accepts a connection (zmq shrugs off the bare TCP
+    connect), an ipc:// one when its socket file exists; others cannot be told: True.
+    """
+    if endpoint.startswith("tcp://"):
+        def listening() -> bool:
+            return _endpoint_taken(endpoint)
+    elif endpoint.startswith("ipc://"):
+        def listening() -> bool:
+            return Path(endpoint[len("ipc://"):]).exists()
+    else:
+        return proc.poll() is None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        if listening():
+            return True
+        time.sleep(0.1)  # another process's port: there is no event to wait on
+    return False
 
 
 def wait_for_http(url: str, proc: subprocess.Popen, timeout: float) -> bool:
@@ -77,7 +110,7 @@ def wait_for_http(url: str, proc: subprocess.Popen, timeout: float) -> bool:
     return False
 
 
-def stop(proc: subprocess.Popen, name: str, grace: float = 5.0,
+def stop(proc: subprocess.Popen, name: str, grace: float = 10.0,
          hurry: threading.Event | None = None) -> None:
     """Ask politely (SIGINT lets a recorder flush its file), then insist; ``hurry`` skips
     straight to SIGKILL (a second Ctrl-C)."""
@@ -125,7 +158,12 @@ def run(args: argparse.Namespace) -> int:
               f"or pass --port", file=sys.stderr)
         return 2
     setup_env = {**os.environ, "SIGNAL_PROBE_ENABLED": "0"}
-    if subprocess.run([sys.executable, "-m", "demo_site", "setup"], env=setup_env).returncode:
+    try:
+        setup = subprocess.run([sys.executable, "-m", "demo_site", "setup"], env=setup_env)
+    except KeyboardInterrupt:  # Ctrl-C during setup: it got the signal too and stops
+        print("\n[demo] stopped during setup", file=sys.stderr)
+        return 130
+    if setup.returncode:
         print("[demo] setup failed", file=sys.stderr)
         return 1
 
@@ -151,7 +189,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"[demo] something already listens on {args.endpoint} (a monitor you "
                   "started?); the site will report to it", flush=True)
         else:
-            children.append(("monitor", _start_monitor(args)))
+            monitor = _start_monitor(args)
+            children.append(("monitor", monitor))
+            if not wait_for_endpoint(args.endpoint, monitor, timeout=MONITOR_START_TIMEOUT):
+                if monitor.poll() is not None:
+                    print(f"[demo] the monitor exited (code {monitor.returncode}) before it "
+                          "listened; see its message above", file=sys.stderr)
+                    return 1
+                print(f"[demo] the monitor is not listening on {args.endpoint} after "
+                      f"{MONITOR_START_TIMEOUT:g} s; starting the site anyway", file=sys.stderr)
         env = {**os.environ, "SIGNAL_PROBE_ENDPOINT": args.endpoint, "PYTHONUNBUFFERED": "1"}
         # --noreload: the autoreloader would run the site (and the probe) in two processes.
         site = subprocess.Popen(

@@ -29,6 +29,7 @@ from django.db.models.query import QuerySet
 from django.utils.functional import LazyObject, Promise, empty
 
 from .introspect import (
+    builtin_base,
     class_module,
     class_name,
     class_path,
@@ -333,9 +334,10 @@ class Describer:
         return f"{kind}[{', '.join(items)}{more}] len={len(value)}"
 
     def _exc_message(self, exc: BaseException) -> str:
-        """A bounded message for an exact built-in exception whose args are plain str/int
-        (built from ``args``, never ``str(exc)``); "" for any other."""
-        cls = type(exc)
+        """A bounded message built from ``args`` (plain str/int only), as the built-in
+        ``__str__`` that would run formats it; never ``str(exc)``. "" when a class of the
+        exception's own defines ``__str__`` (its message is code we do not run)."""
+        cls = builtin_base(type(exc), "__str__")
         if cls not in _BUILTIN_EXCEPTIONS:
             return ""
         args = _exception_args(exc)

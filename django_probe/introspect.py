@@ -35,6 +35,17 @@ def plain_str(value: Any) -> str | None:
     return None
 
 
+def builtin_base(cls: type, method: str) -> type | None:
+    """The first built-in class in ``cls``'s MRO, if no class before it defines ``method``
+    (read from the class namespaces, past any metaclass); None if one does."""
+    for klass in _mro_of(cls):
+        if _module_of(klass) == "builtins":
+            return klass
+        if method in _namespace_of(klass):
+            return None
+    return None
+
+
 def class_dict(cls: type) -> Any:
     """The class's own namespace (a read-only mapping), past any metaclass."""
     return _namespace_of(cls)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from django_probe import wire
+from monitor_gui import interrupt
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 PROGRESS_EVERY_S = 1.0
@@ -71,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="svg/png: show only this signal (dotted or short name; repeatable)")
     exp.add_argument("--timeline", action="store_true",
                      help="svg/png: draw the timeline instead of the graph")
+    exp.add_argument("--window", action="store_true",
+                     help="svg/png: draw the whole window (for docs)")
 
     keys = sub.add_parser("keys", help="create CurveZMQ certificates for non-loopback use")
     keys.add_argument("directory", metavar="DIR")
@@ -116,15 +119,19 @@ def _curve(args: argparse.Namespace) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "gui"
-    if command != "keys":
-        try:  # the monitor's own dependencies are an extra, not needed by the probe
-            import msgspec  # noqa: F401
-            import numpy  # noqa: F401
-        except ImportError as exc:
-            _err(f"{exc.name} is missing: install the monitor with "
-                 "pip install 'django-signal-monitor[monitor]'")
-            return EXIT_ERROR
-    try:
+    try:  # Ctrl-C before a command took over its signals: stop quietly, no traceback
+        if command == "gui":
+            # Before importing Qt (see monitor_gui.interrupt): from here on a Ctrl-C is
+            # remembered, and closes the window once it is up.
+            interrupt.install()
+        if command != "keys":
+            try:  # the monitor's own dependencies are an extra, not needed by the probe
+                import msgspec  # noqa: F401
+                import numpy  # noqa: F401
+            except ImportError as exc:
+                _err(f"{exc.name} is missing: install the monitor with "
+                     "pip install 'django-signal-monitor[monitor]'")
+                return EXIT_ERROR
         return {"gui": gui, "record": record, "replay": replay, "export": export,
                 "keys": keys}[command](args)
     except UsageError as exc:
@@ -132,6 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    finally:
+        if command == "gui":
+            interrupt.uninstall()
 
 
 # --------------------------------------------------------------------------- gui
@@ -149,6 +159,16 @@ def gui(args: argparse.Namespace) -> int:
         from monitor_gui.qt.app import run_gui
     except ImportError as exc:
         _err(f"the window needs PySide6, which could not be imported ({exc}); {hint}")
+        return EXIT_ERROR
+    from monitor_gui import qt_libraries
+
+    # Qt aborts the process, with a misleading message, when its platform plugin's system
+    # libraries are missing: try the plugin in a throwaway process first.
+    problem = qt_libraries.check()
+    if interrupt.install().received is not None:
+        return EXIT_OK  # stopped before the window opened (the check may have died of it)
+    if problem is not None:
+        _err(problem.message())
         return EXIT_ERROR
     return int(run_gui(listen=args.listen, open_file=args.open, curve=curve) or 0)
 
@@ -394,8 +414,9 @@ def _warn_truncated(reader: Any) -> None:
 def export(args: argparse.Namespace) -> int:
     if args.format in ("svg", "png"):
         return _export_picture(args)
-    if args.signal or args.timeline:
-        raise UsageError("--signal and --timeline draw pictures: use --format svg or png")
+    if args.signal or args.timeline or args.window:
+        raise UsageError("--signal, --timeline and --window draw pictures: use --format svg "
+                         "or png")
     from monitor_gui.core import perfetto
     from monitor_gui.core.recording import RecordingReader
 
@@ -419,11 +440,12 @@ def _export_picture(args: argparse.Namespace) -> int:
     if not out.lower().endswith(f".{args.format}"):
         raise UsageError(f"--out {out} does not end in .{args.format}")
     try:
-        shot = render_recording(args.file, out, args.signal, timeline=args.timeline)
+        shot = render_recording(args.file, out, args.signal, timeline=args.timeline,
+                                whole=args.window)
     except (OSError, ValueError, RuntimeError) as exc:
         _err(f"cannot export {args.file}: {exc}")
         return EXIT_ERROR
-    what = "timeline" if args.timeline else "graph"
+    what = "window" if args.window else "timeline" if args.timeline else "graph"
     print(f"drew the {what} of {shot.dispatches:,} dispatches ({len(shot.signals)} signals) "
           f"to {out}", file=sys.stderr)
     return EXIT_OK

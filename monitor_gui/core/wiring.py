@@ -14,11 +14,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from monitor_gui.core.barycentre import order_columns
 from monitor_gui.core.graph import SENDER_TO_SIGNAL, SIGNAL_TO_RECEIVER, Edge, EdgeKey
 
 NODE, GROUP, MORE, FOLD = "node", "group", "more", "fold"  # Row.role
 COLUMN_KINDS = ("sender", "signal", "receiver")
-SWEEPS = 3  # barycentre passes (each orders the outer columns, then the signals)
 _ENDS = {SENDER_TO_SIGNAL: ("sender", "signal"), SIGNAL_TO_RECEIVER: ("signal", "receiver")}
 
 
@@ -79,6 +79,7 @@ class WiringOptions:
     max_rows: int = 30  # rows per column that fit the view at 100 % zoom
     top_n: int = 5  # members shown one by one in an expanded group
     expanded: set[str] = field(default_factory=set)  # GROUP keys
+    collapsed: set[str] = field(default_factory=set)  # GROUP keys closed by the user
     opened: set[str] = field(default_factory=set)  # MORE / FOLD keys shown in full
     signals: frozenset[str] | None = None  # the signal filter (None: all)
     pinned: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) kept visible
@@ -153,13 +154,13 @@ def _outer_blocks(kind: str, members: dict[str, _Member], opts: WiringOptions
         groups[group_of(kind, m.name)].append(m)
     pinned_groups = {group_of(kind, n) for k, n in opts.pinned if k == kind}
 
-    def block(group: str, ms: list[_Member]) -> list[Row]:
+    def block(group: str, ms: list[_Member], auto: bool = False) -> list[Row]:
         ms.sort(key=_rank)
         gkey = f"{kind}@{group}"
         if len(ms) == 1:
             m = ms[0]
             return [_fill(Row(f"{kind}:{m.name}", kind, NODE, m.name, group, (m.name,)), ms)]
-        expanded = gkey in opts.expanded or group in pinned_groups
+        expanded = auto or gkey in opts.expanded or group in pinned_groups
         head = _fill(Row(gkey, kind, GROUP, group, group, tuple(m.name for m in ms),
                          expanded=expanded), ms)
         if not expanded:
@@ -181,6 +182,18 @@ def _outer_blocks(kind: str, members: dict[str, _Member], opts: WiringOptions
         return [[_fill(Row(f"{kind}:{m.name}", kind, NODE, m.name, group_of(kind, m.name),
                            (m.name,)), [m])] for m in ms]
     blocks = [block(g, ms) for g, ms in groups.items()]
+    # Room left once every app is one row: open the busiest apps that fit, unless the user
+    # closed them (a project with a few apps shows its receivers, not just their apps).
+    spare = opts.max_rows - sum(map(len, blocks))
+    for i in sorted(range(len(blocks)), key=lambda i: (-blocks[i][0].count, blocks[i][0].key)):
+        head = blocks[i][0]
+        if head.role != GROUP or head.expanded or head.key in opts.collapsed:
+            continue
+        n = len(head.members)
+        cost = min(n, opts.top_n) + (n > opts.top_n)
+        if cost <= spare:
+            blocks[i] = block(head.group, groups[head.group], auto=True)
+            spare -= len(blocks[i]) - 1
     # The busiest groups first; what the user expanded or is looking for comes before them.
     blocks.sort(key=lambda b: (not (b[0].expanded or b[0].group in pinned_groups),
                                b[0].known_only, -b[0].count, -b[0].total, b[0].group))
@@ -247,45 +260,6 @@ def _row_edges(edges: Iterable[Edge], counts: Mapping[EdgeKey, int] | None,
     return list(out.values())
 
 
-def _order(blocks: list[list[list[Row]]], edges: list[RowEdge]) -> None:
-    """Barycentre sweeps: each block moves to the mean position of its neighbours."""
-    neighbours: dict[str, list[str]] = defaultdict(list)
-    for e in edges:
-        neighbours[e.src].append(e.dst)
-        neighbours[e.dst].append(e.src)
-
-    def positions(column: list[list[Row]]) -> dict[str, float]:
-        flat = [r for b in column for r in b]
-        n = max(len(flat) - 1, 1)
-        return {r.key: i / n for i, r in enumerate(flat)}
-
-    def centre(keys: Iterable[str], pos: dict[str, float]) -> float | None:
-        found = [pos[k] for key in keys for k in neighbours.get(key, ()) if k in pos]
-        return sum(found) / len(found) if found else None
-
-    def sort_column(column: list[list[Row]], pos: dict[str, float]) -> None:
-        old = positions(column)
-        for b in column:  # members inside an expanded group, "+N more" stays last
-            if len(b) > 2:
-                members = [r for r in b[1:] if r.role == NODE]
-                members.sort(key=lambda r: centre([r.key], pos) or old[r.key])
-                b[1:] = members + [r for r in b[1:] if r.role != NODE]
-
-        def key(b: list[Row]) -> tuple[bool, float]:
-            c = centre([r.key for r in b], pos)
-            return (b[0].role == FOLD, old[b[0].key] if c is None else c)
-
-        column.sort(key=key)
-
-    senders, signals, receivers = blocks
-    for _ in range(SWEEPS):
-        mid = positions(signals)
-        sort_column(senders, mid)
-        sort_column(receivers, mid)
-        both = {**positions(senders), **positions(receivers)}
-        sort_column(signals, both)
-
-
 def build_wiring(edges: list[Edge], opts: WiringOptions,
                  counts: Mapping[EdgeKey, int] | None = None,
                  known_signals: Iterable[str] = ()) -> Wiring:
@@ -310,6 +284,6 @@ def build_wiring(edges: list[Edge], opts: WiringOptions,
                 for name in r.members:
                     row_of[(r.kind, name)] = r.key
     row_edges = _row_edges(edges, counts, row_of, opts.signals)
-    _order(blocks, row_edges)
+    order_columns(blocks, row_edges)
     columns = tuple([r for b in column for r in b] for column in blocks)
     return Wiring(columns, row_edges, row_of)  # type: ignore[arg-type]

@@ -10,7 +10,9 @@ from typing import Any
 from PySide6.QtCore import QEvent, QSettings
 from PySide6.QtWidgets import QApplication
 
+from monitor_gui import interrupt as stop_signals
 from monitor_gui.core.state import MonitorState
+from monitor_gui.qt.close_guard import CloseGuard
 from monitor_gui.qt.controller import MonitorController
 from monitor_gui.qt.theme import current_theme, follow_system_scheme
 from monitor_gui.qt.window import MainWindow
@@ -96,11 +98,32 @@ def build(listen: str | None, open_file: str | None = None, capacity: int = 1_00
 
 
 def run_gui(listen: str, open_file: str | None, curve: Any = None) -> int:
-    """Open the window (listening on ``listen`` unless it is empty) and run the event loop."""
-    monitor = build(listen or None, open_file, settings=QSettings(ORGANIZATION, APPLICATION),
-                    freeze_gc=True, curve=curve)
-    monitor.app.aboutToQuit.connect(monitor.shutdown)
-    monitor.window.show()
-    code = monitor.app.exec()
-    monitor.dispose()
-    return code
+    """Open the window (listening on ``listen`` unless it is empty) and run the event loop.
+
+    SIGINT/SIGTERM (Ctrl-C, the demo launcher) close the window without asking and exit
+    with status 0; closing it by hand first offers to save unsaved live events.
+    """
+    # First (the CLI did it even before importing Qt): a Ctrl-C during the slow build is
+    # kept for later, not raised in the middle of it.
+    interrupt = stop_signals.install()
+    try:
+        settings = QSettings(ORGANIZATION, APPLICATION)
+        monitor = build(listen or None, open_file, settings=settings, freeze_gc=True,
+                        curve=curve)
+        guard = CloseGuard(monitor.window, monitor.controller, settings)
+        monitor.window.close_guard = guard
+
+        def stop() -> None:
+            guard.enabled = False  # a signal means now: no question, no modal dialog
+            monitor.window.close()
+            monitor.app.quit()
+
+        interrupt.attach(stop)
+        monitor.app.aboutToQuit.connect(monitor.shutdown)
+        monitor.window.show()
+        code = monitor.app.exec()
+        guard.enabled = False
+        monitor.dispose()
+    finally:
+        interrupt.restore()
+    return 0 if interrupt.received is not None else code

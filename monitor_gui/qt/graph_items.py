@@ -109,10 +109,12 @@ class NodeItem(QGraphicsItem):
         p.setFont(font)
         p.setPen(theme.muted if row.known_only or row.role in (MORE, FOLD) else theme.text)
         room = self.width - badge_w - 12
+        measure = self.view.metrics_for(font).horizontalAdvance
+        text = row_text(row)
+        chevron = text[:2] if row.role == GROUP else ""  # never elided with the name
+        text = chevron + elide_dotted(text[len(chevron):], room - measure(chevron), measure)
         p.drawText(QRectF(6, 0, room, NODE_H),
-                   Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                   elide_dotted(row_text(row), room,
-                                self.view.metrics_for(font).horizontalAdvance))
+                   Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
         p.setFont(self.view.font_normal)
         p.setPen(theme.error if row.errors else theme.muted)
         p.drawText(QRectF(self.width - badge_w - 4, 0, badge_w, NODE_H),

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QSizePolicy,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -33,9 +34,12 @@ class GraphPanel(QWidget):
         self.crumb = QLabel()
         self.crumb.setTextFormat(Qt.TextFormat.RichText)
         self.crumb.linkActivated.connect(lambda _: self.focusCleared.emit())
+        # The breadcrumb gives way first when the window is narrow (its tooltip has it all).
+        self.crumb.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.search = QLineEdit(placeholderText="Find a sender, signal or receiver (Ctrl+F)",
                                 clearButtonEnabled=True)
-        self.search.setMinimumWidth(300)
+        self.search.setMinimumWidth(180)
+        self.search.setMaximumWidth(360)
         self._choices = QStringListModel(self)
         completer = QCompleter(self._choices, self)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)

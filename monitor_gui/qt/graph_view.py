@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
+from PySide6.QtCore import QRectF, QTimer, Signal
+from PySide6.QtGui import QBrush, QFont, QFontMetricsF, QPainter
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSimpleTextItem, QGraphicsView, QWidget
 
 from monitor_gui.core.graph import Edge, EdgeKey
@@ -21,8 +21,8 @@ from monitor_gui.core.wiring import (
     build_wiring,
     group_of,
 )
+from monitor_gui.qt.graph_focus import GraphFocus
 from monitor_gui.qt.graph_items import (
-    FADED,
     INDENT,
     NODE_H,
     EdgeItem,
@@ -30,6 +30,7 @@ from monitor_gui.qt.graph_items import (
     colour_of,
     row_text,
 )
+from monitor_gui.qt.graph_picture import GraphPicture
 from monitor_gui.qt.theme import Theme, current_theme, format_ns
 
 COLUMN_TITLES = ("SENDERS", "SIGNALS", "RECEIVERS")
@@ -46,7 +47,7 @@ FLASH_DECAY = 0.7  # per 60 ms tick: an edge glows for roughly half a second
 __all__ = ["NODE_H", "EdgeItem", "GraphView", "NodeItem", "colour_of"]
 
 
-class GraphView(QGraphicsView):
+class GraphView(GraphFocus, GraphPicture, QGraphicsView):
     """Draws a core Wiring; a click focuses a node, expands a group or opens a "+N more"."""
 
     nodeClicked = Signal(str, str)  # (kind, name) of a sender, signal or receiver
@@ -231,10 +232,12 @@ class GraphView(QGraphicsView):
         if row.role == GROUP:
             if row.expanded:
                 self.opts.expanded.discard(row.key)
+                self.opts.collapsed.add(row.key)  # also when it was opened for the room
                 self.opts.opened.discard(f"{row.kind}+{row.group}")
                 self.opts.pinned = {p for p in self.opts.pinned if p[1] not in row.members}
             else:
                 self.opts.expanded.add(row.key)
+                self.opts.collapsed.discard(row.key)
         else:  # "+N more" of a group, or the column's fold
             self.opts.opened.add(row.key)
         self.rebuild()
@@ -242,59 +245,9 @@ class GraphView(QGraphicsView):
     def collapse_all(self) -> None:
         self.opts.expanded.clear()
         self.opts.opened.clear()
+        self.opts.collapsed = {i.row.key for i in self.nodes.values() if i.row.role == GROUP}
         self.opts.pinned = {self.focus} if self.focus else set()
         self.rebuild()
-
-    def set_focus(self, node: tuple[str, str] | None, nodes: set[tuple[str, str]] = frozenset(),
-                  edges: set[EdgeKey] = frozenset()) -> None:
-        """Fade everything but ``nodes``/``edges`` (None: no focus); the node is made visible."""
-        self.focus = node
-        self._focus_nodes, self._focus_edges = set(nodes), set(edges)
-        self.opts.pinned = {node} if node else set()
-        self.rebuild()
-
-    def _fade(self) -> None:
-        counted = self._counts
-        for item in self.nodes.values():
-            row = item.row
-            keep = counted is None or row.count > 0
-            if self.focus is not None:
-                keep = keep and any((row.kind, m) in self._focus_nodes for m in row.members)
-            item.setOpacity(1.0 if keep else FADED * 2)
-        for item in self.edges.values():
-            keep = counted is None or item.edge.count > 0
-            if self.focus is not None:
-                keep = keep and any(k in self._focus_edges for k in item.edge.edges)
-            item.setOpacity(1.0 if keep else FADED)
-
-    def set_dimmed(self, used: set[EdgeKey] | None) -> None:
-        """Fade what the filtered dispatches never used (None: nothing faded)."""
-        self.set_counts(None if used is None else dict.fromkeys(used, 1))
-
-    def is_dimmed(self, kind: str, name: str) -> bool:
-        item = self.item_for(kind, name)
-        return item is not None and item.opacity() < 1.0
-
-    def item_for(self, kind: str, name: str) -> NodeItem | None:
-        """The box that draws (kind, name): its own, its group's or a "+N more"."""
-        if self.wiring is None:
-            return None
-        key = self.wiring.row_of.get((kind, name))
-        return next((i for i in self.nodes.values() if i.row.key == key), None)
-
-    def set_selected_node(self, key: tuple[str, str] | None) -> None:
-        self._selected = key
-        for k, item in self.nodes.items():
-            item.selected_node = k == key and item.row.role == NODE
-            item.update()
-
-    def is_node_visible(self, kind: str, name: str) -> bool:
-        item = self.nodes.get((kind, name))
-        return item is not None and item.isVisible()
-
-    def names(self) -> list[tuple[str, str]]:
-        """Every (kind, name) the graph knows, shown or folded (for search)."""
-        return sorted(self.wiring.row_of) if self.wiring else []
 
     def edge_figures(self, edge: RowEdge) -> str:
         """Tooltip figures of an edge; the window may replace this with the Top table's."""
@@ -339,29 +292,6 @@ class GraphView(QGraphicsView):
         self._structure = None
         self.rebuild()
 
-    def legend(self) -> list[tuple[QColor, str]]:
-        t = self.theme
-        return [(t.edge, "width = calls"), (t.error, "errors"),
-                (t.slow, f"slow: mean ≥ {self.slow_ns / 1e6:g} ms"), (t.flash, "just fired"),
-                (t.muted, "dashed = connected, never fired / folded")]
-
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
-        # Pinned to the viewport's bottom-left corner (view, not scene, coordinates).
-        painter.save()
-        painter.resetTransform()
-        painter.setFont(self.font_normal)
-        y, x = self.viewport().height() - 9, 12.0
-        strip = QColor(self.theme.background)
-        strip.setAlpha(225)  # keeps the legend legible over nodes scrolled beneath it
-        painter.fillRect(QRectF(0, y - 16, self.viewport().width(), 25), strip)
-        for colour, text in self.legend():
-            painter.setPen(QPen(colour, 3))
-            painter.drawLine(QPointF(x, y - 4), QPointF(x + 14, y - 4))
-            painter.setPen(self.theme.muted)
-            painter.drawText(QPointF(x + 19, y), text)
-            x += 19 + self.metrics.horizontalAdvance(text) + 16
-        painter.restore()
-
     def fit_all(self) -> None:
         """Show the whole graph: at 100 % when it fits (the layout is made to), else smaller."""
         rect = self.scene().sceneRect()
@@ -385,30 +315,3 @@ class GraphView(QGraphicsView):
         if not self.user_zoomed:
             self._resize_timer.start()  # a drag of the splitter re-lays out once, at its end
             self.fit_all()
-
-    def render_image(self) -> QImage:
-        """The view exactly as drawn on screen (also what `signal-monitor export` writes)."""
-        image = QImage(self.viewport().size(), QImage.Format.Format_ARGB32_Premultiplied)
-        image.fill(self.theme.background)
-        painter = QPainter(image)
-        self.render(painter, QRectF(image.rect()), self.viewport().rect())
-        painter.end()
-        return image
-
-    def export(self, path: str) -> bool:
-        """Write the view as drawn, as SVG (by suffix) or PNG; True on success."""
-        if not path.lower().endswith(".svg"):
-            return self.render_image().save(path)
-        from PySide6.QtSvg import QSvgGenerator
-
-        size = self.viewport().size()
-        gen = QSvgGenerator()
-        gen.setFileName(path)
-        gen.setSize(size)
-        gen.setViewBox(QRectF(0, 0, size.width(), size.height()))
-        gen.setTitle("Django signal graph")
-        painter = QPainter(gen)
-        painter.fillRect(QRectF(0, 0, size.width(), size.height()), self.theme.background)
-        self.render(painter, QRectF(0, 0, size.width(), size.height()), self.viewport().rect())
-        return painter.end()
-

@@ -48,9 +48,10 @@ def export_widget(widget: object, path: str) -> bool:
 
 
 def render_recording(recording: str | Path, out: str, signals: list[str] | None = None,
-                     timeline: bool = False) -> Snapshot:
+                     timeline: bool = False, whole: bool = False) -> Snapshot:
     """Open ``recording`` in an unshown window of the default size and write its graph (or
-    timeline) to ``out``, exactly as the window draws it. Raises OSError/ValueError."""
+    timeline, or with ``whole`` the whole window with the latest nested dispatch selected)
+    to ``out``, exactly as the window draws it. Raises OSError/ValueError."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import qInstallMessageHandler
 
@@ -79,13 +80,29 @@ def render_recording(recording: str | Path, out: str, signals: list[str] | None 
         for edge in window.graph.edges.values():  # at rest: no "just fired" glow
             edge.heat = 0.0
             edge.refresh()
-        ok = export_widget(window.timeline, out) if timeline else window.graph.export(out)
+        if whole:
+            _select_latest_nested(monitor)
+            _settle(monitor)
+            ok = export_widget(window, out)
+        else:
+            ok = export_widget(window.timeline, out) if timeline else window.graph.export(out)
         if not ok:
             raise OSError(f"cannot write {out}")
         return Snapshot(out, len(monitor.controller.selection), shown)
     finally:
         monitor.dispose()
         qInstallMessageHandler(previous)
+
+
+def _select_latest_nested(monitor: object) -> None:
+    """Detail the newest dispatch that has receivers and a parent (a telling example)."""
+    state, window = monitor.state, monitor.window  # type: ignore[attr-defined]
+    rows = window.controller.selection.rows
+    depth = state.store.column("depth", rows)
+    nrecv = state.store.column("nrecv", rows)
+    found = rows[(depth > 0) & (nrecv > 0)]
+    if len(found):
+        window.select_row(int(found[-1]))
 
 
 def _quiet_offscreen(mode: object, context: object, message: str) -> None:

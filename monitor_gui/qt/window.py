@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -23,19 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from monitor_gui.core.cascade import cascade_links, neighbourhood
-from monitor_gui.core.graph import SENDER_TO_SIGNAL
-from monitor_gui.core.stats import stats_for
-from monitor_gui.core.wiring import RowEdge
 from monitor_gui.qt.controller import MonitorController, TickSummary
 from monitor_gui.qt.details import DetailsPane
 from monitor_gui.qt.dispatch_table import DispatchTable
 from monitor_gui.qt.filter_panel import FilterPanel
-from monitor_gui.qt.graph_filter import add_counts, edge_counts, needs_dimming
 from monitor_gui.qt.graph_panel import GraphPanel
 from monitor_gui.qt.graph_view import GraphView
 from monitor_gui.qt.models import DispatchTableModel, SignalListModel
-from monitor_gui.qt.stats_view import StatsView, edge_tooltip
+from monitor_gui.qt.stats_view import StatsView
 from monitor_gui.qt.status import Banner, StatusBar
 from monitor_gui.qt.theme import Theme, current_theme, follow_system_scheme, html_text
 from monitor_gui.qt.timeline_data import TimelineData
@@ -43,12 +38,17 @@ from monitor_gui.qt.timeline_flame import receiver_spans
 from monitor_gui.qt.timeline_lanes import lane_keys, lane_title
 from monitor_gui.qt.timeline_view import TimelineView
 from monitor_gui.qt.window_files import LANE_COLUMNS, FilesAndSettings
+from monitor_gui.qt.window_graph import GraphWiring
+
+GRAPH_EVERY_S = 0.25  # under a busy stream, graph updates at most this often (on_tick)
+BUSY_RATE = 5_000.0  # events/s from which a stream counts as busy
 
 
-class MainWindow(FilesAndSettings, QMainWindow):
+class MainWindow(GraphWiring, FilesAndSettings, QMainWindow):
     """Graph on top, timeline in the middle, dispatch list below; filters left, details right."""
 
     rowSelected = Signal(int)
+    recordingSaved = Signal(str)  # a path save_recording wrote (the close guard listens)
 
     def __init__(self, controller: MonitorController, endpoint: str | None,
                  settings: QSettings | None = None, theme: Theme | None = None) -> None:
@@ -64,6 +64,10 @@ class MainWindow(FilesAndSettings, QMainWindow):
         self._dimmed_at = 0.0
         self._dim_rows: list[np.ndarray] = []  # filtered rows not yet looked at for dimming
         self._counts: dict[tuple[str, str, str], int] = {}  # edge calls under the filter
+        self._graph_at = 0.0  # when the graph was last told (see on_tick)
+        self._graph_fired: set[tuple[str, str, str]] = set()  # edges fired since
+        self._graph_timer = QTimer(self, singleShot=True)
+        self._graph_timer.timeout.connect(self._update_graph)
 
         self.graph = GraphView(theme=self.theme)
         self.graph_panel = GraphPanel(self.graph)
@@ -215,10 +219,16 @@ class MainWindow(FilesAndSettings, QMainWindow):
     def on_tick(self, summary: TickSummary) -> None:
         if summary.edges_changed or summary.topology_changed or summary.fired \
                 or summary.signals_changed or not self.state.graph.edges():
-            if not self.state.graph.edges() and self.graph.nodes:
-                self.graph.clear_graph()
-            self.graph.update_graph(self.state.graph.edges(), self.state.graph.known_signals,
-                                    summary.fired)
+            # Under a busy stream the graph is redrawn at most every GRAPH_EVERY_S: laying
+            # it out again is the costliest thing a view does, and new senders keep
+            # changing its rows. A quiet monitor shows each change at once.
+            self._graph_fired.update(summary.fired)
+            wait = GRAPH_EVERY_S - (time.monotonic() - self._graph_at)
+            busy = bool(self.controller.pending) or self.controller.rate > BUSY_RATE
+            if wait <= 0 or not busy:
+                self._update_graph()
+            elif not self._graph_timer.isActive():
+                self._graph_timer.start(int(wait * 1000) + 1)
         if summary.updated:
             rows = np.asarray(sorted(r for r in summary.updated if r in self.state.store),
                               dtype=np.int64)
@@ -267,74 +277,6 @@ class MainWindow(FilesAndSettings, QMainWindow):
         # whole wiring, the neighbourhood lit and the rest faded.
         focused = self.graph.focus is not None
         self.graph.set_signal_filter(filter_.signals if filter_ and not focused else None)
-
-    def _dim_graph(self) -> None:
-        """Fade graph edges the filtered dispatches do not use (process/outcome/node filters).
-
-        On a new selection (filter change, clear) this scans all of it (a user action,
-        ~150 ms at 1M rows); while live, only rows that arrived since (see _collect_dim_rows).
-        """
-        self._dimmed_at = time.monotonic()
-        self._dim_rows = []
-        if needs_dimming(self.controller.filter) and self.graph.focus is None:
-            self._counts = edge_counts(self.state, self.controller.selection.rows)
-            self.graph.set_counts(self._counts)
-        else:
-            self._counts = {}
-            self.graph.set_counts(None)
-
-    def _collect_dim_rows(self, rows: np.ndarray) -> None:
-        if needs_dimming(self.controller.filter) and self.graph.focus is None:
-            self._dim_rows.append(rows)
-
-    def _update_dimming(self) -> None:
-        if not self._dim_rows or time.monotonic() - self._dimmed_at < 1.0:
-            return  # at most once a second
-        self._dimmed_at = time.monotonic()
-        rows, self._dim_rows = np.concatenate(self._dim_rows), []
-        add_counts(self._counts, edge_counts(self.state, rows))
-        self.graph.set_counts(self._counts)
-
-    def on_node_clicked(self, kind: str, name: str) -> None:
-        """Focus the node; clicking the focused node again leaves the focus."""
-        if self.graph.focus == (kind, name):
-            self.leave_focus()
-        else:
-            self.focus_node(kind, name)
-
-    def focus_node(self, kind: str, name: str) -> None:
-        """Light the node's neighbourhood and cascade in the graph; filter the rest to it."""
-        nodes, edges = neighbourhood(self.state.graph.edges(), cascade_links(self.state),
-                                     kind, name)
-        self.graph.set_focus((kind, name), nodes, edges)
-        self.graph.set_selected_node((kind, name))
-        n = {k: sum(1 for kk, _ in nodes if kk == k) for k in ("sender", "signal", "receiver")}
-        self.graph_panel.set_crumb((kind, name), f"{n['sender']} senders, {n['signal']} "
-                                   f"signals, {n['receiver']} receivers")
-        self.filters.focus_on((kind, name))
-
-    def _edge_figures(self, edge: RowEdge) -> str | None:
-        """The Top table's figures for a graph edge that stands for one (signal, node) pair."""
-        if len(edge.edges) != 1:
-            return None  # a group's edge: the view's own sums
-        rows = self.controller.selection.rows if self.controller.filter is not None else None
-        found = stats_for(self.state, *edge.edges[0], rows=rows)
-        return edge_tooltip(found) if found is not None else None
-
-    def on_edge_activated(self, kind: str, src: str, dst: str) -> None:
-        """A row of the Top table: filter every view to that (signal, sender/receiver)."""
-        if kind == SENDER_TO_SIGNAL:
-            self.filters.focus_on(("sender", src), signal=dst)
-        else:
-            self.filters.focus_on(("receiver", dst), signal=src)
-
-    def leave_focus(self) -> None:
-        if self.graph.focus is None:
-            return
-        self.graph.set_focus(None)
-        self.graph.set_selected_node(None)
-        self.graph_panel.set_crumb(None)
-        self.filters.focus_on(None)
 
     def _set_slow_threshold(self, ms: int) -> None:
         # One threshold for every view: graph colours and legend, list, details.
@@ -409,6 +351,11 @@ class MainWindow(FilesAndSettings, QMainWindow):
         self.top.model.theme = theme
         self.table.viewport().update()
 
+    close_guard: Any = None  # qt.close_guard.CloseGuard, set by run_gui: ask to save first
+
     def closeEvent(self, event: Any) -> None:
+        if self.close_guard is not None and not self.close_guard.may_close():
+            event.ignore()  # the user cancelled, or the save did not happen
+            return
         self.save_settings()
         super().closeEvent(event)

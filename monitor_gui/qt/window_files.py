@@ -27,6 +27,7 @@ class FilesAndSettings:
     splitter: Any
     graph_panel: Any
     lanes: Any
+    recordingSaved: Any
 
     # ------------------------------------------------------------------ files
     def open_dialog(self) -> None:
@@ -55,6 +56,7 @@ class FilesAndSettings:
             QMessageBox.warning(self, "Save recording", tooltip(f"Cannot save {path}:\n{exc}"))
             return
         self.status.showMessage(f"Saved {n:,} dispatches to {path}", 5000)
+        self.recordingSaved.emit(path)
 
     def export_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export graph", "signal-graph.png",

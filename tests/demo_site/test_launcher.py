@@ -4,6 +4,7 @@ and Ctrl-C stopping everything."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -210,3 +211,53 @@ def test_endpoint_taken_on_ipv4_and_ipv6_loopback(family, host):
         assert _endpoint_taken(f"tcp://{shown}:{port}")
         assert port_in_use(host, port)
     assert not _endpoint_taken(f"tcp://{shown}:{port}")  # closed: nothing listens now
+
+
+SLOW_MONITOR = """\
+import os, sys, time
+time.sleep(3)  # a monitor slow to start, like the window on a cold machine
+os.execv(sys.executable, [sys.executable, "-m", "monitor_gui", *sys.argv[1:]])
+"""
+LAUNCH_WITH_SLOW_MONITOR = """\
+import sys
+from demo_site import __main__, launcher
+launcher.signal_monitor_command = lambda: [sys.executable, {wrapper!r}]
+sys.exit(__main__.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.e2e
+def test_a_fresh_demo_loses_nothing_even_with_a_slow_monitor(tmp_path):
+    """The site starts only once the monitor listens, so its readiness check and the first
+    login all arrive: lost 0 (it used to be a red "lost 47" on every fresh demo)."""
+    wrapper = tmp_path / "slow_monitor.py"
+    wrapper.write_text(SLOW_MONITOR)
+    port, endpoint = free_port(), f"tcp://127.0.0.1:{free_port()}"
+    env = site_env(tmp_path / "demo.sqlite3")
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        env.pop(name, None)  # no display: the recorder, whose summary states what was lost
+    proc = subprocess.Popen(
+        [sys.executable, "-c", LAUNCH_WITH_SLOW_MONITOR.format(wrapper=str(wrapper)), "demo",
+         "--port", str(port), "--endpoint", endpoint],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True)
+    demo = Demo.__new__(Demo)
+    demo.proc, demo.port, demo.endpoint, demo.output = proc, port, endpoint, []
+    try:
+        demo.wait_started()
+        assert "recording on" in demo.text()  # the recorder listened before the site came up
+        browser = Browser(f"http://127.0.0.1:{port}")
+        assert browser.login("demo", "demo-password-123")
+        recording = tmp_path / "demo.jsonl"
+        wait_until(lambda: recording.exists() and any(
+            getattr(e, "signal", None) == LOGIN_SUCCEEDED
+            for f in read_recording(recording) for e in f.events), "the login on disk")
+        assert demo.ctrl_c() == 0, demo.text()
+    finally:
+        demo.kill()
+    summary = re.search(r"recorded (\d+) events from (\d+) processes .*: lost (\d+)",
+                        demo.text())
+    assert summary is not None, demo.text()
+    events, processes, lost = map(int, summary.groups())
+    assert processes == 1 and events > 0
+    assert lost == 0, demo.text()

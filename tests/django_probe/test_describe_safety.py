@@ -101,6 +101,14 @@ class Boom(Exception):
         return "Boom()"
 
 
+class Unreachable(ConnectionError):
+    """Like the demo's WebhookUnreachable: a user class with the built-in __str__."""
+
+
+class MissingKey(KeyError):
+    pass
+
+
 class Spy:
     """Any object: every attribute read past the stored ones is recorded."""
 
@@ -217,14 +225,21 @@ def test_user_exceptions_as_kwargs_are_shown_by_class_never_str(events):
 def test_exceptions_raised_by_receivers_get_a_message_only_from_plain_builtin_args(events):
     described = []
     for exc in (Boom("secret"), ValueError("plain"), KeyError("k"),
-                FileNotFoundError(2, "No such file"), ValueError(Count(3))):
+                FileNotFoundError(2, "No such file"), ValueError(Count(3)),
+                Unreachable("POST https://hooks.invalid/: unreachable"), MissingKey("m")):
         signal = Signal()
         signal.connect(raising(exc), weak=False)
         row = dispatch(events, signal, method="send").receivers[0]  # (send() logs nothing)
         described.append((row.exc_type, row.exc_msg))
+    # A user class that does not define __str__ has the built-in message str() would give
+    # (built from its args, not by calling it); one that defines __str__ has none.
     assert described == [
         (f"{__name__}.Boom", ""), ("ValueError", "plain"), ("KeyError", "'k'"),
-        ("FileNotFoundError", "[Errno 2] No such file"), ("ValueError", "")]
+        ("FileNotFoundError", "[Errno 2] No such file"), ("ValueError", ""),
+        (f"{__name__}.Unreachable", "POST https://hooks.invalid/: unreachable"),
+        (f"{__name__}.MissingKey", "'m'")]
+    assert [str(e) for e in (Unreachable("x"), MissingKey("m"))] == ["x", "'m'"]
+    assert "Boom.__str__" not in calls and "Boom.__repr__" not in calls
 
 
 def test_objects_are_read_past_their_getattribute_and_getattr(events):

@@ -25,13 +25,19 @@ def gui(qtbot, monitor_endpoint):
     monitor.shutdown()
 
 
+def drawn(window) -> set[tuple[str, str, str]]:
+    """The graph edges the window draws: one line each, or summed into an app group's."""
+    wiring = window.graph.wiring
+    return {key for edge in (wiring.edges if wiring else []) for key in edge.edges}
+
+
 def receiver_edges(window, signal: str) -> set[str]:
-    return {dst for kind, src, dst in window.graph.edges
+    return {dst for kind, src, dst in drawn(window)
             if kind == "signal->receiver" and src == signal}
 
 
 def sender_edges(window, signal: str) -> set[str]:
-    return {src for kind, src, dst in window.graph.edges
+    return {src for kind, src, dst in drawn(window)
             if kind == "sender->signal" and dst == signal}
 
 

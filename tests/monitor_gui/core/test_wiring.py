@@ -98,7 +98,7 @@ def test_barycentre_ordering_crosses_fewer_edges_than_alphabetical(real_state, m
     ordered = _wiring(real_state, max_rows=24)
     import monitor_gui.core.wiring as wiring
 
-    monkeypatch.setattr(wiring, "_order", lambda blocks, edges: None)
+    monkeypatch.setattr(wiring, "order_columns", lambda blocks, edges: None)
     unordered = _wiring(real_state, max_rows=24)
     assert _crossings(ordered) < _crossings(unordered)
 
@@ -154,3 +154,32 @@ def test_focus_on_a_receiver_goes_upstream_to_its_senders():
     nodes, _ = neighbourhood(edges, {}, "receiver", "a.create_profile")
     assert nodes == {("receiver", "a.create_profile"), ("signal", POST_SAVE),
                      ("sender", "auth.User")}
+
+
+def _demo_like_edges() -> list[Edge]:
+    """A demo-sized project: 28 receivers in 4 apps, more than a 20-row column holds."""
+    edges = [Edge(SENDER_TO_SIGNAL, "auth.User", POST_SAVE, count=50, last_ts=1)]
+    apps = {"demo_site": 10, "django": 11, "django.contrib.auth": 3, "tests": 4}
+    for app, n in apps.items():
+        for i in range(n):
+            edges.append(Edge(SIGNAL_TO_RECEIVER, POST_SAVE, f"{app}.receivers.r{i}",
+                              count=100 - i, last_ts=1))
+    return edges
+
+
+def test_room_left_opens_the_busiest_apps_unless_the_user_closed_them():
+    edges = _demo_like_edges()
+    w = build_wiring(edges, WiringOptions(max_rows=20, top_n=5))
+    receivers = w.columns[2]
+    assert len(receivers) <= 20
+    opened = [r for r in receivers if r.role == GROUP and r.expanded]
+    assert opened and sum(1 for r in receivers if r.role == NODE) >= 10
+    assert all(r.role != GROUP or r.expanded or len(r.members) > 1 for r in receivers)
+    # A group the user closed stays closed; the room goes to another.
+    closed = opened[0].key
+    again = build_wiring(edges, WiringOptions(max_rows=20, top_n=5, collapsed={closed}))
+    assert not again.row(closed).expanded
+    assert sum(1 for r in again.columns[2] if r.role == GROUP and r.expanded) >= 1
+    # No room: nothing opens by itself.
+    tight = build_wiring(edges, WiringOptions(max_rows=5, top_n=5))
+    assert not any(r.expanded for r in tight.columns[2])

@@ -137,3 +137,18 @@ def test_export_draws_what_the_window_draws(qtbot, tmp_path, real_window):
     svg = tmp_path / "graph.svg"
     assert graph.export(str(svg))
     assert "SENDERS" in svg.read_text() and QRectF(graph.viewport().rect()).width() > 0
+
+
+def test_the_signal_search_box_filters_every_view(qtbot, real_window):
+    graph, window = real_window.graph, real_window
+    with qtbot.waitSignal(window.controller.filterChanged, timeout=5000):
+        window.filters.search.setText("post_")  # post_save, post_init, post_delete, ...
+    shown = {n for (k, n) in graph.nodes if k == "signal"}
+    assert shown and all("post_" in n for n in shown)
+    signals = window.state.store.column("signal", window.controller.selection.rows)
+    names = {window.state.strings.get(int(s)) for s in set(signals.tolist())}
+    assert names and all("post_" in n for n in names)
+    with qtbot.waitSignal(window.controller.filterChanged, timeout=5000):
+        window.filters.search.setText("no-such-signal")
+    assert window.controller.selection.rows.size == 0
+    assert not any(k == "signal" for k, _ in graph.nodes)

@@ -48,6 +48,10 @@ def test_svg_export_of_one_signal_and_of_the_timeline(tmp_path, capsys):
     assert main(["export", "--format", "png", "--timeline", str(REAL_RECORDING),
                  "--out", str(timeline)]) == 0
     assert QImage(str(timeline)).width() > 600
+    window = tmp_path / "window.png"
+    assert main(["export", "--format", "png", "--window", str(REAL_RECORDING),
+                 "--out", str(window)]) == 0
+    assert QImage(str(window)).size().toTuple() == (1600, 1000)
 
 
 def test_export_errors_are_clear(tmp_path, capsys):
@@ -60,3 +64,4 @@ def test_export_errors_are_clear(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
     assert main(["export", "--format", "svg", str(REAL_RECORDING), "--out", str(out)]) == 2
     assert main(["export", str(REAL_RECORDING), "--timeline"]) == 2
+    assert main(["export", str(REAL_RECORDING), "--window"]) == 2

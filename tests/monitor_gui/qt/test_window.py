@@ -363,3 +363,25 @@ def test_one_slow_threshold_marks_the_demos_slow_receiver_everywhere(monitor):
     assert any("≥ 100 ms" in text for _, text in window.graph.legend())
     assert model.index(0, 4).data(Qt.ItemDataRole.ForegroundRole) is None
     assert "class='slow'" not in window.details.render_html(monitor.state.store.row(0))
+
+
+def test_a_busy_stream_redraws_the_graph_at_most_every_quarter_second(qtbot, monitor,
+                                                                     scenario):
+    from monitor_gui.qt import window as window_module
+
+    window, graph = monitor.window, monitor.window.graph
+    feed(monitor, scenario.frames(2))
+    before = graph.edges[("signal->receiver", SIG + "post_save",
+                          "accounts.receivers.create_profile")].count
+    monitor.controller.rate = 50_000.0  # as the rate timer reports under a flood
+    window._graph_at = window_module.time.monotonic()  # the graph was just redrawn
+    feed(monitor, scenario.frames(2))
+    edge = graph.edges[("signal->receiver", SIG + "post_save",
+                        "accounts.receivers.create_profile")]
+    assert edge.count == before and window._graph_timer.isActive()  # not yet...
+    qtbot.waitUntil(lambda: graph.edges[("signal->receiver", SIG + "post_save",
+                                         "accounts.receivers.create_profile")].count > before,
+                    timeout=5000)  # ...but soon, without another tick
+    monitor.controller.rate = 0.0  # quiet again: each change at once
+    feed(monitor, scenario.frames(1))
+    assert not window._graph_timer.isActive()

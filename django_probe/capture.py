@@ -327,7 +327,7 @@ class Recorder:
         info = (request_id[:64] if type(request_id) is str and request_id
                 else self._new_request_id(),
                 intern(method) if type(method) is str else "",
-                intern(path[:512]) if type(path) is str else "")
+                intern(self.describe.redact_path(path[:512])) if type(path) is str else "")
         current_request.set(info)
 
     def finish(self, signal: Signal, sender: Any, method: str, named: dict[str, Any],

@@ -44,6 +44,9 @@ DEFAULTS: dict[str, object] = {
     "IGNORE_SIGNALS": (),
     # Extra regex of sensitive names, added to the built-in ones (never replaces them).
     "REDACT_PATTERN": None,
+    # Extra regexes of secret URL path segments (each matched against a whole segment),
+    # added to the built-in ones: password-reset tokens and long random strings.
+    "REDACT_PATHS": (),
     # Longest summary of one value (kwargs, return values, exception messages).
     "VALUE_MAX_LENGTH": 120,
     # Most keyword arguments summarized per dispatch.
@@ -160,6 +163,17 @@ def value_problem(key: str, value: object) -> str | None:
         if not all(isinstance(name, str) for name in value):
             return "must contain only strings (dotted signal names)"
         return None
+    if key == "REDACT_PATHS":
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            return "must be a list or tuple of regular expression strings"
+        for pattern in value:
+            if not isinstance(pattern, str):
+                return f"must contain only strings, not {type(pattern).__name__}"
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                return f"{pattern!r} is not a valid regular expression: {exc}"
+        return None
     if key == "REDACT_PATTERN":
         if value is None:
             return None
@@ -199,6 +213,7 @@ class ProbeConfig:
     stream_empty: bool = False
     ignore_signals: frozenset[str] = frozenset()
     redact_pattern: str | None = None
+    redact_paths: tuple[str, ...] = ()
     value_max_length: int = 120
     kwargs_max_items: int = 16
     linger_ms: int = 200
@@ -231,6 +246,7 @@ class ProbeConfig:
         if env_endpoint and endpoint_problem(env_endpoint) is None:
             merged["ENDPOINT"] = env_endpoint
         merged["IGNORE_SIGNALS"] = frozenset(merged["IGNORE_SIGNALS"])  # type: ignore[arg-type]
+        merged["REDACT_PATHS"] = tuple(merged["REDACT_PATHS"])  # type: ignore[arg-type]
         for key in CURVE_KEYS:
             if isinstance(merged[key], bytes):
                 merged[key] = merged[key].decode("ascii")  # type: ignore[union-attr]

@@ -21,7 +21,7 @@ import types
 import uuid
 import weakref
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import islice
 from typing import Any
 
@@ -38,6 +38,7 @@ from .introspect import (
     model_facts,
 )
 from .naming import ReceiverNames, as_is
+from .paths import PathRedactor
 
 REDACTED = "********************"  # the same mask Django's error reporter uses
 
@@ -71,13 +72,16 @@ class Describer:
 
     def __init__(self, max_len: int = 120, max_items: int = 16,
                  extra_pattern: str | None = None,
-                 intern: Callable[[str], int | str] = as_is) -> None:
+                 intern: Callable[[str], int | str] = as_is,
+                 path_patterns: Sequence[str] = ()) -> None:
         pattern = f"{DJANGO_SENSITIVE}|{EXTRA_SENSITIVE}"
         if extra_pattern:
             pattern = f"{pattern}|{extra_pattern}"
         self.sensitive = re.compile(pattern, re.IGNORECASE)
         self.max_len = max_len
         self.max_items = max_items
+        # Every request path leaves through this (a password-reset link holds a token).
+        self.redact_path = PathRedactor(path_patterns)
         # Names that events carry go through ``intern`` (the probe's Interner.ref: an id,
         # or the name itself past its limit); by default the names themselves.
         self._intern = intern
@@ -214,7 +218,7 @@ class Describer:
             fields = data(value)
             method, path = fields.get("method"), fields.get("path")
             return (f"{class_name(cls)} {method if type(method) is str else '?'} "
-                    f"{path if type(path) is str else '?'}")
+                    f"{self.redact_path(path) if type(path) is str else '?'}")
         if kind is _TYPE:
             return self.type_label(value)
         if kind is _LAZY:
@@ -306,14 +310,15 @@ class Describer:
         # (headers and cookies are never read), and costs a fraction of six key summaries.
         method = value.get("REQUEST_METHOD")
         if type(method) is str and type(value.get("PATH_INFO")) is str:
-            return (f"<WSGI environ {method[:16]} {value['PATH_INFO'][:self.max_len]} "
+            path = self.redact_path(value["PATH_INFO"][:self.max_len])
+            return (f"<WSGI environ {method[:16]} {path} "
                     f"({len(value)} keys)>")
         kind = value.get("type")
         if type(kind) is str and kind in ("http", "websocket") \
                 and type(value.get("path")) is str:
             method = value.get("method")
             method = method[:16] + " " if type(method) is str else ""
-            return f"<ASGI {kind} scope {method}{value['path'][:self.max_len]}>"
+            return f"<ASGI {kind} scope {method}{self.redact_path(value['path'][:self.max_len])}>"
         parts = []
         for index, (k, v) in enumerate(value.items()):
             if index >= 6:

@@ -49,7 +49,7 @@ class Probe:
         intern = self.strings.ref
         self.registry = SignalRegistry(intern)
         self.describer = Describer(config.value_max_length, config.kwargs_max_items,
-                                   config.redact_pattern, intern)
+                                   config.redact_pattern, intern, config.redact_paths)
         self.watcher = TopologyWatcher(self.registry, self.describer,
                                        interval=config.topology_interval)
         self.recorder = Recorder(sink or (lambda event: None), self.describer, self.registry,

@@ -2,11 +2,12 @@
 
     python bench/bench_probe.py [--rounds 40] [--quick] [--only a,d]
 
-Scenarios (targets from issue 2):
-  a  send() with one trivial receiver        <= +2 us median per dispatch
-  b  send() with no receivers                <= +0.3 us
-  c  20k model instantiations (pre/post_init) <= 1.10x
-  d  login + page request via the test client <= 1.03x
+Scenarios (targets from issue 14, pure Python):
+  a  send() with one trivial receiver, streamed <= +2.5 us median per dispatch
+  b  send() with no receivers                   <= +0.2 us
+  c  20k model instantiations (pre/post_init)   <= 1.05x
+  d  login + page request via the test client   (its target, <= 1.02x, is counted in
+     instructions by bench_probe_instructions.py; the wall ratio here is for information)
   d_control  (d) without the probe in both columns: the noise floor of (d)
 Every dispatch with receivers is streamed over real zmq to a live subscriber process
 (a PULL socket in a separate process that counts what it receives).
@@ -213,10 +214,10 @@ def main() -> int:
         for i in range(n):
             User(username="u", pk=i)
 
-    scenarios = {"a_send_one_receiver": (a, 20_000 // scale, "us_added", 2.0),
-                 "b_send_no_receiver": (b, 50_000 // scale, "us_added", 0.3),
-                 "c_model_init_20k": (c, 20_000 // scale, "ratio", 1.10),
-                 "d_login_and_page": (d, max(60 // scale, 10), "ratio", 1.03),
+    scenarios = {"a_send_one_receiver": (a, 20_000 // scale, "us_added", 2.5),
+                 "b_send_no_receiver": (b, 50_000 // scale, "us_added", 0.2),
+                 "c_model_init_20k": (c, 20_000 // scale, "ratio", 1.05),
+                 "d_login_and_page": (d, max(60 // scale, 10), "ratio", 1.02),
                  # A/A control: (d) with Django's own methods in both columns. Its ratio is
                  # this machine's noise floor for (d); no probe code runs in either.
                  "d_control_without_both": (d, max(60 // scale, 10), "control", None)}

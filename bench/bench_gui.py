@@ -71,6 +71,22 @@ def produce(endpoint: str, rate: int, seconds: float, ready: mp.Event, senders: 
     sock.close(linger=1000)
 
 
+def time_ticks(monitor) -> list[float]:
+    """Time every apply slice (decode + apply + model notifications) on the GUI thread:
+    the controller's timer calls a timed wrapper; the returned list fills in ms."""
+    ticks: list[float] = []
+    original = monitor.controller.tick
+
+    def timed_tick() -> None:
+        t = time.perf_counter()
+        original()
+        ticks.append((time.perf_counter() - t) * 1000)
+
+    monitor.controller.timer.timeout.disconnect(original)
+    monitor.controller.timer.timeout.connect(timed_tick)
+    return ticks
+
+
 def measure_stalls(app, seconds: float) -> list[float]:
     """Run the event loop for ``seconds``; return how late each 10 ms probe tick was (ms)."""
     from PySide6.QtCore import QElapsedTimer, QTimer
@@ -185,17 +201,7 @@ def main() -> None:
         endpoint = window.status.endpoint or ""
     idle = measure_stalls(app, seconds)
 
-    ticks: list[float] = []
-    original_tick = monitor.controller.tick
-
-    def timed_tick() -> None:
-        t = time.perf_counter()
-        original_tick()
-        ticks.append((time.perf_counter() - t) * 1000)
-
-    # Time every apply slice (decode + apply + model notifications) on the GUI thread.
-    monitor.controller.timer.timeout.disconnect(original_tick)
-    monitor.controller.timer.timeout.connect(timed_tick)
+    ticks = time_ticks(monitor)
     ready = mp.get_context("spawn").Event()
     producer = mp.get_context("spawn").Process(
         target=produce, args=(endpoint, args.rate, seconds, ready, args.senders), daemon=True)

@@ -273,7 +273,7 @@ def case_open1m(args) -> dict:
 def case_live(args) -> dict:
     import multiprocessing as mp
 
-    from bench.bench_gui import GcPauses, measure_stalls, produce, summary
+    from bench.bench_gui import GcPauses, measure_stalls, produce, summary, time_ticks
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from monitor_gui.qt.app import build
@@ -287,16 +287,7 @@ def case_live(args) -> dict:
     while not endpoint.rsplit(":", 1)[-1].isdigit() and time.perf_counter() < deadline:
         app.processEvents()
         endpoint = w.status.endpoint or ""
-    ticks: list[float] = []
-    original = monitor.controller.tick
-
-    def timed_tick() -> None:
-        t = time.perf_counter()
-        original()
-        ticks.append((time.perf_counter() - t) * 1000)
-
-    monitor.controller.timer.timeout.disconnect(original)
-    monitor.controller.timer.timeout.connect(timed_tick)
+    ticks = time_ticks(monitor)
     ctx = mp.get_context("spawn")
     ready = ctx.Event()
     producer = ctx.Process(target=produce, args=(endpoint, 50_000, args.seconds, ready, 500),

@@ -169,21 +169,24 @@ def value_problem(key: str, value: object) -> str | None:
         for pattern in value:
             if not isinstance(pattern, str):
                 return f"must contain only strings, not {type(pattern).__name__}"
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                return f"{pattern!r} is not a valid regular expression: {exc}"
+            problem = _regex_problem(pattern)
+            if problem:
+                return f"{pattern!r} {problem}"
         return None
     if key == "REDACT_PATTERN":
         if value is None:
             return None
         if not isinstance(value, str):
             return f"must be a regular expression string or None, not {type(value).__name__}"
-        try:
-            re.compile(value)
-        except re.error as exc:
-            return f"is not a valid regular expression: {exc}"
-        return None
+        return _regex_problem(value)
+    return None
+
+
+def _regex_problem(pattern: str) -> str | None:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return f"is not a valid regular expression: {exc}"
     return None
 
 

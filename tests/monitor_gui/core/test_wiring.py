@@ -183,3 +183,31 @@ def test_room_left_opens_the_busiest_apps_unless_the_user_closed_them():
     # No room: nothing opens by itself.
     tight = build_wiring(edges, WiringOptions(max_rows=5, top_n=5))
     assert not any(r.expanded for r in tight.columns[2])
+
+
+def test_the_cascade_names_the_receiver_whose_time_slice_holds_each_child():
+    """Receivers run one after the other: a child that starts inside the second one's slice
+    of its parent's time was sent by the second one (and past the end: by the last)."""
+    from monitor_gui.core.state import MonitorState
+    from tests.monitor_gui.core.events import dispatch, frame, receiver
+
+    t0 = 1_700_000_000_000_000_000
+    calls = [receiver(name, "app.receivers", dur) for name, dur in
+             (("first", 10_000), ("second", 20_000), ("third", 30_000))]
+    events = [dispatch(2, ts=t0 + 15_000, parent=1, signal="app.signals.from_second",
+                       sender="app.A"),
+              dispatch(3, ts=t0 + 45_000, parent=1, signal="app.signals.from_third",
+                       sender="app.B"),
+              dispatch(4, ts=t0 + 5_000, parent=1, signal="app.signals.from_first",
+                       sender="app.C"),
+              dispatch(5, ts=t0 + 90_000, parent=1, signal="app.signals.late", sender="app.D"),
+              dispatch(1, ts=t0, receivers=calls, dur=60_000)]
+    state = MonitorState(capacity=100)
+    state.apply([frame(events)])
+    links = cascade_links(state)
+    assert links == {
+        (POST_SAVE, "app.receivers.first"): {("app.C", "app.signals.from_first")},
+        (POST_SAVE, "app.receivers.second"): {("app.A", "app.signals.from_second")},
+        (POST_SAVE, "app.receivers.third"): {("app.B", "app.signals.from_third"),
+                                             ("app.D", "app.signals.late")},
+    }

@@ -1,4 +1,4 @@
-"""The only module that touches Django's private dispatch internals.
+"""The sync dispatch mirrors (the hot path) and ``install()``.
 
 ``install()`` replaces ``Signal.send``, ``send_robust``, ``asend`` and ``asend_robust``
 on the class with instrumented mirrors of Django's own implementations. Each mirror
@@ -8,40 +8,50 @@ receiver or decorator would add a frame and shift ``warnings.warn(stacklevel=N)`
 Return values, exceptions, receiver order, logging of ``send_robust`` failures and
 the ``NO_RECEIVERS`` fast path are those of Django. Tested per Django version:
 4.2 (no async support, list-comprehension ``send``) and 5.0+ (sync and async receivers).
+This module (the sync mirrors for Django >= 5.0) and its two parts, ``_dispatch_async``
+(``asend``/``asend_robust``, and the helpers that run ``send()``'s async receivers) and
+``_dispatch_legacy`` (Django 4.2's sync mirrors), are the only ones that touch Django's
+private dispatch internals.
 
 The six mirrors repeat the same few lines before and after the receiver loop on purpose:
 each reads line by line against Django's method it replaces, and a shared prologue
 helper would cost a call and a tuple on the hot path of every dispatch.
+
+Reading one ``send()`` top to bottom: ``send()`` below (no receiver: ``_counted``, that
+is ``capture.Recorder.counted``, else ``Recorder.empty`` in ``counts.py``); then
+``capture.py``: ``Recorder.enter()`` (which calls ``call_site()`` here) makes the
+dispatch's ``_Nest``, each receiver ends with ``_Nest.returned()``/``raised()``, and
+``Recorder.finish()`` builds the event (names and values from ``describe.py``) and hands
+it to the sink, ``Publisher.submit()`` (``publisher.py``), which packs it
+(``wire.pack_event``) and queues it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import logging
 import sys
 import weakref
 from typing import Any
 
-from asgiref.sync import async_to_sync, sync_to_async
 from django.core.signals import request_started as _request_started
 from django.dispatch import dispatcher
 from django.dispatch.dispatcher import NO_RECEIVERS, Signal
 
-from . import clock, wire
-from .capture import RAISED, RETURNED, Recorder
+from . import _dispatch_async, _dispatch_legacy, wire
+from ._dispatch_async import asend, asend_robust, run_async, run_async_robust
+from ._dispatch_legacy import send_legacy, send_robust_legacy
+from .capture import Recorder
 from .naming import SignalRegistry, creation_frame
 
-_now = clock.perf_counter_ns  # the real monotonic clock, out of time-mocking libraries' reach
 _getframe = sys._getframe
-_logger = logging.getLogger("django.dispatch")  # Django 4.2 logs send_robust failures here
 
 MODERN = hasattr(Signal, "asend")  # Django >= 5.0: async receivers, asend/asend_robust
 METHOD_NAMES = ("send", "send_robust", "asend", "asend_robust") if MODERN else (
     "send", "send_robust")
 _ORIGINALS: dict[str, Any] = {name: Signal.__dict__[name] for name in (*METHOD_NAMES, "__init__")}
 # Frames in these files are the dispatcher, not the call site of send().
-_SKIP_FILES = {dispatcher.__file__, __file__}
+_SKIP_FILES = {dispatcher.__file__, __file__, _dispatch_async.__file__,
+               _dispatch_legacy.__file__}
 
 _rec: Recorder  # set by install(); read once per dispatch into a local
 _enter: Any  # the recorder's enter(), set by install(): the dispatch's capture.Nest
@@ -84,66 +94,10 @@ def call_site() -> wire.CallSite | None:
     return site
 
 
-def _async_done(nest: Any, receiver: Any, started: int, task: asyncio.Future) -> None:
-    duration = _now() - started
-    if task.cancelled():
-        nest.record(receiver, duration, RAISED, asyncio.CancelledError())
-    elif task.exception() is not None:
-        nest.record(receiver, duration, RAISED, task.exception())
-    else:
-        nest.record(receiver, duration, RETURNED, task.result())
-
-
-def _gather_timed(nest: Any, receivers: list, signal: Signal, sender: Any,
-                  named: dict) -> asyncio.Future:
-    # Django passes the receivers' coroutines to gather(), which wraps each in a Task;
-    # we create those Tasks ourselves to time them with a done-callback, adding no frame.
-    started = _now()
-    tasks = []
-    for receiver in receivers:
-        task = asyncio.ensure_future(receiver(signal=signal, sender=sender, **named))
-        task.add_done_callback(functools.partial(_async_done, nest, receiver, started))
-        tasks.append(task)
-    return asyncio.gather(*tasks)
-
-
-# --------------------------------------------------------------------------- Django >= 5.0
-#
-# send()'s and send_robust()'s async receivers run from module-level helpers, not from
-# closures inside the mirrors as in Django: a nested function turns every variable it uses
-# into a cell, which costs every dispatch ~75 ns even when no receiver is async. The
-# receivers' own frames are unchanged (they run in async_to_sync's event loop either way).
-
-
-def _send_async(nest: Any, async_receivers: list, signal: Signal, sender: Any,
-                named: dict) -> Any:
-    async def asend():
-        async_responses = await _gather_timed(nest, async_receivers, signal, sender, named)
-        return zip(async_receivers, async_responses, strict=False)
-
-    return async_to_sync(asend)()
-
-
-def _send_robust_async(nest: Any, async_receivers: list, signal: Signal, sender: Any,
-                       named: dict) -> Any:
-    async def asend_and_wrap_exception(receiver):
-        t = _now()
-        try:
-            response = await receiver(signal=signal, sender=sender, **named)
-        except Exception as err:
-            nest.record(receiver, _now() - t, RAISED, err)
-            signal._log_robust_failure(receiver, err)
-            return err
-        nest.record(receiver, _now() - t, RETURNED, response)
-        return response
-
-    async def asend():
-        async_responses = await asyncio.gather(
-            *(asend_and_wrap_exception(receiver) for receiver in async_receivers)
-        )
-        return zip(async_receivers, async_responses, strict=False)
-
-    return async_to_sync(asend)()
+# send()'s and send_robust()'s async receivers run from module-level helpers
+# (_dispatch_async), not from closures inside the mirrors as in Django: a nested function
+# turns every variable it uses into a cell, which costs every dispatch ~75 ns even when no
+# receiver is async.
 
 
 def send(self, sender, **named):
@@ -173,7 +127,7 @@ def send(self, sender, **named):
             nest.returned(receiver, response)  # its end is the next one's start
             responses.append((receiver, response))
         if async_receivers:
-            responses.extend(_send_async(nest, async_receivers, self, sender, named))
+            responses.extend(run_async(nest, async_receivers, self, sender, named))
             nest.resume()
     except BaseException:  # (not a finally: no "did it raise" flag to keep and test)
         rec.finish(self, sender, "send", named, nest, sync_receivers, async_receivers, True)
@@ -211,7 +165,7 @@ def send_robust(self, sender, **named):
                 nest.returned(receiver, response)
                 responses.append((receiver, response))
         if async_receivers:
-            responses.extend(_send_robust_async(nest, async_receivers, self, sender, named))
+            responses.extend(run_async_robust(nest, async_receivers, self, sender, named))
             nest.resume()
     except BaseException:
         rec.finish(self, sender, "send_robust", named, nest, sync_receivers, async_receivers,
@@ -219,203 +173,6 @@ def send_robust(self, sender, **named):
         raise
     rec.finish(self, sender, "send_robust", named, nest, sync_receivers, async_receivers,
                False)
-    return responses
-
-
-async def asend(self, sender, **named):
-    rec = _rec
-    if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
-        rec.empty(self, sender, "asend", named)
-        return []
-    sync_receivers, async_receivers = self._live_receivers(sender)
-    if not sync_receivers and not async_receivers:
-        rec.empty(self, sender, "asend", named)
-        return []
-    if self is _request_started:
-        rec.begin_request(self, named)
-    nest = _enter()
-    ok = False
-    try:
-        if sync_receivers:
-
-            @sync_to_async
-            def sync_send():
-                responses = []
-                for receiver in sync_receivers:
-                    t = _now()
-                    try:
-                        response = receiver(signal=self, sender=sender, **named)
-                    except BaseException as exc:
-                        nest.record(receiver, _now() - t, RAISED, exc)
-                        raise
-                    nest.record(receiver, _now() - t, RETURNED, response)
-                    responses.append((receiver, response))
-                return responses
-
-        else:
-
-            async def sync_send():
-                return []
-
-        responses, async_responses = await asyncio.gather(
-            sync_send(),
-            _gather_timed(nest, async_receivers, self, sender, named),
-        )
-        responses.extend(zip(async_receivers, async_responses, strict=False))
-        ok = True
-    finally:
-        nest.resume()  # the dispatch ends now (its receivers ran concurrently)
-        rec.finish(self, sender, "asend", named, nest, sync_receivers, async_receivers, not ok)
-    return responses
-
-
-async def asend_robust(self, sender, **named):
-    rec = _rec
-    if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
-        rec.empty(self, sender, "asend_robust", named)
-        return []
-    sync_receivers, async_receivers = self._live_receivers(sender)
-    if not sync_receivers and not async_receivers:
-        rec.empty(self, sender, "asend_robust", named)
-        return []
-    if self is _request_started:
-        rec.begin_request(self, named)
-    nest = _enter()
-    ok = False
-    try:
-        if sync_receivers:
-
-            @sync_to_async
-            def sync_send():
-                responses = []
-                for receiver in sync_receivers:
-                    t = _now()
-                    try:
-                        response = receiver(signal=self, sender=sender, **named)
-                    except Exception as err:
-                        nest.record(receiver, _now() - t, RAISED, err)
-                        self._log_robust_failure(receiver, err)
-                        responses.append((receiver, err))
-                    else:
-                        nest.record(receiver, _now() - t, RETURNED, response)
-                        responses.append((receiver, response))
-                return responses
-
-        else:
-
-            async def sync_send():
-                return []
-
-        async def asend_and_wrap_exception(receiver):
-            t = _now()
-            try:
-                response = await receiver(signal=self, sender=sender, **named)
-            except Exception as err:
-                nest.record(receiver, _now() - t, RAISED, err)
-                self._log_robust_failure(receiver, err)
-                return err
-            nest.record(receiver, _now() - t, RETURNED, response)
-            return response
-
-        responses, async_responses = await asyncio.gather(
-            sync_send(),
-            asyncio.gather(
-                *(asend_and_wrap_exception(receiver) for receiver in async_receivers),
-            ),
-        )
-        responses.extend(zip(async_receivers, async_responses, strict=False))
-        ok = True
-    finally:
-        nest.resume()
-        rec.finish(self, sender, "asend_robust", named, nest, sync_receivers, async_receivers,
-                   not ok)
-    return responses
-
-
-# --------------------------------------------------------------------------- Django 4.2
-
-
-def send_legacy(self, sender, **named):
-    if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
-        if not _counted(self, sender):  # as in send()
-            _rec.empty(self, sender, "send", named)
-        return []
-    rec = _rec
-    live = self._live_receivers(sender)
-    if not live:
-        rec.empty(self, sender, "send", named)
-        return []
-    if self is _request_started:
-        rec.begin_request(self, named)
-    nest = _enter()
-    marks: list = []
-    mark = marks.append
-    responses = None
-    try:
-        # Django 4.2 calls receivers from a list comprehension, which is its own frame on
-        # Python < 3.12; we keep the comprehension so the depth matches, and time each
-        # receiver by recording a mark just before calling it (append() returns None).
-        responses = [
-            (receiver, receiver(signal=self, sender=sender, **named))
-            for receiver in live
-            if not mark((receiver, _now()))
-        ]
-        return responses
-    except BaseException as exc:
-        end = _now()  # the receivers that ran returned, but their results are gone
-        for i, (r, t) in enumerate(marks):
-            last = i + 1 == len(marks)
-            nest.record(r, (end if last else marks[i + 1][1]) - t,
-                        RAISED if last else RETURNED, exc if last else None)
-        raise
-    finally:
-        nest.resume()  # the dispatch ends now
-        if responses is not None:
-            end = nest.t_last
-            for i, (r, t) in enumerate(marks):
-                nest.record(r, (marks[i + 1][1] if i + 1 < len(marks) else end) - t,
-                            RETURNED, responses[i][1])
-        rec.finish(self, sender, "send", named, nest, live, [], responses is None)
-        marks = None
-
-
-def send_robust_legacy(self, sender, **named):
-    rec = _rec
-    if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
-        rec.empty(self, sender, "send_robust", named)
-        return []
-    live = self._live_receivers(sender)
-    if not live:
-        rec.empty(self, sender, "send_robust", named)
-        return []
-    if self is _request_started:
-        rec.begin_request(self, named)
-    nest = _enter()
-    try:
-        responses = []
-        for receiver in live:
-            try:
-                response = receiver(signal=self, sender=sender, **named)
-            except Exception as err:
-                nest.raised(receiver, err)
-                _logger.error(
-                    "Error calling %s in Signal.send_robust() (%s)",
-                    receiver.__qualname__,
-                    err,
-                    exc_info=err,
-                )
-                responses.append((receiver, err))
-                nest.resume()  # the next receiver starts after the logging
-            except BaseException as exc:
-                nest.raised(receiver, exc)
-                raise
-            else:
-                nest.returned(receiver, response)
-                responses.append((receiver, response))
-    except BaseException:
-        rec.finish(self, sender, "send_robust", named, nest, live, [], True)
-        raise
-    rec.finish(self, sender, "send_robust", named, nest, live, [], False)
     return responses
 
 
@@ -455,6 +212,8 @@ def install(recorder: Recorder) -> None:
         _intern = recorder.intern
         _sites.clear()  # its refs belong to another interner
     _rec = recorder
+    _dispatch_async.bind(recorder)
+    _dispatch_legacy.bind(recorder)
     recorder.site = call_site
     _enter = recorder.enter
     _counted = recorder.counted

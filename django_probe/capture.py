@@ -9,17 +9,17 @@ application objects, so nothing is kept alive once the dispatch returns.
 from __future__ import annotations
 
 import itertools
-import secrets
 import threading
 import weakref
 from collections.abc import Callable
-from contextvars import ContextVar
 from typing import Any
 
 from django.core import signals as core_signals
 from django.dispatch import Signal
 
 from . import clock, forks, wire
+from .context import RequestContext, current_dispatch, current_request, innermost_running
+from .counts import NoReceiverCounts
 from .describe import Describer
 from .naming import SignalRegistry, as_is
 
@@ -76,32 +76,9 @@ class _Nest:
         self.t_last = _now()
 
 
-# The innermost dispatch this code runs in: the parent of any dispatch it starts. A
-# ContextVar (not a thread-local) so what asend() gathers, and what asgiref runs in other
-# threads, see it. A dispatch sets it once when it starts (Recorder.enter) and marks its
-# nest done when it ends instead of resetting it: a reset costs a second context update
-# on every dispatch. Readers skip ended nests, so the parent is always the innermost
-# dispatch *still running*, also for work a receiver scheduled to run later.
-current_dispatch: ContextVar[_Nest | None] = ContextVar("django_probe_dispatch", default=None)
+# The innermost dispatch (context.current_dispatch): set once per dispatch by enter(),
+# read through innermost_running().
 _current_nest, _set_nest = current_dispatch.get, current_dispatch.set
-
-
-def _running(nest: _Nest | None) -> _Nest | None:
-    """The innermost nest still running from ``nest`` on (readers skip ended ones)."""
-    while nest is not None and nest.done:
-        nest = nest.up
-    return nest
-
-
-def current_parent() -> int | None:
-    """Id of the innermost running dispatch around the caller, or None."""
-    nest = _running(_current_nest())
-    return None if nest is None else nest.id
-
-# The HTTP request being handled, noticed from request_started itself (no middleware).
-current_request: ContextVar[wire.RequestInfo | None] = ContextVar(
-    "django_probe_request", default=None
-)
 
 
 class _ThreadState:
@@ -135,7 +112,6 @@ _KIND = wire.KIND_DISPATCH
 # full collections (measured: ~2 µs per dispatch). wire.typed() gives them names back.
 _current_thread = threading.current_thread
 _get_ident = threading.get_ident
-_request_started = core_signals.request_started
 _request_finished = core_signals.request_finished
 _request_now = current_request.get  # bound once: read on every dispatch
 
@@ -152,8 +128,9 @@ def _after_fork_in_child() -> None:
 forks.register(_after_fork_in_child)
 
 
-class Recorder:
-    """Everything the instrumented ``send`` needs, bundled so install/uninstall swap one object."""
+class Recorder(NoReceiverCounts, RequestContext):
+    """Everything the instrumented ``send`` needs, bundled so install/uninstall swap one
+    object. Dispatches without receivers are counts.py's part of it, requests context.py's."""
 
     def __init__(self, sink: Sink, describer: Describer, registry: SignalRegistry, *,
                  intern: Callable[[str], int | str] = as_is, stream_empty: bool = False,
@@ -191,7 +168,7 @@ class Recorder:
     def enter(self) -> _Nest:
         """Start a dispatch's nest: its parent is the innermost running dispatch, its call
         site that of the mirror calling this; the receivers' clock starts."""
-        nest = _Nest(self.next_id(), _running(_current_nest()), self.site())
+        nest = _Nest(self.next_id(), innermost_running(_current_nest()), self.site())
         _set_nest(nest)
         return nest
 
@@ -199,7 +176,7 @@ class Recorder:
         """An ended nest for an event that is no dispatch of ours (receivers mode): a new
         id and the running dispatch around the caller as parent; the context is left as
         it is."""
-        nest = _Nest(self.next_id(), _running(_current_nest()), site)
+        nest = _Nest(self.next_id(), innermost_running(_current_nest()), site)
         nest.done = True
         return nest
 
@@ -217,118 +194,8 @@ class Recorder:
         self.sink = publisher.submit
         self.on_failure = publisher.count_lost
 
-    # ------------------------------------------------------------------ no receivers
-
-    def counted(self, signal: Signal, sender: Any) -> bool:
-        """Count one more send() of a known (signal, sender) without receivers; False
-        when the pair is new (then the hook calls empty())."""
-        entry = self.empty_counts.get((id(signal), id(sender), "send"))
-        if entry is None:
-            return False
-        entry[2] += 1  # may lose an increment under a thread race; counts are advisory
-        return True
-
-    def empty(self, signal: Signal, sender: Any, method: str, named: dict[str, Any]) -> None:
-        """Count a dispatch that found no receiver (the pre_init/post_init hot path)."""
-        key: tuple = (id(signal), id(sender), method)
-        if signal is _request_started or signal is _request_finished:
-            # Keyed apart, so the hook's inline counting (a 3-tuple lookup) never matches
-            # them and they always come here: the request starts and ends even if nobody
-            # listens.
-            key = (*key, "request")
-            if signal is _request_started:
-                self.begin_request(signal, named)
-        entry = self.empty_counts.get(key)
-        if entry is not None:
-            entry[2] += 1  # may lose an increment under a thread race; counts are advisory
-            if signal is _request_finished:
-                current_request.set(None)
-            return
-        state = getattr(self._tls, "state", None)
-        if state is not None and state.busy:
-            return
-        try:
-            if self.registry.name(signal) in self.ignore:
-                return
-            name = self.registry.ref(signal)
-            sender_ref = self._none if sender is None else self.describe.sender_ref(sender)
-            if self.stream_empty:
-                state = self.thread_state()
-                self.sink((
-                    _KIND, clock.wall_ns(), self.next_id(), current_parent(), name,
-                    sender_ref, method, 0, state.thread, state.ident, None,
-                    current_request.get(), {}, (), False))
-            else:
-                self.empty_counts[key] = [name, sender_ref, 1]
-        except Exception:  # the probe must never break a dispatch; the loss is counted
-            self.on_failure()
-        finally:
-            if signal is _request_finished:
-                current_request.set(None)
-
-    def forget_empty(self) -> None:
-        """Drop the no-receiver counts not drained yet (in a forked child: the parent's)."""
-        self.empty_counts = {}
-        self._empty_since = _now()
-
-    def drain_empty(self) -> wire.Counts | None:
-        """Periodic (publisher thread): the counts since the last call, or None."""
-        counts, self.empty_counts = self.empty_counts, {}
-        rows = [(name, sender, key[2], n) for key, (name, sender, n) in counts.items()]
-        now = _now()
-        window, self._empty_since = now - self._empty_since, now
-        merged: dict[tuple[Any, Any, str], int] = {}
-        for name, sender, method, n in rows:  # (names as refs: one per name)
-            # Distinct sender objects may share a label (e.g. migration-state models).
-            merged[(name, sender, method)] = merged.get((name, sender, method), 0) + n
-        if not merged:
-            return None
-        items = [wire.EmptyCount(name, sender, method, n)
-                 for (name, sender, method), n in merged.items()]
-        return wire.Counts(wire.KIND_COUNTS, now + _WALL_OFFSET_NS, window, items)
 
     # ------------------------------------------------------------------ dispatches
-
-    def _reseed_request_ids(self) -> None:
-        # Also called in a forked child (gunicorn --preload): workers must not share ids.
-        self._request_prefix = secrets.token_hex(4) + "-"
-        self._request_counter = itertools.count(1)
-
-    def _new_request_id(self) -> str:
-        # A random per-probe prefix and a counter: os.urandom per request measured ~40 µs
-        # on this VM. Unique per process instance, which is how the monitor keys them.
-        return f"{self._request_prefix}{next(self._request_counter):x}"
-
-    def begin_request(self, signal: Signal, named: dict[str, Any]) -> None:
-        """request_started carries the WSGI environ or ASGI scope: remember the request."""
-        if signal is not _request_started:
-            return
-        # Exact types only, and never str() of a value: what is not a plain dict of plain
-        # strings is not read (docs/probe.md, "What describing a value may do").
-        environ = named.get("environ")
-        if type(environ) is dict:  # WSGI: a built-in dict of plain strings (PEP 3333)
-            request_id = environ.get("HTTP_X_REQUEST_ID")
-            method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
-        else:
-            scope = named.get("scope")
-            if type(scope) is not dict:
-                return
-            request_id = None
-            headers = scope.get("headers")
-            for header in headers if type(headers) is list or type(headers) is tuple else ():
-                if (type(header) is tuple or type(header) is list) and len(header) == 2 \
-                        and type(header[0]) is bytes and header[0] == b"x-request-id" \
-                        and type(header[1]) is bytes:
-                    request_id = header[1].decode("latin-1")
-                    break
-            method, path = scope.get("method"), scope.get("path")
-        intern = self.intern  # (method and path are names too; a path past the interner's
-        # limit, e.g. with ids in it, travels as itself)
-        info = (request_id[:64] if type(request_id) is str and request_id
-                else self._new_request_id(),
-                intern(method) if type(method) is str else "",
-                intern(self.describe.redact_path(path[:512])) if type(path) is str else "")
-        current_request.set(info)
 
     def finish(self, signal: Signal, sender: Any, method: str, named: dict[str, Any],
                    nest: _Nest, receivers: list, async_receivers: list,

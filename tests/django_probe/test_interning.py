@@ -13,6 +13,7 @@ from django.core.signals import request_finished, request_started
 from django.dispatch import Signal
 
 from django_probe import capture, publisher, runtime, wire
+from django_probe import sender as probe_sender
 from django_probe.conf import ProbeConfig
 from django_probe.strings import Interner
 from tests.django_probe.support import Monitor, reader
@@ -162,7 +163,7 @@ def test_every_id_is_defined_before_its_first_use_in_the_stream(context, wired):
 
 
 def test_no_name_is_sent_twice_in_the_steady_state(context, wired, monkeypatch):
-    monkeypatch.setattr(publisher, "STRINGS_REFRESH_S", 3600.0)
+    monkeypatch.setattr(probe_sender, "STRINGS_REFRESH_S", 3600.0)
     pull = bind(context)
     probe = start_streaming(pull.get(zmq.LAST_ENDPOINT).decode())
     monitor = Monitor()
@@ -208,10 +209,10 @@ def test_a_monitor_that_starts_late_reads_everything(context, wired, monkeypatch
     monkeypatch.setattr(publisher.Publisher, "_start_over",
                         lambda self: setattr(self, "_hello_pending", True))
     if how == "handshake":
-        monkeypatch.setattr(publisher, "STRINGS_REFRESH_S", 3600.0)
+        monkeypatch.setattr(probe_sender, "STRINGS_REFRESH_S", 3600.0)
     else:
-        monkeypatch.setattr(publisher, "STRINGS_REFRESH_S", 0.5)
-        monkeypatch.setattr(publisher, "_handshakes", lambda sock: None)
+        monkeypatch.setattr(probe_sender, "STRINGS_REFRESH_S", 0.5)
+        monkeypatch.setattr(probe_sender, "_handshakes", lambda sock: None)
     first = bind(context)
     endpoint = first.get(zmq.LAST_ENDPOINT).decode()
     start_streaming(endpoint)

@@ -12,7 +12,8 @@ import zmq
 
 from django_probe import wire
 from django_probe.conf import ProbeConfig
-from django_probe.publisher import BEAT_RIDES_UP_TO, Publisher
+from django_probe.publisher import Publisher
+from django_probe.sender import BEAT_RIDES_UP_TO
 
 DEADLINE = 10.0  # seconds; generous for a loaded 2-core machine, only hit when broken
 
@@ -531,7 +532,8 @@ EXIT_SCRIPT = """
 import sys, threading, time
 from django_probe import wire
 from django_probe.conf import ProbeConfig
-from django_probe.publisher import BEAT_RIDES_UP_TO, Publisher
+from django_probe.publisher import Publisher
+from django_probe.sender import BEAT_RIDES_UP_TO
 
 endpoint, mode = sys.argv[1], sys.argv[2]
 pub = Publisher(ProbeConfig(endpoint=endpoint, flush_interval=0.01, linger_ms=300),

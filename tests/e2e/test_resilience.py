@@ -11,7 +11,7 @@ import pytest
 
 from demo_site.seed import DEMO_USERS
 from demo_site.traffic import Browser
-from django_probe.publisher import CONNECT_GRACE
+from django_probe.sender import CONNECT_GRACE
 from tests.e2e.monitor import HeadlessMonitor, count_rows
 from tests.e2e.support import wait_until
 

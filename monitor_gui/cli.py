@@ -1,4 +1,4 @@
-"""The ``signal-monitor`` command: the GUI (default), headless record, replay, export, keys."""
+"""The ``signal-monitor`` command: the GUI (default), record, replay, export, diff, keys."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from django_probe import wire
-from monitor_gui import interrupt
+from monitor_gui import cli_diff, cli_otlp, interrupt
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 PROGRESS_EVERY_S = 1.0
@@ -63,8 +63,9 @@ def _parser() -> argparse.ArgumentParser:
 
     exp = sub.add_parser("export", help="convert a recording to a trace, or draw it as a picture")
     exp.add_argument("file", metavar="FILE")
-    exp.add_argument("--format", choices=["perfetto", "svg", "png"], default="perfetto",
-                     help="perfetto: Chrome trace-event JSON for ui.perfetto.dev; svg, png: "
+    exp.add_argument("--format", choices=["perfetto", "otlp", "svg", "png"], default="perfetto",
+                     help="perfetto: Chrome trace-event JSON for ui.perfetto.dev; otlp: "
+                          "OpenTelemetry spans (OTLP/JSON, or --endpoint); svg, png: "
                           "the window's graph as drawn at its default size (no screen needed)")
     exp.add_argument("--out", metavar="OUT",
                      help="output file (default FILE.trace.json, FILE.svg or FILE.png)")
@@ -74,6 +75,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="svg/png: draw the timeline instead of the graph")
     exp.add_argument("--window", action="store_true",
                      help="svg/png: draw the whole window (for docs)")
+    cli_otlp.add_arguments(exp)
+    cli_diff.add_parser(sub)
 
     keys = sub.add_parser("keys", help="create CurveZMQ certificates for non-loopback use")
     keys.add_argument("directory", metavar="DIR")
@@ -133,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "pip install 'django-signal-monitor[monitor]'")
                 return EXIT_ERROR
         return {"gui": gui, "record": record, "replay": replay, "export": export,
-                "keys": keys}[command](args)
+                "diff": cli_diff.run, "keys": keys}[command](args)
     except UsageError as exc:
         _err(str(exc))
         return EXIT_USAGE
@@ -412,6 +415,11 @@ def _warn_truncated(reader: Any) -> None:
 
 
 def export(args: argparse.Namespace) -> int:
+    problem = cli_otlp.check(args)
+    if problem is not None:
+        raise UsageError(problem)
+    if args.format == "otlp":
+        return cli_otlp.run(args)
     if args.format in ("svg", "png"):
         return _export_picture(args)
     if args.signal or args.timeline or args.window:

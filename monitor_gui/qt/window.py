@@ -153,6 +153,9 @@ class MainWindow(GraphWiring, FilesAndSettings, QMainWindow):
         self.export_action = self._action("Export graph…", "Ctrl+E", self.export_dialog,
                                           "Export the graph as PNG or SVG",
                                           icon=sp.SP_FileDialogDetailedView)
+        self.compare_action = self._action("Compare with…", "Ctrl+D", self.compare_dialog,
+                                           "What changed since a recording (calls, p95, "
+                                           "edges, errors)")
         self.fit_action = self._action("Fit graph", "F", self._fit_graph,
                                        "Fit the whole graph in view",
                                        icon=sp.SP_TitleBarMaxButton)
@@ -183,7 +186,7 @@ class MainWindow(GraphWiring, FilesAndSettings, QMainWindow):
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         bar.setIconSize(bar.iconSize() * 0.8)
         for a in (self.pause_action, self.clear_action, None, self.open_action, self.save_action,
-                  self.export_action, None, self.fit_action, self.follow_action,
+                  self.export_action, self.compare_action, None, self.fit_action, self.follow_action,
                   self.zoom_selection_action, self.help_action):
             bar.addSeparator() if a is None else bar.addAction(a)
         bar.addWidget(self.lanes)

@@ -58,6 +58,28 @@ class FilesAndSettings:
         self.status.showMessage(f"Saved {n:,} dispatches to {path}", 5000)
         self.recordingSaved.emit(path)
 
+    def compare_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Compare with recording (A, before)", "",
+                                              recording_io.FILE_FILTER)
+        if path:
+            self.compare_with(path)
+
+    def compare_with(self, path: str) -> Any:
+        """Show what changed from the recording at ``path`` (A) to what the window holds
+        (B) in a dialog; returns the dialog (None if the file could not be read)."""
+        from monitor_gui.core.diff import diff_states, load_state
+        from monitor_gui.qt.diff_view import DiffDialog
+
+        try:
+            before = load_state(path)
+        except Exception as exc:  # a bad file is the user's data problem, not a crash
+            QMessageBox.warning(self, "Compare", tooltip(f"Cannot open {path}:\n{exc}"))
+            return None
+        report = diff_states(before, self.state, names=(path, "this window"))
+        dialog = DiffDialog(report, self)
+        dialog.show()
+        return dialog
+
     def export_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export graph", "signal-graph.png",
                                               "PNG image (*.png);;SVG drawing (*.svg)")

@@ -39,7 +39,7 @@ def nested_events() -> bytes:
 CHILD = """
 import json, resource, sys, tempfile, time
 from pathlib import Path
-from monitor_gui import cli
+from monitor_gui import cli_record
 from monitor_gui.core.processes import ProcessTable
 from monitor_gui.core.recording import RecordingWriter
 from monitor_gui.core.state import MonitorState
@@ -54,7 +54,7 @@ with tempfile.TemporaryDirectory() as tmp:
     t = time.perf_counter()
     for data in frames:
         state.apply([data])
-        cli._record_frame(data, table, writer, None)
+        cli_record._record_frame(data, table, writer, None)
     seconds = time.perf_counter() - t
     writer.close()
 print(json.dumps({"seconds": seconds, "grown_mb": peak() - before,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from django_probe import wire
-from monitor_gui import cli
+from monitor_gui import cli_record
 from monitor_gui.core.processes import MAX_COUNTER, MAX_EVENTS_PER_S, ProcessTable
 from monitor_gui.core.state import MonitorState
 from tests.monitor_gui.core.events import OTHER, dispatch, frame, heartbeat
@@ -45,7 +45,7 @@ def test_the_record_summary_names_the_liar_instead_of_printing_its_numbers():
     for seq, events in ((0, [dispatch(1), heartbeat(dropped_send=3, sent=1)]), (2, [forged()])):
         decoded = wire.decode_frame(frame(events, seq=seq))
         table.scan(table.account(decoded, SECOND), decoded.events)
-    text = cli._summary(3, table, "out.jsonl")
+    text = cli_record._summary(3, table, "out.jsonl")
     assert str(MAX_U64) not in text.splitlines()[0]
     assert "36893488147419103232" not in text
     assert "lost 0 (not counting 1 lying)" in text

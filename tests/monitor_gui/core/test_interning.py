@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from django_probe import wire
-from monitor_gui import cli
+from monitor_gui import cli_record
 from monitor_gui.core import decode, hold
 from monitor_gui.core.processes import MAX_INFO_CHARS, ProcessTable
 from monitor_gui.core.recording import RecordingWriter, read_recording
@@ -167,7 +167,7 @@ def test_the_recorder_writes_resolved_names_and_keeps_sequence_numbers(tmp_path:
     table = ProcessTable()
     path = tmp_path / "rec.jsonl"
     writer = RecordingWriter(path)
-    written = sum(cli._record_frame(f, table, writer, None) for f in frames)
+    written = sum(cli_record._record_frame(f, table, writer, None) for f in frames)
     writer.close()
     assert written == 5  # Strings, 3 dispatches, heartbeat
     text = path.read_text()
@@ -186,11 +186,11 @@ def test_the_recorder_counts_what_never_resolved(tmp_path: Path):
     waiting = sender.frames(again(traffic(3))[1:])[0]
     table = ProcessTable()
     writer = RecordingWriter(tmp_path / "rec.jsonl")
-    assert cli._record_frame(waiting, table, writer, None) == 0
+    assert cli_record._record_frame(waiting, table, writer, None) == 0
     table.holds.flush()  # the recorder stops
     writer.close()
     assert table.unresolved == 2 and table.lost == 2
-    summary = cli._summary(0, table, "rec.jsonl")
+    summary = cli_record._summary(0, table, "rec.jsonl")
     assert "unresolved 2" in summary and "2 unresolved" in summary
 
 

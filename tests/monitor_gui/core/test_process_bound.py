@@ -121,7 +121,7 @@ def test_table_never_exceeds_the_bound_and_every_event_is_accounted(bound, sends
 
 
 def test_the_recorder_counts_refused_processes_once_and_says_the_table_is_full(tmp_path):
-    from monitor_gui import cli
+    from monitor_gui import cli_record
     from monitor_gui.core.recording import RecordingWriter
 
     table = ProcessTable(max_processes=2)
@@ -129,10 +129,10 @@ def test_the_recorder_counts_refused_processes_once_and_says_the_table_is_full(t
     with RecordingWriter(tmp_path / "rec.jsonl") as writer:
         for i in range(5):
             data = frame([dispatch(1), dispatch(2), heartbeat(sent=2)], proc=boot(i))
-            events += cli._record_frame(data, table, writer, None)
+            events += cli_record._record_frame(data, table, writer, None)
     assert events == 15  # every event recorded and counted once, tracked or not
     assert (table.events, table.malformed, table.refused_events) == (6, 0, 9)
-    text = cli._summary(events, table, "rec.jsonl")
+    text = cli_record._summary(events, table, "rec.jsonl")
     assert text.splitlines()[0] == ("recorded 15 events from 2 processes to rec.jsonl: "
                                     "lost 0, malformed 0")
     assert ("process table full (2 processes): 3 more processes not tracked; their 9 events "

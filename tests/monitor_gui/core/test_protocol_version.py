@@ -6,7 +6,7 @@ import msgpack
 import pytest
 
 from django_probe import wire
-from monitor_gui import cli
+from monitor_gui import cli_record
 from monitor_gui.core import decode as monitor_decode
 from monitor_gui.core.processes import ProcessTable
 from monitor_gui.core.state import MonitorState
@@ -49,6 +49,6 @@ def test_refused_versions_are_counted_and_shown_per_process_and_in_the_summary()
     assert "bad protocol version 2.0" in table.version_error
     recorder = ProcessTable()
     recorder.bad_frame(frame_with_version(3), 1)
-    text = cli._summary(0, recorder, "out.jsonl")
+    text = cli_record._summary(0, recorder, "out.jsonl")
     assert "1 frames refused for their protocol version; latest: protocol version 3" in text
     assert "this monitor speaks 2: upgrade the monitor" in text

@@ -114,7 +114,10 @@ class SenderThread:
         finally:
             try:
                 if handshakes is not None:
-                    # Closed before the context ends, or term() waits for it for ever.
+                    # Stopped and closed before the socket and the context end: libzmq's
+                    # own end of a socket monitor can keep term() waiting for ever.
+                    if sock is not None:
+                        sock.disable_monitor()
                     handshakes.close(linger=0)
             except Exception:
                 next(self._internal)

@@ -186,8 +186,8 @@ class MainWindow(GraphWiring, FilesAndSettings, QMainWindow):
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         bar.setIconSize(bar.iconSize() * 0.8)
         for a in (self.pause_action, self.clear_action, None, self.open_action, self.save_action,
-                  self.export_action, self.compare_action, None, self.fit_action, self.follow_action,
-                  self.zoom_selection_action, self.help_action):
+                  self.export_action, self.compare_action, None, self.fit_action,
+                  self.follow_action, self.zoom_selection_action, self.help_action):
             bar.addSeparator() if a is None else bar.addAction(a)
         bar.addWidget(self.lanes)
         self.addToolBar(bar)

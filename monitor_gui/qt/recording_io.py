@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from django_probe import wire
 
@@ -13,11 +13,17 @@ LOAD_EVENTS = 8_000  # events per apply() while loading (a recording's frames ho
 SAVE_CHUNK = 1_000  # events per frame written
 
 
-def load(controller: Any, path: str) -> int:
+class Loaded(NamedTuple):
+    frames: int  # frames applied
+    warning: str | None  # the file was cut short or damaged: what was recovered
+
+
+def load(controller: Any, path: str) -> Loaded:
     """Replace what is shown by the recording at ``path``; pause live input so it stays.
 
-    Returns the number of frames applied. Malformed lines are the core's business
-    (counted there); an unreadable file raises to the caller, which reports it.
+    Malformed lines are the core's business (counted there); an unreadable file raises
+    to the caller, which reports it; a file cut short (a killed recorder) is read up to
+    the cut and ``warning`` says how much was recovered.
 
     Two things keep a million dispatches within seconds and the memory flat (measured in
     bench/bench_scale.py, docs/performance.md "Monitor at real scale"):
@@ -29,8 +35,9 @@ def load(controller: Any, path: str) -> int:
       reference counts (they hold no cycles), but allocating them triggered ~8,600
       collections, the full ones walking the filling store: 2/3 of the load's time.
     """
-    from monitor_gui.core.recording import read_recording
+    from monitor_gui.core.recording import RecordingReader
 
+    reader = RecordingReader(path)
     controller.set_paused(True)
     controller.clear()
     total = 0
@@ -39,7 +46,7 @@ def load(controller: Any, path: str) -> int:
     try:
         chunk: list[Any] = []
         events = 0
-        for frame in read_recording(path):
+        for frame in reader:
             chunk.append(frame)
             events += len(frame.events) + 1
             if events >= LOAD_EVENTS:
@@ -52,7 +59,7 @@ def load(controller: Any, path: str) -> int:
         if collecting:
             gc.enable()
     controller.apply_now([], notify=True)
-    return total
+    return Loaded(total, reader.warning)
 
 
 def frames_of(state: Any) -> Iterator[wire.Frame]:

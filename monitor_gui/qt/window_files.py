@@ -38,9 +38,13 @@ class FilesAndSettings:
 
     def open_recording(self, path: str) -> None:
         try:
-            recording_io.load(self.controller, path)
+            loaded = recording_io.load(self.controller, path)
         except Exception as exc:  # a bad file is the user's data problem, not a crash
             QMessageBox.warning(self, "Open recording", tooltip(f"Cannot open {path}:\n{exc}"))
+        else:
+            if loaded.warning:  # a recording cut short: say what it still holds
+                self.status.showMessage(loaded.warning, 15_000)
+                self.status.setToolTip(loaded.warning)
         self.timeline.fit_all()
 
     def save_dialog(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django_probe import wire
 from monitor_gui.core.recording import read_recording
 from monitor_gui.qt import recording_io
 
@@ -75,3 +76,21 @@ def test_build_with_open_file_shows_the_recording(tmp_path, qtbot, make_monitor,
         assert opened.window.timeline.follow is False  # fitted to the recording, not live
     finally:
         opened.shutdown()
+
+
+def test_a_recording_cut_short_opens_up_to_the_cut_and_says_so(tmp_path, make_monitor, scenario):
+    from monitor_gui.core.recording import RecordingWriter
+
+    path = tmp_path / "cut.jsonl.gz"
+    with RecordingWriter(path) as writer:
+        for data in scenario.frames(30):
+            writer.write(wire.decode_frame(data))
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) * 2 // 3])  # as if the recorder was SIGKILLed
+    monitor = make_monitor()
+    monitor.window.open_recording(str(path))
+    assert len(monitor.state.store) > 0
+    message = monitor.window.status.currentMessage()
+    assert "recovered" in message and "complete lines" in message
+    assert len(monitor.state.store) <= sum(
+        1 for f in read_recording(path) for e in f.events if e.kind == "D")

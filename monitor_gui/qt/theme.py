@@ -153,14 +153,14 @@ ELLIPSIS = "…"
 def elide_dotted(text: str, width: float, measure: Callable[[str], float]) -> str:
     """``text`` fitted into ``width`` keeping its end: the class or function name.
 
-    Leading tree marks ("   └ ") stay. A dotted name first has its packages shortened
-    to initials from the left ("d.c.handlers.wsgi.WSGIHandler"), then loses whole
-    leading components ("…wsgi.WSGIHandler"); only a last component too long on its own
-    is cut character by character, still from the left. Never in the middle.
+    Leading tree marks ("   └ ") and an instance's "<" stay. A dotted name first has its
+    packages shortened to initials from the left ("d.c.handlers.wsgi.WSGIHandler"), then
+    loses whole leading components ("…wsgi.WSGIHandler"); only a last component too long
+    on its own is cut character by character, still from the left. Never in the middle.
     """
     if measure(text) <= width:
         return text
-    body = text.lstrip(" └")
+    body = text.lstrip(" └<")
     prefix = text[:len(text) - len(body)]
     parts = body.split(".")
     # Initials for the packages, never for the module and name (the last two).

@@ -126,6 +126,9 @@ def test_long_names_keep_their_end():
     assert not any("cor…" in t for t in fitted)  # never in the middle
     assert elide_dotted("   └ " + WSGI, 18, width) == "   └ …WSGIHandler"
     assert elide_dotted("WSGIHandler", 6, width) == "…ndler"
+    # An instance sender keeps its "<" (not the initial of "<django"): "<d.t.base.Template>".
+    template = "<django.template.base.Template>"
+    assert elide_dotted(template, 20, width) == "<d.t.base.Template>"
 
 
 def test_the_sender_column_elides_from_the_left(qtbot, monitor):

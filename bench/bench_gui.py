@@ -71,6 +71,17 @@ def produce(endpoint: str, rate: int, seconds: float, ready: mp.Event, senders: 
     sock.close(linger=1000)
 
 
+def bound_endpoint(monitor, timeout_s: float = 10.0) -> str:
+    """The endpoint the window's listener bound ("tcp://127.0.0.1:*" picks a free port);
+    "" if it did not bind within ``timeout_s``."""
+    endpoint = ""
+    deadline = time.perf_counter() + timeout_s
+    while not endpoint.rsplit(":", 1)[-1].isdigit() and time.perf_counter() < deadline:
+        monitor.app.processEvents()
+        endpoint = monitor.window.status.endpoint or ""
+    return endpoint
+
+
 def time_ticks(monitor) -> list[float]:
     """Time every apply slice (decode + apply + model notifications) on the GUI thread:
     the controller's timer calls a timed wrapper; the returned list fills in ms."""
@@ -194,11 +205,7 @@ def main() -> None:
     window, app, state = monitor.window, monitor.app, monitor.state
     window.resize(1500, 950)
     window.show()
-    endpoint = ""
-    deadline = time.perf_counter() + 10
-    while not endpoint.rsplit(":", 1)[-1].isdigit() and time.perf_counter() < deadline:
-        app.processEvents()
-        endpoint = window.status.endpoint or ""
+    endpoint = bound_endpoint(monitor)
     idle = measure_stalls(app, seconds)
 
     ticks = time_ticks(monitor)

@@ -273,7 +273,14 @@ def case_open1m(args) -> dict:
 def case_live(args) -> dict:
     import multiprocessing as mp
 
-    from bench.bench_gui import GcPauses, measure_stalls, produce, summary, time_ticks
+    from bench.bench_gui import (
+        GcPauses,
+        bound_endpoint,
+        measure_stalls,
+        produce,
+        summary,
+        time_ticks,
+    )
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from monitor_gui.qt.app import build
@@ -282,11 +289,7 @@ def case_live(args) -> dict:
     w, app, state = monitor.window, monitor.app, monitor.state
     w.resize(1600, 1000)
     w.show()
-    endpoint = ""
-    deadline = time.perf_counter() + 10
-    while not endpoint.rsplit(":", 1)[-1].isdigit() and time.perf_counter() < deadline:
-        app.processEvents()
-        endpoint = w.status.endpoint or ""
+    endpoint = bound_endpoint(monitor)
     ticks = time_ticks(monitor)
     ctx = mp.get_context("spawn")
     ready = ctx.Event()

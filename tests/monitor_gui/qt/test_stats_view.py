@@ -98,7 +98,9 @@ def click_row(qtbot, view, key) -> None:
     qtbot.mouseClick(view.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
 
 
-def test_clicking_a_receiver_row_filters_every_view_to_it(qtbot, make_monitor, real_frames):
+@pytest.fixture
+def real_top(qtbot, make_monitor, real_frames):
+    """The window shown on the real recording, the Top tab current and filled."""
     monitor = make_monitor(capacity=100_000)
     window, state = monitor.window, monitor.state
     window.show()
@@ -107,6 +109,12 @@ def test_clicking_a_receiver_row_filters_every_view_to_it(qtbot, make_monitor, r
     monitor.controller.apply_now(real_frames)
     view = window.top
     qtbot.waitUntil(lambda: len(view.model.table) == len(edge_stats(state)))
+    return monitor, view
+
+
+def test_clicking_a_receiver_row_filters_every_view_to_it(qtbot, real_top):
+    monitor, view = real_top
+    window, state = monitor.window, monitor.state
     whole = edge_stats(state)
     # post_save's busiest receiver: post_save has several receivers and many senders.
     i = max((i for i, k in enumerate(whole.keys())
@@ -133,15 +141,9 @@ def test_clicking_a_receiver_row_filters_every_view_to_it(qtbot, make_monitor, r
     assert view.model.table.stats_for(*key) == whole.stats(i)
 
 
-def test_clicking_a_sender_row_filters_by_sender_and_signal(qtbot, make_monitor, real_frames):
-    monitor = make_monitor(capacity=100_000)
+def test_clicking_a_sender_row_filters_by_sender_and_signal(qtbot, real_top):
+    monitor, view = real_top
     window, state = monitor.window, monitor.state
-    window.show()
-    qtbot.waitExposed(window)
-    window.bottom_tabs.setCurrentWidget(window.top)
-    monitor.controller.apply_now(real_frames)
-    view = window.top
-    qtbot.waitUntil(lambda: len(view.model.table) == len(edge_stats(state)))
     whole = edge_stats(state)
     senders = [i for i, k in enumerate(whole.keys()) if k[0] == SENDER_TO_SIGNAL]
     i = max(senders, key=lambda i: int(whole.calls[i]))

@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 
 import msgspec
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:5599"  # the monitor binds it, probes connect; loopback only
 MAGIC = "dsm"  # first element of every frame: "django signal monitor"
 
@@ -261,7 +261,7 @@ _envelope = msgspec.msgpack.Decoder(_Envelope)
 _proc = msgspec.msgpack.Decoder(Proc)
 # The common frame, in one call: dispatches only (the publisher sends strings, heartbeats
 # and snapshots in frames of their own when the stream is busy).
-DispatchFrame = tuple[_Magic, Literal[2], Proc, Count,
+DispatchFrame = tuple[_Magic, Literal[PROTOCOL_VERSION], Proc, Count,  # type: ignore[valid-type]
                       Annotated[list[Dispatch], msgspec.Meta(max_length=MAX_EVENTS_PER_FRAME)]]
 dispatch_frame = msgspec.msgpack.Decoder(DispatchFrame)
 _event_decoders = {kind.encode(): msgspec.msgpack.Decoder(cls)

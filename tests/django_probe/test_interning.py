@@ -132,7 +132,7 @@ def test_every_id_is_defined_before_its_first_use_in_the_stream(context, wired):
     raw, frames = stream(pull, Monitor(), done)
     pull.close(linger=0)
     assert frames[0].events[0].kind == wire.KIND_HELLO
-    assert frames[0].events[0].info["protocol"] == "2"
+    assert frames[0].events[0].info["protocol"] == str(wire.PROTOCOL_VERSION)
     (ship,) = dispatches(frames, ".shipped")
     assert ship.request[1:] == ("POST", "/orders/17/ship/")
     assert ship.sender == "None" and ship.thread == threading.current_thread().name

@@ -120,19 +120,19 @@ def test_each_bad_event_is_skipped_and_counted_beside_its_good_neighbours(bad):
 
 
 @pytest.mark.parametrize("version,said", [
-    (1, "protocol version 1 from the probe, this monitor speaks 2"),
-    (3, "protocol version 3 from the probe, this monitor speaks 2: upgrade the monitor"),
-    (2.0, "bad protocol version 2.0"), (True, "bad protocol version True")])
+    (2, "protocol version 2 from the probe, this monitor speaks 3"),
+    (4, "protocol version 4 from the probe, this monitor speaks 3: upgrade the monitor"),
+    (3.0, "bad protocol version 3.0"), (True, "bad protocol version True")])
 def test_only_the_integer_version_is_read_and_refusals_name_both_versions(version, said):
     data = msgpack.packb(["dsm", version, list(PROC), 0, [list(dispatch(1))]])
     with pytest.raises(wire.WireError, match=said.replace("(", r"\(")):
         wire.decode_frame(data)
 
 
-@pytest.mark.parametrize("data", [b"", b"\xc1", msgpack.packb(["dsm", 2]),
+@pytest.mark.parametrize("data", [b"", b"\xc1", msgpack.packb(["dsm", wire.PROTOCOL_VERSION]),
                                   msgpack.packb(["xyz", 2, list(PROC), 0, []]),
-                                  msgpack.packb(["dsm", 2, [1, 2, 3], 0, []]),
-                                  msgpack.packb(["dsm", 2, list(PROC), -1, []]),
+                                  msgpack.packb(["dsm", wire.PROTOCOL_VERSION, [1, 2, 3], 0, []]),
+                                  msgpack.packb(["dsm", wire.PROTOCOL_VERSION, list(PROC), -1, []]),
                                   msgpack.packb({"dsm": 2})])
 def test_unusable_frames_are_refused_whole(data):
     with pytest.raises(wire.WireError):
@@ -144,7 +144,7 @@ def test_a_frame_of_millions_of_empty_arrays_is_refused_without_building_them():
     import tracemalloc
 
     n = wire.MAX_FRAME_BYTES - 64
-    head = msgpack.packb(["dsm", 2, list(PROC), 0])[1:]  # the items after the array header
+    head = msgpack.packb(["dsm", wire.PROTOCOL_VERSION, list(PROC), 0])[1:]  # the items after the array header
     events = [b"\x95", head, b"\xdd", n.to_bytes(4, "big"), b"\x90" * n]
     data = b"".join(events)[:wire.MAX_FRAME_BYTES]
     inner = b"".join([b"\x95", head, b"\x91", b"\xdc\xff\xff", b"\x90" * 65_535])
@@ -182,7 +182,7 @@ def test_readable_form_round_trips_and_is_validated():
 
 def test_arrays_nested_past_the_stack_are_a_wire_error():
     deep = b"\x91" * 200_000 + b"\x90"
-    head = msgpack.packb(["dsm", 2, list(PROC), 0])[1:]
+    head = msgpack.packb(["dsm", wire.PROTOCOL_VERSION, list(PROC), 0])[1:]
     with pytest.raises(wire.WireError):
         wire.decode_frame(b"\x95" + head + b"\x91" + deep)
     with pytest.raises(wire.WireError):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import secrets
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,14 @@ if TYPE_CHECKING:
     from .capture import _Nest
 
 _request_started = core_signals.request_started
+# Only a well-formed header travels: the monitor refuses a dispatch whose traceparent does
+# not match wire's pattern, and the regex runs only when a request carries the header.
+_traceparent_ok = re.compile(wire.TRACEPARENT_PATTERN).fullmatch
+
+
+def _traceparent(value: object) -> str | None:
+    """The W3C ``traceparent`` header if ``value`` is a well-formed one, else None."""
+    return value if type(value) is str and _traceparent_ok(value) is not None else None
 
 # The innermost dispatch this code runs in: the parent of any dispatch it starts. A
 # ContextVar (not a thread-local) so what asend() gathers, and what asgiref runs in other
@@ -75,23 +84,26 @@ class RequestContext:
         if type(environ) is dict:  # WSGI: a built-in dict of plain strings (PEP 3333)
             request_id = environ.get("HTTP_X_REQUEST_ID")
             method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
+            traceparent = _traceparent(environ.get("HTTP_TRACEPARENT"))
         else:
             scope = named.get("scope")
             if type(scope) is not dict:
                 return
-            request_id = None
+            request_id = traceparent = None
             headers = scope.get("headers")
             for header in headers if type(headers) is list or type(headers) is tuple else ():
                 if (type(header) is tuple or type(header) is list) and len(header) == 2 \
-                        and type(header[0]) is bytes and header[0] == b"x-request-id" \
-                        and type(header[1]) is bytes:
-                    request_id = header[1].decode("latin-1")
-                    break
+                        and type(header[0]) is bytes and type(header[1]) is bytes:
+                    if header[0] == b"x-request-id":
+                        request_id = header[1].decode("latin-1")
+                    elif header[0] == b"traceparent":
+                        traceparent = _traceparent(header[1].decode("latin-1"))
             method, path = scope.get("method"), scope.get("path")
         intern = self.intern  # (method and path are names too; a path past the interner's
         # limit, e.g. with ids in it, travels as itself)
         info = (request_id[:64] if type(request_id) is str and request_id
                 else self._new_request_id(),
                 intern(method) if type(method) is str else "",
-                intern(self.describe.redact_path(path[:512])) if type(path) is str else "")
+                intern(self.describe.redact_path(path[:512])) if type(path) is str else "",
+                traceparent)
         current_request.set(info)

@@ -134,7 +134,7 @@ class Vocabulary:
                 site=None if site is None else wire.CallSite(get(site.file), site.line,
                                                              get(site.func)),
                 request=None if request is None else wire.RequestInfo(
-                    request.id, get(request.method), get(request.path)),
+                    request.id, get(request.method), get(request.path), request.traceparent),
                 receivers=[r._replace(name=get(r.name), module=get(r.module),
                                       file=get(r.file), exc_type=get(r.exc_type))
                            for r in event.receivers])

@@ -54,6 +54,9 @@ Str = Annotated[str, msgspec.Meta(max_length=MAX_STR)]
 Count = Annotated[int, msgspec.Meta(ge=0)]
 StringId = Annotated[int, msgspec.Meta(ge=0, lt=MAX_STRINGS)]
 Ref = StringId | Str  # a name: its id (see Strings) or the string itself
+# A W3C Trace Context ``traceparent`` header (version 00 form, lowercase hex).
+TRACEPARENT_PATTERN = "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+Traceparent = Annotated[str, msgspec.Meta(pattern=TRACEPARENT_PATTERN)]
 Method = Literal["send", "send_robust", "asend", "asend_robust", "receiver"]
 Outcome = Literal["returned", "raised", "skipped"]
 StrMap = Annotated[dict[Str, Str], msgspec.Meta(max_length=MAX_ITEMS)]
@@ -81,6 +84,7 @@ class RequestInfo(NamedTuple):
     id: Str
     method: Ref
     path: Ref
+    traceparent: Traceparent | None = None  # the request's W3C ``traceparent`` header
 
 
 class ReceiverCall(NamedTuple):

@@ -37,7 +37,7 @@ class Columns(NamedTuple):
     count: int  # dispatches
     dispatch: tuple[Sequence[Any], ...]  # wire.Dispatch field order; names resolved
     sites: tuple[Sequence[Any], Sequence[Any], Sequence[Any]]  # file, line, func
-    requests: list[Any]  # (id, method, path) or None per dispatch, resolved
+    requests: list[Any]  # (id, method, path, traceparent) or None per dispatch, resolved
     receivers: tuple[Sequence[Any], ...]  # all receiver calls, wire.ReceiverCall order
     others: list[wire.Event]  # heartbeats, counts, topology, hello (resolved; no Strings)
 
@@ -136,13 +136,13 @@ def columns(events: Sequence[wire.Event], vocab: Vocabulary) -> Columns:
     reqs: list[Any] = list(cols[11])
     present = [r for r in reqs if r is not None]
     if present:
-        rids, methods, paths = zip(*present, strict=True)
-        triples = zip(rids, vocab.column(list(methods)), vocab.column(list(paths)),
-                      strict=True)
+        rids, methods, paths, parents = zip(*present, strict=True)
+        resolved = zip(rids, vocab.column(list(methods)), vocab.column(list(paths)), parents,
+                       strict=True)
         if len(present) == len(reqs):
-            reqs = list(triples)
+            reqs = list(resolved)
         else:
-            it = iter(triples)
+            it = iter(resolved)
             reqs = [None if r is None else next(it) for r in reqs]
     flat = list(chain.from_iterable(cols[13]))
     rcols: tuple[Sequence[Any], ...] = NO_RECEIVERS

@@ -15,12 +15,12 @@ The span model (docs/otel.md):
 * a nested dispatch is a child of the receiver span of its parent dispatch whose time
   slice holds its start (the parent's dispatch span when none does);
 * trace ids: a dispatch shares its parent's trace; a top-level dispatch served within a
-  request gets the trace derived from the request id (so every dispatch of one request,
-  and of one ``X-Request-ID`` across processes, is in one trace); any other top-level
-  dispatch starts a trace of its own. Ids are hashes (blake2b) of the request id or of
-  the process instance and dispatch id, so exporting twice gives the same ids.
-  The probe does not capture the ``traceparent`` header yet, so dispatches are not
-  linked to the application's own traces.
+  request that carried a W3C ``traceparent`` header joins that trace, as a child of the
+  header's parent span (the application's own tracing); within any other request it gets
+  the trace derived from the request id (so every dispatch of one request, and of one
+  ``X-Request-ID`` across processes, is in one trace); any other top-level dispatch
+  starts a trace of its own. Ids are hashes (blake2b) of the request id or of the
+  process instance and dispatch id, so exporting twice gives the same ids.
 """
 
 from __future__ import annotations
@@ -72,6 +72,16 @@ def request_trace_id(request_id: str) -> int:
     return _id(16, "django-signal-monitor request", request_id)
 
 
+def remote_parent(request: wire.RequestInfo | None) -> tuple[int, int, int] | None:
+    """(trace id, parent span id, flags) of the request's ``traceparent`` header, or None
+    without one or when W3C calls it invalid (version ff, an all-zero id)."""
+    header = request.traceparent if request is not None else None
+    if not header or header.startswith("ff"):
+        return None
+    trace, span = int(header[3:35], 16), int(header[36:52], 16)
+    return (trace, span, int(header[53:55], 16)) if trace and span else None
+
+
 @dataclass(slots=True)
 class Summary:
     dispatches: int = 0
@@ -105,7 +115,9 @@ class SpanBuilder:
             chain.append(key)
             parent = self.by_id.get((proc, d.parent)) if d.parent is not None else None
             if parent is None:
-                self._traces[key] = (request_trace_id(d.request.id) if d.request is not None
+                remote = remote_parent(d.request)
+                self._traces[key] = (remote[0] if remote is not None
+                                     else request_trace_id(d.request.id) if d.request is not None
                                      else _id(16, "dispatch", *proc, d.id))
                 break
             if (proc, parent.id) in chain:  # a cycle (hostile input): stop here
@@ -158,7 +170,11 @@ class SpanBuilder:
             return api.SpanContext(trace, span, is_remote=False, trace_flags=sampled)
 
         parent = self.parent_span(proc, d)
+        remote = remote_parent(d.request) if d.parent is None else None
         me = context(self.span_id(proc, d.id))
+        up = (None if parent is None and remote is None else context(parent)
+              if remote is None else api.SpanContext(remote[0], remote[1], is_remote=True,
+                                                     trace_flags=api.TraceFlags(remote[2])))
         ran = [r for r in d.receivers if r.outcome != wire.SKIPPED]
         receiver_raised = any(r.outcome == wire.RAISED for r in ran)
         attrs: dict[str, Any] = {
@@ -180,13 +196,15 @@ class SpanBuilder:
             attrs.update({"django.request.id": d.request.id,
                           "http.request.method": d.request.method,
                           "url.path": d.request.path})
+            if d.request.traceparent:
+                attrs["django.request.traceparent"] = d.request.traceparent
         attrs.update((f"django.signal.kwargs.{k}", v) for k, v in d.kwargs.items())
         start = max(d.ts, 0)
         status = (api.Status(api.StatusCode.ERROR, "the dispatch raised") if d.raised
                   else api.Status(api.StatusCode.UNSET))
         yield sdk.ReadableSpan(
             d.signal.rsplit(".", 1)[-1], context=me,
-            parent=None if parent is None else context(parent), resource=resource,
+            parent=up, resource=resource,
             attributes=attrs, status=status, start_time=start, end_time=start + d.dur,
             instrumentation_scope=self.scope)
         t = start

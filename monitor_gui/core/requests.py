@@ -13,7 +13,7 @@ NO_REQUEST = NO_STRING  # the "request" column value of a dispatch outside any r
 _FIRST = itemgetter(0)
 
 
-class RequestTable(EvictableTable[tuple[str, int, str]]):
+class RequestTable(EvictableTable[tuple[str, int, str, str | None]]):
     """Maps request id strings to int ids (the ``request`` column) and back to the request.
 
     Unlike ``StringTable`` this vocabulary is unbounded (one id per HTTP request, and
@@ -30,18 +30,18 @@ class RequestTable(EvictableTable[tuple[str, int, str]]):
         self._strings = strings
 
     def intern_many(self, requests: Sequence[Sequence[str] | None]) -> list[int]:
-        """Column ids for ``requests`` ((id, method, path) triples or None), in order.
+        """Column ids for ``requests`` ((id, method, path, traceparent) or None), in order.
 
-        The first (method, path) seen for a request id is kept.
+        The first (method, path, traceparent) seen for a request id is kept.
         """
         if None in requests:
             return self._intern([r and r[0] for r in requests], requests)
         return self._intern(list(map(_FIRST, requests)), requests)
 
-    def _value(self, key: str, item: Sequence[str]) -> tuple[str, int, str]:
-        return (key, self._strings.intern(item[1]), item[2])
+    def _value(self, key: str, item: Sequence[str | None]) -> tuple[str, int, str, str | None]:
+        return (key, self._strings.intern(item[1]), item[2], item[3])
 
-    def _key(self, value: tuple[str, int, str]) -> str:
+    def _key(self, value: tuple[str, int, str, str | None]) -> str:
         return value[0]
 
     def get(self, rid: int) -> wire.RequestInfo | None:
@@ -49,5 +49,5 @@ class RequestTable(EvictableTable[tuple[str, int, str]]):
         found = self._values.get(rid)
         if found is None:
             return None
-        key, method, path = found
-        return wire.RequestInfo(key, self._strings.get(method) or "", path)
+        key, method, path, traceparent = found
+        return wire.RequestInfo(key, self._strings.get(method) or "", path, traceparent)

@@ -74,6 +74,9 @@ class DetailsPane(QTextBrowser):
         if d.request:
             parts.append(f"<tr><th>request</th><td>{e(d.request.method)} {e(d.request.path)} "
                          f"<span class='muted'>{e(d.request.id)}</span></td></tr>")
+            if d.request.traceparent:
+                parts.append(f"<tr><th>traceparent</th><td class='muted'>"
+                             f"{e(d.request.traceparent)}</td></tr>")
         if d.site:
             parts.append(f"<tr><th>call site</th><td><code>{e(d.site.file)}:{d.site.line}"
                          f"</code> in <code>{e(d.site.func)}</code></td></tr>")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import time
@@ -127,12 +128,31 @@ def test_request_context_ties_dispatches_to_one_request(probe, client):
     response = client.get("/hello/", HTTP_X_REQUEST_ID="req-42")
     assert response.content == b"hello"
     ids = {e.signal.rsplit(".", 1)[-1]: e.request for e in probe.events if e.kind == "D"}
-    assert ids["page_viewed"] == ("req-42", "GET", "/hello/")
+    assert ids["page_viewed"] == ("req-42", "GET", "/hello/", None)
     # request_started (reset_queries) and request_finished (close_caches) carry the request too.
     assert ids["request_started"] == ids["request_finished"] == ids["page_viewed"]
     page_viewed.disconnect(dispatch_uid="t")
     client.get("/hello/")
     assert [e.request for e in probe.events if e.kind == "D"][-1][0] != "req-42"  # fresh id
+
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("header, kept", [(TRACEPARENT, TRACEPARENT),
+                                          ("00-XYZ-not-a-traceparent", None),
+                                          (TRACEPARENT + " " * 3, None)])
+def test_a_request_carries_its_well_formed_traceparent_header_only(probe, client, header, kept):
+    from django.test import AsyncClient
+
+    client.get("/hello/", headers={"traceparent": header})
+    asyncio.run(AsyncClient().get("/hello/", headers={"traceparent": header}))
+    started = dispatches(probe.events, "request_started")
+    assert len(started) == 2
+    for event in started:
+        assert event.request.traceparent == kept
+        wire.typed(event)  # what the probe sends is valid on the wire
 
 
 @pytest.mark.django_db
@@ -159,8 +179,8 @@ def test_requests_are_tracked_when_request_signals_have_no_receivers(probe, clie
         request_started.sender_receivers_cache.clear()
         request_finished.sender_receivers_cache.clear()
     seen = [e.request for e in dispatches(probe.events, "page_viewed")]
-    assert seen == [("req-0", "GET", "/hello/"), ("req-1", "GET", "/hello/"),
-                    ("req-2", "GET", "/hello/"), None]
+    assert seen == [("req-0", "GET", "/hello/", None), ("req-1", "GET", "/hello/", None),
+                    ("req-2", "GET", "/hello/", None), None]
     counts = {(i.signal, i.method): i.count
               for i in resolved(probe.strings, probe.recorder.drain_empty()).items}
     assert counts[("django.core.signals.request_started", "send")] == 3
@@ -391,7 +411,6 @@ def test_topology_notices_a_swapped_and_a_garbage_collected_receiver(probe):
 
 @pytest.mark.django_db(transaction=True)
 def test_request_context_under_asgi(probe):
-    import asyncio
 
     from django.test import AsyncClient
 
@@ -407,7 +426,7 @@ def test_request_context_under_asgi(probe):
     (started,) = dispatches(probe.events, "request_started")
     # Django >= 5.0's ASGIHandler uses asend(); 4.2 wraps send() in sync_to_async.
     assert started.method == ("asend" if django.VERSION >= (5, 0) else "send")
-    assert viewed.request == ("asgi-1", "GET", "/hello/")
+    assert viewed.request == ("asgi-1", "GET", "/hello/", None)
     assert started.request == viewed.request
 
 
@@ -515,7 +534,6 @@ def test_no_receiver_counts_are_kept_per_signal_sender_and_method(probe):
 def test_a_cancelled_asend_is_recorded_and_its_nest_keeps_nothing(probe):
     # Cancelling asend() cancels its async receivers, but its sync ones go on in their
     # thread and end after the dispatch was recorded: their late rows must not be kept.
-    import asyncio
     import threading
 
     from asgiref.sync import sync_to_async

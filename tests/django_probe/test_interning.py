@@ -134,7 +134,7 @@ def test_every_id_is_defined_before_its_first_use_in_the_stream(context, wired):
     assert frames[0].events[0].kind == wire.KIND_HELLO
     assert frames[0].events[0].info["protocol"] == str(wire.PROTOCOL_VERSION)
     (ship,) = dispatches(frames, ".shipped")
-    assert ship.request[1:] == ("POST", "/orders/17/ship/")
+    assert ship.request[1:] == ("POST", "/orders/17/ship/", None)
     assert ship.sender == "None" and ship.thread == threading.current_thread().name
     assert (ship.site.file, ship.site.func) == (__file__, "test_every_id_is_defined_"
                                                 "before_its_first_use_in_the_stream")

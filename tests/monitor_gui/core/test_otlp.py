@@ -109,3 +109,31 @@ def test_traces_url():
     assert otlp.traces_url("http://c:4318") == "http://c:4318/v1/traces"
     assert otlp.traces_url("http://c:4318/") == "http://c:4318/v1/traces"
     assert otlp.traces_url("https://c/otlp/v1/traces") == "https://c/otlp/v1/traces"
+
+
+TRACE, PARENT = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+
+
+@pytest.mark.parametrize("header, joins", [(f"00-{TRACE}-{PARENT}-01", True),
+                                           (f"00-{'0' * 32}-{PARENT}-01", False),
+                                           (f"ff-{TRACE}-{PARENT}-01", False)])
+def test_a_request_with_a_traceparent_puts_its_dispatches_into_that_trace(header, joins):
+    request = wire.RequestInfo("req-7", "GET", "/", header)
+    top = dispatch(1, ts=T0, dur=5_000, receivers=[receiver("first", "shop.receivers",
+                                                            dur=4_000)])._replace(request=request)
+    nested = dispatch(2, ts=T0 + 100, parent=1, dur=50, signal="shop.signals.paid")._replace(
+        request=request)
+    out = io.StringIO()
+    otlp.write_json([wire.Frame(PROC, 0, [nested, top], 0)], out)
+    (rs,) = json.loads(out.getvalue())["resourceSpans"]
+    spans = {s["name"]: s for s in rs["scopeSpans"][0]["spans"]}
+    top_span, nested_span = spans["post_save"], spans["paid"]
+    assert nested_span["parentSpanId"] == spans["shop.receivers.first"]["spanId"]
+    assert nested_span["traceId"] == top_span["traceId"]
+    if joins:
+        assert top_span["traceId"] == TRACE
+        assert top_span["parentSpanId"] == PARENT
+        assert _attrs(top_span)["django.request.traceparent"] == header
+    else:
+        assert top_span["traceId"] == f"{otlp.request_trace_id('req-7'):032x}"
+        assert "parentSpanId" not in top_span

@@ -9,7 +9,7 @@ from monitor_gui.core.query import Filter
 from monitor_gui.core.requests import NO_REQUEST, RequestTable
 from monitor_gui.core.state import MonitorState
 from monitor_gui.core.strings import StringTable
-from tests.monitor_gui.core.events import dispatch, frame
+from tests.monitor_gui.core.events import PROC, dispatch, frame
 
 CAPACITY = 200
 
@@ -84,17 +84,32 @@ def test_clear_forgets_requests():
 
 
 def test_table_keeps_the_first_method_and_path_and_never_reuses_a_live_id():
+    R = wire.RequestInfo
     strings = StringTable()
     table = RequestTable(strings)
-    ids = table.intern_many([("a", "GET", "/1/"), None, ("a", "POST", "/2/"), ("b", "PUT", "/3/")])
+    ids = table.intern_many([R("a", "GET", "/1/"), None, R("a", "POST", "/2/"),
+                             R("b", "PUT", "/3/")])
     assert ids == [0, NO_REQUEST, 0, 1]
-    assert table.get(0) == wire.RequestInfo("a", "GET", "/1/")
+    assert table.get(0) == R("a", "GET", "/1/")
     assert table.get(NO_REQUEST) is None
     assert table.retain(np.asarray([1, NO_REQUEST], np.int32)) == 1
     assert table.get(0) is None and table.lookup("a") is None
-    assert table.intern_many([("a", "GET", "/1/")]) == [2]  # a fresh id, not 0 again
+    assert table.intern_many([R("a", "GET", "/1/")]) == [2]  # a fresh id, not 0 again
     table._next = 2**31 - 1  # the int32 column's last id, then the counter wraps
-    assert table.intern_many([("c", "GET", "/"), ("d", "GET", "/")]) == [2**31 - 1, 0]
+    assert table.intern_many([R("c", "GET", "/"), R("d", "GET", "/")]) == [2**31 - 1, 0]
     table._next = 1
-    assert table.intern_many([("e", "GET", "/")]) == [3]  # 1 and 2 are still in use
+    assert table.intern_many([R("e", "GET", "/")]) == [3]  # 1 and 2 are still in use
     assert len(strings) == 2  # only methods are interned (GET, PUT; the repeat of "a" kept GET)
+
+
+def test_a_request_keeps_its_traceparent_from_the_wire_to_the_row():
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    events = [dispatch(1)._replace(request=wire.RequestInfo("req-t", "GET", "/", traceparent)),
+              dispatch(2)._replace(request=wire.RequestInfo("req-u", "GET", "/"))]
+    state = MonitorState(capacity=100)
+    state.apply([wire.encode_frame(PROC, 0, events)])
+    rows = [state.store.row(state.store.first + i).request for i in range(2)]
+    assert [r.traceparent for r in rows] == [traceparent, None]
+    bad = dispatch(3)._replace(request=wire.RequestInfo("req-v", "GET", "/", "00-not-a-trace"))
+    frame = wire.decode_frame(wire.encode_frame(PROC, 2, [bad]))
+    assert (frame.events, frame.malformed) == ([], 1)

@@ -11,12 +11,10 @@ returns a string and never raises.
 
 from __future__ import annotations
 
-import builtins
 import datetime
 import decimal
 import enum
 import pathlib
-import re
 import types
 import uuid
 import weakref
@@ -28,8 +26,8 @@ from typing import Any
 from django.db.models.query import QuerySet
 from django.utils.functional import LazyObject, Promise, empty
 
+from .exceptions import exception_message
 from .introspect import (
-    builtin_base,
     class_module,
     class_name,
     class_path,
@@ -39,13 +37,7 @@ from .introspect import (
 )
 from .naming import ReceiverNames, as_is
 from .paths import PathRedactor
-
-REDACTED = "********************"  # the same mask Django's error reporter uses
-
-# Django's own rule for sensitive setting names (SafeExceptionReporterFilter.hidden_settings)
-# plus names that carry sessions and cookies.
-DJANGO_SENSITIVE = "API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE"
-EXTRA_SENSITIVE = "COOKIE|SESSION|CSRF|CREDENTIAL|PWD|PRIVATE|BEARER"
+from .redact import REDACTED, SensitiveNames
 
 _EXACT_REPR = frozenset({  # exact types whose repr is CPython's or the stdlib's own code
     int, bool, type(None), float, complex, decimal.Decimal, uuid.UUID, datetime.date,
@@ -54,10 +46,6 @@ _EXACT_REPR = frozenset({  # exact types whose repr is CPython's or the stdlib's
 _SAFE_TZ = frozenset({type(None), datetime.timezone, zoneinfo.ZoneInfo})
 _EXACT_SAFE = frozenset({int, bool, type(None), float})
 _EXACT_CONTAINERS = frozenset({list, tuple, set, frozenset})
-# Built-in exception classes: only theirs (exact) get a message, built from plain args.
-_BUILTIN_EXCEPTIONS = frozenset(
-    v for v in vars(builtins).values() if isinstance(v, type) and issubclass(v, BaseException))
-_exception_args = BaseException.__dict__["args"].__get__
 _method_func = types.MethodType.__dict__["__func__"].__get__
 # Branches of Describer._value, decided once per class (compared with "is").
 _REPR, _DATETIME, _ENUM, _NUMBER, _STR_SUBCLASS, _BYTES, _TYPE, _LAZY, _PROMISE = (
@@ -74,10 +62,7 @@ class Describer:
                  extra_pattern: str | None = None,
                  intern: Callable[[str], int | str] = as_is,
                  path_patterns: Sequence[str] = ()) -> None:
-        pattern = f"{DJANGO_SENSITIVE}|{EXTRA_SENSITIVE}"
-        if extra_pattern:
-            pattern = f"{pattern}|{extra_pattern}"
-        self.sensitive = re.compile(pattern, re.IGNORECASE)
+        self.is_sensitive = SensitiveNames(extra_pattern)
         self.max_len = max_len
         self.max_items = max_items
         # Every request path leaves through this (a password-reset link holds a token).
@@ -90,7 +75,7 @@ class Describer:
         self._type_labels: dict[int, tuple[weakref.ref, str, int | str]] = {}
         # (qualified name, module, file, first line) of a receiver callable as refs, cached.
         self.receiver = ReceiverNames(intern).describe
-        self._sensitive_names: dict[str, bool] = {}
+        self._sensitive_names = self.is_sensitive.verdicts  # read inline by kwargs()
         # id(class) -> (weakref(class), branch, model facts or None, branch data): _value.
         self._kinds: dict[int, tuple[Any, str, Any, Any]] = {}
 
@@ -130,15 +115,6 @@ class Describer:
         return self._intern(self.sender(sender))
 
     # ------------------------------------------------------------------ values
-
-    def is_sensitive(self, name: str) -> bool:
-        # Keyword names come from a small, fixed vocabulary: remember each verdict.
-        verdict = self._sensitive_names.get(name)
-        if verdict is None:
-            verdict = bool(self.sensitive.search(name))
-            if len(self._sensitive_names) < 4096:
-                self._sensitive_names[name] = verdict
-        return verdict
 
     def kwargs(self, named: dict[str, Any]) -> dict[str, str]:
         more = len(named) - self.max_items
@@ -229,7 +205,7 @@ class Describer:
         if kind is _PROMISE:
             return f"<lazy {class_name(cls)}>"  # e.g. gettext_lazy: never forced
         if kind is _EXCEPTION:
-            message = self._exc_message(value)
+            message = exception_message(value, self.max_len * 4)
             return f"{class_qualname(cls)}: {message}" if message else class_qualname(cls)
         if kind is _QUERYSET:
             model_class = data(value).get("model")
@@ -338,36 +314,7 @@ class Describer:
         more = ", …" if len(value) > 4 else ""
         return f"{kind}[{', '.join(items)}{more}] len={len(value)}"
 
-    def _exc_message(self, exc: BaseException) -> str:
-        """A bounded message built from ``args`` (plain str/int only), as the built-in
-        ``__str__`` that would run formats it; never ``str(exc)``. "" when a class of the
-        exception's own defines ``__str__`` (its message is code we do not run)."""
-        cls = builtin_base(type(exc), "__str__")
-        if cls not in _BUILTIN_EXCEPTIONS:
-            return ""
-        args = _exception_args(exc)
-        limit = self.max_len * 4
-        shown = []
-        for arg in args:
-            if type(arg) is str:
-                shown.append(arg[:limit])
-            elif (type(arg) is int and -(10**60) < arg < 10**60) or type(arg) is bool:
-                shown.append(arg)
-            else:
-                return ""
-        if not shown:
-            return ""
-        if issubclass(cls, OSError) and len(shown) == 2 and type(shown[0]) is int:
-            message = f"[Errno {shown[0]}] {shown[1]}"  # as str() shows it
-        elif len(shown) > 1:
-            message = repr(tuple(shown))
-        elif cls is KeyError:
-            message = repr(shown[0])  # as str() shows it
-        else:
-            message = str(shown[0])  # (an exact str, int or bool)
-        return message[:limit]
-
     def exception(self, exc: BaseException) -> tuple[int | str, str]:
         """(class path as a ref, message) of an exception a receiver raised: see
-        _exc_message."""
-        return self._intern(class_path(type(exc))), self._exc_message(exc)
+        ``exceptions.exception_message``."""
+        return self._intern(class_path(type(exc))), exception_message(exc, self.max_len * 4)

@@ -46,7 +46,7 @@ def fail_on(value: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from monitor_gui.core import diff
+    from monitor_gui.core import diff, diff_text
 
     def err(message: str) -> int:
         print(f"signal-monitor: {message}", file=sys.stderr)
@@ -67,5 +67,5 @@ def run(args: argparse.Namespace) -> int:
         json.dump(report.to_json(criteria), sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
-        print(diff.format_report(report, criteria))
+        print(diff_text.format_report(report, criteria))
     return EXIT_DIFFERS if report.found(criteria) else EXIT_SAME

@@ -28,7 +28,7 @@ def check(args: argparse.Namespace) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from monitor_gui.core import otlp
+    from monitor_gui.core import otlp, otlp_export
     from monitor_gui.core.recording import RecordingReader
 
     def err(message: str, status: int = EXIT_ERROR) -> int:
@@ -45,11 +45,11 @@ def run(args: argparse.Namespace) -> int:
     reader = RecordingReader(args.file)
     try:
         if args.endpoint is not None:
-            summary: Any = otlp.send(reader, args.endpoint, args.service_name, args.timeout)
-            where = otlp.traces_url(args.endpoint)
+            summary: Any = otlp_export.send(reader, args.endpoint, args.service_name, args.timeout)
+            where = otlp_export.traces_url(args.endpoint)
         else:
             where = args.out or f"{args.file}.otlp.json"
-            summary = otlp.write_json(reader, where, args.service_name)
+            summary = otlp_export.write_json(reader, where, args.service_name)
     except otlp.OtlpError as exc:
         return err(str(exc))
     except (OSError, RuntimeError) as exc:

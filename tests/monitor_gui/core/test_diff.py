@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor_gui.core import diff
+from monitor_gui.core import diff, diff_text
 from monitor_gui.core.diff import CALLS, NEW_EDGES, NEW_ERRORS, P95, VANISHED_EDGES, NoiseRule
 from tests.monitor_gui.conftest import REAL_RECORDING
 from tests.monitor_gui.core import diffdata
@@ -70,7 +70,7 @@ def test_noise_rule():
 
 
 def test_report_text_and_json(report):
-    text = diff.format_report(report)
+    text = diff_text.format_report(report)
     assert text.index("New errors") < text.index("Vanished edges") < text.index("New edges")
     assert text.index("New edges") < text.index("Calls changed") < text.index("p95 duration")
     assert f"{SIGNAL} => {MOD}.gone: 10 calls in A" in text
@@ -86,5 +86,5 @@ def test_the_real_recording_against_itself_reports_nothing():
     report = diff.diff_states(state, state)
     assert report.all_changes() == []
     assert report.dispatches_a == 42_025
-    assert "No differences." in diff.format_report(report)
+    assert "No differences." in diff_text.format_report(report)
     assert diff.exception_types(state)  # the recording has raising receivers

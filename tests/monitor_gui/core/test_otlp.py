@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("opentelemetry.sdk")
 
 from django_probe import wire
-from monitor_gui.core import otlp
+from monitor_gui.core import otlp, otlp_export
 from tests.monitor_gui.core.events import PROC, dispatch, receiver
 
 T0 = 1_700_000_000_000_000_000
@@ -35,7 +35,7 @@ def _frames():
 @pytest.fixture(scope="module")
 def spans():
     out = io.StringIO()
-    summary = otlp.write_json(_frames(), out)
+    summary = otlp_export.write_json(_frames(), out)
     lines = out.getvalue().splitlines()
     assert len(lines) == summary.requests == 1
     doc = json.loads(lines[0])
@@ -100,15 +100,15 @@ def test_a_dispatch_outside_requests_has_its_own_trace(spans):
 
 def test_ids_are_deterministic():
     a, b = io.StringIO(), io.StringIO()
-    otlp.write_json(_frames(), a)
-    otlp.write_json(_frames(), b)
+    otlp_export.write_json(_frames(), a)
+    otlp_export.write_json(_frames(), b)
     assert a.getvalue() == b.getvalue()
 
 
 def test_traces_url():
-    assert otlp.traces_url("http://c:4318") == "http://c:4318/v1/traces"
-    assert otlp.traces_url("http://c:4318/") == "http://c:4318/v1/traces"
-    assert otlp.traces_url("https://c/otlp/v1/traces") == "https://c/otlp/v1/traces"
+    assert otlp_export.traces_url("http://c:4318") == "http://c:4318/v1/traces"
+    assert otlp_export.traces_url("http://c:4318/") == "http://c:4318/v1/traces"
+    assert otlp_export.traces_url("https://c/otlp/v1/traces") == "https://c/otlp/v1/traces"
 
 
 TRACE, PARENT = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
@@ -124,7 +124,7 @@ def test_a_request_with_a_traceparent_puts_its_dispatches_into_that_trace(header
     nested = dispatch(2, ts=T0 + 100, parent=1, dur=50, signal="shop.signals.paid")._replace(
         request=request)
     out = io.StringIO()
-    otlp.write_json([wire.Frame(PROC, 0, [nested, top], 0)], out)
+    otlp_export.write_json([wire.Frame(PROC, 0, [nested, top], 0)], out)
     (rs,) = json.loads(out.getvalue())["resourceSpans"]
     spans = {s["name"]: s for s in rs["scopeSpans"][0]["spans"]}
     top_span, nested_span = spans["post_save"], spans["paid"]

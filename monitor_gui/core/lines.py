@@ -41,8 +41,11 @@ def _derive(cls: Any, structs: dict[type, Any]) -> Any:
     """The msgspec Struct (a JSON object) with ``cls``'s fields and rules."""
     if cls not in structs:
         hints = typing.get_type_hints(cls, include_extras=True)
+        defaults = cls._field_defaults  # a field added later, absent from older recordings
         structs[cls] = msgspec.defstruct(
-            f"{cls.__name__}Line", [(f, _struct_hint(hints[f], structs)) for f in cls._fields])
+            f"{cls.__name__}Line",
+            [(f, _struct_hint(hints[f], structs), defaults[f]) if f in defaults
+             else (f, _struct_hint(hints[f], structs)) for f in cls._fields])
     return structs[cls]
 
 

@@ -139,6 +139,12 @@ def test_fast_line_decoding_takes_valid_dispatches():
     record = _line_record(ALL_KINDS[2], signal=7)
     assert decode_dispatch_line(json.dumps(record))[2] == wire.event_from_dict(record)
     assert decode_dispatch_line(json.dumps(_line_record(ALL_KINDS[2], signal=-7))) is None
+    # A recording made before RequestInfo.traceparent existed still takes the fast path.
+    with_request = next(e for e in ALL_KINDS if e[0] == wire.KIND_DISPATCH and e.request)
+    record = _line_record(with_request)
+    del record["request"]["traceparent"]
+    assert decode_dispatch_line(json.dumps(record))[2] == with_request._replace(
+        request=with_request.request._replace(traceparent=None))
 
 
 json_values = st.recursive(

@@ -176,21 +176,34 @@ class TimelinePainting(QWidget):
         if self.data.base is None:
             return  # no time origin yet: an axis would count from 1970
         p.setFont(self.small)
-        for t, label in self.ticks():
+        for t, _label in self.ticks():
             x = self.x_of(t)
             p.setPen(theme.grid)
             p.drawLine(QPointF(x, AXIS_H - 5), QPointF(x, self.height()))
-            p.setPen(theme.muted)
-            p.drawText(QPointF(x + 3, AXIS_H - 8), label)
-        if self.fit_note:  # over the ticks it hides, at the right end of the axis
-            width = self.metrics.horizontalAdvance(self.fit_note) + 12
-            box = QRectF(GUTTER + self.plot_width - width, 1, width, AXIS_H - 2)
+        p.setPen(theme.muted)
+        for x, label in self.tick_labels():
+            p.drawText(QPointF(x, AXIS_H - 8), label)
+        if self.fit_note:  # at the right end of the axis
+            note_w = self.metrics.horizontalAdvance(self.fit_note) + 12
+            box = QRectF(GUTTER + self.plot_width - note_w, 1, note_w, AXIS_H - 2)
             p.fillRect(box, theme.surface)
+            p.setPen(theme.muted)
             p.drawText(box, Qt.AlignmentFlag.AlignCenter, self.fit_note)
         p.setPen(theme.text)
         mode = "LIVE" if self.follow else "FREE"
         p.drawText(QRectF(8, 0, GUTTER - 12, AXIS_H), Qt.AlignmentFlag.AlignVCenter,
                    f"{mode} · {format_ns(self.t1 - self.t0)}")
+
+    def tick_labels(self) -> list[tuple[float, str]]:
+        """(x, text) of the tick labels drawn: only those that fit whole, left of the fit
+        note if any and of the plot's right edge (a cut "18:25:40" reads "18:25" or "40")."""
+        right = GUTTER + self.plot_width
+        if self.fit_note:
+            right -= self.metrics.horizontalAdvance(self.fit_note) + 12
+        width = self.metrics.horizontalAdvance
+        return [(x + 3, label) for x, label in
+                ((self.x_of(t), label) for t, label in self.ticks())
+                if x + 3 + width(label) <= right]
 
     def ticks(self) -> list[tuple[float, str]]:
         """(time relative to the data's base, wall-clock label) of each axis tick."""

@@ -80,6 +80,14 @@ def test_open_real_recording_fits_the_run_not_its_clock_jumps(make_monitor, qtbo
     assert 3 <= len(view.ticks()) <= 20
     view.grab()
     assert view.last_visible_total > 40_000
+    # Tick labels are drawn whole, clear of the note at the axis' right end.
+    from monitor_gui.qt.timeline_view import GUTTER
+    note_left = GUTTER + view.plot_width - view.metrics.horizontalAdvance(view.fit_note) - 12
+    labels = view.tick_labels()
+    assert 2 <= len(labels) <= len(view.ticks())
+    assert all(x + view.metrics.horizontalAdvance(text) <= note_left for x, text in labels)
+    view.fit_note = ""
+    assert len(view.tick_labels()) >= len(labels)
 
 
 def test_empty_filter_says_so_and_draws_no_axis(make_monitor, qtbot):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 DEPTH_CAP = 6  # deeper nesting is drawn on the last sub-row of a lane
+NO_MARK = 127  # lane_min of a lane with no mark yet (above any sub-row)
 ITEM_LIMIT = 3_000  # above this many visible marks, draw per-pixel aggregates instead
 # A gap between marks this many times longer than the span of the marks around it is
 # not idle time but a clock jump (Django's test suite mocks time.time: the real
@@ -64,7 +65,10 @@ class TimelineData:
         self.base: int | None = None
         self.lane_names: list[str] = []
         self._lane_of: dict[int, int] = {}
-        self.lane_depth = np.zeros(16, np.int32)  # max depth seen per lane
+        self.lane_depth = np.zeros(16, np.int32)  # max sub-row seen per lane
+        # min sub-row seen per lane: a lane whose marks are all nested (post_log is only
+        # ever sent inside another receiver) starts at its first used row, not an empty one
+        self.lane_min = np.full(16, NO_MARK, np.int32)
         self.lane_row0 = np.zeros(16, np.int32)  # first display row of each lane
         self.lane_order: list[int] = []
         self.total_rows = 0
@@ -130,6 +134,9 @@ class TimelineData:
             grown = np.zeros(2 * len(self.lane_names), np.int32)
             grown[:len(self.lane_depth)] = self.lane_depth
             self.lane_depth = grown
+            grown = np.full(2 * len(self.lane_names), NO_MARK, np.int32)
+            grown[:len(self.lane_min)] = self.lane_min
+            self.lane_min = grown
         deeper = self._deepen_lanes(lanes, self.depth[s])
         self.t_min = min(self.t_min, float(self.ts[s].min()))
         self.t_max = max(self.t_max, float(self.end[s].max()))
@@ -171,11 +178,17 @@ class TimelineData:
         return 2 * capped if self.flame else capped
 
     def _deepen_lanes(self, lanes: np.ndarray, depth: np.ndarray) -> bool:
-        """Raise each lane's sub-row count to the depths given; True if any lane grew."""
-        before = self.lane_depth.copy()
+        """Widen each lane's sub-row range to the depths given; True if any lane grew."""
+        before, before_min = self.lane_depth.copy(), self.lane_min.copy()
         # In a flame chart every dispatch row has its receivers' row below it.
         np.maximum.at(self.lane_depth, lanes, depth + 1 if self.flame else depth)
-        return not np.array_equal(before, self.lane_depth)
+        np.minimum.at(self.lane_min, lanes, depth)
+        return not (np.array_equal(before, self.lane_depth)
+                    and np.array_equal(before_min, self.lane_min))
+
+    def lane_rows(self, lane: int) -> int:
+        """How many display rows ``lane`` takes (its sub-rows from the first one used)."""
+        return int(self.lane_depth[lane]) - int(self.lane_min[lane]) + 1
 
     def _assign_rows(self) -> None:
         n = len(self.lane_names)
@@ -187,7 +200,7 @@ class TimelineData:
         r = 0
         for lane in order:
             row0[lane] = r
-            r += int(self.lane_depth[lane]) + 1
+            r += self.lane_rows(lane)
         self.lane_row0 = row0
         self.total_rows = r
 
@@ -238,11 +251,12 @@ class TimelineData:
 
     def display_row(self, idx: np.ndarray | int) -> np.ndarray:
         lane = self.lane[idx]
-        return self.lane_row0[lane] + np.minimum(self.depth[idx], self.lane_depth[lane])
+        return (self.lane_row0[lane] + np.minimum(self.depth[idx], self.lane_depth[lane])
+                - self.lane_min[lane])
 
     def lane_at_row(self, row: int) -> int | None:
         for lane in self.lane_order:
-            if self.lane_row0[lane] <= row <= self.lane_row0[lane] + self.lane_depth[lane]:
+            if self.lane_row0[lane] <= row < self.lane_row0[lane] + self.lane_rows(lane):
                 return lane
         return None
 

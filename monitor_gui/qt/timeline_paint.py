@@ -54,7 +54,7 @@ class TimelinePainting(QWidget):
             colours = np.zeros(max(1, self.data.total_rows), np.uint32)
             for lane, name in enumerate(self.data.lane_names):
                 r0 = self.data.lane_row0[lane]
-                colours[r0:r0 + self.data.lane_depth[lane] + 1] = self._lane_colour(lane, name)
+                colours[r0:r0 + self.data.lane_rows(lane)] = self._lane_colour(lane, name)
             self._row_colours, self._colour_version = colours, key
         return self._row_colours
 
@@ -92,7 +92,7 @@ class TimelinePainting(QWidget):
         p.setFont(self.small)
         for i, lane in enumerate(data.lane_order):
             r = int(data.lane_row0[lane])
-            n = int(data.lane_depth[lane]) + 1
+            n = data.lane_rows(lane)
             if r + n <= row0 or r >= row1:
                 continue
             y = AXIS_H + (r - row0) * ROW_H

@@ -33,6 +33,19 @@ def test_lanes_and_nesting_rows():
     assert data.lane_at_row(2) == data.lane_names.index("sig.b")
 
 
+def test_a_lane_of_nested_dispatches_only_has_no_empty_first_row():
+    # sig.b is only ever sent inside another receiver (depth 1 and 2): its lane starts at
+    # its first used sub-row; a top-level sig.b arriving later opens the row above.
+    data = data_with([100, 110, 200, 300], [50, 10, 20, 5], [1, 1, 0, 2], depth=[1, 2, 0, 0])
+    assert data.display_row(np.arange(4)).tolist() == [1, 2, 0, 3]
+    assert data.total_rows == 4 and data.lane_rows(data.lane_names.index("sig.b")) == 2
+    assert data.lane_at_row(3) == data.lane_names.index("sig.c")
+    data.append(np.asarray([4]), np.asarray([400]), np.asarray([5]), np.asarray([1]),
+                np.asarray([0], np.int32), np.zeros(1, bool), np.asarray([1]))
+    assert data.display_row(np.arange(5)).tolist() == [2, 3, 0, 4, 1]
+    assert data.total_rows == 5
+
+
 def test_few_marks_are_drawn_individually():
     data = data_with([0, 100, 200], [10, 10, 10], [0, 0, 1])
     vis = data.visible(0, 1000, 500)

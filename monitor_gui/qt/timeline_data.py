@@ -7,14 +7,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from monitor_gui.core.extent import MIN_CLUSTER_GAP_NS, bulk_extent
+
 DEPTH_CAP = 6  # deeper nesting is drawn on the last sub-row of a lane
 NO_MARK = 127  # lane_min of a lane with no mark yet (above any sub-row)
 ITEM_LIMIT = 3_000  # above this many visible marks, draw per-pixel aggregates instead
 # A gap between marks this many times longer than the span of the marks around it is
 # not idle time but a clock jump (Django's test suite mocks time.time: the real
 # recording holds dispatches stamped 1999 and 2016 among ones from a one-minute run).
-OUTLIER_GAP_FACTOR = 10
-MIN_CLUSTER_GAP_NS = 60e9  # gaps shorter than a minute never split the traffic
 
 
 @dataclass
@@ -219,35 +219,8 @@ class TimelineData:
         return pos + self.lo if pos < len(held) and held[pos] == row else None
 
     def core_extent(self) -> tuple[float, float, int]:
-        """(start, end, marks left out) of the bulk of the marks, ignoring clock jumps.
-
-        Sorted start times are cut at gaps of over a minute; from the cluster with the
-        most marks, neighbours are taken in while the gap to them is at most
-        OUTLIER_GAP_FACTOR times the span taken so far (an evening's pauses between
-        requests stay in; a dispatch stamped 16 years earlier does not).
-        """
-        ts = np.sort(self.ts[self.lo:self.hi])
-        if not len(ts):
-            return 0.0, 0.0, 0
-        gaps = np.diff(ts)
-        cuts = np.flatnonzero(gaps > MIN_CLUSTER_GAP_NS)
-        starts = np.concatenate(([0], cuts + 1))
-        ends = np.concatenate((cuts + 1, [len(ts)]))  # exclusive
-        i = j = int(np.argmax(ends - starts))
-        while True:
-            span = ts[ends[j] - 1] - ts[starts[i]] + MIN_CLUSTER_GAP_NS
-            left = ts[starts[i]] - ts[ends[i - 1] - 1] if i > 0 else np.inf
-            right = ts[starts[j + 1]] - ts[ends[j] - 1] if j + 1 < len(starts) else np.inf
-            if min(left, right) > OUTLIER_GAP_FACTOR * span:
-                break
-            if left <= right:
-                i -= 1
-            else:
-                j += 1
-        lo, hi = int(starts[i]), int(ends[j])
-        in_core = (self.ts[self.lo:self.hi] >= ts[lo]) & (self.ts[self.lo:self.hi] <= ts[hi - 1])
-        end = float(self.end[self.lo:self.hi][in_core].max())
-        return float(ts[lo]), end, len(ts) - (hi - lo)
+        """(start, end, marks left out) of the bulk of the marks: ``core.extent``."""
+        return bulk_extent(self.ts[self.lo:self.hi], self.end[self.lo:self.hi])
 
     def display_row(self, idx: np.ndarray | int) -> np.ndarray:
         lane = self.lane[idx]

@@ -223,3 +223,11 @@ def test_stopping_the_probe_restores_django(events):
     runtime.stop()
     for name, original in _transactions._ORIGINALS.items():
         assert BaseDatabaseWrapper.__dict__[name] is original
+
+
+def test_the_public_fallback_reads_the_same_context(events):
+    Note.objects.count()
+    assert _transactions.tx_context() is None is _transactions.tx_context_public()
+    with transaction.atomic(), transaction.atomic():
+        assert _transactions.tx_context() == _transactions.tx_context_public()
+        assert _transactions.tx_context()[1] == 2

@@ -64,3 +64,38 @@ def test_marks_details_and_filter(qtbot, qtmodeltester, monitor):
     assert [model.dispatch(r).id for r in range(model.rowCount())] == [3, 4]
     window.filters.transaction.setCurrentIndex(0)
     assert model.rowCount() == 4
+
+
+def test_the_details_follow_a_fate_learnt_later(qtbot, monitor):
+    window, model = monitor.window, monitor.window.table_model
+    feed(monitor, [wire.encode_frame(PROC, 0, [dispatch(1, TX)])])
+    with qtbot.waitSignal(window.rowSelected):
+        window.table.selectRow(0)
+    assert "uncommitted when it ran" in window.details.toPlainText()
+    assert "on_commit callbacks" not in window.details.toPlainText()
+    feed(monitor, [wire.encode_frame(PROC, 1, [callback(1, wire.DISCARDED)])])
+    assert "discarded by rollback" in window.details.toPlainText()
+    assert model.data(model.index(0, 5)) == "ok · rolled back"
+
+
+def test_the_export_details_the_newest_rollback(tmp_path, capsys, monitor):
+    from PySide6.QtGui import QImage
+
+    from monitor_gui.cli import main
+    from monitor_gui.core.recording import RecordingWriter
+    from monitor_gui.qt.snapshot import _select_latest_rolled_back
+
+    events = [dispatch(1, TX), dispatch(2, TX), dispatch(3, None), callback(1, wire.DISCARDED),
+              callback(2, wire.RETURNED)]
+    feed(monitor, [wire.encode_frame(PROC, 0, events)])
+    _select_latest_rolled_back(monitor)
+    assert monitor.state.store.row(monitor.window.details.current).id == 1
+    recording = tmp_path / "tx.jsonl"
+    with RecordingWriter(recording) as writer:
+        writer.write(wire.Frame(PROC, 0, events, 0))
+    out = tmp_path / "tx.png"
+    assert main(["export", "--format", "png", str(recording), "--transactions",
+                 "--out", str(out)]) == 0
+    assert QImage(str(out)).size().toTuple() == (1600, 1000)
+    assert "drew the window of 2 dispatches" in capsys.readouterr().err
+    assert main(["export", str(recording), "--transactions"]) == 2

@@ -40,7 +40,8 @@ class Changes:
     processes_changed: bool = False
     topology_changed: bool = False
     fired: list[EdgeKey] = field(default_factory=list)  # edges called in this batch
-    updated: list[int] = field(default_factory=list)  # older rows whose parent/depth changed
+    # older rows whose parent/depth changed, or that got an on_commit callback's fate
+    updated: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True, frozen=True)

@@ -14,7 +14,7 @@ from monitor_gui.core.query import DEFAULT_SLOW_MS
 from monitor_gui.qt.controller import MonitorController, TickSummary
 from monitor_gui.qt.list_order import DisplayOrder
 from monitor_gui.qt.theme import Theme, current_theme, format_ns, short_signal, tooltip
-from monitor_gui.qt.tx_marks import tx_mark, tx_tooltip
+from monitor_gui.qt.tx_marks import callback_lines, tx_mark, tx_tooltip
 
 Index = QModelIndex | QPersistentModelIndex
 CACHE_ROWS = 2_000  # TableRow objects kept for painting; only visible rows are asked for
@@ -277,8 +277,8 @@ class DispatchTableModel(ColumnsModel):
         if col == 3:
             full = self.dispatch(r)  # hover only: worth reading the receiver rows
             if full is not None:
-                return "\n".join(f"{c.name} ({format_ns(c.dur)}, {c.outcome})"
-                                 for c in full.receivers)
+                return "\n".join([f"{c.name} ({format_ns(c.dur)}, {c.outcome})"
+                                  for c in full.receivers] + callback_lines(full))
         if col == 5 and (d.tx_depth or d.cb):
             return display(d, col) + "\n" + tx_tooltip(d.tx_depth, d.cb)
         if col == 6 and d.request:

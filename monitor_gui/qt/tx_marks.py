@@ -38,6 +38,15 @@ def tx_tooltip(tx_depth: int, cb: int) -> str:
     return "\n".join(lines)
 
 
+FATES = {wire.RETURNED: "ran", wire.RAISED: "raised", wire.SKIPPED: "skipped",
+         wire.DISCARDED: "discarded by rollback"}
+
+
+def callback_lines(d: Any) -> list[str]:
+    """The Receivers column's tooltip lines for the on_commit() callbacks a dispatch queued."""
+    return [f"  ↳ on_commit {c.name} ({FATES[c.outcome]})" for c in d.callbacks]
+
+
 def tx_row_html(d: Any) -> str:
     """The details table's "transaction" line (a dispatch that ran in autocommit: none)."""
     if d.tx is None:

@@ -42,6 +42,8 @@ def test_marks_details_and_filter(qtbot, qtmodeltester, monitor):
     rolled = outcome_texts(model).index("ok · rolled back")
     assert "discarded an on_commit() callback" in model.data(
         model.index(rolled, 5), Qt.ItemDataRole.ToolTipRole)
+    assert "↳ on_commit send_published_email (discarded by rollback)" in model.data(
+        model.index(rolled, 3), Qt.ItemDataRole.ToolTipRole)
     with qtbot.waitSignal(window.rowSelected):
         window.table.selectRow(rolled)
     text = window.details.toPlainText()

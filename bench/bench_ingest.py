@@ -73,7 +73,7 @@ def synthetic_events(count: int, interner: Interner | None = None) -> list[wire.
             140_000 + i % 4, wire.CallSite(ref("app/views.py"), 40 + i % 30, ref("create")),
             wire.RequestInfo(f"req-{i // 20}", ref("POST"), ref("/articles/new/")),
             {"instance": f"<Article: {i}>", "created": "True", "using": "default"},
-            receivers, False))
+            receivers, False, None))
     return events
 
 

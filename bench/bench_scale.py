@@ -106,7 +106,7 @@ def generate(path: str, n: int = 1_000_000, seed: int = 13) -> None:
                 events.append(wire.Dispatch(
                     wire.KIND_DISPATCH, t, ids[p], parent, signals[s], sender_name(snd),
                     "send", dur, "MainThread", 7, site, request,
-                    {"instance": f"<obj {i % 97}>"}, calls(s, snd, dur // 5, fail), fail))
+                    {"instance": f"<obj {i % 97}>"}, calls(s, snd, dur // 5, fail), fail, None))
                 t += 1_800_000  # 1M dispatches over ~30 minutes
             writer.write(wire.Frame(procs[p], seqs[p], events, 0))
             seqs[p] += len(events)

@@ -79,6 +79,8 @@ DATABASES = {
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The articles' on_commit() emails stay in memory (django.core.mail.outbox).
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 if _env_flag("DEMO_SITE_FAST_HASHER", False):
     # Tests and heavy traffic runs: PBKDF2 costs ~0.3 s per login on a small machine.

@@ -127,7 +127,12 @@ def one_round(base_url: str, rng: random.Random) -> Stats:
             raise TrafficError(f"creating an article ended at {page.url} (HTTP {page.status})")
         stats.articles += 1
         pk = found.group(1)
-        browser.submit(f"/articles/{pk}/edit/", {"title": title + " (edited)", "body": "Edited."})
+        # Half the edits fail on purpose: their transaction, and its on_commit email, is
+        # rolled back.
+        edit = {"title": title + " (edited)", "body": "Edited."}
+        if rng.random() < 0.5:
+            edit["simulate_failure"] = "on"
+        browser.submit(f"/articles/{pk}/edit/", edit)
         browser.get("/articles/")
         if rng.random() < 0.8:  # keep a few, so the list is not always empty
             browser.submit(f"/articles/{pk}/delete/", {})

@@ -164,6 +164,9 @@ class Recorder(NoReceiverCounts, RequestContext):
 
     # The call site of the send() that calls enter() (_dispatch.call_site, set by install).
     site: Callable[[], wire.CallSite | None] = staticmethod(lambda: None)
+    # The transaction context of the calling thread (_transactions.tx_context, set by its
+    # install): a wire.TxContext tuple, or None.
+    tx: Callable[[], tuple | None] = staticmethod(lambda: None)
 
     def enter(self) -> _Nest:
         """Start a dispatch's nest: its parent is the innermost running dispatch, its call
@@ -251,7 +254,7 @@ class Recorder(NoReceiverCounts, RequestContext):
                     self._none if sender is None else self.describe.sender_ref(sender), method,
                     duration, state.thread, state.ident, nest.site,
                     _request_now(), self.describe.kwargs(named) if named else {},
-                    rows, raised))
+                    rows, raised, self.tx()))
             if signal is _request_finished:
                 current_request.set(None)
         except Exception:  # the probe must never break a dispatch; the loss is counted

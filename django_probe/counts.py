@@ -29,6 +29,7 @@ class NoReceiverCounts:
 
     empty_counts: dict[tuple, list]
     _empty_since: int
+    tx: Any  # the recorder's transaction context reader
 
     def counted(self, signal: Signal, sender: Any) -> bool:
         """Count one more send() of a known (signal, sender) without receivers; False
@@ -68,7 +69,7 @@ class NoReceiverCounts:
                 self.sink((
                     _KIND, clock.wall_ns(), self.next_id(), current_parent(), name,
                     sender_ref, method, 0, state.thread, state.ident, None,
-                    current_request.get(), {}, (), False))
+                    current_request.get(), {}, (), False, self.tx()))
             else:
                 self.empty_counts[key] = [name, sender_ref, 1]
         except Exception:  # the probe must never break a dispatch; the loss is counted

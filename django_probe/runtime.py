@@ -9,7 +9,7 @@ from typing import Any
 
 import django
 
-from . import __version__, _dispatch, forks
+from . import __version__, _dispatch, _transactions, forks
 from .capture import Recorder
 from .conf import ProbeConfig, get_config
 from .describe import Describer
@@ -83,6 +83,7 @@ class Probe:
             self._receivers_mode.connect_all()
         else:
             _dispatch.install(self.recorder)
+            _transactions.install(self.recorder)  # the same recorder: a class patch too
         if self.publisher is not None:
             self.publisher.start()  # idle processes (e.g. unused gunicorn workers) show up too
 
@@ -91,6 +92,7 @@ class Probe:
             self._receivers_mode.disconnect_all()
         elif _dispatch.installed():
             _dispatch.uninstall()
+            _transactions.uninstall()
         if self.publisher is not None:
             self.publisher.close()
 

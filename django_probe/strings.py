@@ -128,8 +128,9 @@ class Vocabulary:
         kind = event[0] if type(event) is tuple or hasattr(event, "_fields") else None
         get = self.get
         if kind == wire.KIND_DISPATCH:
-            site, request = event.site, event.request
+            site, request, tx = event.site, event.request, event.tx
             return event._replace(
+                tx=None if tx is None else wire.TxContext(get(tx.alias), tx.depth),
                 signal=get(event.signal), sender=get(event.sender), thread=get(event.thread),
                 site=None if site is None else wire.CallSite(get(site.file), site.line,
                                                              get(site.func)),
@@ -138,6 +139,13 @@ class Vocabulary:
                 receivers=[r._replace(name=get(r.name), module=get(r.module),
                                       file=get(r.file), exc_type=get(r.exc_type))
                            for r in event.receivers])
+        if kind == wire.KIND_ON_COMMIT:
+            site = event.site
+            return event._replace(
+                alias=get(event.alias), name=get(event.name), module=get(event.module),
+                file=get(event.file), exc_type=get(event.exc_type),
+                site=None if site is None else wire.CallSite(get(site.file), site.line,
+                                                             get(site.func)))
         if kind == wire.KIND_COUNTS:
             return event._replace(items=[i._replace(signal=get(i.signal), sender=get(i.sender))
                                          for i in event.items])

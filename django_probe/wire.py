@@ -43,6 +43,7 @@ KIND_HEARTBEAT = "H"
 KIND_COUNTS = "C"
 KIND_TOPOLOGY = "T"
 KIND_STRINGS = "S"
+KIND_ON_COMMIT = "O"
 
 METHODS = ("send", "send_robust", "asend", "asend_robust", "receiver")
 RETURNED = "returned"
@@ -59,6 +60,11 @@ TRACEPARENT_PATTERN = "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 Traceparent = Annotated[str, msgspec.Meta(pattern=TRACEPARENT_PATTERN)]
 Method = Literal["send", "send_robust", "asend", "asend_robust", "receiver"]
 Outcome = Literal["returned", "raised", "skipped"]
+# What became of an on_commit() callback: the receivers' three, and "discarded" (a
+# rollback removed it before its transaction committed).
+DISCARDED = "discarded"
+CALLBACK_OUTCOMES = (RETURNED, RAISED, SKIPPED, DISCARDED)
+CallbackOutcome = Literal["returned", "raised", "skipped", "discarded"]
 StrMap = Annotated[dict[Str, Str], msgspec.Meta(max_length=MAX_ITEMS)]
 
 
@@ -102,6 +108,13 @@ class ReceiverCall(NamedTuple):
     exc_msg: Str | None  # bounded exception message (raised)
 
 
+class TxContext(NamedTuple):
+    """The transaction a dispatch ran in: the first connection inside ``atomic()``."""
+
+    alias: Ref  # database alias, e.g. "default"
+    depth: Annotated[int, msgspec.Meta(ge=1)]  # atomic blocks open on it (1: outermost)
+
+
 class Dispatch(NamedTuple):
     """One call of send/send_robust/asend/asend_robust that reached at least one receiver."""
 
@@ -120,6 +133,29 @@ class Dispatch(NamedTuple):
     kwargs: StrMap  # bounded, redacted summaries
     receivers: Annotated[list[ReceiverCall], msgspec.Meta(max_length=MAX_ITEMS)]
     raised: bool  # the dispatch propagated an exception to its caller
+    tx: TxContext | None  # None: no connection of its thread was inside atomic()
+
+
+class OnCommit(NamedTuple):
+    """One ``transaction.on_commit()`` callback queued while a dispatch's receivers ran,
+    sent once its fate is known (it ran, or a rollback discarded it)."""
+
+    kind: Literal["O"]
+    ts: int  # when on_commit() was called, Unix epoch nanoseconds
+    dispatch: int  # id of the running dispatch whose receiver (or deeper code) queued it
+    alias: Ref  # database alias of the connection it was queued on
+    depth: Count  # atomic blocks open when it was queued (0: autocommit, ran at once)
+    name: Ref  # the callback's qualified name, named like a receiver
+    module: Ref
+    file: Ref
+    line: int
+    site: CallSite | None  # the code that called on_commit()
+    robust: bool  # on_commit(..., robust=True): an exception is logged, not raised
+    outcome: CallbackOutcome
+    end: int  # when it finished running or was discarded, Unix epoch nanoseconds
+    dur: Count  # nanoseconds it ran; 0 when it never ran
+    exc_type: Ref | None  # exception class path (raised)
+    exc_msg: Str | None  # bounded exception message (raised)
 
 
 class Heartbeat(NamedTuple):
@@ -195,10 +231,11 @@ class Strings(NamedTuple):
     values: Annotated[list[Str], msgspec.Meta(max_length=MAX_ITEMS)]
 
 
-Event = Dispatch | Heartbeat | Counts | Topology | Hello | Strings
+Event = Dispatch | Heartbeat | Counts | Topology | Hello | Strings | OnCommit
 EVENT_TYPES: dict[str, type] = {
     KIND_DISPATCH: Dispatch, KIND_HEARTBEAT: Heartbeat, KIND_COUNTS: Counts,
     KIND_TOPOLOGY: Topology, KIND_HELLO: Hello, KIND_STRINGS: Strings,
+    KIND_ON_COMMIT: OnCommit,
 }
 
 
@@ -390,7 +427,7 @@ def _nested(hint: Any) -> Any:
 # For each event type and the NamedTuples inside it: field -> the NamedTuple it holds.
 _INNER: dict[type, dict[str, Any]] = {}
 for _cls in (*EVENT_TYPES.values(), CallSite, RequestInfo, ReceiverCall, EmptyCount,
-             ConnectedReceiver, SignalWiring):
+             ConnectedReceiver, SignalWiring, TxContext):
     _INNER[_cls] = {f: _nested(h) for f, h in typing.get_type_hints(_cls).items()}
 
 

@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="svg/png: draw the timeline instead of the graph")
     exp.add_argument("--window", action="store_true",
                      help="svg/png: draw the whole window (for docs)")
+    exp.add_argument("--transactions", action="store_true",
+                     help="svg/png: the whole window listing the dispatches inside a "
+                          "transaction, the newest rolled-back one detailed (for docs)")
     cli_otlp.add_arguments(exp)
     cli_diff.add_parser(sub)
 
@@ -157,9 +160,9 @@ def export(args: argparse.Namespace) -> int:
         return cli_otlp.run(args)
     if args.format in ("svg", "png"):
         return _export_picture(args)
-    if args.signal or args.timeline or args.window:
-        raise UsageError("--signal, --timeline and --window draw pictures: use --format svg "
-                         "or png")
+    if args.signal or args.timeline or args.window or args.transactions:
+        raise UsageError("--signal, --timeline, --window and --transactions draw pictures: "
+                         "use --format svg or png")
     from monitor_gui.core import perfetto
     from monitor_gui.core.recording import RecordingReader
 
@@ -184,11 +187,13 @@ def _export_picture(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {out} does not end in .{args.format}")
     try:
         shot = render_recording(args.file, out, args.signal, timeline=args.timeline,
-                                whole=args.window)
+                                whole=args.window or args.transactions,
+                                transactions=args.transactions)
     except (OSError, ValueError, RuntimeError) as exc:
         err(f"cannot export {args.file}: {exc}")
         return EXIT_ERROR
-    what = "window" if args.window else "timeline" if args.timeline else "graph"
+    what = ("window" if args.window or args.transactions
+            else "timeline" if args.timeline else "graph")
     print(f"drew the {what} of {shot.dispatches:,} dispatches ({len(shot.signals)} signals) "
           f"to {out}", file=sys.stderr)
     return EXIT_OK

@@ -1,8 +1,10 @@
-"""Receivers of the articles app: cache invalidation, a slow indexer, a failing webhook."""
+"""Receivers of the articles app: cache invalidation, a slow indexer, a failing webhook,
+an email queued with transaction.on_commit()."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
@@ -10,6 +12,8 @@ from typing import Any
 
 import django
 from django.core.cache import cache
+from django.core.mail import send_mail
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.utils.text import slugify
 
@@ -40,6 +44,18 @@ def update_search_index(sender: type[Article], instance: Article, **kwargs: Any)
     cache.set(SEARCH_INDEX_CACHE_KEY, index)
 
 
+def send_article_email(pk: int, title: str) -> None:
+    """Tell the editors (Django's locmem backend in the demo: nothing leaves the process)."""
+    send_mail(f"Article saved: {title}", f"/articles/{pk}/", "demo@example.invalid",
+              ["editors@example.invalid"])
+
+
+def queue_article_email(sender: type[Article], instance: Article, **kwargs: Any) -> None:
+    """Email only once the save is committed: a rolled-back edit must not be announced.
+    (In autocommit, as when creating, Django runs the callback at once.)"""
+    transaction.on_commit(functools.partial(send_article_email, instance.pk, instance.title))
+
+
 class WebhookUnreachable(ConnectionError):
     """The demo webhook never answers."""
 
@@ -63,6 +79,8 @@ def connect() -> None:
                        dispatch_uid=f"articles.invalidate_list_cache.{name}")
     post_save.connect(update_search_index, sender=Article,
                       dispatch_uid="articles.update_search_index")
+    post_save.connect(queue_article_email, sender=Article,
+                      dispatch_uid="articles.queue_article_email")
     article_published.connect(notify_webhook, sender=Article,
                               dispatch_uid="articles.notify_webhook")
     # Django 4.2 would call an async receiver without awaiting it; asynchronous receivers

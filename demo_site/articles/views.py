@@ -7,15 +7,20 @@ import logging
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from demo_site.articles.forms import ArticleForm
+from demo_site.articles.forms import ArticleForm, EditArticleForm
 from demo_site.articles.models import Article
 from demo_site.articles.receivers import LIST_CACHE_KEY
 from demo_site.articles.signals import article_published
 
 log = logging.getLogger(__name__)
+
+
+class SimulatedFailure(Exception):
+    """Raised inside the edit's transaction when the user asked for a failure."""
 
 
 def article_list(request: HttpRequest) -> HttpResponse:
@@ -58,9 +63,19 @@ def article_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def article_edit(request: HttpRequest, pk: int) -> HttpResponse:
     article = get_object_or_404(Article, pk=pk)
-    form = ArticleForm(request.POST or None, instance=article)
+    form = EditArticleForm(request.POST or None, instance=article)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        # One transaction: post_save's receivers queue an on_commit() email, sent only
+        # if the edit commits; a (simulated) failure rolls both back.
+        try:
+            with transaction.atomic():
+                form.save()
+                if form.cleaned_data["simulate_failure"]:
+                    raise SimulatedFailure
+        except SimulatedFailure:
+            messages.error(request, "Simulated failure: the edit was rolled back, and the "
+                                    "notification email with it.")
+            return redirect(article)
         messages.success(request, f"Saved “{article.title}”.")
         return redirect(article)
     return render(request, "articles/form.html",

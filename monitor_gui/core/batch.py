@@ -27,6 +27,7 @@ from monitor_gui.core.requests import RequestTable
 from monitor_gui.core.ring import _as_array
 from monitor_gui.core.store import METHOD_CODES, NO_ID, OUTCOME_CODES, pack_kwargs
 from monitor_gui.core.strings import StringTable
+from monitor_gui.core.transactions import tx_columns
 
 _RAISED = OUTCOME_CODES[wire.RAISED]
 _SKIPPED = OUTCOME_CODES[wire.SKIPPED]
@@ -85,7 +86,7 @@ def build(cols: Sequence[Sequence[Any]], sites: Sequence[Sequence[Any]],
     their evictable tables (unbounded vocabularies), not ``strings``.
     """
     (_, ts, ids, parents, signals, senders, methods, durs, thread_names, tids, _, _,
-     kwargs, receivers, raised) = cols
+     kwargs, receivers, raised, txs) = cols
     site_files, site_lines, site_funcs = sites
     n = len(ts)
     intern_many = strings.intern_many
@@ -110,6 +111,8 @@ def build(cols: Sequence[Sequence[Any]], sites: Sequence[Sequence[Any]],
         "site_func": intern_many(site_funcs),
     }
     rows["kwargs"], rows["kwoff"], rows["kwlen"] = pack_kwargs(kwargs)
+    rows["tx_alias"], rows["tx_depth"] = tx_columns(txs, intern_many)
+    rows["cb"] = np.zeros(n, np.int8)  # callbacks' flags, set as their events arrive
     flat = rcols[0]
     if len(flat):
         names, modules, files, lines, asyncs, rdurs, outcomes, values, exc_types, exc_msgs = rcols

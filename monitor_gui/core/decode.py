@@ -35,7 +35,7 @@ class Columns(NamedTuple):
     """A frame's dispatches as resolved columns, and its other events resolved."""
 
     count: int  # dispatches
-    dispatch: tuple[Sequence[Any], ...]  # wire.Dispatch field order; names resolved
+    dispatch: tuple[Sequence[Any], ...]  # wire.Dispatch field order; names resolved (tx too)
     sites: tuple[Sequence[Any], Sequence[Any], Sequence[Any]]  # file, line, func
     requests: list[Any]  # (id, method, path, traceparent) or None per dispatch, resolved
     receivers: tuple[Sequence[Any], ...]  # all receiver calls, wire.ReceiverCall order
@@ -144,6 +144,9 @@ def columns(events: Sequence[wire.Event], vocab: Vocabulary) -> Columns:
         else:
             it = iter(resolved)
             reqs = [None if r is None else next(it) for r in reqs]
+    if any(cols[15]):  # the transaction contexts: (alias, depth) or None
+        get = vocab.get
+        cols[15] = [None if t is None else (get(t[0]), t[1]) for t in cols[15]]
     flat = list(chain.from_iterable(cols[13]))
     rcols: tuple[Sequence[Any], ...] = NO_RECEIVERS
     if flat:

@@ -54,6 +54,12 @@ class Nesting:
         # nested dispatch.
         self.kids: dict[int, int | list[int]] = {}
 
+    def row_of(self, proc: int, dispatch_id: int) -> int | None:
+        """The absolute row of a recent dispatch of process ``proc``, if known."""
+        newer, older = self.recent.get(proc, ({}, {}))
+        row = newer.get(dispatch_id, older.get(dispatch_id))
+        return None if row is None else int(row)
+
     def link(self, store: DispatchStore, start: int, spans: list[tuple[int, int, int]],
              ids: Sequence[int], parent_ids: Sequence[int | None], nested: np.ndarray
              ) -> tuple[Any, Any, list[int]]:

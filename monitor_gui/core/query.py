@@ -19,6 +19,7 @@ from monitor_gui.core.store import (
     unpack_kwargs_rows,
 )
 from monitor_gui.core.strings import StringTable
+from monitor_gui.core.transactions import DISCARDED
 
 EMPTY = np.empty(0, dtype=np.int64)
 # The one default of "slow", used by the filter, the graph's colours and its legend: low
@@ -41,6 +42,9 @@ class Filter:
     text: str = ""  # case-insensitive substring of signal/sender/receiver names or kwargs
     t0: int | None = None  # Unix ns, inclusive
     t1: int | None = None  # Unix ns, exclusive
+    # inside: ran inside a transaction; discarded: a rollback discarded an on_commit()
+    # callback its receivers queued
+    tx: Literal["inside", "discarded"] | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -208,6 +212,10 @@ def select(store: DispatchStore, strings: StringTable, processes: ProcessTable,
             mask &= cols["error"][lo:hi]
         elif f.outcome == "slow":
             mask &= cols["dur"][lo:hi] >= int(f.slow_ms * 1_000_000)
+        if f.tx == "inside":
+            mask &= cols["tx_depth"][lo:hi] > 0
+        elif f.tx == "discarded":
+            mask &= (cols["cb"][lo:hi] & DISCARDED) != 0
         if f.t0 is not None:
             mask &= cols["ts"][lo:hi] >= f.t0
         if f.t1 is not None:

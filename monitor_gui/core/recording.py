@@ -84,6 +84,7 @@ _DISPATCH_FIELDS = wire.Dispatch._fields
 _CALL_FIELDS = wire.ReceiverCall._fields
 _SITE_FIELDS = wire.CallSite._fields
 _REQUEST_FIELDS = wire.RequestInfo._fields
+_TX_FIELDS = wire.TxContext._fields
 
 
 def event_dict(event: Any) -> dict[str, Any]:
@@ -100,6 +101,8 @@ def event_dict(event: Any) -> dict[str, Any]:
     if d["request"] is not None:
         d["request"] = dict(zip(_REQUEST_FIELDS, d["request"], strict=True))
     d["receivers"] = [dict(zip(_CALL_FIELDS, r, strict=True)) for r in d["receivers"]]
+    if d["tx"] is not None:
+        d["tx"] = dict(zip(_TX_FIELDS, d["tx"], strict=True))
     return d
 
 

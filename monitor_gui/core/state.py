@@ -40,7 +40,8 @@ class Changes:
     processes_changed: bool = False
     topology_changed: bool = False
     fired: list[EdgeKey] = field(default_factory=list)  # edges called in this batch
-    updated: list[int] = field(default_factory=list)  # older rows whose parent/depth changed
+    # older rows whose parent/depth changed, or that got an on_commit callback's fate
+    updated: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True, frozen=True)
@@ -177,6 +178,7 @@ class MonitorState:
             if gc_was_enabled:
                 gc.enable()
         self._update_signals(ch, now)
+        updated += store.callbacks.take_touched()
         # Rows appended by this very call are new to the views anyway: report older ones.
         ch.updated = sorted({r for r in updated if store.first <= r < old_end})
         ch.evicted = min(store.first, old_end) - old_first
@@ -250,6 +252,7 @@ class MonitorState:
         batch.rows["depth"] = depth
         batch.rows["parent"] = parent
         store.append(batch.rows, batch.count, batch.receivers, batch.rcount)
+        store.callbacks.adopt(store, old_end, spans, ids)  # callbacks sent before these
         updated += fixed
         self.dispatch_count += batch.count
         batch.rows = batch.receivers = {}  # stored: keep only the aggregation inputs
@@ -309,6 +312,9 @@ class MonitorState:
             self._apply_topology(ch)
         elif kind == wire.KIND_HELLO:
             info.info = hello_info(ev.info)
+        elif kind == wire.KIND_ON_COMMIT:
+            self.store.callbacks.add(self.store, info.index, ev, self.nesting.row_of(
+                info.index, ev.dispatch))
 
     def _apply_topology(self, ch: Changes) -> None:
         """Union the latest snapshot of every process into the graph's known edges."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -15,6 +15,7 @@ from monitor_gui.core.processes import ProcessKey, ProcessTable
 from monitor_gui.core.requests import RequestTable
 from monitor_gui.core.ring import Ring
 from monitor_gui.core.strings import NO_STRING, StringTable
+from monitor_gui.core.transactions import CommitCallbacks, tx_of
 
 NO_ID = int(np.iinfo(np.int64).min)  # "no parent" in the int64 dispatch-id columns
 NO_ROW = -1
@@ -36,6 +37,9 @@ DISPATCH_COLUMNS: dict[str, Any] = {
     # 0.1 µs and ~55 bytes per row, where a joined string per row cost ~0.4 µs and ~100.
     "kwargs": object,  # the block (bytes), or with kwoff NO_KWARGS_BLOCK a dict / None
     "kwoff": np.int32, "kwlen": np.int32,
+    # The transaction it ran in (depth 0: none) and what its on_commit callbacks became
+    # (transactions.HAS_CALLBACKS | DISCARDED | FAILED bits).
+    "tx_alias": np.int32, "tx_depth": np.int16, "cb": np.int8,
 }
 RECEIVER_COLUMNS: dict[str, Any] = {
     "dispatch": np.int64, "label": np.int32, "name": np.int32, "module": np.int32,
@@ -99,12 +103,14 @@ class DispatchRow:
     parent_row: int | None  # absolute row of the parent dispatch, if stored
     children: list[int]  # absolute rows of dispatches sent by this one's receivers
     error: bool  # raised, or any receiver raised
+    tx: wire.TxContext | None = None  # the transaction it ran in
+    callbacks: list[wire.OnCommit] = field(default_factory=list)  # on_commit() it queued
 
     def to_dispatch(self) -> wire.Dispatch:
         return wire.Dispatch(
             self.kind, self.ts, self.id, self.parent, self.signal, self.sender, self.method,
             self.dur, self.thread, self.tid, self.site, self.request, self.kwargs,
-            self.receivers, self.raised,
+            self.receivers, self.raised, self.tx,
         )
 
 
@@ -129,6 +135,7 @@ class DispatchStore:
         self.requests = RequestTable(strings)  # the ``request`` column's ids
         # Thread names are unbounded too: runserver names a new thread per request.
         self.threads = EvictableStrings()  # the ``thread`` column's ids
+        self.callbacks = CommitCallbacks()  # on_commit() callbacks by dispatch row
         self._evicted_since_sweep = 0
 
     @property
@@ -255,6 +262,8 @@ class DispatchStore:
             proc=info.label, proc_key=info.key, depth=int(c["depth"]),
             parent_row=parent_row if parent_row in self else None,
             children=[int(x) for x in self.children(row)], error=bool(c["error"]),
+            tx=tx_of(get(int(c["tx_alias"])), int(c["tx_depth"])),
+            callbacks=self.callbacks.of(row),
         )
 
     def clear(self) -> None:
@@ -262,4 +271,5 @@ class DispatchStore:
         self.receivers.clear()
         self.requests.clear()
         self.threads.clear()
+        self.callbacks.clear()
         self._evicted_since_sweep = 0

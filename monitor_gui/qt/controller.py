@@ -174,6 +174,11 @@ class MonitorController(QObject):
             sel.append(new)
             self.rowsAppended.emit(new)
         summary, self._summary = self._summary, TickSummary()
+        if summary.updated and getattr(self.filter, "tx", None) == "discarded":
+            # A rollback is learnt after its dispatch was stored: select the rows again.
+            self.selectionAboutToReset.emit()
+            self.selection.reset(self.filter)
+            self.selectionReset.emit()
         self._last_flush = time.perf_counter()
         if summary:
             self.ticked.emit(summary)

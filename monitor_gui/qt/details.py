@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QTextBrowser, QWidget
 from monitor_gui.core.query import DEFAULT_SLOW_MS
 from monitor_gui.qt.models import clock
 from monitor_gui.qt.theme import Theme, current_theme, format_ns, short_receiver, short_signal
+from monitor_gui.qt.tx_marks import callbacks_html, tx_row_html
 
 MAX_CHILDREN = 50
 
@@ -80,6 +81,7 @@ class DetailsPane(QTextBrowser):
         if d.site:
             parts.append(f"<tr><th>call site</th><td><code>{e(d.site.file)}:{d.site.line}"
                          f"</code> in <code>{e(d.site.func)}</code></td></tr>")
+        parts.append(tx_row_html(d))
         parts.append("</table>")
         parts.append(f"<h4>Receivers ({len(d.receivers)})</h4>")
         # One block per receiver, not a table: narrow docks made table cells wrap names.
@@ -97,6 +99,7 @@ class DetailsPane(QTextBrowser):
                 parts.append(f"<div class='err'>&nbsp;&nbsp;{e(r.exc_type or '')}: "
                              f"{e(r.exc_msg or '')}</div>")
             parts.append(f"<div class='muted'>&nbsp;&nbsp;{e(r.file)}:{r.line}</div>")
+        parts.append(callbacks_html(d))  # on_commit(): children of the dispatch that queued them
         if d.kwargs:
             parts.append("<h4>kwargs</h4><table>")
             for k, v in d.kwargs.items():

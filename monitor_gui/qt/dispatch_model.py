@@ -14,6 +14,7 @@ from monitor_gui.core.query import DEFAULT_SLOW_MS
 from monitor_gui.qt.controller import MonitorController, TickSummary
 from monitor_gui.qt.list_order import DisplayOrder
 from monitor_gui.qt.theme import Theme, current_theme, format_ns, short_signal, tooltip
+from monitor_gui.qt.tx_marks import callback_lines, tx_mark, tx_tooltip
 
 Index = QModelIndex | QPersistentModelIndex
 CACHE_ROWS = 2_000  # TableRow objects kept for painting; only visible rows are asked for
@@ -45,6 +46,8 @@ class TableRow:
     request: str
     request_id: str
     proc: str
+    tx_depth: int = 0  # atomic() blocks it ran in (0: autocommit)
+    cb: int = 0  # what its on_commit callbacks became (core.transactions bits)
 
 
 def table_row(store: Any, absolute: int) -> TableRow:
@@ -59,6 +62,7 @@ def table_row(store: Any, absolute: int) -> TableRow:
         raised=bool(ring.get("raised", absolute)), error=bool(ring.get("error", absolute)),
         request=request, request_id=info.id if info else "",
         proc=store.processes.by_index[int(ring.get("proc", absolute))].label,
+        tx_depth=int(ring.get("tx_depth", absolute)), cb=int(ring.get("cb", absolute)),
     )
 
 
@@ -258,7 +262,7 @@ class DispatchTableModel(ColumnsModel):
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             return None
         if role == Qt.ItemDataRole.ForegroundRole:
-            if col == 5 and d.error:
+            if col == 5 and (d.error or tx_mark(0, d.cb)):
                 return self.theme.error
             if col == 4 and d.dur >= self.slow_ns:
                 return self.theme.slow
@@ -273,8 +277,10 @@ class DispatchTableModel(ColumnsModel):
         if col == 3:
             full = self.dispatch(r)  # hover only: worth reading the receiver rows
             if full is not None:
-                return "\n".join(f"{c.name} ({format_ns(c.dur)}, {c.outcome})"
-                                 for c in full.receivers)
+                return "\n".join([f"{c.name} ({format_ns(c.dur)}, {c.outcome})"
+                                  for c in full.receivers] + callback_lines(full))
+        if col == 5 and (d.tx_depth or d.cb):
+            return display(d, col) + "\n" + tx_tooltip(d.tx_depth, d.cb)
         if col == 6 and d.request:
             return f"{d.request}\nrequest id {d.request_id}"
         return display(d, col)
@@ -293,7 +299,8 @@ def display(d: TableRow, col: int) -> str:
     if col == 4:
         return format_ns(d.dur)
     if col == 5:
-        return "raised" if d.raised else ("receiver error" if d.error else "ok")
+        return ("raised" if d.raised else ("receiver error" if d.error else "ok")) + tx_mark(
+            d.tx_depth, d.cb)
     if col == 6:
         return d.request
     return d.proc

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from monitor_gui.core.query import DEFAULT_SLOW_MS, Filter
 from monitor_gui.qt.models import SignalListModel
 from monitor_gui.qt.theme import html_text, short_receiver, tooltip
+from monitor_gui.qt.tx_marks import TX_CHOICES
 
 ALL_PROCESSES = "All processes"
 
@@ -88,6 +89,10 @@ class FilterPanel(QWidget):
         self.text.textChanged.connect(self._debounce.start)
         # The search narrows the views too, not only this list (see current_filter).
         self.search.textChanged.connect(self._debounce.start)
+        self.transaction = QComboBox()
+        self.transaction.addItems([label for label, _ in TX_CHOICES])
+        self.transaction.setToolTip("Dispatches that ran inside transaction.atomic(), or whose "
+                                    "on_commit() callbacks a rollback discarded")
         outcome_row = QHBoxLayout()
         outcome_row.addWidget(self.outcome, 1)
         outcome_row.addWidget(self.slow_ms)
@@ -102,11 +107,13 @@ class FilterPanel(QWidget):
         layout.addWidget(_heading("Dispatches"))
         layout.addWidget(self.process)
         layout.addLayout(outcome_row)
+        layout.addWidget(self.transaction)
         layout.addWidget(self.text)
 
         model.checksChanged.connect(self.emit_filter)
         self.process.currentIndexChanged.connect(self.emit_filter)
         self.outcome.currentIndexChanged.connect(self.emit_filter)
+        self.transaction.currentIndexChanged.connect(self.emit_filter)
         self.slow_ms.valueChanged.connect(self.emit_filter)
         self._update_chip()
 
@@ -183,6 +190,7 @@ class FilterPanel(QWidget):
             outcome=outcome,  # type: ignore[arg-type]
             slow_ms=float(self.slow_ms.value()),
             text=self.text.text().strip(),
+            tx=TX_CHOICES[self.transaction.currentIndex()][1],  # type: ignore[arg-type]
         )
 
     def emit_filter(self, *_: Any) -> None:

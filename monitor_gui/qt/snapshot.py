@@ -48,7 +48,8 @@ def export_widget(widget: object, path: str) -> bool:
 
 
 def render_recording(recording: str | Path, out: str, signals: list[str] | None = None,
-                     timeline: bool = False, whole: bool = False) -> Snapshot:
+                     timeline: bool = False, whole: bool = False,
+                     transactions: bool = False) -> Snapshot:
     """Open ``recording`` in an unshown window of the default size and write its graph (or
     timeline, or with ``whole`` the whole window with the latest nested dispatch selected)
     to ``out``, exactly as the window draws it. Raises OSError/ValueError."""
@@ -80,7 +81,12 @@ def render_recording(recording: str | Path, out: str, signals: list[str] | None 
         for edge in window.graph.edges.values():  # at rest: no "just fired" glow
             edge.heat = 0.0
             edge.refresh()
-        if whole:
+        if whole and transactions:
+            window.filters.transaction.setCurrentIndex(1)  # inside a transaction
+            _select_latest_rolled_back(monitor)
+            _settle(monitor)
+            ok = export_widget(window, out)
+        elif whole:
             _select_latest_nested(monitor)
             _settle(monitor)
             ok = export_widget(window, out)
@@ -103,6 +109,21 @@ def _select_latest_nested(monitor: object) -> None:
     found = rows[(depth > 0) & (nrecv > 0)]
     if len(found):
         window.select_row(int(found[-1]))
+
+
+def _select_latest_rolled_back(monitor: object) -> None:
+    """Detail the newest dispatch a rollback took an on_commit callback from (or, without
+    one, the newest that queued any)."""
+    from monitor_gui.core.transactions import DISCARDED, HAS_CALLBACKS
+
+    state, window = monitor.state, monitor.window  # type: ignore[attr-defined]
+    rows = window.controller.selection.rows
+    flags = state.store.column("cb", rows)
+    for bit in (DISCARDED, HAS_CALLBACKS):
+        found = rows[(flags & bit) != 0]
+        if len(found):
+            window.select_row(int(found[-1]))
+            return
 
 
 def _quiet_offscreen(mode: object, context: object, message: str) -> None:

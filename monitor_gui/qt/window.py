@@ -236,6 +236,8 @@ class MainWindow(GraphWiring, FilesAndSettings, QMainWindow):
             rows = np.asarray(sorted(r for r in summary.updated if r in self.state.store),
                               dtype=np.int64)
             self.timeline_data.set_depth(rows, self.state.store.column("depth", rows))
+            if self.details.current in summary.updated:  # e.g. its on_commit fate came
+                self.details.show_row(self.details.current)
         if summary.processes_changed:
             self.filters.set_processes([p.label for p in self.state.processes.values()])
         self._update_dimming()

@@ -62,3 +62,13 @@ def test_writing_requires_login(start_site):
     browser = Browser(start_site(env=PROBE_OFF).base_url)
     page = browser.get("/articles/new/")
     assert "/accounts/login/?next=/articles/new/" in page.url
+
+
+def test_a_simulated_failure_rolls_the_edit_back(start_site):
+    browser = logged_in(start_site(env=PROBE_OFF))
+    page = browser.submit("/articles/new/", {"title": "Kept", "body": "one"})
+    pk = re.search(r"/articles/(\d+)/$", page.url).group(1)
+    page = browser.submit(f"/articles/{pk}/edit/",
+                          {"title": "Lost", "body": "two", "simulate_failure": "on"})
+    assert "the edit was rolled back" in page.body
+    assert "<code>kept</code>" in page.body  # the slug of the title that was kept

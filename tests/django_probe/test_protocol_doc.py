@@ -38,7 +38,7 @@ def inline_fields(name: str) -> list[str]:
 
 
 EVENTS = [(wire.Hello, "I"), (wire.Dispatch, "D"), (wire.Heartbeat, "H"), (wire.Counts, "C"),
-          (wire.Topology, "T"), (wire.Strings, "S")]
+          (wire.Topology, "T"), (wire.Strings, "S"), (wire.OnCommit, "O")]
 
 
 @pytest.mark.parametrize("cls,code", EVENTS)
@@ -60,13 +60,15 @@ def _is_ref(cls, field: str) -> bool:
 
 
 @pytest.mark.parametrize("cls,heading", [(wire.Dispatch, r'^### `"D"` Dispatch'),
-                                         (wire.ReceiverCall, r"^`ReceiverCall` — 10 fields")])
+                                         (wire.ReceiverCall, r"^`ReceiverCall` — 10 fields"),
+                                         (wire.OnCommit, r'^### `"O"` OnCommit')])
 def test_tables_say_which_fields_are_interned_refs(cls, heading):
     for row in table_after(heading):
         assert row[2].startswith("ref") == _is_ref(cls, row[1]), row
 
 
-@pytest.mark.parametrize("cls", [wire.CallSite, wire.RequestInfo, wire.ConnectedReceiver])
+@pytest.mark.parametrize("cls", [wire.CallSite, wire.RequestInfo, wire.ConnectedReceiver,
+                                 wire.TxContext])
 def test_inline_definitions_say_which_fields_are_refs(cls):
     match = re.search(rf"`{cls.__name__}` — (?:\d+ fields: )?`\[(.+?)\]`", DOC, re.DOTALL)
     for part in match.group(1).replace("\n", " ").split(","):
@@ -74,7 +76,8 @@ def test_inline_definitions_say_which_fields_are_refs(cls):
         assert kind.startswith("ref") == _is_ref(cls, name), part
 
 
-@pytest.mark.parametrize("cls", [wire.CallSite, wire.RequestInfo, wire.ConnectedReceiver])
+@pytest.mark.parametrize("cls", [wire.CallSite, wire.RequestInfo, wire.ConnectedReceiver,
+                                 wire.TxContext])
 def test_inline_definitions_match(cls):
     assert inline_fields(cls.__name__) == list(cls._fields)
 
@@ -112,7 +115,7 @@ def test_limits_and_defaults_match_wire():
         assert getattr(wire, name) == int(values[name].replace(" ", ""))
     for method in wire.METHODS:
         assert f"`{method}`" in DOC
-    for outcome in wire.OUTCOMES:
+    for outcome in (*wire.OUTCOMES, *wire.CALLBACK_OUTCOMES):
         assert f"`{outcome}`" in DOC
 
 

@@ -23,7 +23,7 @@ def dispatch(i: int, signal: str = "tests.signals.ping") -> wire.Dispatch:
                              wire.RETURNED, "None", None, None)
     return wire.Dispatch(wire.KIND_DISPATCH, time.time_ns(), i, None, signal, "tests.Sender",
                          "send", 100, "MainThread", 1, wire.CallSite("/a.py", 1, "f"), None,
-                         {"n": str(i)}, [call], False)
+                         {"n": str(i)}, [call], False, None)
 
 
 @pytest.fixture

@@ -84,7 +84,7 @@ def test_resolved_events_have_strings_everywhere_a_name_was_an_id():
                         r("MainThread"), 7, (r("/v.py"), 3, r("view")),
                         ("req", r("POST"), r("/login/")), {},
                         [(r("on_save"), r("app"), r("/app.py"), 9, False, 5, "raised", None,
-                          r("ValueError"), "boom")], True))
+                          r("ValueError"), "boom")], True, (r("default"), 1)))
     vocab = Vocabulary()
     for _, first, values in interner.definitions():
         vocab.define(first, values)
@@ -94,6 +94,16 @@ def test_resolved_events_have_strings_everywhere_a_name_was_an_id():
     assert d.request == wire.RequestInfo("req", "POST", "/login/")
     assert d.receivers[0][:3] == ("on_save", "app", "/app.py")
     assert d.receivers[0].exc_type == "ValueError"
+    assert d.tx == wire.TxContext("default", 1)
+    queued = wire.typed(("O", 1, 2, r("default"), 1, r("send_email"), r("app"), r("/app.py"),
+                         4, (r("/v.py"), 5, r("view")), False, "raised", 3, 1,
+                         r("KeyError"), "'k'"))
+    for _, first, values in interner.definitions(len(vocab.values)):
+        vocab.define(first, values)
+    o = vocab.resolved(queued)
+    assert (o.alias, o.name, o.module, o.file, o.exc_type) == (
+        "default", "send_email", "app", "/app.py", "KeyError")
+    assert o.site == wire.CallSite("/v.py", 5, "view")
     counts = vocab.resolved(wire.Counts("C", 1, 2, [wire.EmptyCount(0, 1, "send", 4)]))
     assert counts.items == [wire.EmptyCount("post_save", "auth.User", "send", 4)]
 

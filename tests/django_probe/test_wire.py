@@ -22,7 +22,8 @@ def dispatch(i: int, **changes) -> wire.Dispatch:
                           "django.db.models.signals.post_save", "auth.User", "send", 1200,
                           "MainThread", 140_000_000_000, wire.CallSite("/app/views.py", 3, "v"),
                           wire.RequestInfo("ab-1", "POST", "/login/"),
-                          {"instance": "auth.User pk=3", "created": "True"}, [call], False)
+                          {"instance": "auth.User pk=3", "created": "True"}, [call], False,
+                          None)
     return event._replace(**changes)
 
 
@@ -164,8 +165,8 @@ def test_a_frame_of_millions_of_empty_arrays_is_refused_without_building_them():
 def test_typed_names_the_tuples_the_hot_path_builds():
     raw = tuple(dispatch(1))
     raw = raw[:10] + (tuple(raw[10]), tuple(raw[11]), raw[12], tuple(map(tuple, raw[13])),
-                      raw[14])
-    assert wire.typed(raw) == dispatch(1)
+                      raw[14], ("default", 2))
+    assert wire.typed(raw) == dispatch(1, tx=wire.TxContext("default", 2))
     with pytest.raises(wire.WireError):
         wire.typed(raw[:-1])
 

@@ -65,7 +65,8 @@ def test_publish_edit_delete_article(monitor, start_site, server):
     (article_post,) = [r for r in rows
                        if r.signal == POST_SAVE and r.sender == "articles.Article"]
     post_calls = {rc.name: rc for rc in article_post.receivers}
-    assert set(post_calls) == {"invalidate_list_cache", "update_search_index"}
+    assert set(post_calls) == {"invalidate_list_cache", "update_search_index",
+                               "queue_article_email"}
     assert post_calls["update_search_index"].dur >= 30_000_000  # the deliberately slow one
     assert article_post.id < published.id  # saved first, then published
 

@@ -33,14 +33,14 @@ def dispatch(id: int, *, ts: int | None = None, parent: int | None = None,
              dur: int = 5_000, receivers: list[wire.ReceiverCall] | None = None,
              raised: bool = False, request: str | None = "req-1",
              kwargs: dict[str, str] | None = None, method: str = "send",
-             thread: str = "MainThread") -> wire.Dispatch:
+             thread: str = "MainThread", tx: wire.TxContext | None = None) -> wire.Dispatch:
     return wire.Dispatch(
         wire.KIND_DISPATCH, 1_700_000_000_000_000_000 + id * 1000 if ts is None else ts, id,
         parent, signal, sender, method, dur, thread, 4242,
         wire.CallSite("app/views.py", 33, "signup"),
         None if request is None else wire.RequestInfo(request, "POST", "/signup/"),
         {"created": "True", "instance": f"<User: u{id}>"} if kwargs is None else kwargs,
-        [receiver()] if receivers is None else receivers, raised,
+        [receiver()] if receivers is None else receivers, raised, tx,
     )
 
 

@@ -23,6 +23,10 @@ ALL_KINDS = [
              raised=True, request=None)._replace(site=None),
     heartbeat(dropped_queue=1, dropped_send=2),
     wire.Counts(wire.KIND_COUNTS, 3, 10**9, [wire.EmptyCount("s", "x", "send", 4)]),
+    dispatch(5, tx=wire.TxContext("default", 2)),
+    wire.OnCommit(wire.KIND_ON_COMMIT, 4, 5, "default", 2, "send_email", "app.mail",
+                  "/app/mail.py", 3, wire.CallSite("/app/receivers.py", 9, "on_save"), False,
+                  wire.DISCARDED, 6, 0, None, None),
 ]
 
 
@@ -37,7 +41,7 @@ def test_round_trip_every_event_kind(tmp_path, suffix):
     with RecordingWriter(path) as writer:
         for f in frames():
             writer.write(f)
-    assert writer.events == 7
+    assert writer.events == len(ALL_KINDS) + 1
     back = list(read_recording(path))
     assert [(f.proc, f.seq, f.events) for f in back] == [
         (f.proc, f.seq, f.events) for f in frames()]
@@ -113,10 +117,11 @@ def test_fast_event_dict_matches_wire_for_named_and_plain_tuples():
 
     for event in ALL_KINDS:
         assert event_dict(event) == wire.event_to_dict(event)
-    plain = tuple(dispatch(3, receivers=[receiver()]))  # as msgspec decodes it: no names
+    tx = wire.TxContext("default", 1)
+    plain = tuple(dispatch(3, receivers=[receiver()], tx=tx))  # as msgspec decodes it
     plain = (*plain[:10], tuple(plain[10]), tuple(plain[11]), plain[12],
-             [tuple(r) for r in plain[13]], plain[14])
-    assert event_dict(plain) == wire.event_to_dict(dispatch(3, receivers=[receiver()]))
+             [tuple(r) for r in plain[13]], plain[14], tuple(plain[15]))
+    assert event_dict(plain) == wire.event_to_dict(dispatch(3, receivers=[receiver()], tx=tx))
 
 
 def _line_record(event, **extra):

@@ -52,7 +52,7 @@ class Scenario:
             wire.KIND_DISPATCH, self.t, did, parent, signal, sender, "send", dur,
             "MainThread", 140001, wire.CallSite("/app/accounts/views.py", 31, "login_view"),
             request, kwargs or {"instance": f"<{sender} pk=1>", "created": "False"},
-            receivers, raised)
+            receivers, raised, None)
         self.t += dur + self.rng.randint(2_000, 20_000)
         return event
 

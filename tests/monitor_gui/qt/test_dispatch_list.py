@@ -22,7 +22,7 @@ WSGI = "django.core.handlers.wsgi.WSGIHandler"
 def event(did: int, ts: int, parent: int | None = None, signal: str = SIG + "post_save",
           sender: str = "auth.User") -> wire.Dispatch:
     return wire.Dispatch(wire.KIND_DISPATCH, T0 + ts, did, parent, signal, sender, "send",
-                         1_000, "MainThread", 1, None, None, {}, [], False)
+                         1_000, "MainThread", 1, None, None, {}, [], False, None)
 
 
 class Feed:

@@ -159,7 +159,7 @@ def test_sixty_signals_stay_in_columns_without_overlap_and_fit(monitor):
         events.append(wire.Dispatch(
             "D", 1_000 + i, i + 1, None, f"app{i % 7}.signals.sig_{i}", f"app.Model{i % 20}",
             "send", 1000, "MainThread", 1, None, None, {},
-            [receiver(f"handler_{i}", f"app{i % 5}.receivers", 500)], False))
+            [receiver(f"handler_{i}", f"app{i % 5}.receivers", 500)], False, None))
     monitor.window.resize(1600, 1000)
     monitor.window.show()
     feed(monitor, [wire.encode_frame(PROC, 0, events)])

@@ -223,7 +223,7 @@ def test_untrusted_names_are_never_rendered_as_html(monitor):
     evil = "<img src='file:///etc/passwd'><b>x</b>"
     event = wire.Dispatch("D", 1_000, 1, None, evil, evil, "send", 5, "T", 1, None,
                           wire.RequestInfo("r", "GET", evil), {evil: evil},
-                          [receiver(evil, "mod", 3)], False)
+                          [receiver(evil, "mod", 3)], False, None)
     feed(monitor, [wire.encode_frame(PROC, 0, [event])])
     window = monitor.window
     for edge in window.graph.edges.values():
@@ -287,7 +287,7 @@ def test_depth_learned_later_reaches_table_and_timeline(monitor):
 
     def dispatch(did: int, parent: int | None, ts: int) -> wire.Dispatch:
         return wire.Dispatch(wire.KIND_DISPATCH, ts, did, parent, SIG + "post_save", "auth.User",
-                             "send", 1_000, "MainThread", 1, None, None, {}, [], False)
+                             "send", 1_000, "MainThread", 1, None, None, {}, [], False, None)
 
     # The probe emits a dispatch when it ends: grandchild, then child, then root.
     feed(monitor, [wire.encode_frame(PROC, 0, [dispatch(3, 2, 1_000_300)])])
@@ -343,7 +343,7 @@ def test_one_slow_threshold_marks_the_demos_slow_receiver_everywhere(monitor):
 
     indexer = receiver("reindex_article", "articles.receivers", 30_000_000)
     event = wire.Dispatch("D", 1_000, 1, None, SIG + "post_save", "articles.Article", "send",
-                          31_000_000, "MainThread", 1, None, None, {}, [indexer], False)
+                          31_000_000, "MainThread", 1, None, None, {}, [indexer], False, None)
     feed(monitor, [wire.encode_frame(PROC, 0, [event])])
     window = monitor.window
     assert window.filters.slow_ms.value() == DEFAULT_SLOW_MS <= 30

@@ -37,7 +37,7 @@ from django.core.signals import request_started as _request_started
 from django.dispatch import dispatcher
 from django.dispatch.dispatcher import NO_RECEIVERS, Signal
 
-from . import _dispatch_async, _dispatch_legacy, wire
+from . import _dispatch_async, _dispatch_connect, _dispatch_legacy, wire
 from ._dispatch_async import asend, asend_robust, run_async, run_async_robust
 from ._dispatch_legacy import send_legacy, send_robust_legacy
 from .capture import Recorder
@@ -220,6 +220,7 @@ def install(recorder: Recorder) -> None:
     _registry = recorder.registry
     for name, func in _REPLACEMENTS.items():
         setattr(Signal, name, func)
+    _dispatch_connect.watch()  # (usually already: the probe's AppConfig watches early)
 
 
 def uninstall() -> None:
@@ -227,12 +228,14 @@ def uninstall() -> None:
     global _registry
     for name, func in _ORIGINALS.items():
         setattr(Signal, name, func)
+    _dispatch_connect.unwatch()
     _registry = None
 
 
-def connected_receivers(signal: Signal) -> list[tuple[Any, int | None, Any, bool, bool]]:
-    """(receiver or None if dead, sender id or None for any, sender or None, weak, is_async)
-    for each entry of ``signal.receivers``, whose tuple layout differs per Django version:
+def connected_receivers(signal: Signal) -> list[tuple[Any, int | None, Any, bool, bool, Any]]:
+    """(receiver or None if dead, sender id or None for any, sender or None, weak, is_async,
+    lookup key) for each entry of ``signal.receivers``, whose tuple layout differs per
+    Django version:
     4.2 ``(key, ref)``, 5.x ``(key, ref, is_async)``, 6.x ``(key, ref, sender_ref, is_async)``.
     """
     out = []
@@ -244,5 +247,6 @@ def connected_receivers(signal: Signal) -> list[tuple[Any, int | None, Any, bool
         receiver = ref() if weak else ref
         sender = sender_ref() if sender_ref is not None else None
         any_sender = sender_key == dispatcher.NONE_ID
-        out.append((receiver, None if any_sender else sender_key, sender, weak, is_async))
+        out.append((receiver, None if any_sender else sender_key, sender, weak, is_async,
+                    entry[0]))
     return out

@@ -7,7 +7,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from django_probe import wire
-from monitor_gui.core.diagnostics_traffic import keyword_sets, mismatches, raised_receivers
 from monitor_gui.core.graph import receiver_label
 
 # Kind -> (severity, title), in the order findings are listed.
@@ -119,6 +118,10 @@ def diagnose(state: Any) -> list[Finding]:
 
 
 def _traffic_findings(state: Any, wired: dict[tuple[str, str], Wired]) -> Iterator[Finding]:
+    # (numpy is imported here, not with the module: the command line reads KINDS to build
+    # its parser where only the probe's dependencies are installed.)
+    from monitor_gui.core.diagnostics_traffic import raised_receivers
+
     sent = {(e.src, e.dst) for e in state.graph.sent.values() if e.count}  # (sender, signal)
     sent |= {(sender, signal) for signal, sender, _method in state.empty_counts}
     signals_sent = {signal for _sender, signal in sent}
@@ -157,6 +160,8 @@ def _traffic_findings(state: Any, wired: dict[tuple[str, str], Wired]) -> Iterat
 
 
 def _signature_findings(state: Any, wired: dict[tuple[str, str], Wired]) -> Iterator[Finding]:
+    from monitor_gui.core.diagnostics_traffic import keyword_sets, mismatches
+
     keysets = keyword_sets(state)
     by_signal: dict[str, set[frozenset[str]]] = {}
     for (signal, _sender), sets in keysets.items():

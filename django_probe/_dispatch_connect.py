@@ -56,6 +56,7 @@ class ConnectRecord(NamedTuple):
     description: Description
     params: Params | None
     sender_id: int | None  # id of the sender it was connected for (None: any)
+    sender: Any  # a weakref to that sender (before Django 6.0 Django keeps only its id)
     weak: bool
     is_async: bool
 
@@ -93,8 +94,7 @@ def params_of(receiver: Any) -> Params | None:
     return accepts, required, bool(code.co_flags & CO_VARKEYWORDS)
 
 
-def _ident(receiver: Any) -> Any:
-    target = function_of(receiver) or receiver
+def _weak(target: Any) -> Any:
     try:
         return weakref.ref(target)
     except TypeError:
@@ -141,9 +141,10 @@ def _note(signal: Signal, receiver: Any, sender: Any, weak: bool, dispatch_uid: 
     if dispatch_uid:  # (Django keys by the uid when it is truthy)
         uid = dispatch_uid if type(dispatch_uid) is str else f"<{type(dispatch_uid).__name__}>"
     record = ConnectRecord(
-        _ident(receiver), _site(), clock.wall_ns(), _after_startup(), uid,
+        _weak(function_of(receiver) or receiver), _site(), clock.wall_ns(), _after_startup(), uid,
         receiver_description(receiver), params_of(receiver),
-        None if sender is None else id(sender), bool(weak), bool(new[0][-1] is True))
+        None if sender is None else id(sender), None if sender is None else _weak(sender),
+        bool(weak), bool(new[0][-1] is True))
     if len(records) >= _MAX_RECORDS:
         del records[next(iter(records))]  # the oldest
     records[(id(signal), key)] = record

@@ -63,13 +63,16 @@ class TopologyWatcher:
                 if receiver is None:
                     continue  # a dead weak reference Django has not cleaned up yet
                 rname, module, file, line = self.describe.receiver(receiver)
+                record = connects.record_for(signal, key, receiver)
+                if sender is None and sender_id is not None and record is not None \
+                        and record.sender is not None:
+                    sender = record.sender()  # (Django < 6.0 keeps only the sender's id)
                 if sender_id is None:
                     sender_label = None
                 elif sender is not None:
                     sender_label = self.describe.sender_ref(sender)
                 else:
                     sender_label = labels.get(sender_id, f"<object id {sender_id}>")
-                record = connects.record_for(signal, key, receiver)
                 target = targets.setdefault(connects.identity(receiver), len(receivers))
                 params = record.params if record is not None else connects.params_of(receiver)
                 receivers.append(wire.ConnectedReceiver(
@@ -98,8 +101,10 @@ class TopologyWatcher:
               labels: dict[int, str]) -> wire.ConnectedReceiver:
         intern = self.registry.intern
         name, module, file, line = record.description
-        sender = None if record.sender_id is None else labels.get(
-            record.sender_id, f"<object id {record.sender_id}>")
+        live = None if record.sender is None else record.sender()
+        sender = None if record.sender_id is None else (
+            self.describe.sender_ref(live) if live is not None
+            else labels.get(record.sender_id, f"<object id {record.sender_id}>"))
         return wire.ConnectedReceiver(intern(name), intern(module), intern(file), line,
                                       record.is_async, sender, record.weak, died_at=at,
                                       **self._connect_facts(record, record.params))

@@ -170,8 +170,10 @@ def _signature_findings(state: Any, wired: dict[tuple[str, str], Wired]) -> Iter
         r = w.receiver
         if r.params is None or r.required is None or r.varkw is None:
             continue  # not a plain function, or a recording without the facts
-        sets = by_signal.get(signal, set()) if r.sender is None else keysets.get(
-            (signal, str(r.sender)), set())
+        # Its sender's dispatches if it has sent any, else the signal's (what it would get).
+        sets = keysets.get((signal, str(r.sender))) if r.sender is not None else None
+        if not sets:
+            sets = by_signal.get(signal, set())
         unexpected, missing = mismatches(sets, r.params, r.required, r.varkw)
         if not unexpected and not missing:
             continue

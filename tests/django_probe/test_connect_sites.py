@@ -108,6 +108,8 @@ def test_topology_says_where_and_how_each_receiver_was_connected(probe):
         assert first.uid is None and second.uid == "second"
         assert (first.target, second.target, deco.target) == (1, 1, 3)
         assert first.after_startup is True and first.connected_at > 0
+        # Named as dispatches name it, also where Django < 6.0 keeps only its id.
+        assert deco.sender == "tests.django_probe.test_connect_sites.Owner"
         assert deco.params == ["sender", "instance", "created"]
         assert deco.required == ["sender", "instance"] and deco.varkw is False
         assert found.died == []

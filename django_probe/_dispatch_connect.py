@@ -27,6 +27,7 @@ from collections import deque
 from inspect import CO_VARKEYWORDS
 from typing import Any, NamedTuple
 
+from django.db.models.signals import ModelSignal
 from django.dispatch import Signal, dispatcher
 
 from . import clock
@@ -35,6 +36,8 @@ from .naming import Description, receiver_description
 
 _ORIGINAL = Signal.__dict__["connect"]
 _SKIP_FILES = {dispatcher.__file__, __file__}
+_SKIP_CODES = {value.__code__ for value in vars(ModelSignal).values()
+               if type(value) is types.FunctionType}
 _MAX_RECORDS = 20_000  # bounded for receivers connected per request (the test client's)
 _MAX_DIED = 100  # per signal
 _method_func = types.MethodType.__dict__["__func__"].__get__
@@ -118,7 +121,11 @@ def record_for(signal: Signal, key: Any, receiver: Any) -> ConnectRecord | None:
 
 def _site() -> tuple[str, int, str] | None:
     frame = sys._getframe(2)  # 0: here, 1: _note, 2: connect below
-    while frame is not None and frame.f_code.co_filename in _SKIP_FILES:
+    # Past the dispatcher (the @receiver decorator) and ModelSignal's methods (its lazy
+    # connect() for "app.Model" senders). Never through f_locals: on Python < 3.13 reading
+    # it stores a copy of the frame's locals in the frame, keeping the app's objects alive.
+    while frame is not None and (frame.f_code.co_filename in _SKIP_FILES
+                                 or frame.f_code in _SKIP_CODES):
         frame = frame.f_back
     if frame is None:
         return None

@@ -27,10 +27,12 @@ def keyword_sets(state: Any) -> dict[tuple[str, str], set[frozenset[str]]]:
     signal = store.column("signal").astype(np.int64)
     sender = store.column("sender").astype(np.int64)
     pair = (signal << 32) | (sender & 0xFFFFFFFF)  # (a missing sender is -1)
-    order = np.argsort(pair, kind="stable")  # rows of one pair together, oldest first
+    # Rows without receivers (STREAM_EMPTY) carry no kwargs summary: not evidence.
+    order = np.flatnonzero(store.column("nrecv") > 0)
+    order = order[np.argsort(pair[order], kind="stable")]  # pairs together, oldest first
     ends = np.flatnonzero(np.diff(pair[order])) + 1
     rows: list[int] = []
-    for group in np.split(order, ends):
+    for group in np.split(order, ends) if len(order) else ():
         rows += group[-SAMPLE_ROWS:].tolist()
     absolute = np.asarray(rows, np.int64) + store.first
     slot, off, length = (store.column(c, absolute) for c in ("kwargs", "kwoff", "kwlen"))

@@ -44,7 +44,7 @@ def fail_on(value: str) -> list[str]:
     if unknown:
         raise ValueError(f"--fail-on: unknown kind {', '.join(unknown)} (choose from "
                          f"{', '.join(KINDS)}, {', '.join(SEVERITIES)}, all, none)")
-    return [k for k, (severity, _title) in KINDS.items() if k in names or severity in names]
+    return [k for k, (severity, _short, _title) in KINDS.items() if k in names or severity in names]
 
 
 def run(args: argparse.Namespace) -> int:

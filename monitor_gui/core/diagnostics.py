@@ -9,17 +9,19 @@ from typing import Any
 from django_probe import wire
 from monitor_gui.core.graph import receiver_label
 
-# Kind -> (severity, title), in the order findings are listed.
-KINDS: dict[str, tuple[str, str]] = {
-    "raises-send": ("error", "Raises under send(): the caller fails"),
-    "signature": ("error", "Cannot accept the keyword arguments it is sent"),
-    "twice": ("warning", "Connected twice under different keys"),
-    "died": ("warning", "Weak receiver died while connected"),
-    "raises-robust": ("warning", "Raises under send_robust(): swallowed, only logged"),
-    "sender-silent": ("info", "Connected for a sender that never sends"),
-    "never-fired": ("info", "Connected but never fired"),
-    "unheard": ("info", "Sent, but nothing receives it"),
-    "late": ("info", "Connected after start-up"),
+# Kind -> (severity, short title, title), in the order findings are listed.
+KINDS: dict[str, tuple[str, str, str]] = {
+    "raises-send": ("error", "Raises under send()", "Raises under send(): the caller fails"),
+    "signature": ("error", "Signature mismatch",
+                  "Cannot accept the keyword arguments it is sent"),
+    "twice": ("warning", "Connected twice", "Connected twice under different keys"),
+    "died": ("warning", "Died while connected", "Weak receiver died while connected"),
+    "raises-robust": ("warning", "Raises under send_robust()",
+                      "Raises under send_robust(): swallowed, only logged"),
+    "sender-silent": ("info", "Sender never sends", "Connected for a sender that never sends"),
+    "never-fired": ("info", "Never fired", "Connected but never fired"),
+    "unheard": ("info", "Nobody receives it", "Sent, but nothing receives it"),
+    "late": ("info", "Connected late", "Connected after start-up"),
 }
 
 
@@ -203,7 +205,7 @@ def format_text(findings: list[Finding]) -> str:
     for kind, n in counts(findings).items():
         if not n:
             continue
-        severity, title = KINDS[kind]
+        severity, _short, title = KINDS[kind]
         lines.append(f"{title} [{kind}, {severity}]: {n}")
         for f in findings:
             if f.kind == kind:

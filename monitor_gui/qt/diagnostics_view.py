@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
-    Qt,
-    QTimer,
-    Signal,
-)
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QLineEdit,
     QTableView,
     QTabWidget,
@@ -27,125 +19,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from monitor_gui.core.diagnostics import KINDS, Finding, counts, diagnose
+from monitor_gui.core.diagnostics import KINDS, counts, diagnose
 from monitor_gui.qt.controller import MonitorController, TickSummary
-from monitor_gui.qt.theme import Theme, current_theme, html_text, short_signal
+from monitor_gui.qt.diagnostics_model import (
+    DETAIL,
+    KIND,
+    ORDER,
+    SORT_ROLE,
+    DiagnosticsModel,
+    Index,
+    severity_colour,
+    swatch,
+)
+from monitor_gui.qt.theme import Theme, html_text
 
-Index = QModelIndex | QPersistentModelIndex
 REFRESH_S = 2.0  # live refresh at most this often ...
 COST_FACTOR = 10  # ... and never spending more than a tenth of the time computing it
-SORT_ROLE = Qt.ItemDataRole.UserRole
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("Kind", "What is wrong (errors first); the swatch is its severity"),
-    ("Signal", "The signal"),
-    ("Receiver", "The receiver (module.qualname); empty for a finding about the signal"),
-    ("Sender", "The sender it was connected for, or that sent it; empty: any"),
-    ("Connected at", "Where connect() or @receiver connected it (file:line); in italics "
-                     "where the probe did not see the connect() and gives the def line"),
-    ("Count", "The calls, dispatches or names the finding counts"),
-    ("Detail", "Why it is a finding"),
-)
-KIND, SIGNAL, RECEIVER, SENDER, WHERE, COUNT, DETAIL = range(len(COLUMNS))
-ORDER = {kind: i for i, kind in enumerate(KINDS)}
-
-
-def severity_colour(theme: Theme, severity: str) -> QColor:
-    return {"error": theme.error, "warning": theme.slow}.get(severity, theme.accent)
-
-
-def swatch(colour: QColor, size: int = 10) -> QIcon:
-    pixmap = QPixmap(size, size)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setBrush(colour)
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.drawEllipse(0, 0, size, size)
-    painter.end()
-    return QIcon(pixmap)
-
-
-class DiagnosticsModel(QAbstractTableModel):
-    """One row per finding."""
-
-    def __init__(self, theme: Theme | None = None) -> None:
-        super().__init__()
-        self.theme = theme or current_theme()
-        self.findings: list[Finding] = []
-
-    def set_findings(self, findings: list[Finding]) -> bool:
-        """Show ``findings``; False (and nothing touched) when they are the same."""
-        if findings == self.findings:
-            return False
-        self.beginResetModel()  # every few seconds at most: a reset is cheap here
-        self.findings = list(findings)
-        self.endResetModel()
-        return True
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.findings)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section][0]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return COLUMNS[section][1]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.findings):
-            return None
-        f, col = self.findings[index.row()], index.column()
-        if role == SORT_ROLE:
-            if col == KIND:
-                return ORDER[f.kind]
-            return f.count if col == COUNT else self._display(f, col)
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(f, col)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(f)
-        if role == Qt.ItemDataRole.DecorationRole and col == KIND:
-            return severity_colour(self.theme, f.severity)  # (a colour: the view paints it)
-        if role == Qt.ItemDataRole.FontRole and col == WHERE and not f.site_known:
-            font = QFont()
-            font.setItalic(True)  # a def line standing in for the unseen connect() site
-            return font
-        if role == Qt.ItemDataRole.ForegroundRole and col == WHERE and not f.site_known:
-            return self.theme.muted
-        if role == Qt.ItemDataRole.TextAlignmentRole and col == COUNT:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    @staticmethod
-    def _display(f: Finding, col: int) -> str:
-        if col == KIND:
-            return KINDS[f.kind][1]
-        if col == SIGNAL:
-            return short_signal(f.signal)
-        if col == RECEIVER:
-            return f.receiver
-        if col == SENDER:
-            return f.sender
-        if col == WHERE:
-            return f"{f.file}:{f.line}" if f.file else ""
-        if col == COUNT:
-            return f"{f.count:,}" if f.count else ""
-        return f.detail
-
-    @staticmethod
-    def _tooltip(f: Finding) -> str:
-        rows = [("kind", f"{KINDS[f.kind][1]} ({f.severity})"), ("signal", f.signal),
-                ("receiver", f.receiver), ("sender", f.sender or "any"),
-                ("connected at" if f.site_known else "defined at", f.where), ("", f.detail)]
-        cells = "".join(f"<tr><td><b>{k}</b>&nbsp;</td><td>{html_text(v)}</td></tr>"
-                        for k, v in rows if v)
-        return f"<table>{cells}</table>"
 
 
 class FindingsProxy(QSortFilterProxyModel):
@@ -185,6 +74,7 @@ class DiagnosticsView(QWidget):
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(SORT_ROLE)
         self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setFilterRole(SORT_ROLE)  # full names and paths, not the shortened ones
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.kinds = QComboBox()
         self.kinds.setToolTip("Show one kind of finding")
@@ -200,12 +90,16 @@ class DiagnosticsView(QWidget):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.horizontalHeader().setHighlightSections(False)
-        for col, width in enumerate((260, 120, 300, 120, 320, 56)):
+        for col, width in enumerate((165, 105, 175, 120, 46, 230)):
             self.table.setColumnWidth(col, width)
         self.table.horizontalHeader().setSectionResizeMode(DETAIL, QHeaderView.ResizeMode.Stretch)
         self.table.sortByColumn(KIND, Qt.SortOrder.AscendingOrder)  # grouped, errors first
         self.table.clicked.connect(self._activate)
         self.table.activated.connect(self._activate)
+        # The current finding in full: the Detail column is the first to be cut short.
+        self.detail = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.table.selectionModel().currentRowChanged.connect(self._show_detail)
         bar = QHBoxLayout()
         bar.addWidget(self.kinds)
         bar.addWidget(self.search, 1)
@@ -214,6 +108,7 @@ class DiagnosticsView(QWidget):
         layout.setSpacing(2)
         layout.addLayout(bar)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.detail)
         self.tabs: QTabWidget | None = None
         self.compute_s = 0.0
         self.refreshed_at = -1e9
@@ -257,7 +152,7 @@ class DiagnosticsView(QWidget):
         self.kinds.clear()
         self.kinds.addItem(f"All kinds ({len(self.model.findings)})", None)
         for kind, n in counts(self.model.findings).items():
-            severity, title = KINDS[kind]
+            severity, title, _long = KINDS[kind]
             self.kinds.addItem(swatch(severity_colour(self.model.theme, severity)),
                                f"{title} ({n})", kind)
         at = self.kinds.findData(chosen)
@@ -280,6 +175,18 @@ class DiagnosticsView(QWidget):
         self.tabs.setTabIcon(at, icon)
         self.tabs.setTabToolTip(at, ", ".join(
             f"{n} {kind}" for kind, n in counts(findings).items() if n) or "No findings")
+
+    def _show_detail(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not current.isValid():
+            self.detail.clear()
+            return
+        f = self.model.findings[self.proxy.mapToSource(current).row()]
+        where = f"connected at {f.where}" if f.site_known else f.where
+        self.detail.setText(
+            f"<b>{html_text(KINDS[f.kind][2])}</b>: {html_text(f.signal)} → "
+            f"{html_text(f.receiver or '(no receiver)')}. {html_text(f.detail)}"
+            + (f"<br><span style='color:{self.model.theme.muted.name()}'>"
+               f"{html_text(where)}</span>" if where else ""))
 
     # ------------------------------------------------------------------ input
     def _activate(self, index: QModelIndex) -> None:

@@ -6,13 +6,8 @@ from PySide6.QtCore import Qt
 
 from monitor_gui.core.diagnostics import KINDS, diagnose
 from monitor_gui.qt.controller import MonitorController
-from monitor_gui.qt.diagnostics_view import (
-    COUNT,
-    KIND,
-    SORT_ROLE,
-    DiagnosticsModel,
-    DiagnosticsView,
-)
+from monitor_gui.qt.diagnostics_model import COUNT, KIND, SORT_ROLE, DiagnosticsModel, short_path
+from monitor_gui.qt.diagnostics_view import DiagnosticsView
 
 RAISING = "settings_tests.tests.OverrideSettingsIsolationOnExceptionTests.receiver"
 SETTING_CHANGED = "django.core.signals.setting_changed"
@@ -43,7 +38,8 @@ def test_rows_are_grouped_by_kind_errors_first_and_sort_by_count(qtbot, real_sta
     assert view.kinds.itemText(at).endswith("(1)")
     view.kinds.setCurrentIndex(at)
     assert proxy.rowCount() == 1
-    assert proxy.data(proxy.index(0, 2)) == RAISING
+    assert proxy.data(proxy.index(0, 2), SORT_ROLE) == RAISING
+    assert proxy.data(proxy.index(0, 2)) == "OverrideSettingsIsolationOnExceptionTests.receiver"
 
 
 def test_the_tab_shows_a_badge_and_a_click_filters_every_view(qtbot, make_monitor,
@@ -75,3 +71,21 @@ def test_the_tab_shows_a_badge_and_a_click_filters_every_view(qtbot, make_monito
     # Cleared: the findings go with the traffic.
     monitor.controller.clear()
     qtbot.waitUntil(lambda: tabs.tabText(tabs.indexOf(view)) == "Diagnostics", timeout=10_000)
+
+
+def test_paths_are_shown_from_the_package_or_the_project_on(monkeypatch, tmp_path):
+    assert short_path("/venv/lib/python3.12/site-packages/django/db/models/base.py") == (
+        "django/db/models/base.py")
+    monkeypatch.chdir(tmp_path)
+    assert short_path(str(tmp_path / "shop" / "apps.py")) == "shop/apps.py"
+    assert short_path("/elsewhere/x.py") == "/elsewhere/x.py"
+
+
+def test_the_current_finding_is_detailed_below_the_table(qtbot, real_state):
+    view = DiagnosticsView(MonitorController(real_state))
+    qtbot.addWidget(view)
+    view.refresh()
+    view.table.selectRow(0)
+    f = view.model.findings[view.proxy.mapToSource(view.proxy.index(0, 0)).row()]
+    assert f.detail.split(" (")[0] in view.detail.text()
+    assert "connect site unknown" in view.detail.text()  # an old recording: def lines

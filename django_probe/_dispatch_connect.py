@@ -139,8 +139,9 @@ def _after_startup() -> bool:
 
 
 def _note(signal: Signal, receiver: Any, sender: Any, weak: bool, dispatch_uid: Any,
-          before: set) -> None:
-    new = [entry for entry in list(signal.receivers) if entry[0] not in before]
+          before: list) -> None:
+    seen = {id(entry) for entry in before}
+    new = [entry for entry in list(signal.receivers) if id(entry) not in seen]
     if len(new) != 1:
         return  # an existing key (Django kept the first) or a race with another thread
     key = new[0][0]
@@ -176,7 +177,10 @@ def _died(signal_ref: weakref.ref, key: Any, record: ConnectRecord) -> None:
 
 
 def connect(self, receiver, sender=None, weak=True, dispatch_uid=None):
-    before = {entry[0] for entry in list(self.receivers)}
+    # The entries by identity, not by key: a dispatch_uid need not be hashable for Django
+    # (it compares keys with ==), and hashing it could run the app's code. ``before`` is
+    # kept until _note has compared, so no id in it can be reused meanwhile.
+    before = list(self.receivers)  # (a copy: atomic under the GIL)
     result = _ORIGINAL(self, receiver, sender, weak, dispatch_uid)
     try:
         _note(self, receiver, sender, weak, dispatch_uid, before)

@@ -48,6 +48,7 @@ def connect_all(signal: Signal, owner: Owner) -> list:
                signal.connect(lambda **kw: None, weak=False)]
     with pytest.raises(TypeError):
         signal.connect(handler, None, True, "x", "extra")
+    results.append(signal.connect(handler, dispatch_uid=["not", "hashable"]))  # Django: fine
     return results
 
 
@@ -69,7 +70,7 @@ def test_connect_behaves_exactly_as_djangos():
             watched.connect(lambda sender: None)
         with pytest.raises(TypeError, match="callable"):
             watched.connect(42)
-        assert results_watched == results_plain == [None] * 5
+        assert results_watched == results_plain == [None] * 6
         # Same lookup keys (up to the lambda's id), same weak/strong references.
         shape = [(type(k[0]).__name__, k[1], kind) for (k, kind, _r) in entries(plain)]
         assert [(type(k[0]).__name__, k[1], kind) for (k, kind, _r) in entries(watched)] == shape

@@ -31,7 +31,7 @@ from django.db.models.signals import ModelSignal
 from django.dispatch import Signal, dispatcher
 
 from . import clock
-from .introspect import function_of, static_lookup
+from .introspect import class_name, function_of, static_lookup
 from .naming import Description, receiver_description
 
 _ORIGINAL = Signal.__dict__["connect"]
@@ -111,9 +111,19 @@ def identity(receiver: Any) -> Any:
     return id(receiver)
 
 
+def _plain_key(key: Any) -> Any:
+    """A lookup key we may hash: Django's own ids as they are, a dispatch_uid other than a
+    str or int by its id (hashing it could run the app's __hash__; the entry keeps it)."""
+    uid, sender_id = key
+    kind = type(uid)
+    if kind is str or kind is int or (kind is tuple and all(type(x) is int for x in uid)):
+        return key
+    return ("uid", id(uid)), sender_id
+
+
 def record_for(signal: Signal, key: Any, receiver: Any) -> ConnectRecord | None:
     """The record of a live entry, if it was seen and is about this very callable."""
-    record = records.get((id(signal), key))
+    record = records.get((id(signal), _plain_key(key)))
     if record is None or record.ident is None:
         return record
     return record if record.ident() is (function_of(receiver) or receiver) else None
@@ -144,10 +154,10 @@ def _note(signal: Signal, receiver: Any, sender: Any, weak: bool, dispatch_uid: 
     new = [entry for entry in list(signal.receivers) if id(entry) not in seen]
     if len(new) != 1:
         return  # an existing key (Django kept the first) or a race with another thread
-    key = new[0][0]
+    key = _plain_key(new[0][0])
     uid = None
     if dispatch_uid:  # (Django keys by the uid when it is truthy)
-        uid = dispatch_uid if type(dispatch_uid) is str else f"<{type(dispatch_uid).__name__}>"
+        uid = dispatch_uid if type(dispatch_uid) is str else f"<{class_name(type(dispatch_uid))}>"
     record = ConnectRecord(
         _weak(function_of(receiver) or receiver), _site(), clock.wall_ns(), _after_startup(), uid,
         receiver_description(receiver), params_of(receiver),
@@ -169,7 +179,7 @@ def _died(signal_ref: weakref.ref, key: Any, record: ConnectRecord) -> None:
         if signal is None or records.get((id(signal), key)) is not record:
             return
         del records[(id(signal), key)]
-        if any(entry[0] == key for entry in list(signal.receivers)):  # not disconnected
+        if any(_plain_key(entry[0]) == key for entry in list(signal.receivers)):  # connected
             died.setdefault(id(signal), deque(maxlen=_MAX_DIED)).append(
                 (record, clock.wall_ns()))
     except Exception:

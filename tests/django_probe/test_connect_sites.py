@@ -146,6 +146,24 @@ def test_a_weak_receiver_collected_while_connected_is_reported_dead(probe):
         _dispatch_connect.died.clear()
 
 
+class HashIsAppCode:
+    def __hash__(self):
+        raise AssertionError("hashed")
+
+    def __eq__(self, other):
+        return self is other
+
+
+def test_a_dispatch_uid_of_the_apps_own_type_is_never_hashed_by_the_probe(probe):
+    uid = HashIsAppCode()
+    diagnosed.connect(handler, dispatch_uid=uid, weak=False)
+    try:
+        (found,) = wiring(probe, "tests.django_probe.test_connect_sites.diagnosed").receivers
+        assert found.uid == "<HashIsAppCode>" and found.site.file == __file__
+    finally:
+        diagnosed.disconnect(dispatch_uid=uid)
+
+
 class Exploding:
     """Any attribute read through the instance raises: describing must not read one."""
 

@@ -8,9 +8,10 @@ receiver or decorator would add a frame and shift ``warnings.warn(stacklevel=N)`
 Return values, exceptions, receiver order, logging of ``send_robust`` failures and
 the ``NO_RECEIVERS`` fast path are those of Django. Tested per Django version:
 4.2 (no async support, list-comprehension ``send``) and 5.0+ (sync and async receivers).
-This module (the sync mirrors for Django >= 5.0) and its two parts, ``_dispatch_async``
-(``asend``/``asend_robust``, and the helpers that run ``send()``'s async receivers) and
-``_dispatch_legacy`` (Django 4.2's sync mirrors), are the only ones that touch Django's
+This module (the sync mirrors for Django >= 5.0) and its three parts, ``_dispatch_async``
+(``asend``/``asend_robust``, and the helpers that run ``send()``'s async receivers),
+``_dispatch_legacy`` (Django 4.2's sync mirrors) and ``_dispatch_connect`` (a ``connect``
+that notes where each receiver was connected), are the only ones that touch Django's
 private dispatch internals.
 
 The six mirrors repeat the same few lines before and after the receiver loop on purpose:

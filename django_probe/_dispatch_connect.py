@@ -14,7 +14,8 @@ Entries are found by comparing ``signal.receivers`` before and after Django's ca
 probe never computes a lookup key itself (``_make_id`` reads ``__func__`` with hasattr,
 which is the app's code on odd receivers). Receivers connected before ``watch()`` (at
 import, before the probe's AppConfig was created) have no record: their site is unknown.
-This module and ``_dispatch`` are the only ones that read ``signal.receivers`` entries.
+A part of ``_dispatch``, like ``_dispatch_async`` and ``_dispatch_legacy``: the modules that
+touch Django's dispatch internals (docs/diagnostics.md tells the whole story).
 """
 
 from __future__ import annotations

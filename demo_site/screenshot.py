@@ -33,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="docs/screenshot-demo.png")
     parser.add_argument("--rounds", type=int, default=8, help="traffic rounds before the shot")
     parser.add_argument("--size", default="1600x1000", help="window size, WIDTHxHEIGHT")
+    parser.add_argument("--tab", default=None,
+                        help="show this bottom tab, given room (e.g. Diagnostics)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
                 if settle is None and not driver.is_alive():
                     settle = time.monotonic() + 1.5  # the probe flushes, the view ticks
             _select_last(monitor, LOGGED_IN)
+            if args.tab:
+                _show_tab(monitor.window, args.tab)
             for _ in range(20):
                 monitor.app.processEvents()
                 time.sleep(0.02)
@@ -96,3 +100,18 @@ def _select_last(monitor: object, signal: str) -> None:
         if store.row(row).signal == signal:
             monitor.window.select_row(row)  # type: ignore[attr-defined]
             return
+
+
+def _show_tab(window: object, title: str) -> None:
+    """Make the bottom tab whose title starts with ``title`` current, with more height."""
+    tabs = window.bottom_tabs  # type: ignore[attr-defined]
+    for i in range(tabs.count()):
+        if tabs.tabText(i).startswith(title):
+            tabs.setCurrentIndex(i)
+            window.diagnostics.refresh()  # type: ignore[attr-defined]  # (not throttled)
+            window.splitter.setSizes([400, 120, 420])  # type: ignore[attr-defined]
+            view = tabs.widget(i)
+            if hasattr(view, "table"):  # the first row detailed below the table
+                view.table.selectRow(0)
+            return
+    raise ValueError(f"no tab {title!r}")

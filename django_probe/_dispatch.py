@@ -8,9 +8,10 @@ receiver or decorator would add a frame and shift ``warnings.warn(stacklevel=N)`
 Return values, exceptions, receiver order, logging of ``send_robust`` failures and
 the ``NO_RECEIVERS`` fast path are those of Django. Tested per Django version:
 4.2 (no async support, list-comprehension ``send``) and 5.0+ (sync and async receivers).
-This module (the sync mirrors for Django >= 5.0) and its two parts, ``_dispatch_async``
-(``asend``/``asend_robust``, and the helpers that run ``send()``'s async receivers) and
-``_dispatch_legacy`` (Django 4.2's sync mirrors), are the only ones that touch Django's
+This module (the sync mirrors for Django >= 5.0) and its three parts, ``_dispatch_async``
+(``asend``/``asend_robust``, and the helpers that run ``send()``'s async receivers),
+``_dispatch_legacy`` (Django 4.2's sync mirrors) and ``_dispatch_connect`` (a ``connect``
+that notes where each receiver was connected), are the only ones that touch Django's
 private dispatch internals.
 
 The six mirrors repeat the same few lines before and after the receiver loop on purpose:
@@ -37,7 +38,7 @@ from django.core.signals import request_started as _request_started
 from django.dispatch import dispatcher
 from django.dispatch.dispatcher import NO_RECEIVERS, Signal
 
-from . import _dispatch_async, _dispatch_legacy, wire
+from . import _dispatch_async, _dispatch_connect, _dispatch_legacy, wire
 from ._dispatch_async import asend, asend_robust, run_async, run_async_robust
 from ._dispatch_legacy import send_legacy, send_robust_legacy
 from .capture import Recorder
@@ -220,6 +221,7 @@ def install(recorder: Recorder) -> None:
     _registry = recorder.registry
     for name, func in _REPLACEMENTS.items():
         setattr(Signal, name, func)
+    _dispatch_connect.watch()  # (usually already: the probe's AppConfig watches early)
 
 
 def uninstall() -> None:
@@ -227,12 +229,14 @@ def uninstall() -> None:
     global _registry
     for name, func in _ORIGINALS.items():
         setattr(Signal, name, func)
+    _dispatch_connect.unwatch()
     _registry = None
 
 
-def connected_receivers(signal: Signal) -> list[tuple[Any, int | None, Any, bool, bool]]:
-    """(receiver or None if dead, sender id or None for any, sender or None, weak, is_async)
-    for each entry of ``signal.receivers``, whose tuple layout differs per Django version:
+def connected_receivers(signal: Signal) -> list[tuple[Any, int | None, Any, bool, bool, Any]]:
+    """(receiver or None if dead, sender id or None for any, sender or None, weak, is_async,
+    lookup key) for each entry of ``signal.receivers``, whose tuple layout differs per
+    Django version:
     4.2 ``(key, ref)``, 5.x ``(key, ref, is_async)``, 6.x ``(key, ref, sender_ref, is_async)``.
     """
     out = []
@@ -244,5 +248,6 @@ def connected_receivers(signal: Signal) -> list[tuple[Any, int | None, Any, bool
         receiver = ref() if weak else ref
         sender = sender_ref() if sender_ref is not None else None
         any_sender = sender_key == dispatcher.NONE_ID
-        out.append((receiver, None if any_sender else sender_key, sender, weak, is_async))
+        out.append((receiver, None if any_sender else sender_key, sender, weak, is_async,
+                    entry[0]))
     return out

@@ -37,6 +37,19 @@ class DjangoProbeConfig(AppConfig):
     verbose_name = "Django signal probe"
     default = True
 
+    def __init__(self, app_name: str, app_module: Any) -> None:
+        super().__init__(app_name, app_module)
+        # Django makes every AppConfig before it imports any models module or runs any
+        # ready(), so noting connect() calls from here on learns where nearly every
+        # receiver was connected (docs/probe.md, "Where receivers were connected").
+        from . import _dispatch_connect, conf
+
+        try:
+            if conf.get_config().enabled and not is_autoreloader_parent(sys.argv, os.environ):
+                _dispatch_connect.watch()
+        except Exception:  # (a misconfiguration is reported by the system checks)
+            pass
+
     def ready(self) -> None:
         # Django may call ready() more than once (e.g. in some test runners): everything
         # below is idempotent (dispatch_uid, runtime.start returns the running probe).

@@ -51,7 +51,7 @@ class SignalRegistry:
     def __init__(self, intern: Callable[[str], int | str] = as_is) -> None:
         self.names: dict[int, str] = {}
         self.refs: dict[int, int | str] = {}  # id(signal) -> its name's ref
-        self._intern = intern
+        self._intern = self.intern = intern  # (public: topology interns connect sites)
         self._created: dict[int, tuple[str, str, int]] = {}  # id -> (module, scope, line)
         self.known: weakref.WeakSet[Signal] = weakref.WeakSet()
         self._scanned_modules = 0  # len(sys.modules) at the last scan
@@ -287,3 +287,12 @@ def _callable(receiver: Any, depth: int) -> Description:
     if call is None:
         return name, module, "?", 0
     return name, module, call.__code__.co_filename, call.__code__.co_firstlineno
+
+
+def receiver_description(receiver: Any) -> Description:
+    """(qualified name, module, file, first line) of a receiver, as strings; never raises."""
+    try:
+        return _callable(receiver, 0)
+    except Exception:
+        cls = type(receiver)
+        return class_qualname(cls), class_module(cls), "?", 0

@@ -150,7 +150,16 @@ class Vocabulary:
             return event._replace(items=[i._replace(signal=get(i.signal), sender=get(i.sender))
                                          for i in event.items])
         if kind == wire.KIND_TOPOLOGY:
-            return event._replace(signals=[wire.SignalWiring(get(s.name), [
-                r._replace(name=get(r.name), module=get(r.module), file=get(r.file),
-                           sender=get(r.sender)) for r in s.receivers]) for s in event.signals])
+            def receiver(r: Any) -> Any:
+                site = r.site
+                return r._replace(
+                    name=get(r.name), module=get(r.module), file=get(r.file),
+                    sender=get(r.sender),
+                    site=None if site is None else wire.CallSite(get(site.file), site.line,
+                                                                 get(site.func)))
+
+            return event._replace(signals=[wire.SignalWiring(
+                get(s.name), [receiver(r) for r in s.receivers],
+                None if s.died is None else [receiver(r) for r in s.died])
+                for s in event.signals])
         return event

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from . import _dispatch_connect as connects
 from . import clock, wire
 from ._dispatch import connected_receivers
 from .describe import Describer
@@ -56,21 +57,57 @@ class TopologyWatcher:
         # Names as the refs dispatches carry (cached with them); labels of senders known
         # only by id stay strings (a ref may always be the string).
         for _name, signal in self.registry.signals():
-            receivers = []
-            for receiver, sender_id, sender, weak, is_async in connected_receivers(signal):
+            receivers: list[wire.ConnectedReceiver] = []
+            targets: dict[Any, int] = {}  # a callable's identity -> its first index
+            for receiver, sender_id, sender, weak, is_async, key in connected_receivers(signal):
                 if receiver is None:
                     continue  # a dead weak reference Django has not cleaned up yet
                 rname, module, file, line = self.describe.receiver(receiver)
+                record = connects.record_for(signal, key, receiver)
+                if sender is None and sender_id is not None and record is not None \
+                        and record.sender is not None:
+                    sender = record.sender()  # (Django < 6.0 keeps only the sender's id)
                 if sender_id is None:
                     sender_label = None
                 elif sender is not None:
                     sender_label = self.describe.sender_ref(sender)
                 else:
                     sender_label = labels.get(sender_id, f"<object id {sender_id}>")
-                receivers.append(wire.ConnectedReceiver(rname, module, file, line, is_async,
-                                                        sender_label, weak))
-            signals.append(wire.SignalWiring(self.registry.ref(signal), receivers))
+                target = targets.setdefault(connects.identity(receiver), len(receivers))
+                params = record.params if record is not None else connects.params_of(receiver)
+                receivers.append(wire.ConnectedReceiver(
+                    rname, module, file, line, is_async, sender_label, weak,
+                    target=target, **self._connect_facts(record, params)))
+            died = [self._died(record, at, labels)
+                    for record, at in list(connects.died.get(id(signal), ()))]
+            signals.append(wire.SignalWiring(self.registry.ref(signal), receivers, died))
         return wire.Topology(wire.KIND_TOPOLOGY, clock.wall_ns(), signals)
+
+    def _connect_facts(self, record: connects.ConnectRecord | None,
+                       params: connects.Params | None) -> dict[str, Any]:
+        """The diagnostic fields (wire.ConnectedReceiver after ``weak``) but ``target``."""
+        accepts, required, varkw = params if params is not None else (None, None, None)
+        facts: dict[str, Any] = {"params": accepts, "required": required, "varkw": varkw}
+        if record is not None:
+            intern = self.registry.intern
+            site = record.site
+            if site is not None:
+                site = wire.CallSite(intern(site[0]), site[1], intern(site[2]))
+            facts.update(site=site, connected_at=record.connected_at,
+                         after_startup=record.after_startup, uid=record.uid)
+        return facts
+
+    def _died(self, record: connects.ConnectRecord, at: int,
+              labels: dict[int, str]) -> wire.ConnectedReceiver:
+        intern = self.registry.intern
+        name, module, file, line = record.description
+        live = None if record.sender is None else record.sender()
+        sender = None if record.sender_id is None else (
+            self.describe.sender_ref(live) if live is not None
+            else labels.get(record.sender_id, f"<object id {record.sender_id}>"))
+        return wire.ConnectedReceiver(intern(name), intern(module), intern(file), line,
+                                      record.is_async, sender, record.weak, died_at=at,
+                                      **self._connect_facts(record, record.params))
 
     def fingerprint(self) -> tuple:
         """What the wiring depends on, without describing anything: every known signal's
@@ -78,7 +115,8 @@ class TopologyWatcher:
         self.registry.scan()  # new modules may bring new signals
         return tuple(sorted(
             (id(signal), tuple(entry[0] for entry in list(signal.receivers)),
-             bool(getattr(signal, "_dead_receivers", False)))
+             bool(getattr(signal, "_dead_receivers", False)),
+             len(connects.died.get(id(signal), ())))
             for signal in list(self.registry.known)))
 
     def poll(self) -> wire.Topology | None:

@@ -187,19 +187,36 @@ class Counts(NamedTuple):
     items: Annotated[list[EmptyCount], msgspec.Meta(max_length=MAX_EVENTS_PER_FRAME)]
 
 
+Names = Annotated[list[Str], msgspec.Meta(max_length=256)]
+
+
 class ConnectedReceiver(NamedTuple):
+    """A connected receiver. The fields after ``weak`` are facts for wiring diagnostics;
+    each may be None (unknown), so recordings made before them still read."""
+
     name: Ref
     module: Ref
-    file: Ref
+    file: Ref  # where the receiver is defined
     line: int
     is_async: bool
     sender: Ref | None  # None: any sender
     weak: bool
+    site: CallSite | None = None  # the connect() call or @receiver; None: before the probe
+    connected_at: int | None = None  # Unix ns of the connect() call, when it was seen
+    after_startup: bool | None = None  # connected once Django's app registry was ready
+    uid: Str | None = None  # the dispatch_uid it was connected with (None: keyed by itself)
+    target: Count | None = None  # index of this signal's first receiver calling the same callable
+    params: Names | None = None  # names it accepts as keywords; None: not a plain function
+    required: Names | None = None  # parameters without a default (beyond self)
+    varkw: bool | None = None  # it accepts **kwargs
+    died_at: int | None = None  # (SignalWiring.died only) Unix ns its weak reference died
 
 
 class SignalWiring(NamedTuple):
     name: Ref
     receivers: Annotated[list[ConnectedReceiver], msgspec.Meta(max_length=MAX_ITEMS)]
+    # Weak receivers garbage-collected while still connected (never disconnected).
+    died: Annotated[list[ConnectedReceiver], msgspec.Meta(max_length=MAX_ITEMS)] | None = None
 
 
 class Topology(NamedTuple):

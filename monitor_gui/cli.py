@@ -1,4 +1,4 @@
-"""The ``signal-monitor`` command: the GUI (default), record, replay, export, diff, keys."""
+"""The ``signal-monitor`` command: GUI (default), record, replay, export, diff, diagnose, keys."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from django_probe import wire
-from monitor_gui import cli_diff, cli_otlp, interrupt
+from monitor_gui import cli_diagnose, cli_diff, cli_otlp, interrupt
 from monitor_gui.cli_common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError, curve_server, err
 from monitor_gui.cli_record import record, replay, warn_truncated
 
@@ -70,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
                           "transaction, the newest rolled-back one detailed (for docs)")
     cli_otlp.add_arguments(exp)
     cli_diff.add_parser(sub)
+    cli_diagnose.add_parser(sub)
 
     keys = sub.add_parser("keys", help="create CurveZMQ certificates for non-loopback use")
     keys.add_argument("directory", metavar="DIR")
@@ -109,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "pip install 'django-signal-monitor[monitor]'")
                 return EXIT_ERROR
         return {"gui": gui, "record": record, "replay": replay, "export": export,
-                "diff": cli_diff.run, "keys": keys}[command](args)
+                "diff": cli_diff.run, "diagnose": cli_diagnose.run, "keys": keys}[command](args)
     except UsageError as exc:
         err(str(exc))
         return EXIT_USAGE

@@ -1,5 +1,5 @@
 """Receivers of the articles app: cache invalidation, a slow indexer, a failing webhook,
-an email queued with transaction.on_commit()."""
+an email queued with transaction.on_commit(), a mis-wired one."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.utils.text import slugify
 
+from demo_site.articles.forms import ArticleForm
 from demo_site.articles.models import Article
 from demo_site.articles.signals import article_published
 
@@ -71,6 +72,13 @@ async def push_live_update(sender: type[Article], article: Article, **kwargs: An
     return f"pushed article {article.pk}"
 
 
+def reindex_tags(sender: Any, instance: Article, tags: list[str], **kwargs: Any) -> None:
+    """Deliberately mis-wired (the monitor's Diagnostics tab finds it): connected for the
+    form instead of the model, so it never runs, and it requires a ``tags`` keyword that
+    post_save never sends, so it would raise TypeError if it did."""
+    log.info("re-indexing tags %s of %s", tags, instance.pk)
+
+
 def connect() -> None:
     """Connect every receiver once (dispatch_uid makes a second ready() harmless)."""
     pre_save.connect(fill_slug, sender=Article, dispatch_uid="articles.fill_slug")
@@ -81,6 +89,7 @@ def connect() -> None:
                       dispatch_uid="articles.update_search_index")
     post_save.connect(queue_article_email, sender=Article,
                       dispatch_uid="articles.queue_article_email")
+    post_save.connect(reindex_tags, sender=ArticleForm, dispatch_uid="articles.reindex_tags")
     article_published.connect(notify_webhook, sender=Article,
                               dispatch_uid="articles.notify_webhook")
     # Django 4.2 would call an async receiver without awaiting it; asynchronous receivers

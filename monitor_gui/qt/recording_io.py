@@ -63,7 +63,8 @@ def load(controller: Any, path: str) -> Loaded:
 
 
 def frames_of(state: Any) -> Iterator[wire.Frame]:
-    """Re-create wire frames from what the store holds: per process hello, topology, dispatches."""
+    """Re-create wire frames from what the store holds: per process hello, topology, the
+    no-receiver counts, dispatches."""
     store = state.store
     procs: dict[Any, list[wire.Event]] = {}
     for key, info in state.processes.items():
@@ -73,6 +74,15 @@ def frames_of(state: Any) -> Iterator[wire.Frame]:
         topology = state.topology.get(key)
         if topology is not None:
             events.append(topology)
+    if state.empty_counts and procs:
+        # The dispatches that found no receiver, summed over the processes (the state
+        # keeps no split): under the first, so diagnostics read the same after a save.
+        items = [wire.EmptyCount(signal, sender, method, n)
+                 for (signal, sender, method), n in state.empty_counts.items()]
+        first = next(iter(procs.values()))
+        for at in range(0, len(items), wire.MAX_ITEMS):
+            first.append(wire.Counts(wire.KIND_COUNTS, state.latest_ts, 0,
+                                     items[at:at + wire.MAX_ITEMS]))
     for row in range(store.first, store.end):
         d = store.row(row)
         procs.setdefault(d.proc_key, []).append(d.to_dispatch())

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from monitor_gui.qt.controller import MonitorController, TickSummary
 from monitor_gui.qt.details import DetailsPane
+from monitor_gui.qt.diagnostics_view import DiagnosticsView
 from monitor_gui.qt.dispatch_table import DispatchTable
 from monitor_gui.qt.filter_panel import FilterPanel
 from monitor_gui.qt.graph_panel import GraphPanel
@@ -94,6 +95,8 @@ class MainWindow(GraphWiring, FilesAndSettings, QMainWindow):
         self.bottom_tabs = QTabWidget(documentMode=True)
         self.bottom_tabs.addTab(self.table, "Dispatches")
         self.bottom_tabs.addTab(self.top, "Top")
+        self.diagnostics = DiagnosticsView(controller, self.theme)  # "Diagnostics (n)"
+        self.diagnostics.attach(self.bottom_tabs)
         self.splitter.addWidget(self.bottom_tabs)
         # The graph gets the most room: at 1600x1000 it shows ~22 rows a column at 100 %.
         self.splitter.setSizes([580, 170, 190])
@@ -213,6 +216,7 @@ class MainWindow(GraphWiring, FilesAndSettings, QMainWindow):
         self.graph_panel.searchFound.connect(self.focus_node)
         self.graph_panel.focusCleared.connect(self.leave_focus)
         self.top.edgeActivated.connect(self.on_edge_activated)
+        self.diagnostics.findingActivated.connect(self.on_finding_activated)
         self.timeline.dispatchClicked.connect(self.select_row)
         self.timeline.followChanged.connect(self.follow_action.setChecked)
         self.details.rowRequested.connect(self.select_row)
@@ -353,7 +357,7 @@ class MainWindow(GraphWiring, FilesAndSettings, QMainWindow):
         self.details.theme = theme
         self.details.show_row(self.details.current)
         self.table_model.theme = theme
-        self.top.model.theme = theme
+        self.top.model.theme = self.diagnostics.model.theme = theme
         self.table.viewport().update()
 
     close_guard: Any = None  # qt.close_guard.CloseGuard, set by run_gui: ask to save first

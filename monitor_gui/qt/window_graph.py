@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from monitor_gui.core.cascade import cascade_links, neighbourhood
-from monitor_gui.core.graph import SENDER_TO_SIGNAL
+from monitor_gui.core.graph import SENDER_TO_SIGNAL, SIGNAL_TO_RECEIVER
 from monitor_gui.core.stats import stats_for
 from monitor_gui.core.wiring import RowEdge
 from monitor_gui.qt.graph_filter import add_counts, edge_counts, needs_dimming
@@ -97,6 +97,13 @@ class GraphWiring:
             self.filters.focus_on(("sender", src), signal=dst)
         else:
             self.filters.focus_on(("receiver", dst), signal=src)
+
+    def on_finding_activated(self, signal: str, receiver: str) -> None:
+        """A row of the Diagnostics tab: filter every view to that receiver or signal."""
+        if receiver:
+            self.on_edge_activated(SIGNAL_TO_RECEIVER, signal, receiver)
+        else:
+            self.filters.focus_on(("signal", signal))
 
     def leave_focus(self) -> None:
         if self.graph.focus is None:

@@ -94,3 +94,22 @@ def test_a_recording_cut_short_opens_up_to_the_cut_and_says_so(tmp_path, make_mo
     assert "recovered" in message and "complete lines" in message
     assert len(monitor.state.store) <= sum(
         1 for f in read_recording(path) for e in f.events if e.kind == "D")
+
+
+def test_a_saved_session_diagnoses_as_the_live_one(tmp_path, make_monitor, scenario):
+    from monitor_gui.core.diagnostics import diagnose
+    from tests.monitor_gui.core.events import Interning
+
+    source = make_monitor()
+    feed(source, scenario.frames(8))
+    # A signal sent that nothing received (a Counts event): kept by a save.
+    feed(source, Interning(seq=10_000).frames([wire.Counts(
+        wire.KIND_COUNTS, 1, 10, [wire.EmptyCount("shop.signals.paid", "shop.Order", "send",
+                                                  3)])]))
+    before = diagnose(source.state)
+    assert any(f.kind == "unheard" for f in before)
+    path = tmp_path / "session.jsonl"
+    source.window.save_recording(str(path))
+    target = make_monitor()
+    target.window.open_recording(str(path))
+    assert diagnose(target.state) == before

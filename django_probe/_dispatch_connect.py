@@ -1,0 +1,216 @@
+"""Where and when each receiver was connected: a ``Signal.connect`` that notes its caller.
+
+``watch()`` replaces ``Signal.connect`` on the class with a function that calls Django's
+own ``connect`` unchanged (same arguments, return value, exceptions, weak references and
+lookup keys) and then, never raising, notes the new ``signal.receivers`` entry: the
+caller's file:line (the ``connect()`` call, or the ``@receiver`` line: the dispatcher's
+own frames are skipped), the time, whether Django's app registry was ready, the
+dispatch_uid, and the receiver's name and parameters (read from code objects, never by
+``inspect.signature``, which can run the app's ``__signature__``/``__getattr__``).
+A weak receiver also gets a finalizer: if it is garbage-collected while still connected
+(no ``disconnect()``), its record moves to the signal's ``died`` list.
+
+Entries are found by comparing ``signal.receivers`` before and after Django's call, so the
+probe never computes a lookup key itself (``_make_id`` reads ``__func__`` with hasattr,
+which is the app's code on odd receivers). Receivers connected before ``watch()`` (at
+import, before the probe's AppConfig was created) have no record: their site is unknown.
+A part of ``_dispatch``, like ``_dispatch_async`` and ``_dispatch_legacy``: the modules that
+touch Django's dispatch internals (docs/diagnostics.md tells the whole story).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import types
+import weakref
+from collections import deque
+from inspect import CO_VARKEYWORDS
+from typing import Any, NamedTuple
+
+from django.db.models.signals import ModelSignal
+from django.dispatch import Signal, dispatcher
+
+from . import clock
+from .introspect import class_name, function_of, static_lookup
+from .naming import Description, receiver_description
+
+_ORIGINAL = Signal.__dict__["connect"]
+_SKIP_FILES = {dispatcher.__file__, __file__}
+_SKIP_CODES = {value.__code__ for value in vars(ModelSignal).values()
+               if type(value) is types.FunctionType}
+_MAX_RECORDS = 20_000  # bounded for receivers connected per request (the test client's)
+_MAX_DIED = 100  # per signal
+_method_func = types.MethodType.__dict__["__func__"].__get__
+_method_self = types.MethodType.__dict__["__self__"].__get__
+_func_defaults = types.FunctionType.__dict__["__defaults__"].__get__
+_func_kwdefaults = types.FunctionType.__dict__["__kwdefaults__"].__get__
+
+Params = tuple[list[str], list[str], bool]  # (keyword names, required names, **kwargs)
+
+
+class ConnectRecord(NamedTuple):
+    """What was seen at one connect(); names are plain strings (interned when sent)."""
+
+    ident: Any  # weakref to the callable's function (or itself), None if not referenceable
+    site: tuple[str, int, str] | None  # (file, line, function) of the caller
+    connected_at: int  # Unix ns
+    after_startup: bool
+    uid: str | None
+    description: Description
+    params: Params | None
+    sender_id: int | None  # id of the sender it was connected for (None: any)
+    sender: Any  # a weakref to that sender (before Django 6.0 Django keeps only its id)
+    weak: bool
+    is_async: bool
+
+
+# (id(signal), lookup key) -> record; id(signal) -> records of weak receivers that died.
+records: dict[tuple[int, Any], ConnectRecord] = {}
+died: dict[int, deque[tuple[ConnectRecord, int]]] = {}
+
+
+def params_of(receiver: Any) -> Params | None:
+    """The keyword names a call can pass, the required ones, and whether it takes
+    **kwargs; None when it is not a plain function, method or instance with one."""
+    cls = type(receiver)
+    bound = True
+    if cls is types.MethodType:
+        func = _method_func(receiver)
+    elif cls is types.FunctionType:
+        func, bound = receiver, False
+    else:  # a callable instance: its class's __call__, looked up past any metaclass
+        func = static_lookup(cls, "__call__")
+    if type(func) is not types.FunctionType:
+        return None
+    code = func.__code__  # the called function's own code (a wrapper's, not __wrapped__)
+    n, kwonly, posonly = code.co_argcount, code.co_kwonlyargcount, code.co_posonlyargcount
+    names = code.co_varnames[:n + kwonly]
+    first = 1 if bound else 0
+    if bound and n == 0:
+        return None  # (self taken by *args: not a shape we read)
+    positional = list(names[first:n])
+    defaults = _func_defaults(func) or ()
+    kwdefaults = _func_kwdefaults(func) or {}
+    required = [p for i, p in enumerate(positional) if first + i < n - len(defaults)]
+    required += [p for p in names[n:] if p not in kwdefaults]
+    accepts = positional[max(posonly - first, 0):] + list(names[n:])
+    return accepts, required, bool(code.co_flags & CO_VARKEYWORDS)
+
+
+def _weak(target: Any) -> Any:
+    try:
+        return weakref.ref(target)
+    except TypeError:
+        return None
+
+
+def identity(receiver: Any) -> Any:
+    """What makes two receivers the same callable (a bound method: instance and function)."""
+    if type(receiver) is types.MethodType:
+        return (id(_method_self(receiver)), id(_method_func(receiver)))
+    return id(receiver)
+
+
+def _plain_key(key: Any) -> Any:
+    """A lookup key we may hash: Django's own ids as they are, a dispatch_uid other than a
+    str or int by its id (hashing it could run the app's __hash__; the entry keeps it)."""
+    uid, sender_id = key
+    kind = type(uid)
+    if kind is str or kind is int or (kind is tuple and all(type(x) is int for x in uid)):
+        return key
+    return ("uid", id(uid)), sender_id
+
+
+def record_for(signal: Signal, key: Any, receiver: Any) -> ConnectRecord | None:
+    """The record of a live entry, if it was seen and is about this very callable."""
+    record = records.get((id(signal), _plain_key(key)))
+    if record is None or record.ident is None:
+        return record
+    return record if record.ident() is (function_of(receiver) or receiver) else None
+
+
+def _site() -> tuple[str, int, str] | None:
+    frame = sys._getframe(2)  # 0: here, 1: _note, 2: connect below
+    # Past the dispatcher (the @receiver decorator) and ModelSignal's methods (its lazy
+    # connect() for "app.Model" senders). Never through f_locals: on Python < 3.13 reading
+    # it stores a copy of the frame's locals in the frame, keeping the app's objects alive.
+    while frame is not None and (frame.f_code.co_filename in _SKIP_FILES
+                                 or frame.f_code in _SKIP_CODES):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    return frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name
+
+
+def _after_startup() -> bool:
+    from django.apps import apps
+
+    return bool(apps.ready)
+
+
+def _note(signal: Signal, receiver: Any, sender: Any, weak: bool, dispatch_uid: Any,
+          before: list) -> None:
+    seen = {id(entry) for entry in before}
+    new = [entry for entry in list(signal.receivers) if id(entry) not in seen]
+    if len(new) != 1:
+        return  # an existing key (Django kept the first) or a race with another thread
+    key = _plain_key(new[0][0])
+    uid = None
+    if dispatch_uid:  # (Django keys by the uid when it is truthy)
+        uid = dispatch_uid if type(dispatch_uid) is str else f"<{class_name(type(dispatch_uid))}>"
+    record = ConnectRecord(
+        _weak(function_of(receiver) or receiver), _site(), clock.wall_ns(), _after_startup(), uid,
+        receiver_description(receiver), params_of(receiver),
+        None if sender is None else id(sender), None if sender is None else _weak(sender),
+        bool(weak), bool(new[0][-1] is True))
+    if len(records) >= _MAX_RECORDS:
+        del records[next(iter(records))]  # the oldest
+    records[(id(signal), key)] = record
+    if weak:
+        owner = _method_self(receiver) if type(receiver) is types.MethodType else receiver
+        finalizer = weakref.finalize(owner, _died, weakref.ref(signal), key, record)
+        finalizer.atexit = False  # exiting is not dying while connected
+
+
+def _died(signal_ref: weakref.ref, key: Any, record: ConnectRecord) -> None:
+    # A weakref callback: runs wherever the collector runs, so it must be quick and safe.
+    try:
+        signal = signal_ref()
+        if signal is None or records.get((id(signal), key)) is not record:
+            return
+        del records[(id(signal), key)]
+        if any(_plain_key(entry[0]) == key for entry in list(signal.receivers)):  # connected
+            died.setdefault(id(signal), deque(maxlen=_MAX_DIED)).append(
+                (record, clock.wall_ns()))
+    except Exception:
+        pass
+
+
+def connect(self, receiver, sender=None, weak=True, dispatch_uid=None):
+    # The entries by identity, not by key: a dispatch_uid need not be hashable for Django
+    # (it compares keys with ==), and hashing it could run the app's code. ``before`` is
+    # kept until _note has compared, so no id in it can be reused meanwhile.
+    before = list(self.receivers)  # (a copy: atomic under the GIL)
+    result = _ORIGINAL(self, receiver, sender, weak, dispatch_uid)
+    try:
+        _note(self, receiver, sender, weak, dispatch_uid, before)
+    except Exception:  # noting is best effort: connect() itself has succeeded
+        pass
+    return result
+
+
+functools.update_wrapper(connect, _ORIGINAL)
+
+
+def watch() -> None:
+    """Note every connect() from now on (idempotent)."""
+    Signal.connect = connect  # type: ignore[method-assign]
+
+
+def unwatch() -> None:
+    Signal.connect = _ORIGINAL  # type: ignore[method-assign]
+
+
+def watching() -> bool:
+    return Signal.__dict__["connect"] is connect

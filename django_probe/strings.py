@@ -138,7 +138,7 @@ class Vocabulary:
                 receivers=[r._replace(name=get(r.name), module=get(r.module),
                                       file=get(r.file), exc_type=get(r.exc_type))
                            for r in event.receivers])
-        if kind == wire.KIND_COUNTS:
+        if kind == wire.KIND_COUNTS or kind == wire.KIND_MUTED:
             return event._replace(items=[i._replace(signal=get(i.signal), sender=get(i.sender))
                                          for i in event.items])
         if kind == wire.KIND_TOPOLOGY:

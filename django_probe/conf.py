@@ -112,19 +112,6 @@ def endpoint_problem(endpoint: object) -> str | None:
     return "the scheme must be tcp://, ipc:// or inproc://"
 
 
-def derived_control_endpoint(endpoint: str) -> str | None:
-    """The live-control endpoint next to a data ``endpoint``: the next tcp port, or the
-    ipc path / inproc name with ".control" appended; None when there is none (port 65535,
-    or a wildcard the monitor resolves only when it binds)."""
-    match = _TCP.match(endpoint)
-    if match is not None:
-        port = int(match["port"])
-        return f"tcp://{match['host']}:{port + 1}" if 0 < port < 65535 else None
-    if endpoint.startswith(("ipc://", "inproc://")):
-        return endpoint + ".control"
-    return None
-
-
 def is_loopback_endpoint(endpoint: str) -> bool:
     """True unless ``endpoint`` is tcp to a host that may be off this machine."""
     match = _TCP.match(endpoint)
@@ -254,7 +241,7 @@ class ProbeConfig:
         None when control is off."""
         if not self.control:
             return None
-        return self.control_endpoint or derived_control_endpoint(self.endpoint)
+        return self.control_endpoint or wire.control_endpoint_of(self.endpoint)
 
     @property
     def control_refusal(self) -> str | None:

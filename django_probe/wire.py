@@ -426,8 +426,10 @@ def _positional(cls: Any, value: Any) -> Any:
     if isinstance(value, list):
         return [_positional(cls, v) for v in value]
     if isinstance(value, dict) and cls is not None:
-        inner = _INNER[cls]
-        return [_positional(inner[f], value.get(f)) for f in cls._fields]
+        inner, defaults = _INNER[cls], cls._field_defaults
+        # A field missing from an older recording reads as its default, if it has one.
+        return [_positional(inner[f], value[f]) if f in value else defaults.get(f)
+                for f in cls._fields]
     return value
 
 
@@ -475,6 +477,20 @@ class Rules(NamedTuple):
 
 
 _rules_decoder = msgspec.msgpack.Decoder(Rules)
+
+
+def control_endpoint_of(endpoint: str) -> str | None:
+    """The control endpoint next to a data ``endpoint``: the next tcp port, or the ipc
+    path / inproc name with ".control" appended; None when there is none (port 65535, a
+    wildcard port, anything else)."""
+    if endpoint.startswith("tcp://"):
+        host, _, port = endpoint[len("tcp://"):].rpartition(":")
+        if host and port.isdigit() and 0 < int(port) < 65535:
+            return f"tcp://{host}:{int(port) + 1}"
+        return None
+    if endpoint.startswith(("ipc://", "inproc://")):
+        return endpoint + ".control"
+    return None
 
 
 def canonical_rules(rules: Sequence[Rule]) -> list[Rule]:

@@ -30,7 +30,7 @@ class Coverage:
     def text(self) -> str:
         rules = f"{self.rules} rule{'s' if self.rules != 1 else ''}"
         if not self.live:
-            return f"{rules}, no process connected"
+            return f"{rules}, no process listening to control"
         if not self.rules:
             return f"no rules · {self.applying} of {self.live} processes clear"
         return f"{self.applying} of {self.live} processes apply {rules}"

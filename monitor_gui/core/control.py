@@ -36,9 +36,11 @@ class Coverage:
         return f"{self.applying} of {self.live} processes apply {rules}"
 
 
-def describe(rule: wire.Rule) -> str:
-    """A rule in words: "mute post_save from auth.User", "sample 1 in 10 of post_init"."""
-    what = " from ".join(x for x in (rule.signal, rule.sender) if x is not None)
+def describe(rule: wire.Rule, short: bool = False) -> str:
+    """A rule in words: "mute post_save from auth.User", "sample 1 in 10 of post_init"
+    (``short``: a signal by the last part of its dotted name)."""
+    signal = rule.signal.rsplit(".", 1)[-1] if short and rule.signal else rule.signal
+    what = " from ".join(x for x in (signal, rule.sender) if x is not None)
     if rule.signal is None:
         what = f"everything from {rule.sender}"
     return f"mute {what}" if rule.every == 0 else f"sample 1 in {rule.every:,} of {what}"

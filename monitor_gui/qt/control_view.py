@@ -69,7 +69,7 @@ class RulesModel(QAbstractTableModel):
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
-                return describe(rule)
+                return describe(rule, short=True)
             if col == 1:
                 return f"{self.muted.get((rule.signal, rule.sender), 0):,}"
             return None
@@ -116,9 +116,10 @@ class LiveControlPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.summary)
-        layout.addWidget(self.view, 1)
+        layout.addWidget(self.view)
         layout.addWidget(hint)
         layout.addWidget(self.clear_button)
+        layout.addStretch(1)  # the table keeps to its rows; the dock's room goes below
         self.reload()
 
     # ------------------------------------------------------------------ socket state
@@ -162,6 +163,10 @@ class LiveControlPanel(QWidget):
             button.clicked.connect(lambda _=False, r=rule: self.remove_rule(r.signal, r.sender))
             self.view.setIndexWidget(self.model.index(row, 2), button)
         self.clear_button.setEnabled(bool(self.model.rules))
+        # As tall as its rows (a few rules), so the panel leaves the Details room.
+        rows = max(1, min(len(self.model.rules), 8))
+        self.view.setFixedHeight(self.view.horizontalHeader().height() + 4
+                                 + rows * self.view.verticalHeader().defaultSectionSize())
         self.refresh()
 
     def refresh(self) -> None:

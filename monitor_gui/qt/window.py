@@ -110,6 +110,7 @@ class MainWindow(GraphWiring, ControlWiring, FilesAndSettings, QMainWindow):
         self._dock("Details", self.details, Qt.DockWidgetArea.RightDockWidgetArea, 330)
         self.live_control = self._make_live_control(live_control, control_sender)
         self._dock("Live control", self.live_control, Qt.DockWidgetArea.RightDockWidgetArea, 330)
+        self._place_live_control()
         self._make_actions()
         self._connect()
         self.restore_settings()

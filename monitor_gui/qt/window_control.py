@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QCursor
+from PySide6.QtWidgets import QDockWidget
 
 from monitor_gui.core.control import LiveControl
 from monitor_gui.qt.control_view import LiveControlPanel
@@ -31,6 +32,13 @@ class ControlWiring:
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._table_menu)
         return panel
+
+    def _place_live_control(self) -> None:
+        """Under Details, as tall as it needs: Details keeps most of the column."""
+        docks = {d.objectName(): d for d in self.findChildren(QDockWidget)}  # type: ignore[attr-defined]
+        pair = [docks.get("dock-details"), docks.get("dock-live control")]
+        if None not in pair:
+            self.resizeDocks(pair, [700, 200], Qt.Orientation.Vertical)  # type: ignore[attr-defined]
 
     def _control_tick(self, processes_changed: bool) -> None:
         """Each tick: a new process instance gets the rules now; figures refresh."""

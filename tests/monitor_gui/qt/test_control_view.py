@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 import zmq
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog, QToolButton
 
 from django_probe import wire
@@ -72,8 +73,10 @@ def test_graph_menu_mutes_samples_and_unmutes_a_signal(qtbot, monitor, scenario,
     assert panel.live.rule_for(POST_SAVE, None) == wire.Rule(POST_SAVE, None, 0)
     assert len(sender.offers) == 1
     assert wire.decode_rules(sender.offers[-1](1)).digest == panel.live.digest
-    assert panel.model.rowCount() == 1 and "mute " + POST_SAVE in panel.model.data(
-        panel.model.index(0, 0))
+    assert panel.model.rowCount() == 1
+    assert panel.model.data(panel.model.index(0, 0)) == "mute post_save"
+    assert POST_SAVE in panel.model.data(panel.model.index(0, 0),
+                                         Qt.ItemDataRole.ToolTipRole)
     # (the scenario's process predates live control: its Hello names no control endpoint)
     assert panel.status_label.text() == "Live control: 1 rule, no process listening to control"
 

@@ -292,3 +292,62 @@ def test_the_publisher_thread_applies_rules_from_its_control_socket_and_reports_
         pull.close(linger=0)
         pub.close(linger=0)
         ctx.term()
+
+
+def _child_applies(publisher: Publisher, ctl: ProbeControl, digest: str) -> int:
+    """In a forked child: its own publisher thread (started by a submit) opens its own
+    control socket and applies the rules sent after the fork; 0 if it did."""
+    publisher.submit((wire.KIND_HELLO, 1, {}))  # (not a real event: starts the thread)
+    deadline = time.monotonic() + DEADLINE
+    while ctl.digest != digest and time.monotonic() < deadline:
+        time.sleep(0.01)  # polling state another thread sets
+    time.sleep(0.2)  # a few heartbeats reporting it
+    publisher.close(timeout=2.0)
+    return 0 if ctl.digest == digest else 2
+
+
+def test_a_forked_child_opens_its_own_control_socket():
+    import os
+
+    ctx = zmq.Context()
+    pull, pub = ctx.socket(zmq.PULL), ctx.socket(zmq.PUB)
+    pull.bind("tcp://127.0.0.1:*")
+    pub.bind("tcp://127.0.0.1:*")
+    config = ProbeConfig(endpoint=pull.get(zmq.LAST_ENDPOINT).decode(),
+                         control_endpoint=pub.get(zmq.LAST_ENDPOINT).decode(),
+                         flush_interval=0.01, heartbeat_interval=0.05)
+    ctl = ProbeControl(config, lambda rules: None, Interner().ref)
+    publisher = Publisher(config, hello_info={}, control=ctl)
+    publisher.start()
+    first = [wire.Rule("a.sig", None, 0)]
+    second = [wire.Rule("b.sig", None, 5)]
+    try:
+        deadline = time.monotonic() + DEADLINE
+        while ctl.digest != wire.rules_digest(first):
+            assert time.monotonic() < deadline
+            pub.send(wire.encode_rules(time.time_ns(), 10_000, first))
+            time.sleep(0.02)
+        pid = os.fork()
+        if pid == 0:  # the child: never return into pytest
+            status = 1
+            try:
+                status = _child_applies(publisher, ctl, wire.rules_digest(second))
+            finally:
+                os._exit(status)
+        child_beats: list[str] = []
+        deadline = time.monotonic() + DEADLINE
+        while wire.rules_digest(second) not in child_beats:
+            assert time.monotonic() < deadline, child_beats[-3:]
+            pub.send(wire.encode_rules(time.time_ns(), 10_000, second))
+            if pull.poll(20):
+                frame = wire.decode_frame(pull.recv())
+                if frame.proc.pid == pid:
+                    child_beats += [e.rules for e in frame.events
+                                    if e.kind == wire.KIND_HEARTBEAT]
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        publisher.close(timeout=2.0)
+        pull.close(linger=0)
+        pub.close(linger=0)
+        ctx.term()

@@ -95,6 +95,8 @@ def build(listen: str | None, open_file: str | None = None, capacity: int = 1_00
                                   control_endpoint=control_endpoint)
         listener.worker.controlBound.connect(window.live_control.set_endpoint)
         listener.worker.controlFailed.connect(window.live_control.set_error)
+        if sender is None:
+            window.live_control.set_error("turned off (--no-control)")
         # Queued: the worker lives in another thread; frames are applied on the GUI thread.
         listener.worker.framesReceived.connect(controller.enqueue)
         listener.worker.bound.connect(window.status.set_endpoint)

@@ -93,7 +93,9 @@ class LiveControlPanel(QWidget):
         super().__init__(parent)
         self.live = live
         self.state = state
-        self.sender_ = sender  # monitor_gui.control.ControlSender, None when not listening
+        # monitor_gui.control.ControlSender, None when not listening ("sender_": QObject
+        # has a sender() of its own)
+        self.sender_ = sender
         self.error: str | None = None if sender is not None else "not listening"
         self.endpoint: str | None = None
         self.model = RulesModel(live, state)

@@ -39,6 +39,8 @@ class ControlWiring:
         pair = [docks.get("dock-details"), docks.get("dock-live control")]
         if None not in pair:
             self.resizeDocks(pair, [700, 200], Qt.Orientation.Vertical)  # type: ignore[attr-defined]
+            # Nothing to control without a listener (a recording viewed, an export).
+            pair[1].setVisible(self.live_control.sender_ is not None)
 
     def _control_tick(self, processes_changed: bool) -> None:
         """Each tick: a new process instance gets the rules now; figures refresh."""

@@ -6,7 +6,7 @@ import socket
 
 import zmq
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QInputDialog, QToolButton
+from PySide6.QtWidgets import QDockWidget, QInputDialog, QToolButton
 
 from django_probe import wire
 from monitor_gui.core.control import LiveControl
@@ -173,5 +173,20 @@ def test_a_taken_control_port_leaves_the_window_listening(qtbot, make_monitor):
                         timeout=5000)
 
 
-def test_a_window_without_a_listener_says_control_is_off(monitor):
-    assert monitor.window.live_control.summary.text() == "Live control is off: not listening"
+def test_a_window_without_a_listener_says_control_is_off_and_hides_the_panel(monitor):
+    window = monitor.window
+    assert window.live_control.summary.text() == "Live control is off: not listening"
+    dock = window.findChild(QDockWidget, "dock-live control")
+    assert dock is not None and not dock.isVisibleTo(window)
+
+
+def test_no_control_says_so(qtbot):
+    from monitor_gui.qt.app import build
+
+    monitor = build(f"tcp://127.0.0.1:{free_port_pair()}", settings=None, control=False)
+    qtbot.addWidget(monitor.window)
+    try:
+        assert monitor.window.live_control.summary.text() == \
+            "Live control is off: turned off (--no-control)"
+    finally:
+        monitor.shutdown()

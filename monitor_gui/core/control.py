@@ -22,6 +22,7 @@ class Coverage:
     applying: int
     live: int
     rules: int
+    waiting: tuple[str, ...] = ()  # labels of live processes not applying them (yet)
 
     @property
     def complete(self) -> bool:
@@ -33,7 +34,12 @@ class Coverage:
             return f"{rules}, no process listening to control"
         if not self.rules:
             return f"no rules · {self.applying} of {self.live} processes clear"
-        return f"{self.applying} of {self.live} processes apply {rules}"
+        text = f"{self.applying} of {self.live} processes apply {rules}"
+        if self.waiting:
+            more = len(self.waiting) - 3
+            text += f" · waiting for {', '.join(self.waiting[:3])}" + (
+                f" and {more} more" if more > 0 else "")
+        return text
 
 
 def describe(rule: wire.Rule, short: bool = False) -> str:
@@ -125,7 +131,7 @@ class LiveControl:
         """Of the processes heard from within ``stale_ns`` (monitor clock ``now``) that
         listen to control (their Hello names a control endpoint), how many report the
         current digest in their latest heartbeat."""
-        digest, live, applying = self.digest, 0, 0
+        digest, live, applying, waiting = self.digest, 0, 0, []
         for info in processes:
             beat = info.heartbeat
             if beat is None or now - info.last_seen > stale_ns:
@@ -133,5 +139,8 @@ class LiveControl:
             if not info.info.get("control"):
                 continue  # control off in that probe (or a probe before live control)
             live += 1
-            applying += beat.rules == digest
-        return Coverage(applying, live, len(self._rules))
+            if beat.rules == digest:
+                applying += 1
+            else:
+                waiting.append(info.label)
+        return Coverage(applying, live, len(self._rules), tuple(waiting))

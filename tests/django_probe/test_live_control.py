@@ -100,6 +100,32 @@ def test_a_muted_dispatch_that_raises_still_raises_and_counts_as_raised(probe):
     assert muted(probe) == [(PING, "testapp.Author", "send", 1, 1)]
 
 
+def test_a_muted_dispatch_keeps_nothing_of_the_application_alive(probe):
+    import gc
+    import weakref
+
+    class Payload:
+        pass
+
+    kept: list = []
+
+    def make(sender, **kwargs):
+        payload = Payload()
+        kept.append(weakref.ref(payload))
+        return payload
+
+    ping.connect(make, weak=False, dispatch_uid="t6")
+    use_rules(probe, (PING, None, 0))
+    try:
+        ping.send(sender=Author, value=Payload())
+    finally:
+        ping.disconnect(dispatch_uid="t6")
+    gc.collect()
+    assert kept[0]() is None
+    assert all(type(v) in (int, str) for key in probe.recorder.muted_counts
+               for v in key) and probe.recorder.muted_counts
+
+
 def test_sampling_streams_the_first_of_every_n(probe):
     ping.connect(received([]), weak=False, dispatch_uid="t4")
     use_rules(probe, (PING, None, 3))

@@ -78,11 +78,14 @@ def test_coverage_counts_live_processes_that_report_the_digest():
     now = max(p.last_seen for p in state.processes.values())
     coverage = live.coverage(state.processes.values(), now)
     assert (coverage.applying, coverage.live, coverage.rules) == (1, 2, 1)
-    assert coverage.text() == "1 of 2 processes apply 1 rule" and not coverage.complete
+    assert coverage.text() == "1 of 2 processes apply 1 rule · waiting for h:1"
+    assert not coverage.complete
     assert state.process_table.lying == []  # a digest is no counter
     live.clear()
     assert live.coverage(state.processes.values(), now).text() == \
         "no rules · 1 of 2 processes clear"
+    many = type(coverage)(0, 5, 1, ("a", "b", "c", "d", "e"))
+    assert many.text().endswith("waiting for a, b, c and 2 more")
 
 
 def test_muted_events_are_counted_per_signal_and_attributed_to_the_rule_that_applies():

@@ -113,7 +113,7 @@ def test_coverage_follows_heartbeats_and_a_new_process_gets_the_rules_at_once(mo
     feed(monitor, [wire.encode_frame(PROC, 0, [hello, wire.Heartbeat(
         "H", 1, 0, 0, 0, 0, 0, 10, "", 0)])])
     assert sender.nudges == 1
-    assert panel.summary.text().startswith("0 of 1 processes apply 1 rule")
+    assert panel.summary.text().startswith("0 of 1 processes apply 1 rule · waiting for ")
     feed(monitor, [wire.encode_frame(PROC, 2, [wire.Heartbeat(
         "H", 2, 0, 2, 0, 0, 0, 10, panel.live.digest, 4)])])
     assert panel.summary.text().startswith("1 of 1 processes apply 1 rule")

@@ -20,6 +20,7 @@ class ControlWiring:
     graph: Any
     table: Any
     table_model: Any
+    filters: Any
     status: Any
     live_control: LiveControlPanel
     _processes_seen: int
@@ -31,6 +32,9 @@ class ControlWiring:
         self.graph.nodeMenuRequested.connect(self._node_menu)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._table_menu)
+        signals = self.filters.list  # the Filters panel's signal list
+        signals.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        signals.customContextMenuRequested.connect(self._signal_list_menu)
         return panel
 
     def _place_live_control(self) -> None:
@@ -53,6 +57,16 @@ class ControlWiring:
         menu = self.live_control.node_menu(kind, name)
         if menu is not None and where is not None:
             menu.popup(where if isinstance(where, QPoint) else QCursor.pos())
+        return menu
+
+    def _signal_list_menu(self, pos: QPoint) -> Any:
+        signals = self.filters.list
+        index = signals.indexAt(pos)
+        name = index.data(Qt.ItemDataRole.UserRole) if index.isValid() else None
+        if not name:
+            return None
+        menu = self.live_control.node_menu("signal", name)
+        menu.popup(signals.viewport().mapToGlobal(pos))
         return menu
 
     def _table_menu(self, pos: QPoint) -> Any:

@@ -105,6 +105,17 @@ def test_list_menu_offers_the_signal_the_sender_and_the_pair(qtbot, monitor, sce
     assert len(panel.live) == 0
 
 
+def test_signal_list_menu_mutes_the_signal_of_the_row(monitor, scenario):
+    window, panel = monitor.window, monitor.window.live_control
+    feed(monitor, scenario.frames(2))
+    signals = window.filters.list
+    index = signals.model().index(0, 0)
+    name = index.data(Qt.ItemDataRole.UserRole)
+    menu = window._signal_list_menu(signals.visualRect(index).center())
+    action(menu, "Mute").trigger()
+    assert panel.live.rule_for(name, None) == wire.Rule(name, None, 0)
+
+
 def test_coverage_follows_heartbeats_and_a_new_process_gets_the_rules_at_once(monitor):
     panel = monitor.window.live_control
     sender = attach(panel)

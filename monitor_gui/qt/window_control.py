@@ -48,9 +48,10 @@ class ControlWiring:
 
     def _control_tick(self, processes_changed: bool) -> None:
         """Each tick: a new process instance gets the rules now; figures refresh."""
-        if processes_changed and len(self.state.processes) > self._processes_seen:
-            self._processes_seen = len(self.state.processes)
-            self.live_control.new_process()
+        if processes_changed:
+            seen, self._processes_seen = self._processes_seen, len(self.state.processes)
+            if self._processes_seen > seen:  # (fewer: the window was cleared)
+                self.live_control.new_process()
         self.live_control.refresh()
 
     def _node_menu(self, kind: str, name: str, where: Any = None) -> Any:

@@ -207,3 +207,33 @@ def test_curve_control_and_a_monitor_without_the_key_gets_no_say(start_site):
         pub.close(linger=0)
         context.term()
         real.close()
+
+
+def test_the_window_mutes_a_signal_from_the_graph_menu(qtbot, start_site):
+    """The real window (offscreen) and a real site: right-click → Mute, see it applied."""
+    from monitor_gui.qt.app import build
+
+    wait_ms = 30_000
+    gui = build(f"tcp://127.0.0.1:{free_port_pair()}", capacity=100_000, settings=None)
+    qtbot.addWidget(gui.window)
+    gui.window.show()
+    try:
+        window, state, panel = gui.window, gui.state, gui.window.live_control
+        qtbot.waitUntil(lambda: panel.endpoint is not None, timeout=wait_ms)
+        site = start_site(env={"SIGNAL_PROBE_ENDPOINT": window.status.endpoint})
+        browser = Browser(site.base_url)
+        browser.get("/")
+        qtbot.waitUntil(lambda: count_rows(state, REQUEST_STARTED) >= 1, timeout=wait_ms)
+        menu = window._node_menu("signal", REQUEST_STARTED)
+        next(a for a in menu.actions() if a.text().startswith("Mute")).trigger()
+        qtbot.waitUntil(lambda: "1 of 1 processes apply 1 rule" in panel.status_label.text(),
+                        timeout=wait_ms)
+        started = count_rows(state, REQUEST_STARTED)
+        browser.get("/")
+        browser.get("/")
+        qtbot.waitUntil(lambda: panel.model.data(panel.model.index(0, 1)) == "2",
+                        timeout=wait_ms)  # "Kept back" from the Muted events
+        assert count_rows(state, REQUEST_STARTED) == started
+        assert state.signals[REQUEST_STARTED].muted == 2
+    finally:
+        gui.shutdown()

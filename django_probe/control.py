@@ -1,17 +1,15 @@
-"""The probe's end of live control: a SUB socket, on the publisher thread, for the rules.
-
-The monitor this probe streams to binds a PUB socket on its control endpoint and
-publishes its whole rule set (``wire.Rules``) every few seconds and when a new process
-says Hello. The probe's publisher thread, which owns every zmq object of the probe (zmq
-sockets are not thread-safe), connects a SUB socket to that one endpoint only, reads it
-without blocking at each of its wake-ups (so within ``HEARTBEAT_INTERVAL``), validates
-what came and swaps the recorder's rules snapshot; the application's threads only read
-that snapshot. Everything here is untrusted input: a bad message is counted, never
-raised. docs/live-control.md describes the channel and its security model.
-"""
+"""The probe's end of live control: a SUB socket, on the publisher thread, for the rules."""
 
 from __future__ import annotations
 
+# The monitor this probe streams to binds a PUB socket on its control endpoint and
+# publishes its whole rule set (``wire.Rules``) every few seconds and when a new process
+# says Hello. The probe's publisher thread, which owns every zmq object of the probe (zmq
+# sockets are not thread-safe), connects a SUB socket to that one endpoint only, reads it
+# without blocking at each of its wake-ups (so within ``HEARTBEAT_INTERVAL``), validates
+# what came and swaps the recorder's rules snapshot; the application's threads only read
+# that snapshot. Everything here is untrusted input: a bad message is counted, never
+# raised. docs/live-control.md describes the channel and its security model.
 from collections.abc import Callable
 from typing import Any
 

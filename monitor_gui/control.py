@@ -1,14 +1,12 @@
-"""Live control's socket: a zmq PUB, bound next to the data endpoint, that sends the rules.
-
-Used from the thread that owns the ``Listener`` (zmq sockets are not thread-safe): the
-Qt worker's, or a test's. Other threads only hand it a new message (``ControlSender.
-offer``) or ask for a resend (``nudge``): plain attribute stores and a
-``threading.Event``. No Qt here (an import-linter contract keeps ``monitor_gui`` Qt-free
-outside ``monitor_gui.qt``).
-"""
+"""Live control's socket: a zmq PUB, bound next to the data endpoint, that sends the rules."""
 
 from __future__ import annotations
 
+# Used from the thread that owns the ``Listener`` (zmq sockets are not thread-safe): the
+# Qt worker's, or a test's. Other threads only hand it a new message (``ControlSender.
+# offer``) or ask for a resend (``nudge``): plain attribute stores and a
+# ``threading.Event``. No Qt here (an import-linter contract keeps ``monitor_gui`` Qt-free
+# outside ``monitor_gui.qt``).
 import threading
 import time
 from collections.abc import Callable

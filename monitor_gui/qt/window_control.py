@@ -1,5 +1,4 @@
-"""The window's live-control wiring: the panel's dock, the right-click menus (mixed into
-MainWindow)."""
+"""The window's live-control wiring: the panel's dock, the right-click menus (a mixin)."""
 
 from __future__ import annotations
 

@@ -144,7 +144,8 @@ def test_a_frame_of_millions_of_empty_arrays_is_refused_without_building_them():
     import tracemalloc
 
     n = wire.MAX_FRAME_BYTES - 64
-    head = msgpack.packb(["dsm", wire.PROTOCOL_VERSION, list(PROC), 0])[1:]  # the items after the array header
+    # the items after the array header
+    head = msgpack.packb(["dsm", wire.PROTOCOL_VERSION, list(PROC), 0])[1:]
     events = [b"\x95", head, b"\xdd", n.to_bytes(4, "big"), b"\x90" * n]
     data = b"".join(events)[:wire.MAX_FRAME_BYTES]
     inner = b"".join([b"\x95", head, b"\x91", b"\xdc\xff\xff", b"\x90" * 65_535])

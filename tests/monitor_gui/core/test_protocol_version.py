@@ -27,7 +27,8 @@ V = wire.PROTOCOL_VERSION
 @pytest.mark.parametrize("decode", [wire.decode_frame, monitor_decode.decode])
 def test_a_version_that_only_equals_ours_is_rejected_by_every_decoder(version, decode):
     for events in ([list(dispatch(1))], [["H", 1, 0, 0, 0, 0, 0, 10]]):  # fast and slow paths
-        with pytest.raises(wire.WireError, match=f"bad protocol version .* this monitor speaks {V}"):
+        expected = f"bad protocol version .* this monitor speaks {V}"
+        with pytest.raises(wire.WireError, match=expected):
             decode(frame_with_version(version, events))
     assert decode(frame_with_version(V)).proc == PROC
 

@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", default="1600x1000", help="window size, WIDTHxHEIGHT")
     parser.add_argument("--tab", default=None,
                         help="show this bottom tab, given room (e.g. Diagnostics)")
+    parser.add_argument("--mute", action="append", default=[], metavar="SIGNAL[/N]",
+                        help="live control: halfway through the traffic, mute SIGNAL at the "
+                             "probe (or sample it 1 in N); repeatable")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,9 +73,15 @@ def run(args: argparse.Namespace) -> int:
             driver.start()
             # The window needs its event loop to receive and draw while the traffic runs.
             settle = None
+            muted = not args.mute
             while settle is None or time.monotonic() < settle:
                 monitor.app.processEvents()
                 time.sleep(0.02)
+                if not muted and stats.iterations >= args.rounds // 2:
+                    muted = True
+                    for spec in args.mute:  # as the window's right-click menu does
+                        name, _, every = spec.partition("/")
+                        monitor.window.live_control.add_rule(name, None, int(every or 0))
                 if settle is None and not driver.is_alive():
                     settle = time.monotonic() + 1.5  # the probe flushes, the view ticks
             _select_last(monitor, LOGGED_IN)

@@ -2,7 +2,8 @@
 
 Environment overrides (all optional) exist so the demo command and the end-to-end tests
 can run several copies side by side: DEMO_SITE_DB, SIGNAL_PROBE_ENDPOINT,
-SIGNAL_PROBE_ENABLED, DJANGO_DEBUG, DEMO_SITE_FAST_HASHER.
+SIGNAL_PROBE_CONTROL_ENDPOINT, SIGNAL_PROBE_CURVE_*_KEY, SIGNAL_PROBE_ENABLED,
+DJANGO_DEBUG, DEMO_SITE_FAST_HASHER.
 """
 
 import os
@@ -107,6 +108,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SIGNAL_PROBE = {"ENABLED": _env_flag("SIGNAL_PROBE_ENABLED", True), "STREAM_EMPTY": True}
 if os.environ.get("SIGNAL_PROBE_ENDPOINT"):
     SIGNAL_PROBE["ENDPOINT"] = os.environ["SIGNAL_PROBE_ENDPOINT"]
+# Live control's endpoint and CurveZMQ keys (the live-control tests set them).
+for _key in ("CONTROL_ENDPOINT", "CURVE_SERVER_KEY", "CURVE_PUBLIC_KEY", "CURVE_SECRET_KEY"):
+    if os.environ.get(f"SIGNAL_PROBE_{_key}"):
+        SIGNAL_PROBE[_key] = os.environ[f"SIGNAL_PROBE_{_key}"]
 
 LOGGING = {
     "version": 1,

@@ -22,6 +22,7 @@ from .context import RequestContext, current_dispatch, current_request, innermos
 from .counts import NoReceiverCounts
 from .describe import Describer
 from .naming import SignalRegistry, as_is
+from .rules import MutedDispatches
 
 RETURNED, RAISED, SKIPPED = wire.RETURNED, wire.RAISED, wire.SKIPPED
 # The real monotonic clock, as no time-mocking library sees it (django_probe.clock); a
@@ -123,14 +124,16 @@ def _after_fork_in_child() -> None:
     for recorder in list(_recorders):
         recorder._reseed_request_ids()
         recorder.forget_empty()  # the parent reports what it counted before the fork
+        recorder.forget_muted()
 
 
 forks.register(_after_fork_in_child)
 
 
-class Recorder(NoReceiverCounts, RequestContext):
+class Recorder(NoReceiverCounts, MutedDispatches, RequestContext):
     """Everything the instrumented ``send`` needs, bundled so install/uninstall swap one
-    object. Dispatches without receivers are counts.py's part of it, requests context.py's."""
+    object. Dispatches without receivers are counts.py's part of it, requests context.py's,
+    live-control rules rules.py's."""
 
     def __init__(self, sink: Sink, describer: Describer, registry: SignalRegistry, *,
                  intern: Callable[[str], int | str] = as_is, stream_empty: bool = False,
@@ -158,6 +161,7 @@ class Recorder(NoReceiverCounts, RequestContext):
         # ones. request_started/finished are keyed with a fourth element: see empty().
         self.empty_counts: dict[tuple, list] = {}
         self._empty_since = _now()
+        self._init_rules()  # live control: no rules until the monitor sends some
         self._reseed_request_ids()
         _recorders.add(self)
         self.next_id = itertools.count(1).__next__  # atomic under the GIL
@@ -222,7 +226,9 @@ class Recorder(NoReceiverCounts, RequestContext):
             name = self._signal_refs.get(id(signal))  # its ref (an id, or the name)
             if name is None:
                 name = self.registry.ref(signal)
-            if name not in self._ignored:
+            # Live control: one attribute check while no rule is active.
+            if name not in self._ignored and (self.rules is None or self.streams(
+                    name, sender, method, raised)):
                 if len(calls) == 1 and len(receivers) == 1 and not async_receivers:
                     # The most common dispatch of all: one sync receiver that ran.
                     r, ns, outcome, result = calls[0]

@@ -71,6 +71,22 @@ def _check_endpoint(raw: Mapping[str, Any]) -> list[CheckMessage]:
     return []
 
 
+def _check_control(raw: Mapping[str, Any]) -> list[CheckMessage]:
+    from django_probe.conf import ProbeConfig  # the effective values: env, fallbacks
+
+    config = ProbeConfig.from_mapping(raw)
+    refusal = config.control_refusal
+    if refusal is None:
+        return []
+    return [Warning(
+        f"Live control is off: {refusal}.",
+        hint="Set " + ", ".join(f'{SETTING_NAME}["{key}"]' for key in CURVE_KEYS)
+             + f' (the monitor authenticates control with its key), set {SETTING_NAME}'
+             '["CONTROL_ENDPOINT"], or turn it off with "CONTROL": False.',
+        id="django_probe.W004",
+    )]
+
+
 def _check_mode(raw: Mapping[str, Any]) -> list[CheckMessage]:
     if "MODE" not in raw or raw["MODE"] in MODES:
         return []
@@ -155,4 +171,5 @@ def check_signal_probe(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
         *_check_mode(raw),
         *_check_values(raw),
         *_check_curve(raw),
+        *_check_control(raw),
     ]

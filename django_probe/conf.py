@@ -59,6 +59,11 @@ DEFAULTS: dict[str, object] = {
     "CURVE_SERVER_KEY": None,
     "CURVE_PUBLIC_KEY": None,
     "CURVE_SECRET_KEY": None,
+    # Live control (docs/live-control.md): accept the rules of the monitor this probe
+    # streams to, on CONTROL_ENDPOINT (None: derived from ENDPOINT, the next tcp port or
+    # the ipc/inproc name + ".control"). Off loopback only with the CURVE_* keys.
+    "CONTROL": True,
+    "CONTROL_ENDPOINT": None,
     # receivers mode only: also connect to pre/post_delete and m2m_changed (this
     # switches off Django's fast-delete path, so it is opt-in).
     "INCLUDE_DELETE_SIGNALS": False,
@@ -85,7 +90,7 @@ _FLOAT_RANGES: dict[str, tuple[float, float]] = {
     "HEARTBEAT_INTERVAL": (0.01, 3600.0),
     "TOPOLOGY_INTERVAL": (0.01, 3600.0),
 }
-_BOOLS = ("ENABLED", "STREAM_EMPTY", "INCLUDE_DELETE_SIGNALS")
+_BOOLS = ("ENABLED", "STREAM_EMPTY", "INCLUDE_DELETE_SIGNALS", "CONTROL")
 
 _TCP = re.compile(r"^tcp://(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})$")
 
@@ -173,6 +178,8 @@ def value_problem(key: str, value: object) -> str | None:
             if problem:
                 return f"{pattern!r} {problem}"
         return None
+    if key == "CONTROL_ENDPOINT":
+        return None if value is None else endpoint_problem(value)
     if key == "REDACT_PATTERN":
         if value is None:
             return None
@@ -225,6 +232,29 @@ class ProbeConfig:
     curve_public_key: str | None = None
     curve_secret_key: str | None = None
     include_delete_signals: bool = False
+    control: bool = True
+    control_endpoint: str | None = None
+
+    @property
+    def control_target(self) -> str | None:
+        """Where the control socket connects: CONTROL_ENDPOINT, else derived from ENDPOINT;
+        None when control is off."""
+        if not self.control:
+            return None
+        return self.control_endpoint or wire.control_endpoint_of(self.endpoint)
+
+    @property
+    def control_refusal(self) -> str | None:
+        """Why live control stays off although it is asked for, or None."""
+        target = self.control_target
+        if not self.control:
+            return None
+        if target is None:
+            return f"no control endpoint can be derived from {self.endpoint}"
+        if not is_loopback_endpoint(target) and not self.curve_enabled:
+            return (f"the control endpoint {target} is not on loopback and the CurveZMQ "
+                    "keys are not set: unauthenticated control is refused")
+        return None
 
     @property
     def curve_enabled(self) -> bool:

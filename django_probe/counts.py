@@ -30,6 +30,8 @@ class NoReceiverCounts:
     empty_counts: dict[tuple, list]
     _empty_since: int
     tx: Any  # the recorder's transaction context reader
+    rules: Any  # live control (rules.MutedDispatches)
+    streams: Any
 
     def counted(self, signal: Signal, sender: Any) -> bool:
         """Count one more send() of a known (signal, sender) without receivers; False
@@ -65,6 +67,8 @@ class NoReceiverCounts:
             name = self.registry.ref(signal)
             sender_ref = self._none if sender is None else self.describe.sender_ref(sender)
             if self.stream_empty:
+                if self.rules is not None and not self.streams(name, sender, method, False):
+                    return  # live control: muted or sampled out (and counted)
                 state = self.thread_state()
                 self.sink((
                     _KIND, clock.wall_ns(), self.next_id(), current_parent(), name,

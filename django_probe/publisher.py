@@ -37,6 +37,7 @@ import zmq
 
 from django_probe import clock, forks, wire
 from django_probe.conf import ProbeConfig
+from django_probe.control import ProbeControl
 from django_probe.sender import SenderThread
 from django_probe.strings import Interner
 
@@ -63,8 +64,11 @@ class Publisher(SenderThread):
     """Queues events from any thread and streams them to the monitor from one thread."""
 
     def __init__(self, config: ProbeConfig, *, hello_info: dict[str, str],
-                 periodic: Sequence[Producer] = (), strings: Interner | None = None) -> None:
+                 periodic: Sequence[Producer] = (), strings: Interner | None = None,
+                 control: ProbeControl | None = None) -> None:
         self.config = config
+        # Live control's state; its socket is opened and read by the sender thread.
+        self._control = control
         # The names events refer to by id; None: events carry names as strings only.
         self._strings = strings
         self._hello_info = {str(k): str(v)[: wire.MAX_STR] for k, v in hello_info.items()}
@@ -119,6 +123,7 @@ class Publisher(SenderThread):
             "endpoint": self.config.endpoint,
             "mode": self.config.mode,
             "queue_size": str(self.config.queue_size),
+            "control": self.config.control_target or "",
             **self._hello_info,
             # Last, so the caller's (parent's, after a fork) values never win.
             "pid": str(self.proc.pid),

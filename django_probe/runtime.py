@@ -56,12 +56,18 @@ class Probe:
                                  intern=intern, stream_empty=config.stream_empty,
                                  ignore=frozenset(config.ignore_signals))
         self.publisher = None
+        self.control = None
         if sink is None:
+            from .control import ProbeControl
             from .publisher import Publisher  # zmq is only imported when we really publish
 
+            recorder = self.recorder
+            self.control = ProbeControl(config, recorder.set_rules, intern,
+                                        muted=lambda: recorder.muted_total)
             self.publisher = Publisher(config, hello_info=self.hello_info(),
-                                       periodic=[self.recorder.drain_empty, self.watcher.poll],
-                                       strings=self.strings)
+                                       periodic=[recorder.drain_empty, recorder.drain_muted,
+                                                 self.watcher.poll],
+                                       strings=self.strings, control=self.control)
             self.recorder.use_publisher(self.publisher)
         self._receivers_mode = None
 

@@ -55,7 +55,13 @@ class SenderThread:
             next(self._internal)  # bad endpoint or keys: keep draining, count as dropped
         # Handshakes of (new) monitors: each gets every definition at once.
         handshakes = _handshakes(sock) if sock is not None else None
-        self._zmq_objects = (context, sock, handshakes)
+        control = self._control
+        control_sock = None
+        try:  # live control: this thread owns that socket too (docs/live-control.md)
+            control_sock = control.open(context) if control is not None else None
+        except Exception:
+            next(self._internal)
+        self._zmq_objects = (context, sock, handshakes, control_sock)
         self._defined = 0  # a new socket: whoever it reaches has had no definitions
         # A new socket needs a moment to connect; until then "not writable" means
         # "connecting", not "no monitor", so events wait in the queue instead of dropping.
@@ -75,6 +81,8 @@ class SenderThread:
                     break
                 wait = interval
                 try:
+                    if control is not None:
+                        control.poll(control_sock)  # never blocks; at most 16 messages
                     if handshakes is not None and _drained(handshakes):
                         self._defined = 0  # a monitor (re)connected: define everything
                     if clock.monotonic() >= next_refresh:
@@ -122,6 +130,8 @@ class SenderThread:
             except Exception:
                 next(self._internal)
             try:
+                if control_sock is not None:
+                    control_sock.close(linger=0)
                 if sock is not None:
                     sock.close(linger=self.config.linger_ms)
                 # Bounded: LINGER caps how long term() waits for pending messages.
@@ -207,10 +217,12 @@ class SenderThread:
         definitions and first events included) counts as sent."""
         counters = self.stats()
         sent = counters["sent"] + (1 if self._hello_pending else 0) + before
+        control = self._control
         return _pack_event(wire.Heartbeat(
             wire.KIND_HEARTBEAT, clock.wall_ns(), counters["captured"], sent,
             counters["dropped_queue"], counters["dropped_send"], counters["queue_depth"],
-            counters["queue_max"],
+            counters["queue_max"], "" if control is None else control.digest,
+            0 if control is None else control.muted(),
         ))
 
     def _send(self, sock: zmq.Socket | None, events: list[bytes], n_definitions: int = 0,

@@ -146,7 +146,7 @@ class Vocabulary:
                 file=get(event.file), exc_type=get(event.exc_type),
                 site=None if site is None else wire.CallSite(get(site.file), site.line,
                                                              get(site.func)))
-        if kind == wire.KIND_COUNTS:
+        if kind == wire.KIND_COUNTS or kind == wire.KIND_MUTED:
             return event._replace(items=[i._replace(signal=get(i.signal), sender=get(i.sender))
                                          for i in event.items])
         if kind == wire.KIND_TOPOLOGY:

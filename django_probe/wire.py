@@ -36,6 +36,13 @@ MAX_EVENTS_PER_FRAME = 20_000
 MAX_STR = 8_192
 MAX_ITEMS = 4_096
 MAX_STRINGS = 65_536  # ids a process may define; past them, names travel as strings
+# Live control (monitor -> probe, docs/live-control.md): one message is at most this
+# long and holds at most MAX_RULES rules; a digest is DIGEST_LEN hex digits.
+MAX_CONTROL_BYTES = 64 * 1024
+MAX_RULES = 256
+MAX_SAMPLE = 1_000_000  # the largest N of "1 in N"
+DIGEST_LEN = 16
+MIN_LEASE_MS, MAX_LEASE_MS = 1_000, 600_000
 
 KIND_HELLO = "I"
 KIND_DISPATCH = "D"
@@ -44,6 +51,8 @@ KIND_COUNTS = "C"
 KIND_TOPOLOGY = "T"
 KIND_STRINGS = "S"
 KIND_ON_COMMIT = "O"
+KIND_MUTED = "M"
+KIND_RULES = "R"  # a control message (monitor -> probe), never inside a frame
 
 METHODS = ("send", "send_robust", "asend", "asend_robust", "receiver")
 RETURNED = "returned"
@@ -169,6 +178,11 @@ class Heartbeat(NamedTuple):
     dropped_send: Count  # dropped because zmq would block (monitor absent/slow)
     queue_depth: Count
     queue_max: Count
+    # Live control (docs/live-control.md): the digest of the rules this process applies
+    # ("" for none) and the dispatches they kept from streaming so far. Defaults: a
+    # heartbeat that ends before them reads as "no rules".
+    rules: Annotated[str, msgspec.Meta(max_length=DIGEST_LEN)] = ""
+    muted: Count = 0
 
 
 class EmptyCount(NamedTuple):
@@ -188,6 +202,23 @@ class Counts(NamedTuple):
 
 
 Names = Annotated[list[Str], msgspec.Meta(max_length=256)]
+
+
+class MutedCount(NamedTuple):
+    signal: Ref
+    sender: Ref
+    method: Method
+    count: Count  # dispatches a rule kept from streaming (muted or sampled out)
+    raised: Count  # of which propagated an exception to their caller
+
+
+class Muted(NamedTuple):
+    """Dispatches that live-control rules kept from streaming, aggregated over a window."""
+
+    kind: Literal["M"]
+    ts: int  # end of the window
+    window: int  # nanoseconds
+    items: Annotated[list[MutedCount], msgspec.Meta(max_length=MAX_EVENTS_PER_FRAME)]
 
 
 class ConnectedReceiver(NamedTuple):
@@ -248,11 +279,11 @@ class Strings(NamedTuple):
     values: Annotated[list[Str], msgspec.Meta(max_length=MAX_ITEMS)]
 
 
-Event = Dispatch | Heartbeat | Counts | Topology | Hello | Strings | OnCommit
+Event = Dispatch | Heartbeat | Counts | Topology | Hello | Strings | OnCommit | Muted
 EVENT_TYPES: dict[str, type] = {
     KIND_DISPATCH: Dispatch, KIND_HEARTBEAT: Heartbeat, KIND_COUNTS: Counts,
     KIND_TOPOLOGY: Topology, KIND_HELLO: Hello, KIND_STRINGS: Strings,
-    KIND_ON_COMMIT: OnCommit,
+    KIND_ON_COMMIT: OnCommit, KIND_MUTED: Muted,
 }
 
 
@@ -444,7 +475,7 @@ def _nested(hint: Any) -> Any:
 # For each event type and the NamedTuples inside it: field -> the NamedTuple it holds.
 _INNER: dict[type, dict[str, Any]] = {}
 for _cls in (*EVENT_TYPES.values(), CallSite, RequestInfo, ReceiverCall, EmptyCount,
-             ConnectedReceiver, SignalWiring, TxContext):
+             ConnectedReceiver, SignalWiring, TxContext, MutedCount):
     _INNER[_cls] = {f: _nested(h) for f, h in typing.get_type_hints(_cls).items()}
 
 
@@ -453,8 +484,10 @@ def _positional(cls: Any, value: Any) -> Any:
     if isinstance(value, list):
         return [_positional(cls, v) for v in value]
     if isinstance(value, dict) and cls is not None:
-        inner = _INNER[cls]
-        return [_positional(inner[f], value.get(f)) for f in cls._fields]
+        inner, defaults = _INNER[cls], cls._field_defaults
+        # A field missing from an older recording reads as its default, if it has one.
+        return [_positional(inner[f], value[f]) if f in value else defaults.get(f)
+                for f in cls._fields]
     return value
 
 
@@ -473,3 +506,98 @@ def typed(event: Any) -> Event:
     except (TypeError, OverflowError) as exc:
         raise WireError(f"not packable: {type(exc).__name__}") from None
     return decode_raw_event(msgspec.Raw(packed))
+
+
+# --------------------------------------------------------------------------- live control
+# The second channel, monitor -> probes (docs/live-control.md): one message, a Rules,
+# is the monitor's whole rule set (state, not commands: applying it twice is applying it
+# once). It never travels inside a frame.
+
+
+class Rule(NamedTuple):
+    """One live-control rule: which dispatches it matches and what it does to them."""
+
+    signal: Str | None  # dotted signal name; None: any signal (then sender is set)
+    sender: Str | None  # sender label as the monitor shows it; None: any sender
+    every: Annotated[int, msgspec.Meta(ge=0, le=MAX_SAMPLE)]  # 0: mute; N: stream 1 in N
+
+
+class Rules(NamedTuple):
+    """The monitor's current rule set, sent again every few seconds while it runs."""
+
+    magic: Literal["dsm"]
+    version: Literal[PROTOCOL_VERSION]  # type: ignore[valid-type]
+    kind: Literal["R"]
+    ts: Count  # when the monitor sent it (Unix ns, the monitor's clock)
+    lease: Annotated[int, msgspec.Meta(ge=MIN_LEASE_MS, le=MAX_LEASE_MS)]  # ms it holds
+    digest: Annotated[str, msgspec.Meta(max_length=DIGEST_LEN)]  # rules_digest(rules)
+    rules: Annotated[list[Rule], msgspec.Meta(max_length=MAX_RULES)]
+
+
+_rules_decoder = msgspec.msgpack.Decoder(Rules)
+
+
+def control_endpoint_of(endpoint: str) -> str | None:
+    """The control endpoint next to a data ``endpoint``: the next tcp port, or the ipc
+    path / inproc name with ".control" appended; None when there is none (port 65535, a
+    wildcard port, anything else)."""
+    if endpoint.startswith("tcp://"):
+        host, _, port = endpoint[len("tcp://"):].rpartition(":")
+        if host and port.isdigit() and 0 < int(port) < 65535:
+            return f"tcp://{host}:{int(port) + 1}"
+        return None
+    if endpoint.startswith(("ipc://", "inproc://")):
+        return endpoint + ".control"
+    return None
+
+
+def canonical_rules(rules: Sequence[Rule]) -> list[Rule]:
+    """``rules`` in the one order both ends digest them (by signal, sender, every)."""
+    return sorted((Rule(*r) for r in rules),
+                  key=lambda r: (r.signal or "", r.signal is None, r.sender or "",
+                                 r.sender is None, r.every))
+
+
+def rules_digest(rules: Sequence[Rule]) -> str:
+    """A short digest of a rule set ("" for no rules): what heartbeats report."""
+    if not rules:
+        return ""
+    import hashlib
+
+    packed = _pack(canonical_rules(rules))
+    return hashlib.blake2b(packed, digest_size=DIGEST_LEN // 2).hexdigest()
+
+
+def encode_rules(ts: int, lease_ms: int, rules: Sequence[Rule]) -> bytes:
+    """The control message carrying ``rules`` (canonical order, digest computed)."""
+    ordered = canonical_rules(rules)
+    return _pack(Rules(MAGIC, PROTOCOL_VERSION, KIND_RULES, ts, lease_ms,
+                       rules_digest(ordered), ordered))
+
+
+def decode_rules(data: Any) -> Rules:
+    """Validate one untrusted control message; WireError says why it is refused.
+
+    Beyond the types and bounds above: every rule names a signal or a sender, no two
+    rules match the same (signal, sender), and the digest is the rules' own."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise WireError("control message must be bytes")
+    if len(data) > MAX_CONTROL_BYTES:
+        raise WireError("control message too large")
+    try:
+        message = _rules_decoder.decode(data)
+    except msgspec.DecodeError as exc:
+        raise WireError(f"not a control message of protocol {PROTOCOL_VERSION}: "
+                        f"{exc}") from None
+    except RecursionError:
+        raise WireError("control message nested too deeply") from None
+    keys = set()
+    for rule in message.rules:
+        if rule.signal is None and rule.sender is None:
+            raise WireError("a rule must name a signal or a sender")
+        keys.add((rule.signal, rule.sender))
+    if len(keys) != len(message.rules):
+        raise WireError("two rules for the same signal and sender")
+    if message.digest != rules_digest(message.rules):
+        raise WireError("control message digest does not match its rules")
+    return message

@@ -83,6 +83,12 @@ def _gui_options(p: argparse.ArgumentParser, default: Any = None) -> None:
                    help=f"endpoint to bind (default {wire.DEFAULT_ENDPOINT}); '' to not listen")
     p.add_argument("--open", metavar="FILE", default=default,
                    help="open a recording at start")
+    p.add_argument("--control-listen", metavar="EP", default=default,
+                   help="live control: endpoint to bind for the probes' control sockets "
+                        "(default: next to --listen, the next tcp port)")
+    p.add_argument("--no-control", action="store_true",
+                   default=False if default is None else default,
+                   help="do not offer live control (mute/sample at the probes)")
     _curve_options(p, default)
 
 
@@ -147,7 +153,9 @@ def gui(args: argparse.Namespace) -> int:
     if problem is not None:
         err(problem.message())
         return EXIT_ERROR
-    return int(run_gui(listen=args.listen, open_file=args.open, curve=curve) or 0)
+    return int(run_gui(listen=args.listen, open_file=args.open, curve=curve,
+                       control=not getattr(args, "no_control", False),
+                       control_endpoint=getattr(args, "control_listen", None)) or 0)
 
 
 # --------------------------------------------------------------------------- export / keys

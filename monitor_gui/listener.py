@@ -104,6 +104,7 @@ class Listener:
         # really released the port (closing a socket alone finishes asynchronously).
         self._own_context = context is None
         self.context = context or zmq.Context()
+        self.curve = curve  # live control's PUB uses the same keys (monitor_gui/control.py)
         self._auth: Any = None
         sock = self.context.socket(zmq.PULL)
         sock.setsockopt(zmq.LINGER, 0)

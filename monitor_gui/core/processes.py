@@ -32,6 +32,8 @@ MAX_EVENTS_PER_S = 10_000_000
 _NS = 1_000_000_000
 _COUNTERS = ("captured", "sent", "dropped_queue", "dropped_send")
 _PRODUCED = ("captured", "dropped_queue", "dropped_send")  # each event counts in one of them
+# Every int field of a heartbeat (not kind, ts, nor the rules digest).
+_BEAT_COUNTS = tuple(name for name in wire.Heartbeat._fields[2:] if name != "rules")
 
 # Only the first three items of a frame that failed to decode are read, to find out who
 # sent it: nothing in them may be larger than a valid process identity.
@@ -138,7 +140,7 @@ def heartbeat_lie(info: ProcessInfo, event: wire.Heartbeat) -> str | None:
     (at least one second: heartbeats may arrive back to back after a backlog). The probe's
     clock is the sender's word, so this bounds a careless forger, not a careful one.
     """
-    for name in wire.Heartbeat._fields[2:]:  # the counters (not kind, ts)
+    for name in _BEAT_COUNTS:
         value = getattr(event, name)
         if value > MAX_COUNTER:
             return f"heartbeat {name} {value} is beyond 2^53"

@@ -15,6 +15,7 @@ class SignalStats:
     rate: float = 0.0  # dispatches per second over the last RATE_WINDOW_S of event time
     errors: int = 0  # dispatches that raised or had a receiver raise
     empty_count: int = 0  # dispatches that found no receiver (from Counts events)
+    muted: int = 0  # dispatches live-control rules kept from streaming (Muted events)
     known: bool = False  # present in a topology snapshot
     _buckets: deque[tuple[int, int]] = field(default_factory=deque, repr=False)
 

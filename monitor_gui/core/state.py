@@ -100,6 +100,9 @@ class MonitorState:
         self.graph = SignalGraph()
         self.signals: dict[str, SignalStats] = {}
         self.empty_counts: dict[tuple[str, str, str], int] = {}  # (signal, sender, method)
+        # Live control: dispatches the probes' rules kept from streaming, [count, raised]
+        # per (signal, sender, method) (docs/live-control.md).
+        self.muted_counts: dict[tuple[str, str, str], list[int]] = {}
         self.topology: dict[ProcessKey, wire.Topology] = {}  # latest snapshot per process
         self.nesting = Nesting()
         self._labels: dict[tuple[int, int], int] = {}  # (module id, name id) -> label id
@@ -129,6 +132,7 @@ class MonitorState:
         self.graph.clear()
         self.signals.clear()
         self.empty_counts.clear()
+        self.muted_counts.clear()
         self.topology.clear()
         self.nesting.clear()
         self._labels.clear()
@@ -306,6 +310,14 @@ class MonitorState:
                 key = (item.signal, item.sender, item.method)
                 self.empty_counts[key] = self.empty_counts.get(key, 0) + item.count
                 self._signal(item.signal).empty_count += item.count
+                ch.signals_changed.add(item.signal)
+        elif kind == wire.KIND_MUTED:
+            for item in ev.items:
+                entry = self.muted_counts.setdefault((item.signal, item.sender, item.method),
+                                                     [0, 0])
+                entry[0] += item.count
+                entry[1] += item.raised
+                self._signal(item.signal).muted += item.count
                 ch.signals_changed.add(item.signal)
         elif kind == wire.KIND_TOPOLOGY:
             self.topology[info.key] = ev

@@ -11,6 +11,8 @@ from PySide6.QtCore import QEvent, QSettings
 from PySide6.QtWidgets import QApplication
 
 from monitor_gui import interrupt as stop_signals
+from monitor_gui.control import ControlSender
+from monitor_gui.core.control import LiveControl
 from monitor_gui.core.state import MonitorState
 from monitor_gui.qt.close_guard import CloseGuard
 from monitor_gui.qt.controller import MonitorController
@@ -54,7 +56,8 @@ class Monitor:
 
 def build(listen: str | None, open_file: str | None = None, capacity: int = 1_000_000,
           settings: QSettings | None = None, freeze_gc: bool = False,
-          curve: Any = None) -> Monitor:
+          curve: Any = None, control: bool = True,
+          control_endpoint: str | None = None) -> Monitor:
     """Create state, controller, listener thread and window, and connect them."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
@@ -70,7 +73,12 @@ def build(listen: str | None, open_file: str | None = None, capacity: int = 1_00
         gc.freeze()
     controller = MonitorController(state)
     follow_system_scheme(app)
-    window = MainWindow(controller, listen, settings, current_theme())
+    # Live control (docs/live-control.md): the rules live on the GUI thread; the listener's
+    # thread owns the PUB socket that sends them, next to the data socket.
+    live = LiveControl()
+    sender = ControlSender(live.message) if listen and control else None
+    window = MainWindow(controller, listen, settings, current_theme(), live_control=live,
+                        control_sender=sender)
     # Light/dark follows the system live, not only at start (a QObject slot: Qt drops the
     # connection if the window goes away first).
     app.styleHints().colorSchemeChanged.connect(window.on_color_scheme_changed)
@@ -83,7 +91,12 @@ def build(listen: str | None, open_file: str | None = None, capacity: int = 1_00
             def make_listener(endpoint: str) -> Listener:
                 return Listener(endpoint, curve=curve)
 
-        listener = ListenerThread(listen, make_listener=make_listener)
+        listener = ListenerThread(listen, make_listener=make_listener, control=sender,
+                                  control_endpoint=control_endpoint)
+        listener.worker.controlBound.connect(window.live_control.set_endpoint)
+        listener.worker.controlFailed.connect(window.live_control.set_error)
+        if sender is None:
+            window.live_control.set_error("turned off (--no-control)")
         # Queued: the worker lives in another thread; frames are applied on the GUI thread.
         listener.worker.framesReceived.connect(controller.enqueue)
         listener.worker.bound.connect(window.status.set_endpoint)
@@ -97,7 +110,8 @@ def build(listen: str | None, open_file: str | None = None, capacity: int = 1_00
     return Monitor(app, state, controller, window, listener)
 
 
-def run_gui(listen: str, open_file: str | None, curve: Any = None) -> int:
+def run_gui(listen: str, open_file: str | None, curve: Any = None, control: bool = True,
+            control_endpoint: str | None = None) -> int:
     """Open the window (listening on ``listen`` unless it is empty) and run the event loop.
 
     SIGINT/SIGTERM (Ctrl-C, the demo launcher) close the window without asking and exit
@@ -109,7 +123,7 @@ def run_gui(listen: str, open_file: str | None, curve: Any = None) -> int:
     try:
         settings = QSettings(ORGANIZATION, APPLICATION)
         monitor = build(listen or None, open_file, settings=settings, freeze_gc=True,
-                        curve=curve)
+                        curve=curve, control=control, control_endpoint=control_endpoint)
         guard = CloseGuard(monitor.window, monitor.controller, settings)
         monitor.window.close_guard = guard
 

@@ -170,6 +170,12 @@ class NodeItem(QGraphicsItem):
         if event.button() == Qt.MouseButton.LeftButton:
             self.view.row_clicked(self.row)
 
+    def contextMenuEvent(self, event: Any) -> None:
+        # A sender or signal drawn on its own: live control's menu (window_graph.py).
+        if self.row.role == NODE:
+            self.view.nodeMenuRequested.emit(self.row.kind, self.row.label, event.screenPos())
+            event.accept()
+
 
 class EdgeItem(QGraphicsPathItem):
     """A bezier from one column to the next; width by count, colour by errors/slowness."""

@@ -49,6 +49,7 @@ class GraphView(GraphLayout, GraphFocus, GraphPicture, QGraphicsView):
     """Draws a core Wiring; a click focuses a node, expands a group or opens a "+N more"."""
 
     nodeClicked = Signal(str, str)  # (kind, name) of a sender, signal or receiver
+    nodeMenuRequested = Signal(str, str, object)  # (kind, name, screen QPoint): right-click
     layoutChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None, theme: Theme | None = None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QFont
 
 from monitor_gui.qt.controller import MonitorController, TickSummary
 from monitor_gui.qt.dispatch_model import (  # noqa: F401  (re-exported: one import for views)
@@ -74,14 +75,22 @@ class SignalListModel(ColumnsModel):
                 return short_signal(name)
             if stats is None:
                 return None
-            return f"{stats.count:,}" if col == 1 else (f"{stats.errors:,}" if stats.errors else "")
+            if col == 1:  # live control's muted dispatches count too (shown in italics)
+                return f"{stats.count + stats.muted:,}"
+            return f"{stats.errors:,}" if stats.errors else ""
         if role == Qt.ItemDataRole.CheckStateRole and col == 0:
             return (Qt.CheckState.Unchecked if name in self.unchecked
                     else Qt.CheckState.Checked)
         if role == Qt.ItemDataRole.ToolTipRole and stats is not None:
             return tooltip(f"{name}\n{stats.count:,} dispatches · {stats.rate:.1f}/s · "
                            f"{stats.errors:,} errors · {stats.empty_count:,} with no receiver"
+                           + (f"\n{stats.muted:,} kept back by live control (not streamed)"
+                              if stats.muted else "")
                            + ("\nconnected (topology)" if stats.known else ""))
+        if role == Qt.ItemDataRole.FontRole and col == 1 and stats is not None and stats.muted:
+            font = QFont()
+            font.setItalic(True)  # some of these were kept back at the probes (tooltip)
+            return font
         if role == Qt.ItemDataRole.UserRole:
             return name  # the full dotted name, for search and "only this"
         if role == Qt.ItemDataRole.TextAlignmentRole and col > 0:

@@ -38,6 +38,7 @@ from monitor_gui.qt.timeline_data import TimelineData
 from monitor_gui.qt.timeline_flame import receiver_spans
 from monitor_gui.qt.timeline_lanes import lane_keys, lane_title
 from monitor_gui.qt.timeline_view import TimelineView
+from monitor_gui.qt.window_control import ControlWiring
 from monitor_gui.qt.window_files import LANE_COLUMNS, FilesAndSettings
 from monitor_gui.qt.window_graph import GraphWiring
 
@@ -45,14 +46,15 @@ GRAPH_EVERY_S = 0.25  # under a busy stream, graph updates at most this often (o
 BUSY_RATE = 5_000.0  # events/s from which a stream counts as busy
 
 
-class MainWindow(GraphWiring, FilesAndSettings, QMainWindow):
+class MainWindow(GraphWiring, ControlWiring, FilesAndSettings, QMainWindow):
     """Graph on top, timeline in the middle, dispatch list below; filters left, details right."""
 
     rowSelected = Signal(int)
     recordingSaved = Signal(str)  # a path save_recording wrote (the close guard listens)
 
     def __init__(self, controller: MonitorController, endpoint: str | None,
-                 settings: QSettings | None = None, theme: Theme | None = None) -> None:
+                 settings: QSettings | None = None, theme: Theme | None = None,
+                 live_control: Any = None, control_sender: Any = None) -> None:
         super().__init__()
         self.controller = controller
         self.state = controller.state
@@ -109,6 +111,9 @@ class MainWindow(GraphWiring, FilesAndSettings, QMainWindow):
         self.setCentralWidget(central)
         self._dock("Filters", self.filters, Qt.DockWidgetArea.LeftDockWidgetArea, 290)
         self._dock("Details", self.details, Qt.DockWidgetArea.RightDockWidgetArea, 330)
+        self.live_control = self._make_live_control(live_control, control_sender)
+        self._dock("Live control", self.live_control, Qt.DockWidgetArea.RightDockWidgetArea, 330)
+        self._place_live_control()
         self._make_actions()
         self._connect()
         self.restore_settings()
@@ -246,6 +251,7 @@ class MainWindow(GraphWiring, FilesAndSettings, QMainWindow):
             self.filters.set_processes([p.label for p in self.state.processes.values()])
         self._update_dimming()
         self.banner.setVisible(not self.state.processes)
+        self._control_tick(summary.processes_changed)
         self.status.refresh()
         self.timeline.data_changed()
 

@@ -121,8 +121,24 @@ def test_e004_invalid_curve_key(bad):
                                       "tcp://monitor.example.com:5599"])
 def test_w001_remote_endpoint_without_curve(endpoint):
     messages = probe_messages({**OFF, "ENDPOINT": endpoint})
-    assert [m.id for m in messages] == ["django_probe.W001"]
+    # ...and live control, which would listen to that host, is refused (W004).
+    assert [m.id for m in messages] == ["django_probe.W001", "django_probe.W004"]
     assert "CURVE_SERVER_KEY" in messages[0].hint and "127.0.0.1" in messages[0].hint
+
+
+def test_w004_remote_control_endpoint_without_curve():
+    messages = probe_messages({**OFF, "CONTROL_ENDPOINT": "tcp://10.0.0.5:5600"})
+    assert [m.id for m in messages] == ["django_probe.W004"]
+    assert "refused" in messages[0].msg and "CURVE_SERVER_KEY" in messages[0].hint
+    assert probe_messages({**OFF, "CONTROL_ENDPOINT": "tcp://10.0.0.5:5600",
+                           **keys()}) == []
+    assert probe_messages({**OFF, "ENDPOINT": "tcp://10.0.0.5:5599", "CONTROL": False,
+                           **keys()}) == []
+
+
+def test_e003_bad_control_endpoint():
+    messages = probe_messages({**OFF, "CONTROL_ENDPOINT": "udp://x"})
+    assert "django_probe.E003" in [m.id for m in messages]
 
 
 def test_w002_unknown_key_with_close_match():

@@ -38,7 +38,8 @@ def inline_fields(name: str) -> list[str]:
 
 
 EVENTS = [(wire.Hello, "I"), (wire.Dispatch, "D"), (wire.Heartbeat, "H"), (wire.Counts, "C"),
-          (wire.Topology, "T"), (wire.Strings, "S"), (wire.OnCommit, "O")]
+          (wire.Topology, "T"), (wire.Strings, "S"), (wire.OnCommit, "O"),
+          (wire.Muted, "M")]
 
 
 @pytest.mark.parametrize("cls,code", EVENTS)
@@ -47,6 +48,13 @@ def test_event_tables_match_the_namedtuples(cls, code):
     assert [int(r[0]) for r in rows] == list(range(len(cls._fields)))
     assert [r[1] for r in rows] == list(cls._fields)
     assert f'`"{code}"`' in rows[0][3]
+
+
+def test_rules_table_matches():
+    rows = table_after(r"^### `Rules` — 7 fields")
+    assert [r[1] for r in rows] == list(wire.Rules._fields)
+    assert inline_fields("Rule") == list(wire.Rule._fields)
+    assert inline_fields("MutedCount") == list(wire.MutedCount._fields)
 
 
 def test_receiver_call_table_matches():

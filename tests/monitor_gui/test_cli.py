@@ -197,12 +197,18 @@ def test_export_perfetto(tmp_path, capsys):
 def test_gui_is_the_default_and_gets_its_options(monkeypatch):
     calls = []
     fake = types.ModuleType("monitor_gui.qt.app")
-    fake.run_gui = lambda listen, open_file, curve: calls.append((listen, open_file, curve)) or 3
+    fake.run_gui = lambda listen, open_file, curve, control, control_endpoint: calls.append(
+        (listen, open_file, curve, control, control_endpoint)) or 3
     monkeypatch.setitem(sys.modules, "monitor_gui.qt.app", fake)
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     assert cli.main([]) == 3
     assert cli.main(["gui", "--listen", "tcp://127.0.0.1:7000", "--open", "r.jsonl"]) == 3
-    assert calls == [(wire.DEFAULT_ENDPOINT, None, None), ("tcp://127.0.0.1:7000", "r.jsonl", None)]
+    assert cli.main(["gui", "--no-control"]) == 3
+    assert cli.main(["--control-listen", "ipc:///tmp/x"]) == 3
+    assert calls == [(wire.DEFAULT_ENDPOINT, None, None, True, None),
+                     ("tcp://127.0.0.1:7000", "r.jsonl", None, True, None),
+                     (wire.DEFAULT_ENDPOINT, None, None, False, None),
+                     (wire.DEFAULT_ENDPOINT, None, None, True, "ipc:///tmp/x")]
     assert cli.main(["--curve-clients", "x"]) == 2  # needs --curve-secret
 
 

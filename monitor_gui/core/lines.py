@@ -94,7 +94,7 @@ _DispatchStruct = _derive(wire.Dispatch, _STRUCTS)
 _ProcStruct = _derive(wire.Proc, _STRUCTS)
 DispatchLine = msgspec.defstruct(
     "DispatchLine", [("proc", _ProcStruct), ("seq", Annotated[int, msgspec.Meta(ge=0)])],
-    bases=(_DispatchStruct,))
+    bases=(_DispatchStruct,), kw_only=True)  # after fields with defaults
 _DECODE = msgspec.json.Decoder(DispatchLine).decode
 _DISPATCH = _converter(wire.Dispatch)
 

@@ -142,7 +142,7 @@ class Dispatch(NamedTuple):
     kwargs: StrMap  # bounded, redacted summaries
     receivers: Annotated[list[ReceiverCall], msgspec.Meta(max_length=MAX_ITEMS)]
     raised: bool  # the dispatch propagated an exception to its caller
-    tx: TxContext | None = None  # None: no connection of its thread was inside atomic()
+    tx: TxContext | None  # None: no connection of its thread was inside atomic()
 
 
 class OnCommit(NamedTuple):

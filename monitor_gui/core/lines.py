@@ -43,12 +43,25 @@ def _derive(cls: Any, structs: dict[type, Any]) -> Any:
     """The msgspec Struct (a JSON object) with ``cls``'s fields and rules."""
     if cls not in structs:
         hints = typing.get_type_hints(cls, include_extras=True)
-        defaults = cls._field_defaults  # a field added later, absent from older recordings
+        # As in wire.event_from_dict, a missing field reads as null (or as the field's
+        # default): a recording made before a field was added still decodes here.
+        defaults = {f: None for f in cls._fields if _allows_none(hints[f])}
+        defaults.update(cls._field_defaults)
         structs[cls] = msgspec.defstruct(
             f"{cls.__name__}Line",
             [(f, _struct_hint(hints[f], structs), defaults[f]) if f in defaults
-             else (f, _struct_hint(hints[f], structs)) for f in cls._fields])
+             else (f, _struct_hint(hints[f], structs)) for f in cls._fields], kw_only=True)
     return structs[cls]
+
+
+def _allows_none(hint: Any) -> bool:
+    if hint is None or hint is type(None):
+        return True
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is Annotated:
+        return _allows_none(args[0])
+    return typing.get_origin(hint) in (typing.Union, type(int | None)) and any(
+        map(_allows_none, args))
 
 
 def _converter(cls: Any) -> Callable[[Any], Any]:

@@ -79,6 +79,8 @@ class Unresolved(LookupError):
     """An event refers to an id its process has not defined (yet)."""
 
 
+_STR_OR_NONE = frozenset({str, type(None)})
+
 class Vocabulary:
     """The names one process instance defined, to read its events."""
 
@@ -118,7 +120,11 @@ class Vocabulary:
         try:
             out = list(map(values.__getitem__, refs))
         except (IndexError, TypeError):
-            return [self.get(r) for r in refs]  # strings or None among them, or unknown ids
+            # Names travel as strings past the interner's limit, and a recording holds
+            # only strings: a column of nothing else is itself (checked at C speed).
+            if set(map(type, refs)) <= _STR_OR_NONE:
+                return list(refs)
+            return [self.get(r) for r in refs]  # ids among them: each one resolved
         if None in out:
             return [self.get(r) for r in refs]  # a gap, or a None the refs held on purpose
         return out

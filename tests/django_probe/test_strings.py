@@ -61,6 +61,13 @@ def test_a_vocabulary_resolves_ids_and_passes_strings_through():
     assert vocab.get(None) is None
     with pytest.raises(Unresolved):
         vocab.column([0, 2])
+    # A column of strings only (a recording's) is itself; an id among them still resolves.
+    column = ["x", None, "y"]
+    assert vocab.column(column) == column and vocab.column(column) is not column
+    assert Vocabulary().column(["x", "y"]) == ["x", "y"]
+    assert vocab.column(["x", 0, None]) == ["x", "a", None]
+    with pytest.raises(Unresolved):
+        Vocabulary().column(["x", 0])
 
 
 def test_a_gap_waits_for_a_later_snapshot():

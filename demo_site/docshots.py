@@ -22,7 +22,7 @@ import urllib.request
 from pathlib import Path
 
 from demo_site import launcher
-from demo_site.screenshot import _free_port
+from demo_site.screenshot import free_port
 
 RUNS = (("before", "logins"), ("after", "articles"))
 
@@ -61,7 +61,7 @@ def record(folder: Path, name: str, mix: str, rounds: int) -> Path:
     (its probe streams to the recorder from its first dispatch), ``demo_site traffic --mix
     MIX`` drives it; then the site stops and SIGINT ends the recorder."""
     out, db = folder / f"{name}.jsonl", folder / f"{name}.sqlite3"
-    endpoint, port = f"tcp://127.0.0.1:{_free_port()}", _free_port()
+    endpoint, port = f"tcp://127.0.0.1:{free_port()}", free_port()
     env = {**os.environ, "DEMO_SITE_DB": str(db), "DEMO_SITE_FAST_HASHER": "1",
            "SIGNAL_PROBE_ENDPOINT": endpoint}
     subprocess.run([sys.executable, "-m", "demo_site", "setup", "-v", "0"],
@@ -69,7 +69,7 @@ def record(folder: Path, name: str, mix: str, rounds: int) -> Path:
                    stdout=subprocess.DEVNULL)
     recorder = subprocess.Popen(
         [*launcher.signal_monitor_command(), "record", "--out", out.name, "--listen", endpoint],
-        cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     site = None
     try:
         if not launcher.wait_for_endpoint(endpoint, recorder, timeout=60):
@@ -101,7 +101,7 @@ def diff_picture(folder: Path, out: Path) -> None:
 
     from monitor_gui.qt import recording_io
     from monitor_gui.qt.app import build
-    from monitor_gui.qt.snapshot import DEFAULT_SIZE, _settle
+    from monitor_gui.qt.snapshot import DEFAULT_SIZE, settle
 
     monitor = build(None, settings=None)
     try:
@@ -110,7 +110,7 @@ def diff_picture(folder: Path, out: Path) -> None:
         window.show()
         recording_io.load(monitor.controller, str(folder / "after.jsonl"))
         window.timeline.fit_all()
-        _settle(monitor)
+        settle(monitor)
         cwd = os.getcwd()
         os.chdir(folder)  # the dialog names A as the user gave it: "before.jsonl"
         try:
@@ -119,7 +119,7 @@ def diff_picture(folder: Path, out: Path) -> None:
             os.chdir(cwd)
         dialog.resize(1480, 760)
         dialog.table.resizeColumnsToContents()
-        _settle(monitor)
+        settle(monitor)
         picture = window.grab()
         pane = dialog.grab()
         corner = QPoint((picture.width() - pane.width()) // 2, 110)
@@ -141,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
     from demo_site import trace_picture
 
     out_dir = Path(args.out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="docshots-") as tmp:
         folder = Path(args.keep).resolve() if args.keep else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)

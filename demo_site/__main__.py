@@ -1,11 +1,11 @@
-"""``python -m demo_site setup|demo|traffic|screenshot``: run or drive the demo."""
+"""``python -m demo_site setup|demo|traffic|screenshot|docshots``: run or drive the demo."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from demo_site import launcher, screenshot, seed, traffic
+from demo_site import docshots, launcher, screenshot, seed, traffic
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     shot = sub.add_parser("screenshot", help="PNG of the monitor window showing demo traffic")
     screenshot.add_arguments(shot)
+
+    docs = sub.add_parser("docshots", help="two real recordings, then the diff and OTLP "
+                                           "pictures of docs/")
+    docshots.add_arguments(docs)
     return parser
 
 
@@ -35,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         return launcher.run(args)
     if args.command == "screenshot":
         return screenshot.run(args)
+    if args.command == "docshots":
+        return docshots.run(args)
     return traffic.run(args)
 
 

@@ -23,7 +23,7 @@ from demo_site import launcher, traffic
 LOGGED_IN = "django.contrib.auth.signals.user_logged_in"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -46,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
 
     width, height = (int(n) for n in args.size.split("x"))
     with tempfile.TemporaryDirectory(prefix="demo-shot-") as tmp:
-        endpoint = f"tcp://127.0.0.1:{_free_port()}"
-        port = _free_port()
+        endpoint = f"tcp://127.0.0.1:{free_port()}"
+        port = free_port()
         env = {**os.environ, "DEMO_SITE_DB": str(Path(tmp) / "db.sqlite3"),
                "DEMO_SITE_FAST_HASHER": "1", "SIGNAL_PROBE_ENDPOINT": endpoint}
         subprocess.run([sys.executable, "-m", "demo_site", "setup", "-v", "0"],

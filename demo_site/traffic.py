@@ -106,13 +106,19 @@ class Stats:
                 f"{self.errors} errors")
 
 
-def one_round(base_url: str, rng: random.Random) -> Stats:
-    """A visitor's session: maybe a wrong password, log in, write/edit/delete, log out."""
+# What a visitor does: everything; only logging in (maybe with a wrong password first),
+# browsing, logging out; or logging in and writing articles (never a wrong password).
+MIXES = ("full", "logins", "articles")
+
+
+def one_round(base_url: str, rng: random.Random, mix: str = "full") -> Stats:
+    """A visitor's session: maybe a wrong password, log in, write/edit/delete, log out
+    (``mix``: one of MIXES)."""
     stats = Stats(iterations=1)
     browser = Browser(base_url)
     user = rng.choice(DEMO_USERS)
     try:
-        if rng.random() < 0.3:
+        if mix != "articles" and rng.random() < 0.3:
             if browser.login(user.username, "not-the-password"):
                 raise TrafficError("a wrong password logged in")
             stats.failed_logins += 1
@@ -120,6 +126,10 @@ def one_round(base_url: str, rng: random.Random) -> Stats:
             raise TrafficError(f"login as {user.username} failed; did you run setup?")
         stats.logins += 1
         browser.get("/articles/")
+        if mix == "logins":
+            browser.logout()
+            stats.requests = browser.requests
+            return stats
         title = f"{user.username}'s note {rng.randrange(10_000)}"
         page = browser.submit("/articles/new/", {"title": title, "body": "Written by traffic."})
         found = _ARTICLE_URL.search(urllib.parse.urlsplit(page.url).path)
@@ -153,6 +163,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrency", type=int, default=1,
                         help="visitors at once, one thread each (default 1)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (repeatable runs)")
+    parser.add_argument("--mix", choices=MIXES, default="full",
+                        help="what each visitor does: everything (default), only log in and "
+                             "out, or log in and write articles")
 
 
 class _Driver:
@@ -180,7 +193,7 @@ class _Driver:
         seed = None if self.args.seed is None else self.args.seed + index
         rng = random.Random(seed)
         while self._claim():
-            result = one_round(self.args.base_url, rng)
+            result = one_round(self.args.base_url, rng, self.args.mix)
             with self.lock:
                 self.stats.add(result)
             if self.args.pause > 0:

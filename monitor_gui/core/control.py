@@ -52,6 +52,31 @@ def describe(rule: wire.Rule, short: bool = False) -> str:
     return f"mute {what}" if rule.every == 0 else f"sample 1 in {rule.every:,} of {what}"
 
 
+@dataclass(frozen=True)
+class NodeMark:
+    """What the graph shows on a sender or signal that rules cover: a short badge
+    ("muted", "1 in 4", "partly": only some of its pairs) and the rules in words."""
+
+    badge: str
+    rules: tuple[str, ...]
+
+
+def node_marks(rules: Iterable[wire.Rule]) -> dict[tuple[str, str], NodeMark]:
+    """The graph's marks, keyed by (kind, name) as its nodes are: a signal's or sender's
+    own rule gives "muted" / "1 in N"; rules for (signal, sender) pairs only, "partly"."""
+    own: dict[tuple[str, str], str] = {}
+    said: dict[tuple[str, str], list[str]] = {}
+    for rule in rules:
+        nodes = [("signal", rule.signal), ("sender", rule.sender)]
+        for kind, name in nodes:
+            if name is None:
+                continue
+            said.setdefault((kind, name), []).append(describe(rule, short=True))
+            if None in (rule.signal, rule.sender):
+                own[(kind, name)] = "muted" if rule.every == 0 else f"1 in {rule.every:,}"
+    return {key: NodeMark(own.get(key, "partly"), tuple(lines)) for key, lines in said.items()}
+
+
 class LiveControl:
     """The monitor's rule set (the GUI thread's; the socket thread gets ``message()``s).
 

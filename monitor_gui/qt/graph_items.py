@@ -9,6 +9,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
 
+from monitor_gui.core.control import NodeMark
 from monitor_gui.core.wiring import FOLD, GROUP, MORE, NODE, Row, RowEdge
 from monitor_gui.qt.theme import (
     blend,
@@ -106,9 +107,11 @@ class NodeItem(QGraphicsItem):
         if row.role in (MORE, FOLD):
             font = QFont(font)
             font.setItalic(True)
+        mark = self.control_mark()
+        mark_w = self._paint_mark(p, mark.badge, self.width - badge_w - 4) if mark else 0.0
         p.setFont(font)
         p.setPen(theme.muted if row.known_only or row.role in (MORE, FOLD) else theme.text)
-        room = self.width - badge_w - 12
+        room = self.width - badge_w - mark_w - 12
         measure = self.view.metrics_for(font).horizontalAdvance
         text = row_text(row)
         chevron = text[:2] if row.role == GROUP else ""  # never elided with the name
@@ -119,6 +122,25 @@ class NodeItem(QGraphicsItem):
         p.setPen(theme.error if row.errors else theme.muted)
         p.drawText(QRectF(self.width - badge_w - 4, 0, badge_w, NODE_H),
                    Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, badge)
+
+    def control_mark(self) -> NodeMark | None:
+        """Live control's mark when rules mute or sample this sender or signal."""
+        if self.row.role != NODE:
+            return None
+        return self.view.control_marks.get((self.row.kind, self.row.label))
+
+    def _paint_mark(self, p: QPainter, text: str, right: float) -> float:
+        """A pill saying "muted" / "1 in N" that ends at ``right``; returns its width."""
+        theme, font = self.view.theme, self.view.font_small
+        width = self.view.metrics_for(font).horizontalAdvance(text) + 10
+        box = QRectF(right - width, 3, width, NODE_H - 6)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(theme.muted)
+        p.drawRoundedRect(box, 6, 6)
+        p.setFont(font)
+        p.setPen(theme.surface)
+        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+        return width + 4
 
     def update_tooltip(self) -> None:
         row = self.row
@@ -133,6 +155,9 @@ class NodeItem(QGraphicsItem):
             if row.count != row.total:
                 shown += f" under the filter, of {row.total:,} in all"
             lines.append(f"{shown}, {row.errors:,} errors")
+        mark = self.control_mark()
+        if mark is not None:
+            lines.append("<i>at the probes: " + html_text("; ".join(mark.rules)) + "</i>")
         fired = [e for e in self.edges if e.edge.total]
         if fired:
             calls = sum(e.edge.total for e in fired)

@@ -9,6 +9,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QBrush, QFont, QFontMetricsF, QPainter
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSimpleTextItem, QGraphicsView, QWidget
 
+from monitor_gui.core.control import NodeMark
 from monitor_gui.core.graph import Edge, EdgeKey
 from monitor_gui.core.query import DEFAULT_SLOW_MS
 from monitor_gui.core.wiring import (
@@ -62,6 +63,8 @@ class GraphView(GraphLayout, GraphFocus, GraphPicture, QGraphicsView):
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.BoundingRectViewportUpdate)
         self.font_normal = QFont(self.font())
         self.font_normal.setPointSizeF(max(LABEL_PT, self.font().pointSizeF()))
+        self.font_small = QFont(self.font_normal)  # live control's marks
+        self.font_small.setPointSizeF(self.font_normal.pointSizeF() * 0.85)
         self.font_bold = QFont(self.font_normal)
         self.font_bold.setBold(True)
         self.metrics = QFontMetricsF(self.font_normal)
@@ -76,6 +79,8 @@ class GraphView(GraphLayout, GraphFocus, GraphPicture, QGraphicsView):
         self.focus: tuple[str, str] | None = None
         # Tooltip figures of an edge (the Top table's, from the window); None: the view's sums.
         self.figures: Callable[[RowEdge], str | None] | None = None
+        # Live control's rules on senders and signals, by (kind, name) (core.control.node_marks)
+        self.control_marks: Mapping[tuple[str, str], NodeMark] = {}
         self._focus_nodes: set[tuple[str, str]] = set()
         self._focus_edges: set[EdgeKey] = set()
         self._source: list[Edge] = []
@@ -178,6 +183,12 @@ class GraphView(GraphLayout, GraphFocus, GraphPicture, QGraphicsView):
         self.opts.collapsed = {i.row.key for i in self.nodes.values() if i.row.role == GROUP}
         self.opts.pinned = {self.focus} if self.focus else set()
         self.rebuild()
+
+    def set_control_marks(self, marks: Mapping[tuple[str, str], NodeMark]) -> None:
+        """Mark the senders and signals that live control's rules mute or sample."""
+        self.control_marks = marks
+        for node in self.nodes.values():
+            node.update()
 
     def edge_figures(self, edge: RowEdge) -> str:
         """Tooltip figures of an edge; the window may replace this with the Top table's."""

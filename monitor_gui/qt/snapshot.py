@@ -77,18 +77,18 @@ def render_recording(recording: str | Path, out: str, signals: list[str] | None 
             window.filters.model.set_checked(chosen)
             shown = sorted(chosen)
         window.timeline.fit_all()
-        _settle(monitor)
+        settle(monitor)
         for edge in window.graph.edges.values():  # at rest: no "just fired" glow
             edge.heat = 0.0
             edge.refresh()
         if whole and transactions:
             window.filters.transaction.setCurrentIndex(1)  # inside a transaction
             _select_latest_rolled_back(monitor)
-            _settle(monitor)
+            settle(monitor)
             ok = export_widget(window, out)
         elif whole:
             _select_latest_nested(monitor)
-            _settle(monitor)
+            settle(monitor)
             ok = export_widget(window, out)
         else:
             ok = export_widget(window.timeline, out) if timeline else window.graph.export(out)
@@ -132,7 +132,7 @@ def _quiet_offscreen(mode: object, context: object, message: str) -> None:
         print(message, file=sys.stderr)
 
 
-def _settle(monitor: object) -> None:
+def settle(monitor: object) -> None:
     """Let the deferred passes (a resize re-lays the graph out once) run to the end."""
     app, graph = monitor.app, monitor.window.graph  # type: ignore[attr-defined]
     deadline = time.monotonic() + SETTLE_S

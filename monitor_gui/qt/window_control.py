@@ -8,7 +8,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QDockWidget
 
-from monitor_gui.core.control import LiveControl
+from monitor_gui.core.control import LiveControl, node_marks
 from monitor_gui.qt.control_view import LiveControlPanel
 
 
@@ -29,6 +29,9 @@ class ControlWiring:
         self._processes_seen = 0
         self.status.addPermanentWidget(panel.status_label)
         self.graph.nodeMenuRequested.connect(self._node_menu)
+        # The graph marks what the rules mute or sample, as soon as they change.
+        panel.rulesChanged.connect(
+            lambda: self.graph.set_control_marks(node_marks(panel.live.rules)))
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._table_menu)
         signals = self.filters.list  # the Filters panel's signal list

@@ -51,3 +51,22 @@ def test_traffic_reports_errors_when_the_site_is_down(tmp_path):
     )
     assert result.returncode == 1
     assert "2 errors" in result.stderr
+
+
+def test_mixes_log_in_only_or_write_articles_without_wrong_passwords(start_site):
+    site = start_site(env={"SIGNAL_PROBE_ENABLED": "0"})
+
+    def drive(mix: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "demo_site", "traffic", "--base-url", site.base_url,
+             "--count", "6", "--seed", "1", "--pause", "0", "--mix", mix],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stderr.rsplit("done: ", 1)[-1]
+
+    logins = drive("logins")
+    assert "6 logins" in logins and "0 articles" in logins and ", 0 errors" in logins
+    assert "0 failed logins" not in logins  # seed 1: a wrong password comes first sometimes
+    articles = drive("articles")
+    assert "6 articles" in articles and "0 failed logins" in articles

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from django_probe import wire
-from monitor_gui.core.control import LiveControl, describe
+from monitor_gui.core.control import LiveControl, describe, node_marks
 from monitor_gui.core.state import MonitorState
 from tests.monitor_gui.core.events import PROC, Interning
 
@@ -106,3 +106,13 @@ def test_muted_events_are_counted_per_signal_and_attributed_to_the_rule_that_app
         (POST_SAVE, "auth.User"): 8, (POST_SAVE, None): 4, (None, "auth.User"): 6}
     state.clear()
     assert state.muted_counts == {}
+
+
+def test_node_marks_name_each_sender_and_signal_the_rules_cover():
+    marks = node_marks([wire.Rule("x.post_save", None, 0), wire.Rule(None, "auth.User", 4),
+                        wire.Rule("x.pre_save", "blog.Post", 0)])
+    assert marks[("signal", "x.post_save")].badge == "muted"
+    assert marks[("sender", "auth.User")].badge == "1 in 4"
+    assert marks[("signal", "x.pre_save")].badge == "partly"
+    assert marks[("sender", "blog.Post")].rules == ("mute pre_save from blog.Post",)
+    assert node_marks([]) == {}

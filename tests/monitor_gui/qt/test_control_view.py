@@ -201,3 +201,31 @@ def test_no_control_says_so(qtbot):
             "Live control is off: turned off (--no-control)"
     finally:
         monitor.shutdown()
+
+
+def test_the_graph_marks_what_the_rules_mute_or_sample(qtbot, monitor, scenario):
+    window, panel = monitor.window, monitor.window.live_control
+    feed(monitor, scenario.frames(3))
+    window._update_graph()
+
+    def node(kind: str, name: str):
+        return next((n for n in window.graph.nodes.values()
+                     if n.row.kind == kind and n.row.label == name), None)
+
+    def badge(kind: str, name: str):
+        mark = node(kind, name).control_mark()
+        return mark and mark.badge
+
+    qtbot.waitUntil(lambda: node("signal", POST_SAVE) is not None)
+    assert badge("signal", POST_SAVE) is None
+    panel.add_rule(POST_SAVE, None, 0)
+    qtbot.waitUntil(lambda: badge("signal", POST_SAVE) == "muted")
+    assert "at the probes: mute post_save" in node("signal", POST_SAVE).toolTip()
+    window.graph.grab()  # the pill paints in the node (no exception, nothing cut)
+    panel.add_rule(POST_SAVE, None, 4)
+    qtbot.waitUntil(lambda: badge("signal", POST_SAVE) == "1 in 4")
+    sender = next(n.row.label for n in window.graph.nodes.values() if n.row.kind == "sender")
+    panel.add_rule(None, sender, 0)
+    qtbot.waitUntil(lambda: badge("sender", sender) == "muted")
+    panel.clear_rules()
+    qtbot.waitUntil(lambda: badge("signal", POST_SAVE) is None and badge("sender", sender) is None)

@@ -101,6 +101,9 @@ def wiring_findings(topologies: Iterable[wire.Topology]) -> Iterator[Finding]:
                               " runs (connect it with weak=False, or keep a reference)", 1)
 
 
+PROBE_RECEIVERS = "django_probe."
+
+
 def diagnose(state: Any) -> list[Finding]:
     """Every finding about ``state`` (a MonitorState), most severe kinds first."""
     topologies = list(state.topology.values())
@@ -113,7 +116,10 @@ def diagnose(state: Any) -> list[Finding]:
                     wired[key] = Wired(key[0], key[1], r)
     findings = list(wiring_findings(topologies))
     findings += _traffic_findings(state, wired)
-    unique = {(f.kind, f.signal, f.receiver, f.sender, f.file, f.line): f for f in findings}
+    # The probe's own receiver (it re-reads SIGNAL_PROBE on setting_changed) is not the
+    # application's wiring: it would always show as "never fired".
+    unique = {(f.kind, f.signal, f.receiver, f.sender, f.file, f.line): f for f in findings
+              if not f.receiver.startswith(PROBE_RECEIVERS)}
     order = list(KINDS)
     return sorted(unique.values(), key=lambda f: (order.index(f.kind), f.signal, f.receiver,
                                                   f.sender))

@@ -73,6 +73,15 @@ def test_a_receiver_for_a_sender_that_never_sends_and_one_that_never_fires():
     assert [f.receiver for f in only(findings, "never-fired")] == ["shop.receivers.for_orders"]
 
 
+def test_the_probes_own_receiver_is_not_a_finding():
+    own = wire.ConnectedReceiver("_on_setting_changed", "django_probe.apps",
+                                 "django_probe/apps.py", 58, False, None, True)
+    state = state_of(topology(wire.SignalWiring("django.test.signals.setting_changed", [
+        own, wired("reset_cache", target=1)])))
+    assert [f.receiver for f in only(diagnose(state), "never-fired")] == [
+        "shop.receivers.reset_cache"]
+
+
 def test_a_signal_sent_to_nobody_is_unheard():
     counted = wire.Counts(wire.KIND_COUNTS, NOW, 10, [
         wire.EmptyCount(CUSTOM, "shop.Order", "send", 7)])

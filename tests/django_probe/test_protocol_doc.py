@@ -1,4 +1,4 @@
-"""docs/protocol.md stays in sync with django_probe/wire.py: names, field order, limits, example."""
+"""docs/protocol.md stays in sync with the wire package: names, field order, limits, example."""
 
 from __future__ import annotations
 

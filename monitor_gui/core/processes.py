@@ -11,6 +11,7 @@ import msgpack
 
 from django_probe import wire
 from django_probe.strings import Vocabulary
+from monitor_gui.core.claims import MAX_COUNTER, MAX_EVENTS_PER_S, NS_PER_S, heartbeat_lie
 from monitor_gui.core.hold import Held, Holds
 
 ProcessKey = tuple[str, int, str]  # (host, pid, boot)
@@ -22,18 +23,6 @@ MAX_PROCESSES = 4096
 # Refused process instances are counted by the hash of their key, up to this many (then
 # the count is a lower bound): counting them exactly would be the unbounded table again.
 MAX_REFUSED_TRACKED = 65_536
-
-# What a heartbeat or a sequence number may plausibly claim. Counters beyond 2**53 would
-# take a probe 28 years at 10M events/s; no Python process submits events faster than
-# MAX_EVENTS_PER_S (submit() alone costs more than 0.1 µs), so a counter that grew faster
-# since the previous heartbeat is made up.
-MAX_COUNTER = 2**53
-MAX_EVENTS_PER_S = 10_000_000
-_NS = 1_000_000_000
-_COUNTERS = ("captured", "sent", "dropped_queue", "dropped_send")
-_PRODUCED = ("captured", "dropped_queue", "dropped_send")  # each event counts in one of them
-# Every int field of a heartbeat (not kind, ts, nor the rules digest).
-_BEAT_COUNTS = tuple(name for name in wire.Heartbeat._fields[2:] if name != "rules")
 
 # Only the first three items of a frame that failed to decode are read, to find out who
 # sent it: nothing in them may be larger than a valid process identity.
@@ -127,38 +116,6 @@ def hello_info(info: dict[str, str]) -> dict[str, str]:
             break
         kept[key] = value
     return kept
-
-
-def heartbeat_lie(info: ProcessInfo, event: wire.Heartbeat) -> str | None:
-    """Why ``event`` cannot be a true heartbeat of ``info``'s process, or None.
-
-    Provable: counters are at most MAX_COUNTER, never go down within one process instance,
-    and ``sent`` (the heartbeat's own sequence number) is within the sequence numbers
-    received (plus the rejected events, whose position in a recording is approximate).
-    Plausible: events produced since the previous heartbeat (captured + dropped) grew by
-    at most MAX_EVENTS_PER_S per second elapsed, on the monitor's clock or the probe's
-    (at least one second: heartbeats may arrive back to back after a backlog). The probe's
-    clock is the sender's word, so this bounds a careless forger, not a careful one.
-    """
-    for name in _BEAT_COUNTS:
-        value = getattr(event, name)
-        if value > MAX_COUNTER:
-            return f"heartbeat {name} {value} is beyond 2^53"
-    if info.next_seq is not None and event.sent > info.next_seq + info.malformed:
-        return (f"heartbeat sent {event.sent} is beyond the {info.next_seq} sequence numbers "
-                "received")
-    prev = info.heartbeat
-    if prev is None:
-        return None
-    for name in _COUNTERS:
-        old, new = getattr(prev, name), getattr(event, name)
-        if new < old:
-            return f"heartbeat {name} went down from {old} to {new}"
-    elapsed = max(_NS, info.last_seen - info.heartbeat_at, event.ts - prev.ts)
-    grown = sum(getattr(event, n) - getattr(prev, n) for n in _PRODUCED)
-    if grown > MAX_EVENTS_PER_S * elapsed // _NS:
-        return f"heartbeat counters grew by {grown} in {elapsed / _NS:.1f} s"
-    return None
 
 
 class ProcessTable:
@@ -258,9 +215,9 @@ class ProcessTable:
             return info  # neither a gap nor a new baseline
         if expected is not None and seq > expected:
             gap = seq - expected
-            if gap > MAX_EVENTS_PER_S * max(_NS, now - previous) // _NS:
+            if gap > MAX_EVENTS_PER_S * max(NS_PER_S, now - previous) // NS_PER_S:
                 info.lying = info.lying or (f"sequence number jumped by {gap} in "
-                                            f"{max(_NS, now - previous) / _NS:.1f} s")
+                                            f"{max(NS_PER_S, now - previous) / NS_PER_S:.1f} s")
                 return info
             info.lost_gaps += gap
         # The first frame seen sets the baseline: a monitor started late has lost nothing.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
@@ -14,19 +14,15 @@ import numpy as np
 from django_probe import wire
 from monitor_gui.core.batch import Batch, aggregate, build, merge
 from monitor_gui.core.decode import Columns, decode, frame_columns
-from monitor_gui.core.graph import EdgeKey, SignalGraph, receiver_label
+from monitor_gui.core.graph import EdgeKey, SignalGraph
 from monitor_gui.core.nesting import Nesting
-from monitor_gui.core.processes import (
-    MAX_PROCESSES,
-    ProcessInfo,
-    ProcessKey,
-    ProcessTable,
-    hello_info,
-)
+from monitor_gui.core.other_events import apply_other_event
+from monitor_gui.core.processes import MAX_PROCESSES, ProcessInfo, ProcessKey, ProcessTable
 from monitor_gui.core.query import Filter, select
 from monitor_gui.core.signals import SignalStats
 from monitor_gui.core.store import NO_ROW, DispatchStore
 from monitor_gui.core.strings import StringTable
+from monitor_gui.core.sub_batches import sub_batches
 
 
 @dataclass(slots=True)
@@ -53,36 +49,6 @@ class Totals:
     dropped: int  # the part of ``lost`` the probe dropped itself (queue full, zmq blocked)
     stored: int = 0  # rows currently in the store
     unresolved: int = 0  # the part of ``lost`` held for names never defined, then dropped
-
-
-# Raw frame bytes decoded per sub-batch (one probe frame: ~200 dispatches with interned
-# names are ~28 KB): the decoded objects of a small sub-batch stay in the CPU cache while
-# they are turned into columns (4 MiB sub-batches were ~25% slower). Small frames are
-# merged up to this size; a frame that would overflow the sub-batch starts the next one,
-# so a probe frame is its own sub-batch and its columns are used as they are (merging two
-# frames' columns cost ~0.4 µs per event, more than a second build; bench_ingest).
-CHUNK_BYTES = 32 * 1024
-CHUNK_EVENTS = 256  # decoded wire.Frame events per sub-batch
-
-
-def _size(frame: bytes | wire.Frame) -> int:
-    if isinstance(frame, wire.Frame):
-        return len(frame.events) * (CHUNK_BYTES // CHUNK_EVENTS)
-    return len(frame) if isinstance(frame, (bytes, bytearray, memoryview)) else 1
-
-
-def _chunks(frames: Iterable[bytes | wire.Frame]) -> Iterator[list[bytes | wire.Frame]]:
-    chunk: list[bytes | wire.Frame] = []
-    size = 0
-    for frame in frames:
-        n = _size(frame)
-        if chunk and size + n > CHUNK_BYTES:
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(frame)
-        size += n
-    if chunk:
-        yield chunk
 
 
 class MonitorState:
@@ -140,7 +106,8 @@ class MonitorState:
         self.latest_ts = 0
         self._latest_at = 0
 
-    def _signal(self, name: str) -> SignalStats:
+    def signal_stats(self, name: str) -> SignalStats:
+        """The SignalStats of ``name``, created on first use."""
         stats = self.signals.get(name)
         if stats is None:
             stats = self.signals[name] = SignalStats(name)
@@ -172,7 +139,7 @@ class MonitorState:
             if expired:
                 ch.processes_changed = True
                 self._apply_columns(expired, now, ch, updated, applied)
-            for chunk in _chunks(frames):
+            for chunk in sub_batches(frames):
                 self._apply(chunk, now, ch, updated, applied)
             if applied:  # the graph and signal counts are folded once per call (batch.merge)
                 merged = merge(applied)
@@ -228,7 +195,7 @@ class MonitorState:
                 spans.append((info.index, begin, len(procs)))
                 info.dispatches += part.count
             for event in part.others:
-                self._other_event(info, event, ch)
+                apply_other_event(self, info, event, ch)
         if not procs:
             return
         if len(parts) == 1:  # the usual sub-batch: one frame, its columns as they are
@@ -273,7 +240,7 @@ class MonitorState:
         get = self.strings.get
         second = self.latest_ts // 1_000_000_000
         for sid, n, err in zip(sids.tolist(), counts.tolist(), errors.tolist(), strict=True):
-            stats = self._signal(get(sid) or "")
+            stats = self.signal_stats(get(sid) or "")
             stats.count += n
             stats.errors += int(err)
             stats.add(second, n)
@@ -300,55 +267,6 @@ class MonitorState:
         for stats in self.signals.values():
             if stats.update_rate(second):
                 ch.signals_changed.add(stats.name)
-
-    def _other_event(self, info: ProcessInfo, ev: Any, ch: Changes) -> None:
-        kind = ev[0]
-        if kind == wire.KIND_HEARTBEAT:
-            ProcessTable.heartbeat(info, ev)
-        elif kind == wire.KIND_COUNTS:
-            for item in ev.items:
-                key = (item.signal, item.sender, item.method)
-                self.empty_counts[key] = self.empty_counts.get(key, 0) + item.count
-                self._signal(item.signal).empty_count += item.count
-                ch.signals_changed.add(item.signal)
-        elif kind == wire.KIND_MUTED:
-            for item in ev.items:
-                entry = self.muted_counts.setdefault((item.signal, item.sender, item.method),
-                                                     [0, 0])
-                entry[0] += item.count
-                entry[1] += item.raised
-                self._signal(item.signal).muted += item.count
-                ch.signals_changed.add(item.signal)
-        elif kind == wire.KIND_TOPOLOGY:
-            self.topology[info.key] = ev
-            self._apply_topology(ch)
-        elif kind == wire.KIND_HELLO:
-            info.info = hello_info(ev.info)
-        elif kind == wire.KIND_ON_COMMIT:
-            self.store.callbacks.add(self.store, info.index, ev, self.nesting.row_of(
-                info.index, ev.dispatch))
-
-    def _apply_topology(self, ch: Changes) -> None:
-        """Union the latest snapshot of every process into the graph's known edges."""
-        intern = self.strings.intern
-        wanted: dict[tuple[int, int], tuple[str, str]] = {}
-        names: set[str] = set()
-        for topo in self.topology.values():
-            for wiring in topo.signals:
-                names.add(wiring.name)
-                sid = intern(wiring.name)
-                for r in wiring.receivers:
-                    label = receiver_label(r.module, r.name)
-                    wanted[(sid, intern(label))] = (wiring.name, label)
-        changed = self.graph.set_topology(wanted, names)
-        flipped = {name for name, stats in self.signals.items() if stats.known != (name in names)}
-        flipped |= names - self.signals.keys()
-        for name in flipped:
-            stats = self._signal(name)
-            stats.known = name in names
-        ch.signals_changed |= flipped
-        ch.topology_changed = ch.topology_changed or bool(changed or flipped)
-        ch.edges_changed.update(changed)
 
 
 __all__ = ["NO_ROW", "Changes", "Filter", "MonitorState", "Totals"]

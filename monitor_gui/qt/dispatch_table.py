@@ -16,7 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from monitor_gui.qt.dispatch_model import SENDER_COLUMN, SIGNAL_COLUMN, DispatchTableModel, display
+from monitor_gui.qt.dispatch_lines import SENDER_COLUMN, SIGNAL_COLUMN, display
+from monitor_gui.qt.dispatch_model import DispatchTableModel
 from monitor_gui.qt.theme import elide_dotted
 
 SAMPLE_ROWS = 200  # lines measured to size the columns (spread over the list)

@@ -8,13 +8,11 @@ from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QFont
 
 from monitor_gui.qt.controller import MonitorController, TickSummary
+from monitor_gui.qt.dispatch_lines import TableRow, clock, table_row  # noqa: F401  (re-exported)
 from monitor_gui.qt.dispatch_model import (  # noqa: F401  (re-exported: one import for views)
     ColumnsModel,
     DispatchTableModel,
     Index,
-    TableRow,
-    clock,
-    table_row,
 )
 from monitor_gui.qt.theme import current_theme, short_signal, tooltip
 

@@ -181,7 +181,7 @@ FIELDS = [*wire.Dispatch._fields, "proc", "seq"]
 @given(field=st.sampled_from(FIELDS), value=json_values, drop=st.booleans())
 def test_fast_line_decoding_accepts_only_what_wire_accepts(field, value, drop):
     from monitor_gui.core.lines import decode_dispatch_line
-    from monitor_gui.core.recording import _proc
+    from monitor_gui.core.recording_reader import _proc
 
     record = _line_record(ALL_KINDS[3])
     if drop:

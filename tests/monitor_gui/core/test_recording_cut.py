@@ -136,10 +136,10 @@ def test_damaged_compressed_data_stops_with_a_warning(tmp_path, fmt):
 
 
 def test_a_line_longer_than_the_limit_is_one_malformed_line(tmp_path, monkeypatch):
-    from monitor_gui.core import recording
+    from monitor_gui.core import recording_reader
 
-    monkeypatch.setattr(recording, "MAX_LINE", 10_000)
-    monkeypatch.setattr(recording, "READ_CHUNK", 4_096)
+    monkeypatch.setattr(recording_reader, "MAX_LINE", 10_000)
+    monkeypatch.setattr(recording_reader, "READ_CHUNK", 4_096)
     path = tmp_path / "rec.jsonl"
     expected = write(path, 2)
     with open(path, "ab") as f:

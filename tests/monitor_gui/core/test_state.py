@@ -163,13 +163,13 @@ def test_totals_and_clear():
 
 
 def test_large_batches_are_applied_in_chunks_with_one_combined_changes(monkeypatch):
-    from monitor_gui.core import state as state_module
+    from monitor_gui.core import sub_batches
 
     frames = [frame([dispatch(2 * i + 1, parent=2 * i + 2), dispatch(2 * i + 2)], seq=2 * i)
               for i in range(10)]
     whole = MonitorState(capacity=8)
     expected = whole.apply(frames)
-    monkeypatch.setattr(state_module, "CHUNK_BYTES", 1)  # every frame its own sub-batch
+    monkeypatch.setattr(sub_batches, "CHUNK_BYTES", 1)  # every frame its own sub-batch
     chunked = MonitorState(capacity=8)
     changes = chunked.apply(frames)
     assert (changes.appended, changes.evicted) == (expected.appended, expected.evicted) == (8, 0)
@@ -204,13 +204,13 @@ def test_rates_decay_on_the_monitor_clock_when_traffic_stops():
 
 
 def test_sub_batches_merge_small_frames_and_never_overflow_with_a_big_one(monkeypatch):
-    from monitor_gui.core import state as state_module
+    from monitor_gui.core import sub_batches
 
-    monkeypatch.setattr(state_module, "CHUNK_BYTES", 100)
+    monkeypatch.setattr(sub_batches, "CHUNK_BYTES", 100)
     frames = [b"a" * 30, b"b" * 30, b"c" * 30, b"d" * 60, b"e" * 150, b"f" * 10]
     # A frame that would push a sub-batch past CHUNK_BYTES starts the next one; a frame
     # larger than CHUNK_BYTES is a sub-batch of its own.
-    assert [[len(f) for f in c] for c in state_module._chunks(frames)] == [
+    assert [[len(f) for f in c] for c in sub_batches.sub_batches(frames)] == [
         [30, 30, 30], [60], [150], [10]]
 
 

@@ -26,8 +26,10 @@ import types
 import weakref
 from collections import deque
 from inspect import CO_VARKEYWORDS
+from itertools import islice
 from typing import Any, NamedTuple
 
+from django.apps import apps as _apps
 from django.db.models.signals import ModelSignal
 from django.dispatch import Signal, dispatcher
 
@@ -63,6 +65,10 @@ class ConnectRecord(NamedTuple):
     sender: Any  # a weakref to that sender (before Django 6.0 Django keeps only its id)
     weak: bool
     is_async: bool
+    # A weak receiver's owner, watched: a weakref whose callback notes a death while
+    # connected. It lives as long as this record, so a record pruned after disconnect()
+    # watches nothing (a plain weakref, not weakref.finalize: ~0.5 µs, not ~4, a connect).
+    watch: Any = None
 
 
 # (id(signal), lookup key) -> record; id(signal) -> records of weak receivers that died.
@@ -144,9 +150,51 @@ def _site() -> tuple[str, int, str] | None:
 
 
 def _after_startup() -> bool:
-    from django.apps import apps
+    return bool(_apps.ready)
 
-    return bool(apps.ready)
+
+# (description, params) per the code behind a receiver: Django's test client connects a
+# new partial and a bound method on every request, and describing them afresh cost ~10 µs
+# a connect() (docs/performance.md, scenario d). The key pins the code object; a function
+# that wraps another (``__wrapped__``) or any other callable is described each time.
+_FACTS: dict[tuple, tuple[Description, Params | None]] = {}
+_partial_func = functools.partial.__dict__["func"].__get__
+_function_dict = types.FunctionType.__dict__["__dict__"].__get__
+
+
+def _facts_key(receiver: Any) -> tuple | None:
+    cls = type(receiver)
+    if cls is functools.partial:
+        inner = _facts_key(_partial_func(receiver))
+        return None if inner is None else ("partial", *inner)
+    if cls is types.MethodType:
+        func, bound = _method_func(receiver), True
+    elif cls is types.FunctionType:
+        func, bound = receiver, False
+    else:
+        return None
+    if type(func) is not types.FunctionType or "__wrapped__" in _function_dict(func):
+        return None
+    kwdefaults = _func_kwdefaults(func)
+    return (func.__code__, bound, func.__qualname__, func.__module__,
+            len(_func_defaults(func) or ()), tuple(kwdefaults) if kwdefaults else ())
+
+
+def receiver_facts(receiver: Any) -> tuple[Description, Params | None]:
+    """(description, params) of ``receiver``, cached per code where that is exact."""
+    try:
+        key = _facts_key(receiver)
+        hit = _FACTS.get(key) if key is not None else None
+    except TypeError:  # an unhashable piece (a __module__ that is no str): no cache
+        key = hit = None
+    if hit is not None:
+        return hit
+    facts = (receiver_description(receiver), params_of(receiver))
+    if key is not None:
+        if len(_FACTS) >= _MAX_RECORDS:
+            _FACTS.clear()
+        _FACTS[key] = facts
+    return facts
 
 
 def _note(signal: Signal, receiver: Any, sender: Any, weak: bool, dispatch_uid: Any,
@@ -159,25 +207,31 @@ def _note(signal: Signal, receiver: Any, sender: Any, weak: bool, dispatch_uid: 
     uid = None
     if dispatch_uid:  # (Django keys by the uid when it is truthy)
         uid = dispatch_uid if type(dispatch_uid) is str else f"<{class_name(type(dispatch_uid))}>"
-    record = ConnectRecord(
-        _weak(function_of(receiver) or receiver), _site(), clock.wall_ns(), _after_startup(), uid,
-        receiver_description(receiver), params_of(receiver),
-        None if sender is None else id(sender), None if sender is None else _weak(sender),
-        bool(weak), bool(new[0][-1] is True))
-    if len(records) >= _MAX_RECORDS:
-        del records[next(iter(records))]  # the oldest
-    records[(id(signal), key)] = record
+    description, params = receiver_facts(receiver)
+    watch = None
     if weak:
         owner = _method_self(receiver) if type(receiver) is types.MethodType else receiver
-        finalizer = weakref.finalize(owner, _died, weakref.ref(signal), key, record)
-        finalizer.atexit = False  # exiting is not dying while connected
+        watch = weakref.ref(owner, functools.partial(_died, weakref.ref(signal), key))
+    record = ConnectRecord(
+        _weak(function_of(receiver) or receiver), _site(), clock.wall_ns(), _after_startup(), uid,
+        description, params,
+        None if sender is None else id(sender), None if sender is None else _weak(sender),
+        bool(weak), bool(new[0][-1] is True), watch)
+    if len(records) >= _MAX_RECORDS:
+        # Drop the oldest half at once: deleting one entry per connect from the front
+        # made each next(iter()) step over the dict's deleted slots (Django's test client
+        # connects two receivers on every request).
+        for old in list(islice(records, _MAX_RECORDS // 2)):
+            del records[old]
+    records[(id(signal), key)] = record
 
 
-def _died(signal_ref: weakref.ref, key: Any, record: ConnectRecord) -> None:
+def _died(signal_ref: weakref.ref, key: Any, _ref: weakref.ref) -> None:
     # A weakref callback: runs wherever the collector runs, so it must be quick and safe.
     try:
         signal = signal_ref()
-        if signal is None or records.get((id(signal), key)) is not record:
+        record = records.get((id(signal), key)) if signal is not None else None
+        if record is None or record.watch is not _ref:
             return
         del records[(id(signal), key)]
         if any(_plain_key(entry[0]) == key for entry in list(signal.receivers)):  # connected

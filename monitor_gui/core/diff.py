@@ -143,7 +143,7 @@ def load_state(path: str | Path, capacity: int = 1_000_000) -> MonitorState:
     try:
         chunk: list[wire.Frame] = []
         events = 0
-        for frame in read_recording(path):
+        for frame in read_recording(path, plain=True):
             chunk.append(frame)
             events += len(frame.events) + 1
             if events >= LOAD_EVENTS:

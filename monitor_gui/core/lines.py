@@ -64,8 +64,10 @@ def _allows_none(hint: Any) -> bool:
         map(_allows_none, args))
 
 
-def _converter(cls: Any) -> Callable[[Any], Any]:
-    """Struct (derived from ``cls``) -> ``cls``, nested NamedTuples included.
+def _converter(cls: Any, plain: bool = False) -> Callable[[Any], Any]:
+    """Struct (derived from ``cls``) -> ``cls``, nested NamedTuples included; with
+    ``plain``, exact tuples in the same field order (what the monitor's columns are made
+    from, ~0.6 µs a line cheaper: see ``decode_dispatch_line``).
 
     ``tuple.__new__(cls, values)`` is what ``cls._make`` does, without its Python frame
     and length check (the Struct has the fields, in order): a recording of 1M dispatches
@@ -76,10 +78,10 @@ def _converter(cls: Any) -> Callable[[Any], Any]:
     for i, name in enumerate(cls._fields):
         inner = _inner(hints[name])
         if inner is not None:
-            nested.append((i, _converter(inner), _is_list(hints[name])))
+            nested.append((i, _converter(inner, plain), _is_list(hints[name])))
     n = len(cls._fields)
     if not nested:
-        return lambda s: _new(cls, astuple(s))
+        return astuple if plain else lambda s: _new(cls, astuple(s))
 
     def convert(s: Any) -> Any:
         values = list(astuple(s)[:n])  # a line's Struct has proc and seq after the fields
@@ -87,7 +89,7 @@ def _converter(cls: Any) -> Callable[[Any], Any]:
             v = values[i]
             if v is not None:
                 values[i] = [conv(x) for x in v] if many else conv(v)
-        return _new(cls, values)
+        return tuple(values) if plain else _new(cls, values)
 
     return convert
 
@@ -110,12 +112,19 @@ DispatchLine = msgspec.defstruct(
     bases=(_DispatchStruct,), kw_only=True)  # after fields with defaults
 _DECODE = msgspec.json.Decoder(DispatchLine).decode
 _DISPATCH = _converter(wire.Dispatch)
+_PLAIN_DISPATCH = _converter(wire.Dispatch, plain=True)
 
 
-def decode_dispatch_line(line: str | bytes) -> tuple[wire.Proc, int, wire.Dispatch] | None:
-    """(proc, seq, dispatch) for a valid dispatch line, or None to let wire decide."""
+def decode_dispatch_line(line: str | bytes, plain: bool = False
+                         ) -> tuple[wire.Proc, int, wire.Dispatch] | None:
+    """(proc, seq, dispatch) for a valid dispatch line, or None to let wire decide.
+
+    With ``plain`` the dispatch and the tuples in it are exact tuples in wire's field
+    order, not NamedTuples: ``MonitorState.apply`` reads them by position only, and a
+    window opening a recording makes millions of them.
+    """
     try:
         d = _DECODE(line)
     except (msgspec.DecodeError, RecursionError):  # other kinds, anything invalid: wire judges
         return None
-    return wire.Proc(*astuple(d.proc)), d.seq, _DISPATCH(d)
+    return wire.Proc(*astuple(d.proc)), d.seq, (_PLAIN_DISPATCH if plain else _DISPATCH)(d)

@@ -43,10 +43,14 @@ class RecordingReader:
     then True, ``lines`` says how many complete lines were recovered and ``warning`` says
     so in a sentence. Reading never raises for the file's contents (only OSError and, for
     .zst without zstandard, RuntimeError).
+
+    With ``plain`` the dispatches are exact tuples in wire's field order (what
+    ``MonitorState.apply`` needs, cheaper to make); other events are NamedTuples always.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, plain: bool = False) -> None:
         self.path = Path(path)
+        self.plain = plain
         self.malformed = 0  # unparsable lines, or bad-frame notes with no identifiable process
         self.lines = 0  # complete lines read
         self.truncated = False  # the file ends (or is damaged) before its natural end
@@ -141,7 +145,7 @@ class RecordingReader:
         for line in f:
             if not line.strip():
                 continue
-            fast = decode_dispatch_line(line)
+            fast = decode_dispatch_line(line, self.plain)
             if fast is not None:  # the common case: a valid dispatch, validated in C
                 yield fast[0], fast[1], [fast[2]], 0
                 continue
@@ -181,9 +185,9 @@ class RecordingReader:
             yield wire.Frame(*current)
 
 
-def read_recording(path: str | Path) -> Iterator[wire.Frame]:
+def read_recording(path: str | Path, plain: bool = False) -> Iterator[wire.Frame]:
     """The frames of a recording, in file order (consecutive events regrouped per process).
 
     Use a RecordingReader to learn whether the file was cut short (``truncated``).
     """
-    return iter(RecordingReader(path))
+    return iter(RecordingReader(path, plain))

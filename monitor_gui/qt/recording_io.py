@@ -37,7 +37,7 @@ def load(controller: Any, path: str) -> Loaded:
     """
     from monitor_gui.core.recording import RecordingReader
 
-    reader = RecordingReader(path)
+    reader = RecordingReader(path, plain=True)  # only applied: positional tuples do
     controller.set_paused(True)
     controller.clear()
     total = 0

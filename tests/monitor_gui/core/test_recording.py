@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from itertools import islice
 
 import pytest
 from hypothesis import given, settings
@@ -150,6 +151,25 @@ def test_fast_line_decoding_takes_valid_dispatches():
     del record["request"]["traceparent"]
     assert decode_dispatch_line(json.dumps(record))[2] == with_request._replace(
         request=with_request.request._replace(traceparent=None))
+
+
+def test_plain_frames_hold_the_same_values_and_fill_the_same_store(real_frames):
+    from monitor_gui.core.recording import read_recording
+    from monitor_gui.core.state import MonitorState
+    from tests.monitor_gui.conftest import REAL_RECORDING
+
+    plain = list(islice(read_recording(REAL_RECORDING, plain=True), 60))
+    named = real_frames[:60]
+    for a, b in zip(plain, named, strict=True):
+        assert a.events == b.events  # a NamedTuple equals the tuple of its values
+        for e in a.events:
+            if e[0] == wire.KIND_DISPATCH:
+                assert type(e) is tuple and all(type(r) is tuple for r in e[13])
+    states = [MonitorState(capacity=100_000) for _ in range(2)]
+    states[0].apply(plain)
+    states[1].apply(named)
+    rows = [[s.store.row(i) for i in range(s.store.first, s.store.end)] for s in states]
+    assert rows[0] == rows[1] and len(rows[0]) > 1000
 
 
 def test_every_dispatch_line_of_an_older_recording_takes_the_fast_path():

@@ -192,3 +192,30 @@ def positional_only(a, /, sender, **kwargs):
 ], ids=["function", "method", "callable instance", "positional-only", "lambda", "builtin"])
 def test_params_are_read_from_code_objects_only(target, expected):
     assert params_of(target) == expected
+
+
+late_signal = Signal()
+
+
+def test_after_start_up_a_line_already_noted_is_not_noted_again(probe):
+    # Django's test client connects receivers from the same two lines on every request:
+    # the first connect() from a line is noted, later ones from it are Django's alone.
+    keys = []
+    owner = Owner()
+    try:
+        for i in range(3):  # one line, three connects
+            late_signal.connect(handler, dispatch_uid=f"per-request-{i}")
+            keys.append(late_signal.receivers[-1][0])
+        late_signal.connect(owner.method, weak=False, dispatch_uid="other-line")
+        noted = [_dispatch_connect.record_for(late_signal, key, handler) is not None
+                 for key in keys]
+        assert noted == [True, False, False]
+        assert _dispatch_connect.record_for(late_signal, late_signal.receivers[-1][0],
+                                            owner.method) is not None
+        # What is not noted still has its facts in the wiring (from the live receiver).
+        found = wiring(probe, "tests.django_probe.test_connect_sites.late_signal").receivers
+        assert len(found) == 4 and found[2].params == ["sender"] and found[2].varkw is True
+        assert found[2].site is None and found[0].site is not None and found[3].site is not None
+    finally:
+        late_signal.receivers.clear()
+        late_signal.sender_receivers_cache.clear()

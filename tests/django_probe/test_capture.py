@@ -458,6 +458,7 @@ def test_lazy_objects_are_never_evaluated(probe, monkeypatch):
     assert probe.events[-1].kwargs == {"user": "'user'"}
 
 
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_request_ids_differ_between_forked_workers(probe):
     import os
 
@@ -484,6 +485,7 @@ def test_request_ids_differ_between_forked_workers(probe):
     os.close(write)
 
 
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_a_forked_worker_does_not_report_the_no_receiver_counts_of_its_parent(probe):
     import os
 

@@ -179,6 +179,7 @@ def _child_applies(publisher: Publisher, ctl: ProbeControl, digest: str) -> int:
     return 0 if ctl.digest == digest else 2
 
 
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_a_forked_child_opens_its_own_control_socket():
     import os
 

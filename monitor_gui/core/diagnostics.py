@@ -167,17 +167,26 @@ def _traffic_findings(state: Any, wired: dict[tuple[str, str], Wired]) -> Iterat
                       hit.count)
 
 
+ALWAYS_SENT = frozenset({"signal", "sender"})  # what every dispatch passes a receiver
+
+
 def _signature_findings(state: Any, wired: dict[tuple[str, str], Wired]) -> Iterator[Finding]:
     from monitor_gui.core.diagnostics_traffic import keyword_sets, mismatches
 
-    keysets = keyword_sets(state)
+    # Only receivers that could refuse a keyword need the traffic: one without **kwargs,
+    # or one requiring more than Django always passes (most take **kwargs: nothing to read).
+    checked = {(signal, label): w for (signal, label), w in wired.items()
+               if w.receiver.params is not None and w.receiver.required is not None
+               and w.receiver.varkw is not None
+               and (not w.receiver.varkw or set(w.receiver.required) - ALWAYS_SENT)}
+    if not checked:
+        return
+    keysets = keyword_sets(state, {signal for signal, _label in checked})
     by_signal: dict[str, set[frozenset[str]]] = {}
     for (signal, _sender), sets in keysets.items():
         by_signal.setdefault(signal, set()).update(sets)
-    for (signal, label), w in wired.items():
+    for (signal, label), w in checked.items():
         r = w.receiver
-        if r.params is None or r.required is None or r.varkw is None:
-            continue  # not a plain function, or a recording without the facts
         # Its sender's dispatches if it has sent any, else the signal's (what it would get).
         sets = keysets.get((signal, str(r.sender))) if r.sender is not None else None
         if not sets:

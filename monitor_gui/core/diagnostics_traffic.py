@@ -11,16 +11,17 @@ import numpy as np
 from django_probe import wire
 from monitor_gui.core.store import OUTCOME_CODES, unpack_kwargs
 
-SAMPLE_ROWS = 64  # newest dispatches read per (signal, sender): key sets rarely vary
+SAMPLE_ROWS = 16  # newest dispatches read per (signal, sender): key sets rarely vary
 TRUNCATED = "…"  # the key the probe adds when it kept only the first kwargs
 _RAISED = OUTCOME_CODES[wire.RAISED]
 ROBUST = frozenset({"send_robust", "asend_robust"})
 
 
-def keyword_sets(state: Any) -> dict[tuple[str, str], set[frozenset[str]]]:
+def keyword_sets(state: Any, signals: set[str] | None = None
+                 ) -> dict[tuple[str, str], set[frozenset[str]]]:
     """(signal, sender) -> the distinct sets of keyword names its newest dispatches passed
-    to each receiver (``signal`` and ``sender`` included). A set the probe cut short
-    keeps its ``…`` key, so a reader knows it may lack names."""
+    to each receiver (``signal`` and ``sender`` included), for ``signals`` only if given.
+    A set the probe cut short keeps its ``…`` key, so a reader knows it may lack names."""
     store = state.store
     if not len(store):
         return {}
@@ -28,7 +29,11 @@ def keyword_sets(state: Any) -> dict[tuple[str, str], set[frozenset[str]]]:
     sender = store.column("sender").astype(np.int64)
     pair = (signal << 32) | (sender & 0xFFFFFFFF)  # (a missing sender is -1)
     # Rows without receivers (STREAM_EMPTY) carry no kwargs summary: not evidence.
-    order = np.flatnonzero(store.column("nrecv") > 0)
+    wanted = store.column("nrecv") > 0
+    if signals is not None:
+        ids = [i for i in map(state.strings.lookup, signals) if i is not None]
+        wanted &= np.isin(signal, np.asarray(ids, np.int64))
+    order = np.flatnonzero(wanted)
     order = order[np.argsort(pair[order], kind="stable")]  # pairs together, oldest first
     ends = np.flatnonzero(np.diff(pair[order])) + 1
     rows: list[int] = []

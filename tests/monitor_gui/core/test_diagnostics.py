@@ -113,6 +113,17 @@ def test_a_signature_that_cannot_take_the_keywords_sent_would_raise_typeerror():
     assert "using" not in found.detail
 
 
+def test_only_signals_with_a_receiver_that_could_refuse_a_keyword_are_read():
+    from monitor_gui.core.diagnostics_traffic import keyword_sets
+
+    state = state_of(dispatch(1, kwargs={"instance": "u1"}, receivers=[ran("a")]),
+                     dispatch(2, signal=CUSTOM, kwargs={"amount": "3"}, receivers=[ran("b")]))
+    assert set(keyword_sets(state)) == {(POST_SAVE, "auth.User"), (CUSTOM, "auth.User")}
+    assert keyword_sets(state, {CUSTOM}) == {
+        (CUSTOM, "auth.User"): {frozenset({"signal", "sender", "amount"})}}
+    assert keyword_sets(state, {"never.sent"}) == {}
+
+
 def test_raising_under_send_and_under_send_robust_are_told_apart():
     boom = ran("create_profile", outcome=wire.RAISED, exc=("shop.Broken", "x"))
     state = state_of(

@@ -215,6 +215,12 @@ class MonitorController(QObject):
         self.selectionReset.emit()
         self.filterChanged.emit(filter_)
 
+    def restart_rate(self) -> None:
+        """Count the rate from now: events applied from a recording did not arrive live."""
+        self._rate_mark = (time.monotonic(), self.state.totals.events)
+        self.rate = 0.0
+        self.rateUpdated.emit(self.rate)
+
     def _update_rate(self) -> None:
         now, events = time.monotonic(), self.state.totals.events
         t, n = self._rate_mark

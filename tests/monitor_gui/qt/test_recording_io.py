@@ -36,6 +36,9 @@ def test_save_then_open_restores_the_views(tmp_path, make_monitor, scenario):
     reopened = target.state.store.row(target.state.store.first + 5)
     assert reopened.to_dispatch() == original.to_dispatch()
     assert reopened.parent_row is not None or original.parent_row is None
+    # What was loaded did not arrive live: the next rate reading is 0 events/s.
+    target.controller._update_rate()
+    assert target.controller.rate == 0.0
 
 
 def test_opening_a_bad_file_warns_instead_of_crashing(tmp_path, monkeypatch, monitor):

@@ -7,11 +7,17 @@ so assertions stay on readable names.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
-from django_probe import capture, runtime, wire
+import zmq
+from django.dispatch import Signal
+
+from django_probe import _dispatch, capture, runtime, wire
 from django_probe.conf import ProbeConfig
+from django_probe.publisher import Publisher
 from django_probe.strings import Interner, Unresolved, Vocabulary
 
 
@@ -93,3 +99,129 @@ class Monitor:
 def resolved(strings: Interner, event: Any) -> wire.Event:
     """One event (a periodic producer's, say) read with all of ``strings``'s definitions."""
     return reader(strings)(event)
+
+
+def dispatches(events, suffix):
+    return [e for e in events if e.kind == "D" and e.signal.endswith(suffix)]
+
+
+# The publisher over real ZeroMQ on loopback (tests/django_probe/test_publisher_*.py).
+
+DEADLINE = 10.0  # seconds; generous for a loaded 2-core machine, only hit when broken
+
+
+def make_dispatch(i: int, signal: str = "tests.signals.ping") -> wire.Dispatch:
+    call = wire.ReceiverCall("on_ping", "tests.receivers", "/x.py", 3, False, 10,
+                             wire.RETURNED, "None", None, None)
+    return wire.Dispatch(wire.KIND_DISPATCH, time.time_ns(), i, None, signal, "tests.Sender",
+                         "send", 100, "MainThread", 1, wire.CallSite("/a.py", 1, "f"), None,
+                         {"n": str(i)}, [call], False, None)
+
+
+def bind_pull(ctx: zmq.Context, endpoint: str = "tcp://127.0.0.1:*", **curve) -> zmq.Socket:
+    sock = ctx.socket(zmq.PULL)
+    sock.linger = 0
+    for name, value in curve.items():
+        setattr(sock, name, value)
+    sock.bind(endpoint)
+    return sock
+
+
+def endpoint_of(sock: zmq.Socket) -> str:
+    return sock.get(zmq.LAST_ENDPOINT).decode()
+
+
+def free_endpoint(ctx: zmq.Context) -> str:
+    """A loopback endpoint with nobody bound to it (bound once, then released)."""
+    sock = bind_pull(ctx)
+    endpoint = endpoint_of(sock)
+    sock.close(linger=0)
+    return endpoint
+
+
+def recv_frames(sock: zmq.Socket, until, timeout: float = DEADLINE) -> list[wire.Frame]:
+    """Receive frames until ``until(frames)`` is true; fail the test at the deadline."""
+    frames: list[wire.Frame] = []
+    deadline = time.monotonic() + timeout
+    while not until(frames):
+        left = deadline - time.monotonic()
+        assert left > 0, f"timed out; received {len(frames)} frames"
+        if sock.poll(int(min(left, 0.2) * 1000)):
+            frames.append(wire.decode_frame(sock.recv()))
+    return frames
+
+
+def events_of(frames: list[wire.Frame]) -> list[wire.Event]:
+    return [event for frame in frames for event in frame.events]
+
+
+def wait_for(condition, timeout: float = DEADLINE) -> None:
+    deadline = time.monotonic() + timeout
+    done = threading.Event()
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        done.wait(0.005)  # polling a counter another thread updates
+
+
+def connect(pub: Publisher, sock: zmq.Socket) -> list[wire.Frame]:
+    """Submit marker events until one arrives: the PUSH connection is then established."""
+    frames: list[wire.Frame] = []
+    deadline = time.monotonic() + DEADLINE
+    while not frames:
+        assert time.monotonic() < deadline, "publisher never connected"
+        pub.submit(make_dispatch(-1, "tests.signals.connect"))
+        if sock.poll(20):
+            frames.append(wire.decode_frame(sock.recv()))
+    return frames
+
+
+def dispatch_ids(events: list[wire.Event]) -> list[int]:
+    return [e.id for e in events if e.kind == wire.KIND_DISPATCH and e.id >= 0]
+
+
+def assert_contiguous(frames: list[wire.Frame]) -> None:
+    for before, after in zip(frames, frames[1:]):
+        assert after.seq == before.seq + len(before.events)
+
+
+# The probe is invisible (tests/django_probe/test_contract_*.py).
+
+def twice(scenario):
+    """Run scenario() without and then with the probe; return both observations."""
+    runtime.stop()
+    assert not _dispatch.installed()
+    without = scenario()
+    _probe, captured = start_recording()
+    try:
+        assert _dispatch.installed()
+        with_probe = scenario()
+    finally:
+        runtime.stop()
+    return without, with_probe, captured
+
+
+# Describing never runs application code (tests/django_probe/test_describe_safety_*.py).
+
+calls: list[str] = []  # every hook below appends its name when it runs
+
+
+def dispatch(events, signal: Signal, method: str = "send_robust", **kwargs) -> wire.Dispatch:
+    """``signal.<method>(**kwargs)`` with the probe recording; the event it captured.
+
+    The same dispatch through Django's own method first: what Django itself reads (its
+    send_robust logs an exception with str(), its _make_id reads a sender's __func__) is
+    what the application runs anyway. With the probe, exactly that and nothing more."""
+    sender = kwargs.pop("sender", None)
+    calls.clear()
+    try:
+        _dispatch._ORIGINALS[method](signal, sender=sender, **kwargs)
+    except Exception:
+        pass
+    django_calls = list(calls)
+    calls.clear()
+    try:
+        getattr(signal, method)(sender=sender, **kwargs)
+    except Exception:
+        pass
+    assert calls == django_calls  # describing the dispatch ran nothing of the application
+    return [e for e in events if e.kind == wire.KIND_DISPATCH][-1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import zmq
 
 from monitor_gui.core.recording import read_recording
 from monitor_gui.core.state import MonitorState
@@ -25,3 +26,11 @@ def real_state(real_frames) -> MonitorState:
     for i in range(0, len(real_frames), 256):
         state.apply(real_frames[i:i + 256])
     return state
+
+
+@pytest.fixture
+def context():
+    """A zmq context for the test, terminated afterwards."""
+    ctx = zmq.Context()
+    yield ctx
+    ctx.term()

@@ -16,7 +16,7 @@ import zmq
 
 from django_probe import wire
 from tests.monitor_gui.core.events import PROC
-from tests.monitor_gui.test_cli import ROOT, Recorder
+from tests.monitor_gui.test_cli_record import ROOT, Recorder
 
 MAX_RSS_MB = 300
 

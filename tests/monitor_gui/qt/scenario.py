@@ -141,3 +141,20 @@ class Scenario:
                 out.append(self._encode(new))
             out.append(self._encode(ids))
         return out
+
+
+# Driving the real window (tests/monitor_gui/qt/test_window_*.py).
+
+def feed(monitor, frames) -> None:
+    monitor.controller.enqueue(frames)
+    monitor.controller.drain()
+
+
+def table_signals(window) -> set[str]:
+    model = window.table_model
+    return {model.dispatch(r).signal for r in range(model.rowCount())}
+
+
+def timeline_signals(window) -> set[str]:
+    data = window.timeline_data
+    return {data.name_of(int(s)) for s in data.signal[data.lo:data.hi]}

@@ -5,8 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from django_probe import wire
-from tests.monitor_gui.qt.scenario import PROC, SIG, receiver
-from tests.monitor_gui.qt.test_window import feed
+from tests.monitor_gui.qt.scenario import PROC, SIG, feed, receiver
 
 TX = wire.TxContext("default", 1)
 

@@ -1,22 +1,15 @@
-"""Describing a dispatch never runs application code (docs/probe.md, "What describing a
-value may do"): one test per rule, each through the real capture path (a real send with
-the probe installed), with classes whose hooks record every call.
-"""
+"""Describing values never runs application code: numbers, enums, strings, containers, errors."""
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
 import enum
-import time
 from collections import namedtuple
-from unittest import mock
 
 from django.dispatch import Signal
 
-from django_probe import _dispatch, wire
-
-calls: list[str] = []  # every hook below appends its name when it runs
+from tests.django_probe.support import calls, dispatch
 
 
 def tripwire(*names: str):
@@ -131,40 +124,6 @@ class Zone(dt.tzinfo):
         return "Zone()"
 
 
-class SlowReceiver:
-    """A callable instance whose __getattr__ takes 0.1 s and records its calls."""
-
-    def __call__(self, sender, **kwargs):
-        return None
-
-    def __getattr__(self, name):
-        calls.append(f"SlowReceiver.__getattr__({name})")
-        time.sleep(0.1)
-        raise AttributeError(name)
-
-
-def dispatch(events, signal: Signal, method: str = "send_robust", **kwargs) -> wire.Dispatch:
-    """``signal.<method>(**kwargs)`` with the probe recording; the event it captured.
-
-    The same dispatch through Django's own method first: what Django itself reads (its
-    send_robust logs an exception with str(), its _make_id reads a sender's __func__) is
-    what the application runs anyway. With the probe, exactly that and nothing more."""
-    sender = kwargs.pop("sender", None)
-    calls.clear()
-    try:
-        _dispatch._ORIGINALS[method](signal, sender=sender, **kwargs)
-    except Exception:
-        pass
-    django_calls = list(calls)
-    calls.clear()
-    try:
-        getattr(signal, method)(sender=sender, **kwargs)
-    except Exception:
-        pass
-    assert calls == django_calls  # describing the dispatch ran nothing of the application
-    return [e for e in events if e.kind == wire.KIND_DISPATCH][-1]
-
-
 def returning(value):
     def receiver(sender, **kwargs):
         return value
@@ -258,54 +217,3 @@ def test_datetimes_with_a_user_tzinfo_never_call_it(events):
     assert event.kwargs["when"] == (
         f"datetime.datetime(2024, 5, 6, 7, 8, 9) tz=<{__name__}.Zone>")
     assert event.kwargs["utc"] == repr(when.replace(tzinfo=dt.timezone.utc))
-
-
-def test_callable_instance_receivers_are_named_from_their_class_at_no_cost(events):
-    signal = Signal()
-    receiver = SlowReceiver()
-    signal.connect(receiver, weak=False)
-    started = time.perf_counter()
-    for _ in range(5):
-        event = dispatch(events, signal)
-    assert time.perf_counter() - started < 0.4  # five slow __getattr__ reads would be 0.5 s
-    row = event.receivers[0]
-    assert (row.name, row.module, row.line) == (
-        "SlowReceiver.__call__", __name__, SlowReceiver.__call__.__code__.co_firstlineno)
-    signal.disconnect(receiver)
-
-
-def test_a_magicmock_receiver_gains_no_attribute(events):
-    signal = Signal()
-    receiver = mock.MagicMock(return_value=None)
-    signal.connect(receiver, weak=False)
-    children = dict(vars(receiver)["_mock_children"])  # what connect() made, if anything
-    event = dispatch(events, signal)
-    assert vars(receiver)["_mock_children"] == children  # no `func`, no `__func__`...
-    assert receiver.call_count == 2  # (once by Django alone, once with the probe)
-    assert event.receivers[0].name == "MagicMock.__call__"
-    assert event.receivers[0].module == "unittest.mock"
-
-
-def test_bound_methods_partials_and_wrapped_functions_are_named_as_before(events):
-    import functools
-
-    class Audit:
-        def on_event(self, sender, **kwargs):
-            return None
-
-    def plain(sender, **kwargs):
-        return None
-
-    @functools.wraps(plain)
-    def wrapper(*args, **kwargs):
-        return plain(*args, **kwargs)
-
-    audit = Audit()
-    signal = Signal()
-    signal.connect(audit.on_event)
-    signal.connect(functools.partial(plain), weak=False)
-    signal.connect(wrapper, weak=False)
-    event = dispatch(events, signal)
-    assert [r.name for r in event.receivers] == [
-        f"{Audit.__qualname__}.on_event", f"partial({plain.__qualname__})",
-        plain.__qualname__]

@@ -6,6 +6,8 @@ import os
 import threading
 import time
 
+import pytest
+
 from django_probe import wire
 from django_probe.publisher import Publisher
 from tests.django_probe.support import (
@@ -46,6 +48,7 @@ def _child_main(pub: Publisher, parent_boot: str) -> int:
     return _child_publishes(pub, 1000, no_connection=5, not_sent=6)
 
 
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_forked_child_publishes_as_a_new_process_instance(pull, publishers):
     pub = publishers(endpoint_of(pull))
     connect(pub, pull)

@@ -236,6 +236,7 @@ def test_a_monitor_that_starts_late_reads_everything(context, wired, monkeypatch
     assert any(s.first == 0 for s in definitions(frames))  # all of them, from id 0
 
 
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_a_forked_child_defines_its_names_again(context, wired):
     pull = bind(context)
     start_streaming(pull.get(zmq.LAST_ENDPOINT).decode())

@@ -71,6 +71,7 @@ def dispatches(frames, pid=None):
             if e.kind == wire.KIND_DISPATCH and (pid is None or f.proc.pid == pid)]
 
 
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_real_socket_receives_exact_events_including_fork(pull):
     sock, endpoint = pull
     order_placed.connect(reserve_stock)

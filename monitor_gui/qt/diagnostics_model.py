@@ -6,7 +6,6 @@ import os
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
@@ -14,6 +13,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 
 from monitor_gui.core.diagnostics import KINDS, Finding
+from monitor_gui.qt.dispatch_model import ColumnsModel
 from monitor_gui.qt.theme import (
     Theme,
     current_theme,
@@ -65,8 +65,10 @@ def swatch(colour: QColor, size: int = 10) -> QIcon:
     return QIcon(pixmap)
 
 
-class DiagnosticsModel(QAbstractTableModel):
+class DiagnosticsModel(ColumnsModel):
     """One row per finding."""
+
+    COLUMNS = COLUMNS
 
     def __init__(self, theme: Theme | None = None) -> None:
         super().__init__()
@@ -84,19 +86,6 @@ class DiagnosticsModel(QAbstractTableModel):
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.findings)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section][0]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return COLUMNS[section][1]
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self.findings):

@@ -20,18 +20,23 @@ CACHE_ROWS = 2_000  # TableRow objects kept for painting; only visible rows are 
 
 
 class ColumnsModel(QAbstractTableModel):
-    """A flat table whose header is its COLUMNS tuple."""
+    """A flat table whose header is its COLUMNS tuple: titles, or (title, tooltip) pairs."""
 
-    COLUMNS: tuple[str, ...] = ()
+    COLUMNS: tuple[str | tuple[str, str], ...] = ()
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.COLUMNS)
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal
-                and 0 <= section < len(self.COLUMNS)):
-            return self.COLUMNS[section]
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.COLUMNS):
+            return None
+        column = self.COLUMNS[section]
+        title, tip = column if isinstance(column, tuple) else (column, None)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return title
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return tip
         return None
 
 

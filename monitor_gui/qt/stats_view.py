@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 from monitor_gui.core.graph import SENDER_TO_SIGNAL
 from monitor_gui.core.stats import EdgeStats, StatsTable, edge_stats, empty_table
 from monitor_gui.qt.controller import MonitorController, TickSummary
+from monitor_gui.qt.dispatch_model import ColumnsModel
 from monitor_gui.qt.models import clock
 from monitor_gui.qt.theme import Theme, current_theme, format_ns, html_text, short_signal, tooltip
 
@@ -68,8 +68,10 @@ def edge_tooltip(s: EdgeStats) -> str:
     return f"<b>{html_text(s.src)} → {html_text(s.dst)}</b><table>{cells}</table>"
 
 
-class StatsModel(QAbstractTableModel):
+class StatsModel(ColumnsModel):
     """One row per edge of a StatsTable; rows keep their place across refreshes."""
+
+    COLUMNS = COLUMNS
 
     def __init__(self, theme: Theme | None = None) -> None:
         super().__init__()
@@ -79,9 +81,6 @@ class StatsModel(QAbstractTableModel):
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._keys)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
 
     def key(self, row: int) -> tuple[str, str, str]:
         return self._keys[row]
@@ -109,16 +108,6 @@ class StatsModel(QAbstractTableModel):
             self.endInsertRows()
         if old:
             self.dataChanged.emit(self.index(0, 0), self.index(old - 1, len(COLUMNS) - 1))
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section][0]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return COLUMNS[section][1]
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._keys):

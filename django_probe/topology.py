@@ -9,7 +9,15 @@ from . import _dispatch_connect as connects
 from . import clock, wire
 from ._dispatch import connected_receivers
 from .describe import Describer
+from .introspect import function_of
 from .naming import SignalRegistry
+
+
+def _probes_own(receiver: Any) -> bool:
+    """Whether ``receiver`` is one of the probe's own (its function lives in django_probe)."""
+    func = function_of(receiver)  # exact functions only: reading __module__ runs no app code
+    module = func.__module__ if func is not None else None
+    return type(module) is str and module.startswith("django_probe.")
 
 
 class TopologyWatcher:
@@ -62,6 +70,8 @@ class TopologyWatcher:
             for receiver, sender_id, sender, weak, is_async, key in connected_receivers(signal):
                 if receiver is None:
                     continue  # a dead weak reference Django has not cleaned up yet
+                if _probes_own(receiver):
+                    continue  # (settings re-read, receivers mode's catch-all): not the app's
                 rname, module, file, line = self.describe.receiver(receiver)
                 record = connects.record_for(signal, key, receiver)
                 if sender is None and sender_id is not None and record is not None \

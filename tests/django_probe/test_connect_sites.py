@@ -219,3 +219,26 @@ def test_after_start_up_a_line_already_noted_is_not_noted_again(probe):
     finally:
         late_signal.receivers.clear()
         late_signal.sender_receivers_cache.clear()
+
+
+def test_the_probes_own_receiver_is_not_in_the_wiring(probe):
+    from django.test.signals import setting_changed
+
+    from django_probe.apps import _on_setting_changed
+
+    assert any(entry[1] is _on_setting_changed or
+               (callable(entry[1]) and entry[1]() is _on_setting_changed)
+               for entry in setting_changed.receivers)  # connected: Django calls it
+    found = wiring(probe, "django.core.signals.setting_changed").receivers
+    assert found and all(r.name != "_on_setting_changed" for r in found)
+
+
+def test_the_probes_own_receivers_are_told_from_the_apps():
+    from django_probe.apps import _on_setting_changed
+    from django_probe.receivers_mode import CatchAllReceivers
+    from django_probe.topology import _probes_own
+
+    assert _probes_own(_on_setting_changed)
+    assert _probes_own(object.__new__(CatchAllReceivers).on_signal)  # the catch-all, bound
+    assert not _probes_own(handler) and not _probes_own(Owner().method)
+    assert not _probes_own(lambda **kw: None) and not _probes_own(print)

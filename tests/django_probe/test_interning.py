@@ -125,9 +125,13 @@ def test_every_id_is_defined_before_its_first_use_in_the_stream(context, wired):
     thread.join()
 
     def done(frames):
+        # Wait for quiet's own count: an earlier window's Counts event (another
+        # no-receiver signal counted before quiet.send, flushed on a loaded machine) is not it.
         kinds = {e.kind for f in frames for e in f.events}
-        return (dispatches(frames, "later_signal") and wire.KIND_COUNTS in kinds
-                and wire.KIND_TOPOLOGY in kinds)
+        counted = {(i.signal, i.sender) for f in frames  # (frames as read: names resolved)
+                   for e in f.events if e.kind == wire.KIND_COUNTS for i in e.items}
+        return (dispatches(frames, "later_signal") and wire.KIND_TOPOLOGY in kinds
+                and (f"{NAME}.quiet", "None") in counted)
 
     raw, frames = stream(pull, Monitor(), done)
     pull.close(linger=0)

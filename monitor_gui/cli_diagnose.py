@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from monitor_gui import cli_common
+
 EXIT_CLEAN, EXIT_FOUND, EXIT_TROUBLE = 0, 1, 2
 SEVERITIES = ("error", "warning", "info")
 DEFAULT_FAIL_ON = ("error", "warning")
@@ -52,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from monitor_gui.core.diff import load_state
 
     def err(message: str) -> int:
-        print(f"signal-monitor: {message}", file=sys.stderr)
+        cli_common.err(message)
         return EXIT_TROUBLE
 
     try:

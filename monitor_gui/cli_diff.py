@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from monitor_gui import cli_common
+
 EXIT_SAME, EXIT_DIFFERS, EXIT_TROUBLE = 0, 1, 2
 
 
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from monitor_gui.core import diff, diff_text
 
     def err(message: str) -> int:
-        print(f"signal-monitor: {message}", file=sys.stderr)
+        cli_common.err(message)
         return EXIT_TROUBLE
 
     try:

@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from monitor_gui import cli_common
+
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from monitor_gui.core.recording import RecordingReader
 
     def err(message: str, status: int = EXIT_ERROR) -> int:
-        print(f"signal-monitor: {message}", file=sys.stderr)
+        cli_common.err(message)
         return status
 
     if args.endpoint is not None and args.out is not None:

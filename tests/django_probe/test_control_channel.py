@@ -126,14 +126,20 @@ def test_control_off_loopback_without_curve_is_refused():
 # --------------------------------------------------------------------------- the socket
 
 
-def test_the_publisher_thread_applies_rules_from_its_control_socket_and_reports_them():
-    ctx = zmq.Context()
+def monitor_sockets(ctx: zmq.Context) -> tuple[zmq.Socket, zmq.Socket, ProbeConfig]:
+    """A monitor's data (PULL) and control (PUB) sockets on loopback, and a probe's
+    config pointing at both."""
     pull, pub = ctx.socket(zmq.PULL), ctx.socket(zmq.PUB)
     pull.bind("tcp://127.0.0.1:*")
     pub.bind("tcp://127.0.0.1:*")
-    config = ProbeConfig(endpoint=pull.get(zmq.LAST_ENDPOINT).decode(),
-                         control_endpoint=pub.get(zmq.LAST_ENDPOINT).decode(),
-                         flush_interval=0.01, heartbeat_interval=0.05)
+    return pull, pub, ProbeConfig(endpoint=pull.get(zmq.LAST_ENDPOINT).decode(),
+                                  control_endpoint=pub.get(zmq.LAST_ENDPOINT).decode(),
+                                  flush_interval=0.01, heartbeat_interval=0.05)
+
+
+def test_the_publisher_thread_applies_rules_from_its_control_socket_and_reports_them():
+    ctx = zmq.Context()
+    pull, pub, config = monitor_sockets(ctx)
     installed: list = []
     ctl = ProbeControl(config, installed.append, Interner().ref, muted=lambda: 7)
     publisher = Publisher(config, hello_info={}, control=ctl)
@@ -184,12 +190,7 @@ def test_a_forked_child_opens_its_own_control_socket():
     import os
 
     ctx = zmq.Context()
-    pull, pub = ctx.socket(zmq.PULL), ctx.socket(zmq.PUB)
-    pull.bind("tcp://127.0.0.1:*")
-    pub.bind("tcp://127.0.0.1:*")
-    config = ProbeConfig(endpoint=pull.get(zmq.LAST_ENDPOINT).decode(),
-                         control_endpoint=pub.get(zmq.LAST_ENDPOINT).decode(),
-                         flush_interval=0.01, heartbeat_interval=0.05)
+    pull, pub, config = monitor_sockets(ctx)
     ctl = ProbeControl(config, lambda rules: None, Interner().ref)
     publisher = Publisher(config, hello_info={}, control=ctl)
     publisher.start()

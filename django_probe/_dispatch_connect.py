@@ -25,7 +25,6 @@ import sys
 import types
 import weakref
 from collections import deque
-from inspect import CO_VARKEYWORDS
 from itertools import islice
 from typing import Any, NamedTuple
 
@@ -34,8 +33,9 @@ from django.db.models.signals import ModelSignal
 from django.dispatch import Signal, dispatcher
 
 from . import clock
-from .introspect import class_name, function_of, static_lookup
-from .naming import Description, receiver_description
+from .introspect import class_name, function_of
+from .naming import Description
+from .receiver_facts import Params, receiver_facts
 
 _ORIGINAL = Signal.__dict__["connect"]
 _SKIP_FILES = {dispatcher.__file__, __file__}
@@ -45,10 +45,6 @@ _MAX_RECORDS = 20_000  # bounded for receivers connected per request (the test c
 _MAX_DIED = 100  # per signal
 _method_func = types.MethodType.__dict__["__func__"].__get__
 _method_self = types.MethodType.__dict__["__self__"].__get__
-_func_defaults = types.FunctionType.__dict__["__defaults__"].__get__
-_func_kwdefaults = types.FunctionType.__dict__["__kwdefaults__"].__get__
-
-Params = tuple[list[str], list[str], bool]  # (keyword names, required names, **kwargs)
 
 
 class ConnectRecord(NamedTuple):
@@ -74,34 +70,6 @@ class ConnectRecord(NamedTuple):
 # (id(signal), lookup key) -> record; id(signal) -> records of weak receivers that died.
 records: dict[tuple[int, Any], ConnectRecord] = {}
 died: dict[int, deque[tuple[ConnectRecord, int]]] = {}
-
-
-def params_of(receiver: Any) -> Params | None:
-    """The keyword names a call can pass, the required ones, and whether it takes
-    **kwargs; None when it is not a plain function, method or instance with one."""
-    cls = type(receiver)
-    bound = True
-    if cls is types.MethodType:
-        func = _method_func(receiver)
-    elif cls is types.FunctionType:
-        func, bound = receiver, False
-    else:  # a callable instance: its class's __call__, looked up past any metaclass
-        func = static_lookup(cls, "__call__")
-    if type(func) is not types.FunctionType:
-        return None
-    code = func.__code__  # the called function's own code (a wrapper's, not __wrapped__)
-    n, kwonly, posonly = code.co_argcount, code.co_kwonlyargcount, code.co_posonlyargcount
-    names = code.co_varnames[:n + kwonly]
-    first = 1 if bound else 0
-    if bound and n == 0:
-        return None  # (self taken by *args: not a shape we read)
-    positional = list(names[first:n])
-    defaults = _func_defaults(func) or ()
-    kwdefaults = _func_kwdefaults(func) or {}
-    required = [p for i, p in enumerate(positional) if first + i < n - len(defaults)]
-    required += [p for p in names[n:] if p not in kwdefaults]
-    accepts = positional[max(posonly - first, 0):] + list(names[n:])
-    return accepts, required, bool(code.co_flags & CO_VARKEYWORDS)
 
 
 def _weak(target: Any) -> Any:
@@ -151,50 +119,6 @@ def _site() -> tuple[str, int, str] | None:
 
 def _after_startup() -> bool:
     return bool(_apps.ready)
-
-
-# (description, params) per the code behind a receiver: Django's test client connects a
-# new partial and a bound method on every request, and describing them afresh cost ~10 µs
-# a connect() (docs/performance.md, scenario d). The key pins the code object; a function
-# that wraps another (``__wrapped__``) or any other callable is described each time.
-_FACTS: dict[tuple, tuple[Description, Params | None]] = {}
-_partial_func = functools.partial.__dict__["func"].__get__
-_function_dict = types.FunctionType.__dict__["__dict__"].__get__
-
-
-def _facts_key(receiver: Any) -> tuple | None:
-    cls = type(receiver)
-    if cls is functools.partial:
-        inner = _facts_key(_partial_func(receiver))
-        return None if inner is None else ("partial", *inner)
-    if cls is types.MethodType:
-        func, bound = _method_func(receiver), True
-    elif cls is types.FunctionType:
-        func, bound = receiver, False
-    else:
-        return None
-    if type(func) is not types.FunctionType or "__wrapped__" in _function_dict(func):
-        return None
-    kwdefaults = _func_kwdefaults(func)
-    return (func.__code__, bound, func.__qualname__, func.__module__,
-            len(_func_defaults(func) or ()), tuple(kwdefaults) if kwdefaults else ())
-
-
-def receiver_facts(receiver: Any) -> tuple[Description, Params | None]:
-    """(description, params) of ``receiver``, cached per code where that is exact."""
-    try:
-        key = _facts_key(receiver)
-        hit = _FACTS.get(key) if key is not None else None
-    except TypeError:  # an unhashable piece (a __module__ that is no str): no cache
-        key = hit = None
-    if hit is not None:
-        return hit
-    facts = (receiver_description(receiver), params_of(receiver))
-    if key is not None:
-        if len(_FACTS) >= _MAX_RECORDS:
-            _FACTS.clear()
-        _FACTS[key] = facts
-    return facts
 
 
 def _note(signal: Signal, receiver: Any, sender: Any, weak: bool, dispatch_uid: Any,

@@ -21,6 +21,8 @@ from django_probe.conf import (
     ENV_ENDPOINT,
     MODES,
     SETTING_NAME,
+)
+from django_probe.conf_values import (
     curve_key_problem,
     endpoint_problem,
     is_loopback_endpoint,

@@ -12,19 +12,14 @@ returns a string and never raises.
 from __future__ import annotations
 
 import datetime
-import decimal
-import enum
-import pathlib
 import types
-import uuid
 import weakref
 import zoneinfo
 from collections.abc import Callable, Sequence
 from itertools import islice
 from typing import Any
 
-from django.db.models.query import QuerySet
-from django.utils.functional import LazyObject, Promise, empty
+from django.utils.functional import empty
 
 from .exceptions import exception_message
 from .introspect import (
@@ -32,27 +27,32 @@ from .introspect import (
     class_name,
     class_path,
     class_qualname,
-    instance_dict_getter,
     model_facts,
 )
 from .naming import ReceiverNames, as_is
 from .paths import PathRedactor
 from .redact import REDACTED, SensitiveNames
+from .value_kinds import (
+    DATETIME,
+    ENUM,
+    EXCEPTION,
+    FUNCTION,
+    LAZY,
+    NUMBER,
+    PROMISE,
+    QUERYSET,
+    REPR,
+    REQUEST,
+    SEQUENCE,
+    SIZED,
+    STR_SUBCLASS,
+    TYPE,
+    classify,
+)
 
-_EXACT_REPR = frozenset({  # exact types whose repr is CPython's or the stdlib's own code
-    int, bool, type(None), float, complex, decimal.Decimal, uuid.UUID, datetime.date,
-    datetime.timedelta, datetime.timezone, range, pathlib.PurePath, pathlib.PurePosixPath,
-    pathlib.PureWindowsPath, pathlib.Path, pathlib.PosixPath, pathlib.WindowsPath})
 _SAFE_TZ = frozenset({type(None), datetime.timezone, zoneinfo.ZoneInfo})
 _EXACT_SAFE = frozenset({int, bool, type(None), float})
-_EXACT_CONTAINERS = frozenset({list, tuple, set, frozenset})
 _method_func = types.MethodType.__dict__["__func__"].__get__
-# Branches of Describer._value, decided once per class (compared with "is").
-_REPR, _DATETIME, _ENUM, _NUMBER, _STR_SUBCLASS, _BYTES, _TYPE, _LAZY, _PROMISE = (
-    "repr", "datetime", "enum", "number subclass", "str subclass", "bytes", "type",
-    "lazy object", "promise")
-_EXCEPTION, _REQUEST, _QUERYSET, _SIZED, _SEQUENCE, _FUNCTION, _OTHER = (
-    "exception", "request", "queryset", "sized", "sequence", "function", "other")
 
 
 class Describer:
@@ -167,51 +167,51 @@ class Describer:
             fields = model[2](value)
             if "_state" in fields:  # a model instance
                 return self._model_instance(fields, model[0], model[1])
-        if kind is _REPR:
+        if kind is REPR:
             return repr(value)
-        if kind is _STR_SUBCLASS:
+        if kind is STR_SUBCLASS:
             return repr(str.__str__(value)[: self.max_len])
-        if kind is _SEQUENCE:
+        if kind is SEQUENCE:
             return self._sequence(value, depth)
-        if kind is _SIZED:  # a dict/list/tuple/set/bytes subclass: its base's length only
+        if kind is SIZED:  # a dict/list/tuple/set/bytes subclass: its base's length only
             return f"<{class_name(cls)} len={data(value)}>"
-        if kind is _NUMBER:  # the base class's repr: the stored number, no override
+        if kind is NUMBER:  # the base class's repr: the stored number, no override
             return f"<{class_qualname(cls)} {data(value)}>"
-        if kind is _DATETIME:
+        if kind is DATETIME:
             tz = value.tzinfo  # (exact datetime/time: C getters)
             if type(tz) in _SAFE_TZ:
                 return repr(value)
             return f"{value.replace(tzinfo=None)!r} tz=<{class_path(type(tz))}>"
-        if kind is _ENUM:
+        if kind is ENUM:
             fields = data(value) if data is not None else {}
             name = fields.get("_name_")
             shown = class_qualname(cls) + (f".{name}" if type(name) is str else "")
             if "_value_" not in fields:
                 return f"<{shown}>"
             return f"<{shown}: {self._value(fields['_value_'], depth + 1)}>"
-        if kind is _REQUEST:
+        if kind is REQUEST:
             # method and path are plain attributes; headers and cookies are not read.
             fields = data(value)
             method, path = fields.get("method"), fields.get("path")
             return (f"{class_name(cls)} {method if type(method) is str else '?'} "
                     f"{self.redact_path(path) if type(path) is str else '?'}")
-        if kind is _TYPE:
+        if kind is TYPE:
             return self.type_label(value)
-        if kind is _LAZY:
+        if kind is LAZY:
             wrapped = data(value).get("_wrapped", empty)
             if wrapped is empty:
                 return f"<{class_name(cls)} (not evaluated)>"
             return self._value(wrapped, depth)
-        if kind is _PROMISE:
+        if kind is PROMISE:
             return f"<lazy {class_name(cls)}>"  # e.g. gettext_lazy: never forced
-        if kind is _EXCEPTION:
+        if kind is EXCEPTION:
             message = exception_message(value, self.max_len * 4)
             return f"{class_qualname(cls)}: {message}" if message else class_qualname(cls)
-        if kind is _QUERYSET:
+        if kind is QUERYSET:
             model_class = data(value).get("model")
             label = self.type_label(model_class) if issubclass(type(model_class), type) else "?"
             return f"<QuerySet {label}>"  # never evaluated
-        if kind is _FUNCTION:
+        if kind is FUNCTION:
             func = _method_func(value) if cls is types.MethodType else value
             name = class_qualname(type(func)) if type(func) is not types.FunctionType \
                 else func.__qualname__
@@ -219,52 +219,7 @@ class Describer:
         return f"<{class_module(cls)}.{class_qualname(cls)}>"
 
     def _classify(self, cls: type) -> tuple[Any, str, Any, Any]:
-        """(weakref to cls, branch of _value, model facts if cls has a _meta, branch data)."""
-        model, data = None, None
-        if cls in _EXACT_REPR:
-            kind = _REPR
-        elif cls is datetime.datetime or cls is datetime.time:
-            kind = _DATETIME  # (their repr shows the tzinfo's repr)
-        elif issubclass(cls, enum.Enum):
-            kind, data = _ENUM, instance_dict_getter(cls)
-        elif issubclass(cls, str):
-            kind = _STR_SUBCLASS
-        elif cls in _EXACT_CONTAINERS:
-            kind = _SEQUENCE
-        elif issubclass(cls, (dict, list, tuple, set, frozenset, bytes, bytearray, memoryview)):
-            kind = _SIZED
-            data = next(base.__len__ for base in (dict, list, tuple, set, frozenset, bytes,
-                                                  bytearray, memoryview) if issubclass(cls, base))
-        elif issubclass(cls, (int, float, complex)):  # (bool is final; enums are above)
-            kind = _NUMBER
-            data = next(base.__repr__ for base in (int, float, complex) if issubclass(cls, base))
-        elif issubclass(cls, type):
-            kind = _TYPE
-        elif issubclass(cls, Promise):
-            kind = _PROMISE
-        else:
-            data = instance_dict_getter(cls)
-            if issubclass(cls, LazyObject):
-                kind = _LAZY
-            elif issubclass(cls, BaseException):
-                kind = _EXCEPTION
-            elif class_name(cls) in ("WSGIRequest", "ASGIRequest", "HttpRequest"):
-                kind = _REQUEST
-            elif issubclass(cls, QuerySet):
-                kind = _QUERYSET
-            elif cls is types.FunctionType or cls is types.MethodType:
-                kind = _FUNCTION
-            else:
-                kind = _OTHER
-            # A model instance (class with _meta, instance with _state) wins over the kind.
-            facts = model_facts(cls)
-            if facts is not None and data is not None:
-                model = (facts[0], facts[1], data)
-            if data is None and kind in (_LAZY, _REQUEST, _QUERYSET):
-                kind = _OTHER  # no plain instance __dict__ to read them from
-        # A weak reference: a dynamically created class stays collectable (and its id
-        # reusable: the reference is checked on every hit).
-        entry = (weakref.ref(cls), kind, model, data)
+        entry = classify(cls)
         if len(self._kinds) > 10_000:  # bound it for classes created at run time
             self._kinds.clear()
         self._kinds[id(cls)] = entry
@@ -279,7 +234,7 @@ class Describer:
         return f"{label} pk={self._value(pk, 1)}"
 
     def _mapping(self, value: dict, depth: int) -> str:
-        """An exact dict (subclasses are _SIZED: their methods may be the app's)."""
+        """An exact dict (subclasses are SIZED: their methods may be the app's)."""
         if depth >= 1:
             return f"<dict len={len(value)}>"
         # request_started's WSGI environ / ASGI scope: the request line says what matters

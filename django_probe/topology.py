@@ -11,6 +11,7 @@ from ._dispatch import connected_receivers
 from .describe import Describer
 from .introspect import function_of
 from .naming import SignalRegistry
+from .receiver_facts import params_of
 
 
 def _probes_own(receiver: Any) -> bool:
@@ -84,7 +85,7 @@ class TopologyWatcher:
                 else:
                     sender_label = labels.get(sender_id, f"<object id {sender_id}>")
                 target = targets.setdefault(connects.identity(receiver), len(receivers))
-                params = record.params if record is not None else connects.params_of(receiver)
+                params = record.params if record is not None else params_of(receiver)
                 receivers.append(wire.ConnectedReceiver(
                     rname, module, file, line, is_async, sender_label, weak,
                     target=target, **self._connect_facts(record, params)))

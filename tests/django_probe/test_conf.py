@@ -9,7 +9,7 @@ import pytest
 import zmq
 from django.test import override_settings
 
-from django_probe import conf, wire
+from django_probe import conf, conf_values, wire
 from django_probe.conf import DEFAULTS, ProbeConfig
 
 # Tests keep the probe disabled so that changing settings never starts a real probe.
@@ -128,7 +128,7 @@ def test_get_config_is_cached_until_reload(monkeypatch):
     ("tcp://*:5599", True), ("ipc://", True), ("udp://127.0.0.1:1", True), ("", True), (5599, True),
 ])
 def test_endpoint_problem(endpoint, problem):
-    assert (conf.endpoint_problem(endpoint) is not None) is problem
+    assert (conf_values.endpoint_problem(endpoint) is not None) is problem
 
 
 @pytest.mark.parametrize("endpoint,loopback", [
@@ -138,13 +138,13 @@ def test_endpoint_problem(endpoint, problem):
     ("tcp://[2001:db8::1]:1", False),
 ])
 def test_is_loopback_endpoint(endpoint, loopback):
-    assert conf.is_loopback_endpoint(endpoint) is loopback
+    assert conf_values.is_loopback_endpoint(endpoint) is loopback
 
 
 def test_curve_key_problem():
     public, secret = zmq.curve_keypair()
-    assert conf.curve_key_problem(public) is None
-    assert conf.curve_key_problem(secret.decode()) is None
-    assert conf.curve_key_problem("x" * 39) is not None
-    assert conf.curve_key_problem(" " * 40) is not None  # outside the Z85 alphabet
-    assert conf.curve_key_problem(42) is not None
+    assert conf_values.curve_key_problem(public) is None
+    assert conf_values.curve_key_problem(secret.decode()) is None
+    assert conf_values.curve_key_problem("x" * 39) is not None
+    assert conf_values.curve_key_problem(" " * 40) is not None  # outside the Z85 alphabet
+    assert conf_values.curve_key_problem(42) is not None

@@ -11,7 +11,7 @@ from django.test import override_settings
 
 from django_probe import _dispatch_connect, runtime
 from django_probe._dispatch import connected_receivers
-from django_probe._dispatch_connect import params_of
+from django_probe.receiver_facts import params_of
 from tests.django_probe.support import resolved, start_recording
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from django_probe import runtime
-from django_probe.conf import ProbeConfig, value_problem
+from django_probe.conf import ProbeConfig
+from django_probe.conf_values import value_problem
 from django_probe.paths import MASK, PathRedactor
 from tests.django_probe.support import start_recording
 

@@ -165,12 +165,14 @@ def _died(signal_ref: weakref.ref, key: Any, _ref: weakref.ref) -> None:
         pass
 
 
-# Callers (code object, instruction offset) of connect() noted after start-up. Django's
-# test client connects two receivers on every request, from the same two lines: noting
-# each cost ~40k instructions (callgrind), ~2 % of a test-client request. After start-up
-# a connect() from a line already noted is Django's alone (the first one told where
-# that line is; twins are found from the wiring itself, docs/diagnostics.md).
-_late_callers: dict[tuple[Any, int], None] = {}
+# Callers (id of the code object, instruction offset) of connect() noted after start-up,
+# each with its code (which pins the id). Django's test client connects two receivers on
+# every request, from the same two lines: noting each cost ~40k instructions (callgrind),
+# ~2 % of a test-client request. After start-up a connect() from a line already noted is
+# Django's alone (the first one told where that line is; twins are found from the wiring
+# itself, docs/diagnostics.md). Keyed by id(): hashing a code object hashes its constants
+# and names (~2,000 instructions a lookup).
+_late_callers: dict[tuple[int, int], Any] = {}
 _MAX_LATE_CALLERS = 10_000
 
 
@@ -185,12 +187,13 @@ def _noted_late_before() -> bool:
             frame = frame.f_back
         if frame is None:
             return False
-        caller = (frame.f_code, frame.f_lasti)
-        if caller in _late_callers:
+        code = frame.f_code
+        caller = (id(code), frame.f_lasti)
+        if _late_callers.get(caller) is code:
             return True
         if len(_late_callers) >= _MAX_LATE_CALLERS:
             _late_callers.clear()
-        _late_callers[caller] = None
+        _late_callers[caller] = code
     except Exception:
         pass
     return False

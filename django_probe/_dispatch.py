@@ -19,9 +19,9 @@ each reads line by line against Django's method it replaces, and a shared prolog
 helper would cost a call and a tuple on the hot path of every dispatch.
 
 Reading one ``send()`` top to bottom: ``send()`` below (no receiver: ``_counted``, that
-is ``capture.Recorder.counted``, else ``Recorder.empty`` in ``counts.py``); then
-``capture.py``: ``Recorder.enter()`` (which calls ``call_site()`` here) makes the
-dispatch's ``_Nest``, each receiver ends with ``_Nest.returned()``/``raised()``, and
+is ``capture.Recorder.counted``, else ``Recorder.empty`` in ``counts.py``); ``enter()``
+here finds the call site and makes the dispatch's ``capture.Nest``; each receiver's end
+is marked in the loop (``Nest.returned()``/``raised()``); then ``capture.py``:
 ``Recorder.finish()`` builds the event (names and values from ``describe.py``) and hands
 it to the sink, ``Publisher.submit()`` (``publisher.py``), which packs it
 (``wire.pack_event``) and queues it.
@@ -41,10 +41,13 @@ from django.dispatch.dispatcher import NO_RECEIVERS, Signal
 from . import _dispatch_async, _dispatch_connect, _dispatch_legacy, wire
 from ._dispatch_async import asend, asend_robust, run_async, run_async_robust
 from ._dispatch_legacy import send_legacy, send_robust_legacy
-from .capture import Recorder
+from .capture import RETURNED, Nest, Recorder
+from .clock import perf_counter_ns as _now
+from .context import current_dispatch
 from .naming import SignalRegistry, creation_frame
 
 _getframe = sys._getframe
+_current_nest, _set_nest = current_dispatch.get, current_dispatch.set
 
 MODERN = hasattr(Signal, "asend")  # Django >= 5.0: async receivers, asend/asend_robust
 METHOD_NAMES = ("send", "send_robust", "asend", "asend_robust") if MODERN else (
@@ -55,7 +58,7 @@ _SKIP_FILES = {dispatcher.__file__, __file__, _dispatch_async.__file__,
                _dispatch_legacy.__file__}
 
 _rec: Recorder  # set by install(); read once per dispatch into a local
-_enter: Any  # the recorder's enter(), set by install(): the dispatch's capture.Nest
+_next_id: Any  # the recorder's next_id(), set by install(): dispatch ids
 _counted: Any  # the recorder's counted(), set by install(): send()'s no-receiver counts
 _registry: SignalRegistry | None = None
 _intern: Any = None  # the recorder's intern (Interner.ref), set by install(): site names
@@ -65,37 +68,43 @@ _intern: Any = None  # the recorder's intern (Interner.ref), set by install(): s
 # (~0.1 µs), so each call site is computed once per instruction offset, its file and
 # function interned then (the refs are valid for the recorder's interner: install()
 # empties the cache when that changes). The code object is kept to pin its id (code, not
-# the function: no closure or instance is kept alive).
+# the function: no closure or instance is kept alive; hashing a code object would hash
+# all its constants).
 _sites: dict[int, tuple[Any, dict[int, wire.CallSite]]] = {}
 
 
-def call_site() -> wire.CallSite | None:
-    """The call site of send(), for Recorder.enter() called by a mirror."""
+def enter() -> Nest:
+    """Start a dispatch, first thing a mirror does once it has receivers: its nest, with
+    the call site of send() and the innermost running dispatch as parent (it becomes the
+    innermost one); the receivers' clock starts. (One function, not three: each Python
+    call costs the hot path ~0.04 µs.)"""
     try:
-        # 0: this, 1: Recorder.enter, 2: a mirror (every caller of enter() is one, in
-        # _SKIP_FILES), 3: who called it. Asking for 3 directly spares making a frame
-        # object for the mirror (~0.1 µs a dispatch); a Signal subclass's own send()
-        # calling super().send() is skipped below.
-        frame = _getframe(3)
+        # 0: here, 1: a mirror (every caller of enter() is one), 2: who called it, unless
+        # that is the dispatcher too (a Signal subclass's send() calling super().send()).
+        frame = _getframe(2)
     except ValueError:  # send() called with no Python frame above it
-        return None
-    code = frame.f_code
-    while code.co_filename in _SKIP_FILES:
+        frame = None
+    while frame is not None and frame.f_code.co_filename in _SKIP_FILES:
         frame = frame.f_back
-        if frame is None:
-            return None
+    site = None
+    if frame is not None:
         code = frame.f_code
-    entry = _sites.get(id(code))
-    if entry is None or entry[0] is not code:
-        if len(_sites) > 10_000:  # bound it for code generated at run time
-            _sites.clear()
-        entry = _sites[id(code)] = (code, {})
-    site = entry[1].get(frame.f_lasti)
-    if site is None:
-        # wire.CallSite, as a tuple of refs
-        site = entry[1][frame.f_lasti] = (_intern(code.co_filename), frame.f_lineno,
-                                          _intern(code.co_name))
-    return site
+        entry = _sites.get(id(code))
+        if entry is None or entry[0] is not code:
+            if len(_sites) > 10_000:  # bound it for code generated at run time
+                _sites.clear()
+            entry = _sites[id(code)] = (code, {})
+        site = entry[1].get(frame.f_lasti)
+        if site is None:
+            # wire.CallSite, as a tuple of refs
+            site = entry[1][frame.f_lasti] = (_intern(code.co_filename), frame.f_lineno,
+                                              _intern(code.co_name))
+    up = _current_nest()
+    while up is not None and up.done:  # (context.innermost_running, inline)
+        up = up.up
+    nest = Nest(_next_id(), up, site)
+    _set_nest(nest)
+    return nest
 
 
 # send()'s and send_robust()'s async receivers run from module-level helpers
@@ -120,7 +129,7 @@ def send(self, sender, **named):
         return responses
     if self is _request_started:
         rec.begin_request(self, named)
-    nest = _enter()  # the call site, the parent dispatch; the receivers' clock starts
+    nest = enter()  # the call site, the parent dispatch; the receivers' clock starts
     try:
         for receiver in sync_receivers:
             try:
@@ -128,7 +137,11 @@ def send(self, sender, **named):
             except BaseException as exc:
                 nest.raised(receiver, exc)
                 raise
-            nest.returned(receiver, response)  # its end is the next one's start
+            # nest.returned(receiver, response), inline (its end is the next one's start):
+            # send() with receivers is the hottest path of all.
+            end = _now()
+            nest.calls.append((receiver, end - nest.t_last, RETURNED, response))
+            nest.t_last = end
             responses.append((receiver, response))
         if async_receivers:
             responses.extend(run_async(nest, async_receivers, self, sender, named))
@@ -152,7 +165,7 @@ def send_robust(self, sender, **named):
         return responses
     if self is _request_started:
         rec.begin_request(self, named)
-    nest = _enter()
+    nest = enter()
     try:
         for receiver in sync_receivers:
             try:
@@ -211,15 +224,14 @@ def installed() -> bool:
 def install(recorder: Recorder) -> None:
     """Route every Signal dispatch through ``recorder``. Idempotent: a second call swaps
     the recorder only."""
-    global _rec, _enter, _counted, _registry, _intern
+    global _rec, _next_id, _counted, _registry, _intern
     if recorder.intern != _intern:  # (bound methods: equal for the same interner)
         _intern = recorder.intern
         _sites.clear()  # its refs belong to another interner
     _rec = recorder
-    _dispatch_async.bind(recorder)
-    _dispatch_legacy.bind(recorder)
-    recorder.site = call_site
-    _enter = recorder.enter
+    _next_id = recorder.next_id
+    _dispatch_async.bind(recorder, enter)
+    _dispatch_legacy.bind(recorder, enter)
     _counted = recorder.counted
     _registry = recorder.registry
     for name, func in _REPLACEMENTS.items():

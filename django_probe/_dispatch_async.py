@@ -24,14 +24,14 @@ from .capture import RAISED, RETURNED, Recorder
 _now = clock.perf_counter_ns  # the real monotonic clock, out of time-mocking libraries' reach
 
 _rec: Recorder  # set by bind() (from _dispatch.install()); read once per dispatch
-_enter: Any  # the recorder's enter(), set by bind(): the dispatch's capture.Nest
+_enter: Any  # _dispatch.enter, set by bind(): starts the dispatch's capture.Nest
 
 
-def bind(recorder: Recorder) -> None:
+def bind(recorder: Recorder, enter: Any) -> None:
     """Dispatch through ``recorder`` (called by ``_dispatch.install()``)."""
     global _rec, _enter
     _rec = recorder
-    _enter = recorder.enter
+    _enter = enter
 
 
 def _async_done(nest: Any, receiver: Any, started: int, task: asyncio.Future) -> None:

@@ -22,15 +22,15 @@ _now = clock.perf_counter_ns  # the real monotonic clock, out of time-mocking li
 _logger = logging.getLogger("django.dispatch")  # Django 4.2 logs send_robust failures here
 
 _rec: Recorder  # set by bind() (from _dispatch.install()); read once per dispatch
-_enter: Any  # the recorder's enter(), set by bind(): the dispatch's capture.Nest
+_enter: Any  # _dispatch.enter, set by bind(): starts the dispatch's capture.Nest
 _counted: Any  # the recorder's counted(), set by bind(): send()'s no-receiver counts
 
 
-def bind(recorder: Recorder) -> None:
+def bind(recorder: Recorder, enter: Any) -> None:
     """Dispatch through ``recorder`` (called by ``_dispatch.install()``)."""
     global _rec, _enter, _counted
     _rec = recorder
-    _enter = recorder.enter
+    _enter = enter
     _counted = recorder.counted
 
 

@@ -31,15 +31,15 @@ _now = clock.perf_counter_ns
 _WALL_OFFSET_NS = clock.WALL_OFFSET_NS
 
 
-class _Nest:
+class Nest:
     """One dispatch in the nesting chain, and what its receivers did.
 
     ``id``; the dispatch that was running around it when it started (``up``); whether it
     has ended (``done``, set by finish); the call site of ``send()``; ``calls``, a row
     (receiver, ns, outcome, result) per receiver that ended, in completion order, timed
-    from ``t0`` (when enter() returned) and ``t_last`` (the last mark). The mirror marks
-    each receiver with returned()/raised(); async receivers, timed by their tasks, are
-    record()ed. finish() empties ``calls``.
+    from ``t0`` (when ``_dispatch.enter()`` made it) and ``t_last`` (the last mark). The
+    mirror marks each receiver with returned()/raised() (``send()`` inline); async
+    receivers, timed by their tasks, are record()ed. finish() empties ``calls``.
 
     Once its dispatch has ended a nest refers only to ints, a bool, a tuple of strings and
     older nests: it holds nothing of the application.
@@ -47,7 +47,7 @@ class _Nest:
 
     __slots__ = ("calls", "done", "id", "site", "t0", "t_last", "up")
 
-    def __init__(self, dispatch_id: int, up: _Nest | None,
+    def __init__(self, dispatch_id: int, up: Nest | None,
                  site: wire.CallSite | None = None) -> None:
         self.id = dispatch_id
         self.up = up
@@ -77,9 +77,9 @@ class _Nest:
         self.t_last = _now()
 
 
-# The innermost dispatch (context.current_dispatch): set once per dispatch by enter(),
-# read through innermost_running().
-_current_nest, _set_nest = current_dispatch.get, current_dispatch.set
+# The innermost dispatch (context.current_dispatch): set once per dispatch by
+# _dispatch.enter(), read through innermost_running().
+_current_nest = current_dispatch.get
 
 
 class _ThreadState:
@@ -166,24 +166,15 @@ class Recorder(NoReceiverCounts, MutedDispatches, RequestContext):
         _recorders.add(self)
         self.next_id = itertools.count(1).__next__  # atomic under the GIL
 
-    # The call site of the send() that calls enter() (_dispatch.call_site, set by install).
-    site: Callable[[], wire.CallSite | None] = staticmethod(lambda: None)
     # The transaction context of the calling thread (_transactions.tx_context, set by its
     # install): a wire.TxContext tuple, or None.
     tx: Callable[[], tuple | None] = staticmethod(lambda: None)
 
-    def enter(self) -> _Nest:
-        """Start a dispatch's nest: its parent is the innermost running dispatch, its call
-        site that of the mirror calling this; the receivers' clock starts."""
-        nest = _Nest(self.next_id(), innermost_running(_current_nest()), self.site())
-        _set_nest(nest)
-        return nest
-
-    def detached_nest(self, site: wire.CallSite | None) -> _Nest:
+    def detached_nest(self, site: wire.CallSite | None) -> Nest:
         """An ended nest for an event that is no dispatch of ours (receivers mode): a new
         id and the running dispatch around the caller as parent; the context is left as
         it is."""
-        nest = _Nest(self.next_id(), innermost_running(_current_nest()), site)
+        nest = Nest(self.next_id(), innermost_running(_current_nest()), site)
         nest.done = True
         return nest
 
@@ -205,9 +196,8 @@ class Recorder(NoReceiverCounts, MutedDispatches, RequestContext):
     # ------------------------------------------------------------------ dispatches
 
     def finish(self, signal: Signal, sender: Any, method: str, named: dict[str, Any],
-                   nest: _Nest, receivers: list, async_receivers: list,
-                   raised: bool) -> None:
-        """End the dispatch and build its event from what ``nest`` (what enter()
+               nest: Nest, receivers: list, async_receivers: list, raised: bool) -> None:
+        """End the dispatch and build its event from what ``nest`` (what ``_dispatch.enter()``
         returned) recorded. Never raises into the app."""
         nest.done = True
         calls = nest.calls

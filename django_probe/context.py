@@ -15,7 +15,7 @@ from django.dispatch import Signal
 from . import wire
 
 if TYPE_CHECKING:
-    from .capture import _Nest
+    from .capture import Nest
 
 _request_started = core_signals.request_started
 # Only a well-formed header travels: the monitor refuses a dispatch whose traceparent does
@@ -33,11 +33,11 @@ def _traceparent(value: object) -> str | None:
 # nest done when it ends instead of resetting it: a reset costs a second context update
 # on every dispatch. Readers skip ended nests, so the parent is always the innermost
 # dispatch *still running*, also for work a receiver scheduled to run later.
-current_dispatch: ContextVar[_Nest | None] = ContextVar("django_probe_dispatch", default=None)
+current_dispatch: ContextVar[Nest | None] = ContextVar("django_probe_dispatch", default=None)
 _current_nest = current_dispatch.get
 
 
-def innermost_running(nest: _Nest | None) -> _Nest | None:
+def innermost_running(nest: Nest | None) -> Nest | None:
     """The innermost nest still running from ``nest`` on (readers skip ended ones)."""
     while nest is not None and nest.done:
         nest = nest.up

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django_probe import wire
@@ -76,6 +76,23 @@ def node_marks(rules: Iterable[wire.Rule]) -> dict[tuple[str, str], NodeMark]:
                 own[(kind, name)] = "muted" if rule.every == 0 else f"1 in {rule.every:,}"
     return {key: NodeMark(own.get(key, "partly"), tuple(lines)) for key, lines in said.items()}
 
+
+
+def group_mark(marks: Mapping[tuple[str, str], NodeMark], kind: str,
+               members: Iterable[str]) -> NodeMark | None:
+    """The mark of a row that stands for several nodes (a collapsed app, "N more"): how
+    many of its members rules cover ("2 muted", "1 sampled", "3 with rules" when mixed),
+    so a muted sender never hides in a group. None when no member is covered."""
+    if not marks:
+        return None
+    found = [m for m in (marks.get((kind, name)) for name in members) if m is not None]
+    if not found:
+        return None
+    kinds = {"muted" if m.badge == "muted" else "sampled" if m.badge.startswith("1 in")
+             else "with rules" for m in found}  # ("partly": rules for some of its pairs)
+    word = kinds.pop() if len(kinds) == 1 else "with rules"
+    rules = tuple(dict.fromkeys(line for m in found for line in m.rules))
+    return NodeMark(f"{len(found):,} {word}", rules)
 
 class LiveControl:
     """The monitor's rule set (the GUI thread's; the socket thread gets ``message()``s).

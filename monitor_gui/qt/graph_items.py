@@ -9,7 +9,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
 
-from monitor_gui.core.control import NodeMark
+from monitor_gui.core.control import NodeMark, group_mark
 from monitor_gui.core.wiring import FOLD, GROUP, MORE, NODE, Row, RowEdge
 from monitor_gui.qt.theme import (
     blend,
@@ -124,10 +124,12 @@ class NodeItem(QGraphicsItem):
                    Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, badge)
 
     def control_mark(self) -> NodeMark | None:
-        """Live control's mark when rules mute or sample this sender or signal."""
-        if self.row.role != NODE:
-            return None
-        return self.view.control_marks.get((self.row.kind, self.row.label))
+        """Live control's mark when rules mute or sample this sender or signal, or some of
+        the members of this group row."""
+        row = self.row
+        if row.role == NODE:
+            return self.view.control_marks.get((row.kind, row.label))
+        return group_mark(self.view.control_marks, row.kind, row.members)
 
     def _paint_mark(self, p: QPainter, text: str, right: float) -> float:
         """A pill saying "muted" / "1 in N" that ends at ``right``; returns its width."""

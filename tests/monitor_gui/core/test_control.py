@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from django_probe import wire
-from monitor_gui.core.control import LiveControl, describe, node_marks
+from monitor_gui.core.control import LiveControl, describe, group_mark, node_marks
 from monitor_gui.core.state import MonitorState
 from tests.monitor_gui.core.events import PROC, Interning
 
@@ -116,3 +116,16 @@ def test_node_marks_name_each_sender_and_signal_the_rules_cover():
     assert marks[("signal", "x.pre_save")].badge == "partly"
     assert marks[("sender", "blog.Post")].rules == ("mute pre_save from blog.Post",)
     assert node_marks([]) == {}
+
+
+def test_a_group_row_counts_the_members_rules_cover():
+    marks = node_marks([wire.Rule(None, "blog.Post", 0), wire.Rule(None, "blog.Tag", 0),
+                        wire.Rule(None, "shop.Order", 3), wire.Rule("x.pre_save", "shop.Cart", 0)])
+    blog = group_mark(marks, "sender", ["blog.Post", "blog.Tag", "blog.Comment"])
+    assert blog.badge == "2 muted"
+    assert blog.rules == ("mute everything from blog.Post", "mute everything from blog.Tag")
+    assert group_mark(marks, "sender", ["shop.Order"]).badge == "1 sampled"
+    assert group_mark(marks, "sender", ["shop.Order", "shop.Cart"]).badge == "2 with rules"
+    assert group_mark(marks, "sender", ["blog.Comment"]) is None
+    assert group_mark(marks, "signal", ["blog.Post"]) is None  # a sender's rule, not a signal's
+    assert group_mark({}, "sender", ["blog.Post"]) is None

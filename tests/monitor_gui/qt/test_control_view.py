@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QDockWidget, QInputDialog, QToolButton
 from django_probe import wire
 from monitor_gui.core.control import LiveControl
 from monitor_gui.core.state import MonitorState
+from monitor_gui.core.wiring import GROUP
 from monitor_gui.qt.control_view import RulesModel
 from tests.monitor_gui.qt.scenario import PROC, SIG
 
@@ -115,6 +116,32 @@ def test_signal_list_menu_mutes_the_signal_of_the_row(monitor, scenario):
     action(menu, "Mute").trigger()
     assert panel.live.rule_for(name, None) == wire.Rule(name, None, 0)
 
+
+def test_a_muted_sender_inside_a_collapsed_app_marks_the_app(qtbot, make_monitor, real_frames):
+    monitor = make_monitor(capacity=100_000)
+    window, panel = monitor.window, monitor.window.live_control
+    monitor.controller.apply_now(real_frames)  # 281 senders: the graph groups them by app
+    window._update_graph()
+    graph = window.graph
+    graph.collapse_all()
+    groups = [n for n in graph.nodes.values() if n.row.kind == "sender" and n.row.role == GROUP]
+    assert groups
+    app = max(groups, key=lambda n: len(n.row.members))
+    assert app.control_mark() is None
+    panel.add_rule(None, app.row.members[0], 0)
+    panel.add_rule(None, app.row.members[1], 0)
+
+    def app_badge():
+        node = next(n for n in graph.nodes.values() if n.row.key == app.row.key)
+        mark = node.control_mark()
+        return mark and mark.badge
+
+    qtbot.waitUntil(lambda: app_badge() == "2 muted")
+    node = next(n for n in graph.nodes.values() if n.row.key == app.row.key)
+    assert f"mute everything from {app.row.members[0]}" in node.toolTip()
+    graph.grab()  # the pill paints in the group row
+    panel.clear_rules()
+    qtbot.waitUntil(lambda: app_badge() is None)
 
 def test_coverage_follows_heartbeats_and_a_new_process_gets_the_rules_at_once(monitor):
     panel = monitor.window.live_control

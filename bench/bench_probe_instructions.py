@@ -4,6 +4,7 @@
     python bench/bench_probe_instructions.py --no-live [--cycles 20] # (d), events dropped
     python bench/bench_probe_instructions.py --scenario a [--ops 20000]
     python bench/bench_probe_instructions.py --scenario b [--ops 20000]
+    python bench/bench_probe_instructions.py --scenario c [--ops 20000]  # model instances
 
 Wall-clock ratios of a ~4 ms login cycle move by several percent between rounds on a
 shared VM, which is the size of the effect being measured. ``valgrind --tool=callgrind``
@@ -216,9 +217,10 @@ def run_live(n: int, dilation: str, tmp: str, keep: str | None) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenario", choices=("a", "b", "d"), default="d")
+    parser.add_argument("--scenario", choices=("a", "b", "c", "d"), default="d")
     parser.add_argument("--cycles", type=int, help="login cycles of (d): 250 live, 20 not")
-    parser.add_argument("--ops", type=int, default=20_000, help="sends of (a) and (b)")
+    parser.add_argument("--ops", type=int, default=20_000,
+                        help="sends of (a) and (b), instances of (c)")
     parser.add_argument("--live", action=argparse.BooleanOptionalAction, default=True,
                         help="(d): stream to a live monitor (default) or pack and drop")
     parser.add_argument("--dilation", default="auto",
@@ -255,10 +257,11 @@ def main() -> int:
     added = per_op["with"] - per_op["without"]
     names = {"a": ("a_send_one_receiver", "sends", "target +2.5 us median (wall)"),
              "b": ("b_send_no_receiver", "sends", "target +0.2 us median (wall)"),
+             "c": ("c_model_init", "instances", "target ratio <= 1.05 (wall)"),
              "d": ("d_login_and_page_dropped", "cycles",
                    "for information (hook and packing; events dropped, no publisher thread)")}
     name, unit, target = names[args.scenario]
-    each = "dispatch" if unit == "sends" else "cycle"
+    each = {"sends": "dispatch", "instances": "instance"}.get(unit, "cycle")
     print(json.dumps({
         "benchmark": "probe_overhead_instructions", "scenario": name,
         "python": platform.python_version(), unit: n,

@@ -93,6 +93,17 @@ def child(scenario: str, variant: str, cycles: int) -> None:
             _dispatch.uninstall()
         d(cycles)
         return
+    if scenario == "c":  # model instances: pre_init and post_init, no receivers
+        from django.contrib.auth.models import User
+
+        runtime.start(ProbeConfig(endpoint="tcp://127.0.0.1:9"), sink=wire.pack_event)
+        for i in range(200):  # warm
+            User(username="u", pk=i)
+        if variant == "without":
+            _dispatch.uninstall()
+        for i in range(cycles):
+            User(username="u", pk=i)
+        return
     if scenario == "a":
         runtime.start(ProbeConfig(endpoint="tcp://127.0.0.1:9", queue_size=1_000_000))
     else:  # no events, so no publisher (its timers would count)

@@ -23,21 +23,22 @@ _logger = logging.getLogger("django.dispatch")  # Django 4.2 logs send_robust fa
 
 _rec: Recorder  # set by bind() (from _dispatch.install()); read once per dispatch
 _enter: Any  # _dispatch.enter, set by bind(): starts the dispatch's capture.Nest
-_counted: Any  # the recorder's counted(), set by bind(): send()'s no-receiver counts
 
 
 def bind(recorder: Recorder, enter: Any) -> None:
     """Dispatch through ``recorder`` (called by ``_dispatch.install()``)."""
-    global _rec, _enter, _counted
+    global _rec, _enter
     _rec = recorder
     _enter = enter
-    _counted = recorder.counted
 
 
 def send_legacy(self, sender, **named):
     if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
-        if not _counted(self, sender):  # as in send()
+        entry = _rec.empty_counts.get((id(self), id(sender), "send"))  # as in send()
+        if entry is None:
             _rec.empty(self, sender, "send", named)
+        else:
+            entry[2] += 1
         return []
     rec = _rec
     live = self._live_receivers(sender)

@@ -156,9 +156,9 @@ class Recorder(NoReceiverCounts, MutedDispatches, RequestContext):
         self.failures = itertools.count()
         self.on_failure: Callable[[], Any] = self.failures.__next__
         self._signal_refs = registry.refs  # id(signal) -> ref: read directly on the hot path
-        # (id(signal), id(sender), method) -> [signal ref, sender ref, count]. send()'s
-        # hook counts known pairs through counted() (_dispatch.send); empty() adds new
-        # ones. request_started/finished are keyed with a fourth element: see empty().
+        # (id(signal), id(sender), method) -> [signal ref, sender ref, count]. The send()
+        # mirrors count known pairs inline (_dispatch.send); empty() adds new ones.
+        # request_started/finished are keyed with a fourth element: see empty().
         self.empty_counts: dict[tuple, list] = {}
         self._empty_since = _now()
         self._init_rules()  # live control: no rules until the monitor sends some

@@ -33,20 +33,11 @@ class NoReceiverCounts:
     rules: Any  # live control (rules.MutedDispatches)
     streams: Any
 
-    def counted(self, signal: Signal, sender: Any) -> bool:
-        """Count one more send() of a known (signal, sender) without receivers; False
-        when the pair is new (then the hook calls empty())."""
-        entry = self.empty_counts.get((id(signal), id(sender), "send"))
-        if entry is None:
-            return False
-        entry[2] += 1  # may lose an increment under a thread race; counts are advisory
-        return True
-
     def empty(self, signal: Signal, sender: Any, method: str, named: dict[str, Any]) -> None:
         """Count a dispatch that found no receiver (the pre_init/post_init hot path)."""
         key: tuple = (id(signal), id(sender), method)
         if signal is _request_started or signal is _request_finished:
-            # Keyed apart, so the hook's inline counting (a 3-tuple lookup) never matches
+            # Keyed apart, so the mirrors' inline counting (a 3-tuple lookup) never matches
             # them and they always come here: the request starts and ends even if nobody
             # listens.
             key = (*key, "request")

@@ -15,8 +15,14 @@ private transaction internals (``BaseDatabaseWrapper``'s commit hooks and rollba
   creates for it (that set survives ``savepoint_rollback``'s rebuilt tuples), with nothing
   of the application: refs, ints and the call site. ``rollback``, ``savepoint_rollback`` and
   ``close`` (the three places Django drops queued callbacks) are wrapped to report what
-  they dropped as ``discarded``; they call no application code, so the extra frame is
-  seen by nobody's code.
+  they dropped as ``discarded``.
+* **Rollbacks** (``rollbacks.py``): ``commit``, ``rollback``, ``savepoint``,
+  ``savepoint_rollback`` and ``close`` are wrapped to tell when a transaction a dispatch ran
+  in ended, and whether it (or a savepoint in it) was rolled back (``wire.Rollback``).
+
+The wrappers call Django's method and then do bookkeeping; they call no application code
+and add one frame under Django's method, seen only by a database ``execute_wrapper``
+that inspects the stack of a ``SAVEPOINT``/``ROLLBACK TO`` statement.
 
 Everything the probe adds is guarded: its failure is counted, never raised into commit
 or rollback.
@@ -32,7 +38,7 @@ from django.db import connections
 from django.db.backends.base import base as _base
 from django.db.transaction import TransactionManagementError
 
-from . import callbacks, clock, wire
+from . import callbacks, clock, rollbacks, wire
 
 BaseDatabaseWrapper = _base.BaseDatabaseWrapper
 logger = _base.logger  # Django's "django.db.backends.base" logger: the same records
@@ -42,8 +48,8 @@ RETURNED, RAISED, SKIPPED, DISCARDED = wire.RETURNED, wire.RAISED, wire.SKIPPED,
 
 _ORIGINALS: dict[str, Any] = {
     name: BaseDatabaseWrapper.__dict__[name]
-    for name in ("on_commit", "run_and_clear_commit_hooks", "rollback", "savepoint_rollback",
-                 "close")}
+    for name in ("on_commit", "run_and_clear_commit_hooks", "commit", "rollback", "savepoint",
+                 "savepoint_rollback", "close")}
 _rec: Any = None  # the capture.Recorder; None while not installed
 
 
@@ -62,7 +68,7 @@ _storage: Any = _thread_storage()
 
 
 def tx_context() -> tuple[Any, int] | None:
-    """``wire.TxContext`` (alias ref, atomic depth) of the first connection of this
+    """``wire.TxContext`` (alias ref, atomic depth, serial) of the first connection of this
     thread inside ``atomic()``, or None. Never raises. (~0.1 µs: one call, the thread's
     dict, one attribute per open connection; measured with bench/bench_probe.py.)"""
     try:
@@ -70,7 +76,8 @@ def tx_context() -> tuple[Any, int] | None:
         # loop, where the ORM refuses to run anyway) raises AttributeError: no context.
         for conn in _storage.__dict__.values():
             if conn.in_atomic_block:
-                return (_rec.intern(conn.alias), len(conn.atomic_blocks))
+                return (_rec.intern(conn.alias), len(conn.atomic_blocks),
+                        rollbacks.serial_of(conn))
     except Exception:
         pass
     return None
@@ -82,7 +89,8 @@ def tx_context_public() -> tuple[Any, int] | None:
     try:
         for conn in connections.all(initialized_only=True):
             if conn.in_atomic_block:
-                return (_rec.intern(conn.alias), len(conn.atomic_blocks))
+                return (_rec.intern(conn.alias), len(conn.atomic_blocks),
+                        rollbacks.serial_of(conn))
     except Exception:
         pass
     return None
@@ -206,30 +214,51 @@ def run_and_clear_commit_hooks(self):
             callbacks.report(queued, SKIPPED if failed else DISCARDED)
 
 
+def commit(self):
+    result = _ORIGINALS["commit"](self)
+    rollbacks.over(self, False)  # (a commit that raised is followed by Django's rollback)
+    return result
+
+
 def rollback(self):
+    done = False
     try:
-        return _ORIGINALS["rollback"](self)
+        result = _ORIGINALS["rollback"](self)
+        done = True
     finally:
         _reconcile(self)
+        rollbacks.over(self, done)
+    return result
+
+
+def savepoint(self):
+    sid = _ORIGINALS["savepoint"](self)
+    rollbacks.savepoint_made(self, sid)
+    return sid
 
 
 def savepoint_rollback(self, sid):
     try:
-        return _ORIGINALS["savepoint_rollback"](self, sid)
+        result = _ORIGINALS["savepoint_rollback"](self, sid)
     finally:
         _reconcile(self)
+    rollbacks.savepoint_rolled_back(self, sid)
+    return result
 
 
 def close(self):
+    in_transaction = self.in_atomic_block  # closing inside atomic() loses the transaction
     try:
         return _ORIGINALS["close"](self)
     finally:
         _reconcile(self)
+        rollbacks.over(self, in_transaction)
 
 
 _REPLACEMENTS: dict[str, Any] = {
     "on_commit": on_commit, "run_and_clear_commit_hooks": run_and_clear_commit_hooks,
-    "rollback": rollback, "savepoint_rollback": savepoint_rollback, "close": close}
+    "commit": commit, "rollback": rollback, "savepoint": savepoint,
+    "savepoint_rollback": savepoint_rollback, "close": close}
 for _name, _func in _REPLACEMENTS.items():
     functools.update_wrapper(_func, _ORIGINALS[_name])
 
@@ -242,7 +271,7 @@ def install(recorder: Any) -> None:
     """Give dispatches their transaction context and capture on_commit() callbacks.
     Idempotent: a second call swaps the recorder only."""
     global _rec
-    _rec = callbacks.rec = recorder
+    _rec = callbacks.rec = rollbacks.rec = recorder
     recorder.tx = tx_context if _storage is not None else tx_context_public
     for name, func in _REPLACEMENTS.items():
         setattr(BaseDatabaseWrapper, name, func)
@@ -255,5 +284,6 @@ def uninstall() -> None:
         setattr(BaseDatabaseWrapper, name, func)
     if _rec is not None:
         _rec.__dict__.pop("tx", None)  # back to the class's "no transaction context"
-    _rec = callbacks.rec = None
+    _rec = callbacks.rec = rollbacks.rec = None
     callbacks.forget_all()
+    rollbacks.forget_all()

@@ -136,7 +136,7 @@ class Vocabulary:
         if kind == wire.KIND_DISPATCH:
             site, request, tx = event.site, event.request, event.tx
             return event._replace(
-                tx=None if tx is None else wire.TxContext(get(tx.alias), tx.depth),
+                tx=None if tx is None else wire.TxContext(get(tx.alias), tx.depth, tx.serial),
                 signal=get(event.signal), sender=get(event.sender), thread=get(event.thread),
                 site=None if site is None else wire.CallSite(get(site.file), site.line,
                                                              get(site.func)),
@@ -152,6 +152,8 @@ class Vocabulary:
                 file=get(event.file), exc_type=get(event.exc_type),
                 site=None if site is None else wire.CallSite(get(site.file), site.line,
                                                              get(site.func)))
+        if kind == wire.KIND_ROLLBACK:
+            return event._replace(alias=get(event.alias))
         if kind == wire.KIND_COUNTS or kind == wire.KIND_MUTED:
             return event._replace(items=[i._replace(signal=get(i.signal), sender=get(i.sender))
                                          for i in event.items])

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:5599"  # the monitor binds it, probes connect; loopback only
 MAGIC = "dsm"  # first element of every frame: "django signal monitor"
 
@@ -33,6 +33,7 @@ KIND_TOPOLOGY = "T"
 KIND_STRINGS = "S"
 KIND_ON_COMMIT = "O"
 KIND_MUTED = "M"
+KIND_ROLLBACK = "B"
 KIND_RULES = "R"  # a control message (monitor -> probe), never inside a frame
 
 METHODS = ("send", "send_robust", "asend", "asend_robust", "receiver")

@@ -17,6 +17,7 @@ from .base import (
     KIND_HELLO,
     KIND_MUTED,
     KIND_ON_COMMIT,
+    KIND_ROLLBACK,
     KIND_STRINGS,
     KIND_TOPOLOGY,
     MAX_EVENTS_PER_FRAME,
@@ -74,6 +75,9 @@ class TxContext(NamedTuple):
 
     alias: Ref  # database alias, e.g. "default"
     depth: Annotated[int, msgspec.Meta(ge=1)]  # atomic blocks open on it (1: outermost)
+    # The transaction, numbered per process instance (1, 2, ...: a Rollback names it);
+    # 0 in recordings made before version 4.
+    serial: Count = 0
 
 
 class Dispatch(NamedTuple):
@@ -118,6 +122,22 @@ class OnCommit(NamedTuple):
     exc_type: Ref | None  # exception class path (raised)
     exc_msg: Str | None  # bounded exception message (raised)
 
+
+
+class Rollback(NamedTuple):
+    """A transaction, or a savepoint in one, was rolled back after dispatches ran in it:
+    what their receivers wrote to the database is gone. Sent only for transactions that
+    had a dispatch (a ``TxContext.serial``)."""
+
+    kind: Literal["B"]
+    ts: int  # when it was rolled back, Unix epoch nanoseconds
+    alias: Ref  # database alias of the connection
+    serial: Annotated[int, msgspec.Meta(ge=1)]  # the transaction (TxContext.serial)
+    tid: int  # the thread whose connection it is (Dispatch.tid)
+    # The whole transaction (rollback(), or the connection closed inside it); else a
+    # savepoint: everything since ``since``.
+    whole: bool
+    since: int  # when the savepoint was made, Unix epoch ns; 0: the transaction's start
 
 class Heartbeat(NamedTuple):
     """Periodic health of the probe: cumulative counters since the process started."""
@@ -231,11 +251,12 @@ class Strings(NamedTuple):
     values: Annotated[list[Str], msgspec.Meta(max_length=MAX_ITEMS)]
 
 
-Event = Dispatch | Heartbeat | Counts | Topology | Hello | Strings | OnCommit | Muted
+Event = (Dispatch | Heartbeat | Counts | Topology | Hello | Strings | OnCommit | Muted
+         | Rollback)
 EVENT_TYPES: dict[str, type] = {
     KIND_DISPATCH: Dispatch, KIND_HEARTBEAT: Heartbeat, KIND_COUNTS: Counts,
     KIND_TOPOLOGY: Topology, KIND_HELLO: Hello, KIND_STRINGS: Strings,
-    KIND_ON_COMMIT: OnCommit, KIND_MUTED: Muted,
+    KIND_ON_COMMIT: OnCommit, KIND_MUTED: Muted, KIND_ROLLBACK: Rollback,
 }
 
 

@@ -144,9 +144,9 @@ def columns(events: Sequence[wire.Event], vocab: Vocabulary) -> Columns:
         else:
             it = iter(resolved)
             reqs = [None if r is None else next(it) for r in reqs]
-    if any(cols[15]):  # the transaction contexts: (alias, depth) or None
+    if any(cols[15]):  # the transaction contexts: (alias, depth, serial) or None
         get = vocab.get
-        cols[15] = [None if t is None else (get(t[0]), t[1]) for t in cols[15]]
+        cols[15] = [None if t is None else (get(t[0]), t[1], t[2]) for t in cols[15]]
     flat = list(chain.from_iterable(cols[13]))
     rcols: tuple[Sequence[Any], ...] = NO_RECEIVERS
     if flat:

@@ -39,6 +39,8 @@ def apply_other_event(state: MonitorState, info: ProcessInfo, ev: Any, ch: Chang
     elif kind == wire.KIND_ON_COMMIT:
         state.store.callbacks.add(state.store, info.index, ev, state.nesting.row_of(
             info.index, ev.dispatch))
+    elif kind == wire.KIND_ROLLBACK:
+        state.store.rollbacks.add(info.index, ev)  # applied once the frame's rows are stored
 
 
 def apply_topology(state: MonitorState, ch: Changes) -> None:

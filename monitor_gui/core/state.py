@@ -149,7 +149,9 @@ class MonitorState:
             if gc_was_enabled:
                 gc.enable()
         self._update_signals(ch, now)
+        store.rollbacks.resolve(store)
         updated += store.callbacks.take_touched()
+        updated += store.rollbacks.take_touched()
         # Rows appended by this very call are new to the views anyway: report older ones.
         ch.updated = sorted({r for r in updated if store.first <= r < old_end})
         ch.evicted = min(store.first, old_end) - old_first
@@ -209,9 +211,11 @@ class MonitorState:
             sites = cat(p.sites for p in parts)
             reqs = list(chain.from_iterable(p.requests for p in parts))
             rcols = cat(p.receivers for p in parts)
-        batch = build(cols, sites, reqs, rcols, procs, store.end, store.receivers.end,
+        start = store.end
+        batch = build(cols, sites, reqs, rcols, procs, start, store.receivers.end,
                       self.strings, store.requests, store.threads, self._labels)
         self._store(batch, spans, batch.rows["did"], now, updated, applied)
+        store.rollbacks.note(start, procs, cols[15])
 
     def _store(self, batch: Batch, spans: list[tuple[int, int, int]], ids: Any, now: int,
                updated: list[int], applied: list[Batch]) -> None:

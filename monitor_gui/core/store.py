@@ -14,6 +14,7 @@ from monitor_gui.core.evictable import EvictableStrings
 from monitor_gui.core.processes import ProcessKey, ProcessTable
 from monitor_gui.core.requests import RequestTable
 from monitor_gui.core.ring import Ring
+from monitor_gui.core.rollbacks import ROLLED_BACK, RolledBack
 from monitor_gui.core.strings import NO_STRING, StringTable
 from monitor_gui.core.transactions import CommitCallbacks, tx_of
 
@@ -38,7 +39,8 @@ DISPATCH_COLUMNS: dict[str, Any] = {
     "kwargs": object,  # the block (bytes), or with kwoff NO_KWARGS_BLOCK a dict / None
     "kwoff": np.int32, "kwlen": np.int32,
     # The transaction it ran in (depth 0: none) and what its on_commit callbacks became
-    # (transactions.HAS_CALLBACKS | DISCARDED | FAILED bits).
+    # (transactions.HAS_CALLBACKS | DISCARDED | FAILED bits), or whether a rollback undid it
+    # (rollbacks.ROLLED_BACK).
     "tx_alias": np.int32, "tx_depth": np.int16, "cb": np.int8,
 }
 RECEIVER_COLUMNS: dict[str, Any] = {
@@ -105,6 +107,7 @@ class DispatchRow:
     error: bool  # raised, or any receiver raised
     tx: wire.TxContext | None = None  # the transaction it ran in
     callbacks: list[wire.OnCommit] = field(default_factory=list)  # on_commit() it queued
+    rolled_back: bool = False  # its transaction, or a savepoint around it, was rolled back
 
     def to_dispatch(self) -> wire.Dispatch:
         return wire.Dispatch(
@@ -136,6 +139,7 @@ class DispatchStore:
         # Thread names are unbounded too: runserver names a new thread per request.
         self.threads = EvictableStrings()  # the ``thread`` column's ids
         self.callbacks = CommitCallbacks()  # on_commit() callbacks by dispatch row
+        self.rollbacks = RolledBack()  # marks the rows a rollback undid
         self._evicted_since_sweep = 0
 
     @property
@@ -264,6 +268,7 @@ class DispatchStore:
             children=[int(x) for x in self.children(row)], error=bool(c["error"]),
             tx=tx_of(get(int(c["tx_alias"])), int(c["tx_depth"])),
             callbacks=self.callbacks.of(row),
+            rolled_back=bool(c["cb"] & ROLLED_BACK),
         )
 
     def clear(self) -> None:
@@ -272,4 +277,5 @@ class DispatchStore:
         self.requests.clear()
         self.threads.clear()
         self.callbacks.clear()
+        self.rollbacks.clear()
         self._evicted_since_sweep = 0

@@ -65,7 +65,7 @@ def load(controller: Any, path: str) -> Loaded:
 
 def frames_of(state: Any) -> Iterator[wire.Frame]:
     """Re-create wire frames from what the store holds: per process hello, topology, the
-    no-receiver counts, dispatches."""
+    no-receiver counts, dispatches with their on_commit() callbacks and rollbacks."""
     store = state.store
     procs: dict[Any, list[wire.Event]] = {}
     for key, info in state.processes.items():
@@ -84,9 +84,33 @@ def frames_of(state: Any) -> Iterator[wire.Frame]:
         for at in range(0, len(items), wire.MAX_ITEMS):
             first.append(wire.Counts(wire.KIND_COUNTS, state.latest_ts, 0,
                                      items[at:at + wire.MAX_ITEMS]))
+    # The store keeps whether a rollback undid a row, not its transaction: the rows are
+    # written with made-up serials, one per run of undone rows of a thread's connection,
+    # each run followed by a Rollback of the span of their starts (a savepoint's form: a
+    # dispatch that began before the run, stored after it, is left out), so reading the
+    # file marks the same rows.
+    runs: dict[tuple[Any, int, str], list[Any]] = {}  # -> [serial, first, last, events, ...]
+
+    def end_run(key: tuple[Any, int, str]) -> None:
+        serial, first, last, events, tid, alias = runs.pop(key)
+        events.append(wire.Rollback(wire.KIND_ROLLBACK, last, alias, serial, tid, False, first))
+
     for row in range(store.first, store.end):
         d = store.row(row)
-        procs.setdefault(d.proc_key, []).append(d.to_dispatch())
+        events = procs.setdefault(d.proc_key, [])
+        dispatch = d.to_dispatch()
+        if d.tx is not None:
+            key = (d.proc_key, d.tid, d.tx.alias)
+            if d.rolled_back:
+                run = runs.setdefault(key, [row + 1, d.ts, d.ts, events, d.tid, d.tx.alias])
+                run[1], run[2] = min(run[1], d.ts), max(run[2], d.ts)
+                dispatch = dispatch._replace(tx=d.tx._replace(serial=run[0]))
+            elif key in runs:
+                end_run(key)  # (a row it did not undo: the run ends before it)
+        events.append(dispatch)
+        events.extend(d.callbacks)  # on_commit() callbacks its receivers queued
+    for key in list(runs):
+        end_run(key)
     for (host, pid, boot), events in procs.items():
         proc = wire.Proc(pid, host, boot)
         for seq in range(0, len(events), SAVE_CHUNK):

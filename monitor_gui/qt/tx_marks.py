@@ -6,19 +6,20 @@ from html import escape
 from typing import Any
 
 from django_probe import wire
+from monitor_gui.core.rollbacks import ROLLED_BACK
 from monitor_gui.core.transactions import DISCARDED, FAILED, HAS_CALLBACKS
 from monitor_gui.qt.theme import format_ns, short_receiver
 
 # The Transaction filter's choices, in the combo's order, and the Filter.tx they make.
 TX_CHOICES = (("Any transaction", None), ("Inside a transaction", "inside"),
-              ("Discarded by rollback", "discarded"))
-ROLLED_BACK = "rolled back"
+              ("Rolled back", "discarded"))
+ROLLED_BACK_TEXT = "rolled back"
 
 
 def tx_mark(tx_depth: int, cb: int) -> str:
     """The Outcome column's suffix: what the transaction around the dispatch did."""
-    if cb & DISCARDED:
-        return " · " + ROLLED_BACK
+    if cb & (DISCARDED | ROLLED_BACK):
+        return " · " + ROLLED_BACK_TEXT
     if tx_depth > 0:
         return " · in tx"
     return ""
@@ -29,6 +30,9 @@ def tx_tooltip(tx_depth: int, cb: int) -> str:
     if tx_depth > 0:
         lines.append(f"Ran inside transaction.atomic() (depth {tx_depth}), before its commit: "
                      "what the receivers did could still be rolled back.")
+    if cb & ROLLED_BACK:
+        lines.append("Its transaction (or a savepoint around it) was rolled back: what its "
+                     "receivers wrote to the database is gone.")
     if cb & DISCARDED:
         lines.append("A rollback discarded an on_commit() callback its receivers queued.")
     if cb & FAILED:
@@ -52,7 +56,7 @@ def tx_row_html(d: Any) -> str:
     if d.tx is None:
         return ""
     verdict = ("<span class='err'>rolled back</span>"
-               if any(c.outcome == wire.DISCARDED for c in d.callbacks)
+               if d.rolled_back or any(c.outcome == wire.DISCARDED for c in d.callbacks)
                else "uncommitted when it ran")
     return (f"<tr><th>transaction</th><td>atomic on <code>{escape(d.tx.alias)}</code>, "
             f"depth {d.tx.depth} · {verdict}</td></tr>")

@@ -39,7 +39,7 @@ def inline_fields(name: str) -> list[str]:
 
 EVENTS = [(wire.Hello, "I"), (wire.Dispatch, "D"), (wire.Heartbeat, "H"), (wire.Counts, "C"),
           (wire.Topology, "T"), (wire.Strings, "S"), (wire.OnCommit, "O"),
-          (wire.Muted, "M")]
+          (wire.Muted, "M"), (wire.Rollback, "B")]
 
 
 @pytest.mark.parametrize("cls,code", EVENTS)
@@ -69,7 +69,8 @@ def _is_ref(cls, field: str) -> bool:
 
 @pytest.mark.parametrize("cls,heading", [(wire.Dispatch, r'^### `"D"` Dispatch'),
                                          (wire.ReceiverCall, r"^`ReceiverCall` — 10 fields"),
-                                         (wire.OnCommit, r'^### `"O"` OnCommit')])
+                                         (wire.OnCommit, r'^### `"O"` OnCommit'),
+                                         (wire.Rollback, r'^### `"B"` Rollback')])
 def test_tables_say_which_fields_are_interned_refs(cls, heading):
     for row in table_after(heading):
         assert row[2].startswith("ref") == _is_ref(cls, row[1]), row

@@ -37,7 +37,7 @@ def test_events_arrive_in_order_hello_first_seq_contiguous(pull, publishers):
     assert hello.info["app"] == "tests" and hello.info["django"] == "5.2"
     assert hello.info["pid"] == str(os.getpid())  # the caller cannot fake the identity
     assert "argv" not in hello.info  # command-line arguments may carry secrets
-    assert hello.info["protocol"] == str(wire.PROTOCOL_VERSION) == "3"
+    assert hello.info["protocol"] == str(wire.PROTOCOL_VERSION) == "4"
     assert sum(isinstance(e, wire.Hello) for e in events_of(frames)) == 1
     assert_contiguous(frames)
     assert dispatch_ids(events_of(frames)) == list(range(1200))

@@ -50,8 +50,13 @@ def test_a_dispatch_records_its_transaction_context(events):
         signal.send(sender=None)
         with transaction.atomic():
             signal.send(sender=None)
-    assert [e.tx for e in dispatches(events)] == [
-        None, wire.TxContext("default", 1), wire.TxContext("default", 2)]
+    with transaction.atomic():
+        signal.send(sender=None)
+    none, first, nested, second = (e.tx for e in dispatches(events))
+    assert none is None
+    assert (first.alias, first.depth, nested.alias, nested.depth) == ("default", 1, "default", 2)
+    # One serial per transaction: the same for both depths, a new one for the next.
+    assert first.serial == nested.serial >= 1 and second.serial > first.serial
 
 
 def test_a_committed_callback_ran_and_says_where_it_was_queued(events):
@@ -78,7 +83,7 @@ def test_a_rollback_discards_the_callback(events):
         1 / 0  # noqa: B018
     (cb,) = callbacks(events)
     assert (cb.outcome, cb.dur) == (wire.DISCARDED, 0)
-    assert dispatches(events)[0].tx == wire.TxContext("default", 1)
+    assert dispatches(events)[0].tx[:2] == ("default", 1)
 
 
 def test_a_savepoint_rollback_discards_only_its_own_callbacks(events):

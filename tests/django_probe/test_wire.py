@@ -121,9 +121,9 @@ def test_each_bad_event_is_skipped_and_counted_beside_its_good_neighbours(bad):
 
 
 @pytest.mark.parametrize("version,said", [
-    (2, "protocol version 2 from the probe, this monitor speaks 3"),
-    (4, "protocol version 4 from the probe, this monitor speaks 3: upgrade the monitor"),
-    (3.0, "bad protocol version 3.0"), (True, "bad protocol version True")])
+    (3, "protocol version 3 from the probe, this monitor speaks 4"),
+    (5, "protocol version 5 from the probe, this monitor speaks 4: upgrade the monitor"),
+    (4.0, "bad protocol version 4.0"), (True, "bad protocol version True")])
 def test_only_the_integer_version_is_read_and_refusals_name_both_versions(version, said):
     data = msgpack.packb(["dsm", version, list(PROC), 0, [list(dispatch(1))]])
     with pytest.raises(wire.WireError, match=said.replace("(", r"\(")):

@@ -43,14 +43,15 @@ def article_saves(state: MonitorState) -> list:
 
 
 def all_fates_known(state: MonitorState) -> bool:
+    """The three saves, their emails' fates and the rollback of the failed edit."""
     saves = article_saves(state)
-    return len(saves) == 3 and all(len(r.callbacks) == 1 for r in saves)
+    return len(saves) == 3 and all(len(r.callbacks) == 1 for r in saves) and saves[2].rolled_back
 
 
 def check(state: MonitorState) -> None:
     created, committed, rolled_back = article_saves(state)
     assert created.tx is None  # no ATOMIC_REQUESTS: autocommit
-    assert committed.tx == rolled_back.tx == wire.TxContext("default", 1)
+    assert committed.tx[:2] == rolled_back.tx[:2] == ("default", 1)
     fates = [(r.callbacks[0].depth, r.callbacks[0].outcome) for r in (created, committed,
                                                                        rolled_back)]
     assert fates == [(0, wire.RETURNED), (1, wire.RETURNED), (1, wire.DISCARDED)]
@@ -62,7 +63,19 @@ def check(state: MonitorState) -> None:
     assert committed.callbacks[0].dur > 0 and rolled_back.callbacks[0].dur == 0
     inside = state.select(Filter(tx="inside")).tolist()
     assert {committed.row, rolled_back.row} <= set(inside) and created.row not in inside
-    assert state.select(Filter(tx="discarded")).tolist() == [rolled_back.row]
+    # Every dispatch inside the failed edit's transaction is marked rolled back (its
+    # post_save and whatever else ran in it), none of the committed edit's.
+    store = state.store
+    rows = [store.row(i) for i in range(store.first, store.end)]
+
+    def in_tx_of(request):
+        return [r for r in rows if r.tx and r.request and r.request.id == request.id]
+
+    undone = [r.row for r in in_tx_of(rolled_back.request)]
+    assert rolled_back.row in undone and all(store.row(r).rolled_back for r in undone)
+    assert not any(r.rolled_back for r in in_tx_of(committed.request))
+    assert not created.rolled_back
+    assert state.select(Filter(tx="discarded")).tolist() == undone
 
 
 @pytest.mark.parametrize("server", ["runserver", "uvicorn"], ids=["wsgi", "asgi"])

@@ -116,3 +116,31 @@ def test_a_saved_session_diagnoses_as_the_live_one(tmp_path, make_monitor, scena
     target = make_monitor()
     target.window.open_recording(str(path))
     assert diagnose(target.state) == before
+
+
+def test_a_saved_session_keeps_rolled_back_rows_and_on_commit_callbacks(tmp_path, make_monitor):
+    from tests.monitor_gui.core.events import dispatch, frame
+    from tests.monitor_gui.core.test_rollbacks import T0, rollback, tx_dispatch
+    from tests.monitor_gui.core.test_transactions import callback
+
+    source = make_monitor()
+    feed(source, [frame([
+        tx_dispatch(1, serial=1), tx_dispatch(2, serial=1), tx_dispatch(3, serial=1, depth=2),
+        tx_dispatch(4, serial=3, tid=7), dispatch(5),  # another thread's; autocommit
+        rollback(1, T0 + 5_500),
+        tx_dispatch(8, serial=2),  # the next transaction on the thread: committed
+        tx_dispatch(9, serial=4),  # and the one after: undone
+        rollback(3, T0 + 9_000, tid=7), rollback(4, T0 + 9_500),
+        callback(3, wire.DISCARDED), callback(8)])])
+    store = source.state.store
+    marks = [store.row(r).rolled_back for r in range(store.first, store.end)]
+    assert marks == [True, True, True, True, False, False, True]
+    path = tmp_path / "session.jsonl"
+    source.window.save_recording(str(path))
+
+    target = make_monitor()
+    target.window.open_recording(str(path))
+    reopened = target.state.store
+    assert [reopened.row(r).rolled_back for r in range(reopened.first, reopened.end)] == marks
+    assert [len(reopened.row(r).callbacks) for r in range(reopened.first, reopened.end)] == [
+        0, 0, 1, 0, 0, 1, 0]

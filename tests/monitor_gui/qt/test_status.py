@@ -56,10 +56,10 @@ def test_a_lying_process_is_named_and_left_out_of_lost(qtbot):
 
 def test_a_probe_of_another_protocol_version_is_explained(qtbot):
     state = MonitorState(capacity=100)
-    state.apply([msgpack.packb(["dsm", 2, list(PROC), 0, []])])
+    state.apply([msgpack.packb(["dsm", 3, list(PROC), 0, []])])
     label = status_of(qtbot, state).labels["processes"]
     assert "protocol mismatch" in label.text()
-    assert "protocol version 2 from the probe, this monitor speaks 3" in label.toolTip()
+    assert "protocol version 3 from the probe, this monitor speaks 4" in label.toolTip()
 
 
 def test_events_held_for_names_never_defined_are_shown_as_lost(qtbot):

@@ -109,7 +109,9 @@ class DetailsPane(QTextBrowser):
         if d.parent_row is not None:
             parts.append(f"<div>parent: {self._link(d.parent_row)}</div>")
         elif d.parent is not None:
-            parts.append(f"<div class='muted'>parent #{d.parent} (not stored)</div>")
+            parts.append(f"<div class='muted'>inside dispatch #{d.parent}, which is not here: "
+                         "muted or sampled out by live control, dropped, evicted, or not "
+                         "recorded</div>")
         else:
             parts.append("<div class='muted'>top-level dispatch</div>")
         if d.children:

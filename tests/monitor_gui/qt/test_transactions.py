@@ -56,7 +56,7 @@ def test_marks_details_and_filter(qtbot, qtmodeltester, monitor):
 
     window.filters.transaction.setCurrentIndex(1)  # inside a transaction
     assert model.rowCount() == 2
-    window.filters.transaction.setCurrentIndex(2)  # discarded by rollback
+    window.filters.transaction.setCurrentIndex(2)  # rolled back
     assert [model.dispatch(r).id for r in range(model.rowCount())] == [3]
     # Live: a dispatch whose rollback comes later joins the filtered list then.
     feed(monitor, [wire.encode_frame(PROC, 5, [dispatch(4, TX)])])
@@ -78,6 +78,23 @@ def test_the_details_follow_a_fate_learnt_later(qtbot, monitor):
     assert "discarded by rollback" in window.details.toPlainText()
     assert model.data(model.index(0, 5)) == "ok · rolled back"
 
+
+
+def test_a_rollback_learnt_later_marks_every_row_it_undid(qtbot, monitor):
+    window, model = monitor.window, monitor.window.table_model
+    tx = wire.TxContext("default", 1, 7)
+    feed(monitor, [wire.encode_frame(PROC, 0, [dispatch(1, tx), dispatch(2, tx._replace(
+        depth=2)), dispatch(3, None)])])
+    window.filters.transaction.setCurrentIndex(2)  # rolled back
+    assert model.rowCount() == 0
+    rollback = wire.Rollback("B", 10_000, "default", 7, 1, True, 0)
+    feed(monitor, [wire.encode_frame(PROC, 3, [rollback])])
+    assert [model.dispatch(r).id for r in range(model.rowCount())] == [1, 2]
+    assert outcome_texts(model) == ["ok · rolled back", "ok · rolled back"]
+    assert "Its transaction (or a savepoint around it) was rolled back" in model.data(
+        model.index(0, 5), Qt.ItemDataRole.ToolTipRole)
+    window.filters.transaction.setCurrentIndex(0)
+    assert sorted(outcome_texts(model)) == ["ok", "ok · rolled back", "ok · rolled back"]
 
 def test_the_export_details_the_newest_rollback(tmp_path, capsys, monitor):
     from PySide6.QtGui import QImage

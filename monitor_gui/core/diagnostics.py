@@ -22,6 +22,8 @@ KINDS: dict[str, tuple[str, str, str]] = {
     "never-fired": ("info", "Never fired", "Connected but never fired"),
     "unheard": ("info", "Nobody receives it", "Sent, but nothing receives it"),
     "late": ("info", "Connected late", "Connected after start-up"),
+    "rolled-back": ("info", "Ran for rolled-back work",
+                    "Ran in dispatches a rollback undid, without on_commit()"),
 }
 
 
@@ -128,7 +130,7 @@ def diagnose(state: Any) -> list[Finding]:
 def _traffic_findings(state: Any, wired: dict[tuple[str, str], Wired]) -> Iterator[Finding]:
     # (numpy is imported here, not with the module: the command line reads KINDS to build
     # its parser where only the probe's dependencies are installed.)
-    from monitor_gui.core.diagnostics_traffic import raised_receivers
+    from monitor_gui.core.diagnostics_traffic import raised_receivers, undone_receivers
 
     sent = {(e.src, e.dst) for e in state.graph.sent.values() if e.count}  # (sender, signal)
     sent |= {(sender, signal) for signal, sender, _method in state.empty_counts}
@@ -165,6 +167,15 @@ def _traffic_findings(state: Any, wired: dict[tuple[str, str], Wired]) -> Iterat
         yield Finding("raises-robust" if robust else "raises-send", signal, label, "",
                       file, line, known, f"raised {hit.count} times ({errors}): {what}",
                       hit.count)
+    for (signal, label), undone in undone_receivers(state).items():
+        w = wired.get((signal, label))
+        file, line, known = w.place if w is not None else (undone.file, undone.line, False)
+        times = "once" if undone.count == 1 else f"{undone.count} times"
+        yield Finding("rolled-back", signal, label, "", file, line, known,
+                      f"ran {times} in a transaction that was then rolled back, and queued "
+                      "no on_commit() callback there: whatever it did outside the database "
+                      "(an email, a task, a cache) happened anyway (expected in tests: "
+                      "TestCase rolls every test back)", undone.count)
 
 
 ALWAYS_SENT = frozenset({"signal", "sender"})  # what every dispatch passes a receiver

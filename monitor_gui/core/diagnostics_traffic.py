@@ -1,4 +1,5 @@
-"""What wiring diagnostics read from stored traffic: keyword sets sent, receivers that raised."""
+"""What wiring diagnostics read from stored traffic: keyword sets sent, receivers that
+raised, receivers that ran for work a rollback undid."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from typing import Any
 import numpy as np
 
 from django_probe import wire
+from monitor_gui.core.rollbacks import ROLLED_BACK
 from monitor_gui.core.store import OUTCOME_CODES, unpack_kwargs
+from monitor_gui.core.transactions import HAS_CALLBACKS
 
 SAMPLE_ROWS = 16  # newest dispatches read per (signal, sender): key sets rarely vary
 TRUNCATED = "…"  # the key the probe adds when it kept only the first kwargs
 _RAISED = OUTCOME_CODES[wire.RAISED]
+_RETURNED = OUTCOME_CODES[wire.RETURNED]
 ROBUST = frozenset({"send_robust", "asend_robust"})
 
 
@@ -103,4 +107,58 @@ def raised_receivers(state: Any) -> dict[tuple[str, str, bool], Raised]:
                                           line=int(cols["line"][hit]))
             entry.count += 1
             entry.exceptions[get(int(cols["exc_type"][hit])) or "?"] += 1
+    return out
+
+
+@dataclass(slots=True)
+class Undone:
+    """The calls of one receiver that returned in dispatches a rollback undid."""
+
+    count: int = 0
+    file: str = ""  # where the receiver is defined (from the calls)
+    line: int = 0
+
+
+def undone_receivers(state: Any) -> dict[tuple[str, str], Undone]:
+    """(signal, receiver label) -> its stored calls that returned in a dispatch a rollback
+    undid, leaving out the dispatches where it queued an on_commit() callback itself (the
+    callback's call site is in the receiver's file and function): what it did there outside
+    the database was not undone."""
+    store = state.store
+    if not len(store):
+        return {}
+    first = store.first
+    undone = (store.column("cb") & ROLLED_BACK) != 0
+    if not undone.any():
+        return {}
+    # Receivers that used on_commit() in an undone dispatch: (row, file, function).
+    used: set[tuple[int, str, str]] = set()
+    for row in (np.flatnonzero(undone & ((store.column("cb") & HAS_CALLBACKS) != 0))
+                + first).tolist():
+        for cb in store.callbacks.of(row):
+            if cb.site is not None:
+                used.add((row, str(cb.site.file), str(cb.site.func)))
+    ring = store.receivers
+    cols = ring.columns
+    get = state.strings.get
+    out: dict[tuple[str, str], Undone] = {}
+    for lo, hi, _ in ring.segments():
+        owners = cols["dispatch"][lo:hi]
+        live = owners >= first  # receiver rows can outlive their evicted dispatch
+        hits = np.flatnonzero(live & (cols["outcome"][lo:hi] == _RETURNED))
+        hits = hits[undone[owners[hits] - first]]
+        if not len(hits):
+            continue
+        rows = owners[hits]
+        signals = store.column("signal", rows)
+        for i, hit in enumerate((hits + lo).tolist()):
+            file = get(int(cols["file"][hit])) or ""
+            name = get(int(cols["name"][hit])) or ""
+            if used and (int(rows[i]), file, name.rsplit(".", 1)[-1]) in used:
+                continue
+            key = (get(int(signals[i])) or "", get(int(cols["label"][hit])) or "")
+            entry = out.get(key)
+            if entry is None:
+                entry = out[key] = Undone(file=file, line=int(cols["line"][hit]))
+            entry.count += 1
     return out

@@ -139,6 +139,30 @@ def test_raising_under_send_and_under_send_robust_are_told_apart():
     assert [f.kind for f in findings].index("raises-send") == 0  # errors first
 
 
+
+def test_receivers_that_ran_for_rolled_back_work_without_on_commit():
+    tx = wire.TxContext("default", 1, 3)
+    receivers = [ran("index_order"), ran("email_receipt"),
+                 ran("fails", outcome=wire.RAISED)]
+    queued = wire.OnCommit(  # email_receipt used on_commit(): the right way
+        "O", NOW, 2, "default", 1, "send", "shop.mail", "shop/mail.py", 1,
+        wire.CallSite("shop/receivers.py", 30, "email_receipt"), False, wire.DISCARDED,
+        NOW, 0, None, None)
+    state = state_of(
+        topology(wire.SignalWiring(POST_SAVE, [wired("index_order"), wired("email_receipt"),
+                                               wired("fails")])),
+        dispatch(1, receivers=receivers),  # autocommit: nothing was undone
+        dispatch(2, receivers=receivers, tx=tx),
+        dispatch(3, receivers=receivers, tx=tx),
+        queued, queued._replace(dispatch=3),
+        wire.Rollback("B", NOW + 10**9, "default", 3, 4242, True, 0))
+    (finding,) = only(diagnose(state), "rolled-back")
+    assert (finding.signal, finding.receiver, finding.count) == (
+        POST_SAVE, "shop.receivers.index_order", 2)
+    assert finding.site_known and finding.line == 10
+    assert "queued no on_commit() callback" in finding.detail
+    assert only(diagnose(state_of(dispatch(1, receivers=receivers, tx=tx))), "rolled-back") == []
+
 def test_without_connect_facts_the_definition_site_is_given_and_said():
     old = wire.ConnectedReceiver("create_profile", "shop.receivers", "shop/receivers.py", 5,
                                  False, "shop.Order", True)

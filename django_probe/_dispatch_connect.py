@@ -39,12 +39,15 @@ from .receiver_facts import Params, receiver_facts
 
 _ORIGINAL = Signal.__dict__["connect"]
 _SKIP_FILES = {dispatcher.__file__, __file__}
-_SKIP_CODES = {value.__code__ for value in vars(ModelSignal).values()
+# By id: hashing a code object hashes its constants and names (~2,000 instructions); these
+# are ModelSignal's own functions, alive as long as Django is.
+_SKIP_CODES = {id(value.__code__) for value in vars(ModelSignal).values()
                if type(value) is types.FunctionType}
 _MAX_RECORDS = 20_000  # bounded for receivers connected per request (the test client's)
 _MAX_DIED = 100  # per signal
 _method_func = types.MethodType.__dict__["__func__"].__get__
 _method_self = types.MethodType.__dict__["__self__"].__get__
+_getframe = sys._getframe
 
 
 class ConnectRecord(NamedTuple):
@@ -110,7 +113,7 @@ def _site() -> tuple[str, int, str] | None:
     # connect() for "app.Model" senders). Never through f_locals: on Python < 3.13 reading
     # it stores a copy of the frame's locals in the frame, keeping the app's objects alive.
     while frame is not None and (frame.f_code.co_filename in _SKIP_FILES
-                                 or frame.f_code in _SKIP_CODES):
+                                 or id(frame.f_code) in _SKIP_CODES):
         frame = frame.f_back
     if frame is None:
         return None
@@ -176,32 +179,23 @@ _late_callers: dict[tuple[int, int], Any] = {}
 _MAX_LATE_CALLERS = 10_000
 
 
-def _noted_late_before() -> bool:
-    """True after start-up when the code calling connect() was noted already; never raises."""
-    try:
-        if not _apps.ready:
-            return False  # start-up: every connect() is noted
-        frame = sys._getframe(2)  # 0: here, 1: connect below, 2: its caller
-        while frame is not None and (frame.f_code.co_filename in _SKIP_FILES
-                                     or frame.f_code in _SKIP_CODES):
-            frame = frame.f_back
-        if frame is None:
-            return False
-        code = frame.f_code
-        caller = (id(code), frame.f_lasti)
-        if _late_callers.get(caller) is code:
-            return True
-        if len(_late_callers) >= _MAX_LATE_CALLERS:
-            _late_callers.clear()
-        _late_callers[caller] = code
-    except Exception:
-        pass
-    return False
-
-
 def connect(self, receiver, sender=None, weak=True, dispatch_uid=None):
-    if _noted_late_before():
-        return _ORIGINAL(self, receiver, sender, weak, dispatch_uid)
+    if _apps.ready:  # after start-up: a line already noted is left to Django
+        try:
+            frame = _getframe(1)  # 0: here, 1: its caller
+            while frame is not None and (frame.f_code.co_filename in _SKIP_FILES
+                                         or id(frame.f_code) in _SKIP_CODES):
+                frame = frame.f_back
+            if frame is not None:
+                code = frame.f_code
+                caller = (id(code), frame.f_lasti)
+                if _late_callers.get(caller) is code:
+                    return _ORIGINAL(self, receiver, sender, weak, dispatch_uid)
+                if len(_late_callers) >= _MAX_LATE_CALLERS:
+                    _late_callers.clear()
+                _late_callers[caller] = code
+        except Exception:  # (noting is best effort: Django's connect() runs below)
+            pass
     # The entries by identity, not by key: a dispatch_uid need not be hashable for Django
     # (it compares keys with ==), and hashing it could run the app's code. ``before`` is
     # kept until _note has compared, so no id in it can be reused meanwhile.

@@ -5,7 +5,8 @@ reset the password. The probe never sends such a segment: a segment that looks l
 token, or like a long random string, is replaced by ``MASK`` (and the uidb64 before a
 reset token with it), whatever the URL's name. ``SIGNAL_PROBE["REDACT_PATHS"]`` adds
 patterns, each matched against whole segments. Plain Python regexes on the path of a
-request, once per request: never on the dispatch hot path.
+request, once per request and path (a path found clean is remembered): never on the
+dispatch hot path.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ RESET_TOKEN = r"[0-9a-z]{1,13}-[0-9a-f]{20,64}"
 UIDB64 = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # 20+ characters of letters and digits mixed (random keys, UUIDs, signed values, hashes).
 LONG_RANDOM = r"(?=[^/]*[0-9])(?=[^/]*[A-Za-z])[A-Za-z0-9_=.:-]{20,}"
+_MAX_CLEAN = 4096
 
 
 class PathRedactor:
@@ -29,8 +31,22 @@ class PathRedactor:
         self.token = re.compile(RESET_TOKEN)
         patterns = [RESET_TOKEN, LONG_RANDOM, *extra]
         self.secret = re.compile("|".join(f"(?:{p})" for p in patterns))
+        # Paths found to hold no secret: most requests ask for a few paths again and
+        # again, and matching every segment costs ~1 µs a path (bounded; secret-shaped
+        # paths are never kept).
+        self._clean: dict[str, None] = {}
 
     def __call__(self, path: str) -> str:
+        if path in self._clean:
+            return path
+        out = self._redact(path)
+        if out == path:
+            if len(self._clean) >= _MAX_CLEAN:
+                self._clean.clear()
+            self._clean[path] = None
+        return out
+
+    def _redact(self, path: str) -> str:
         if "/" not in path and not self.secret.fullmatch(path):
             return path
         segments = path.split("/")

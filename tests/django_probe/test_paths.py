@@ -51,3 +51,18 @@ def test_a_reset_link_never_leaves_the_process(client):
     assert f"/reset/{MASK}/{MASK}/" in paths and f"/join/{MASK}/" in paths
     leaks = [e for e in events if TOKEN in repr(e) or "invite-abc" in repr(e)]
     assert not leaks, leaks
+
+
+def test_clean_paths_are_remembered_and_secret_ones_never(monkeypatch):
+    from django_probe import paths
+
+    monkeypatch.setattr(paths, "_MAX_CLEAN", 3)
+    redact = paths.PathRedactor()
+    token = "/reset/MQ/c4x2zt-0123456789abcdef0123456789abcdef/"
+    for _ in range(2):
+        assert redact("/articles/12/edit/") == "/articles/12/edit/"
+        assert redact(token) == f"/reset/{paths.MASK}/{paths.MASK}/"
+    assert list(redact._clean) == ["/articles/12/edit/"]  # the secret path is not kept
+    for i in range(5):  # bounded: full, it starts over
+        redact(f"/p/{i}/")
+    assert len(redact._clean) <= 3 and redact("/p/4/") == "/p/4/"

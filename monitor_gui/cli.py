@@ -28,11 +28,17 @@ def _parser() -> argparse.ArgumentParser:
     gui = sub.add_parser("gui", help="open the monitor window (the default)")
     _gui_options(gui, argparse.SUPPRESS)
 
-    rec = sub.add_parser("record", help="capture events headlessly to a JSON Lines file")
+    rec = sub.add_parser("record", help="capture events headlessly to a JSON Lines file, "
+                                        "or relay them live to an OpenTelemetry collector")
     rec.add_argument("--listen", default=argparse.SUPPRESS, metavar="EP",
                      help=f"endpoint to bind (default {wire.DEFAULT_ENDPOINT})")
-    rec.add_argument("--out", required=True, metavar="FILE",
-                     help="output file; .gz or .zst compress")
+    rec.add_argument("--out", metavar="FILE",
+                     help="output file; .gz or .zst compress (needed unless --otlp)")
+    rec.add_argument("--otlp", metavar="URL",
+                     help="also send the dispatches as spans, live, to this OTLP/HTTP "
+                          "collector (e.g. http://localhost:4318; docs/otel.md)")
+    rec.add_argument("--service-name", default="django", metavar="NAME",
+                     help="--otlp: the spans' service.name (default django)")
     rec.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     rec.add_argument("--count", type=int, metavar="N", help="stop after N events")
     rec.add_argument("--progress", type=float, metavar="S",

@@ -44,6 +44,15 @@ def record(args: argparse.Namespace) -> int:
     if args.count is not None and args.count < 1:
         err("--count must be at least 1")
         return EXIT_USAGE
+    if args.out is None and args.otlp is None:
+        err("give --out FILE, --otlp URL, or both")
+        return EXIT_USAGE
+    relay = None
+    if args.otlp is not None:
+        relay, problem = _otlp_relay(args)
+        if relay is None:
+            err(problem)
+            return EXIT_USAGE if problem.startswith("--otlp") else EXIT_ERROR
     curve = curve_server(args)
     try:
         listener = Listener(args.listen, curve=curve)
@@ -51,11 +60,14 @@ def record(args: argparse.Namespace) -> int:
         err(str(exc))
         return EXIT_ERROR
     try:
-        writer = RecordingWriter(args.out)
+        writers = [] if args.out is None else [RecordingWriter(args.out)]
     except (OSError, RuntimeError) as exc:
         listener.close()
         err(f"cannot write {args.out}: {exc}")
         return EXIT_ERROR
+    writer = _Tee(writers + ([] if relay is None else [relay]))
+    where = " and ".join(([args.out] if args.out else [])
+                         + ([f"OTLP {args.otlp}"] if args.otlp else []))
 
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set())
@@ -70,7 +82,8 @@ def record(args: argparse.Namespace) -> int:
         rate = events / max(time.monotonic() - started, 1e-9)
         full = " (table full)" if table.refused_frames else ""
         return (f"{events} events ({rate:,.0f}/s), {len(table.processes)} processes{full}, "
-                f"{table.lost} lost, {table.malformed} malformed -> {args.out}")
+                f"{table.lost} lost, {table.malformed} malformed -> {where}"
+                + ("" if relay is None else f"; otlp: {relay.status()}"))
 
     print(f"signal-monitor: recording on {listener.endpoint}; Ctrl-C to stop", file=sys.stderr)
     pending: list[bytes] = []  # received, not yet recorded when a stop was requested
@@ -115,8 +128,56 @@ def record(args: argparse.Namespace) -> int:
         for s, handler in previous.items():
             signal.signal(s, handler)
     progress.show(status(), final=True)
-    print(_summary(events, table, args.out), file=sys.stderr)
+    print(_summary(events, table, where), file=sys.stderr)
+    if relay is not None:
+        print(f"otlp: {relay.status()}", file=sys.stderr)
     return EXIT_OK
+
+
+class _Tee:
+    """The recording's writer interface over a file and/or the OTLP relay."""
+
+    def __init__(self, writers: list[Any]) -> None:
+        self.writers = writers
+
+    def write(self, frame: Any) -> None:
+        for w in self.writers:
+            w.write(frame)
+
+    def write_bad_frame(self, proc: Any) -> None:
+        for w in self.writers:
+            w.write_bad_frame(proc)
+
+    def flush(self) -> None:
+        for w in self.writers:
+            w.flush()
+
+    def close(self) -> None:
+        for w in self.writers:
+            w.close()
+
+
+def _otlp_relay(args: argparse.Namespace) -> tuple[Any, str]:
+    """(the relay, "") or (None, why not)."""
+    from urllib.parse import urlsplit
+
+    from monitor_gui.core import otlp, otlp_export
+    from monitor_gui.core.otlp_relay import OtlpRelay
+
+    if urlsplit(args.otlp).scheme not in ("http", "https"):
+        return None, f"--otlp needs an http:// or https:// URL, not {args.otlp!r}"
+    try:
+        otlp._sdk()  # the SDK and its exporter are an extra: say so before listening
+        import opentelemetry.exporter.otlp.proto.http.trace_exporter  # noqa: F401
+    except (otlp.OtlpError, ImportError) as exc:
+        return None, (str(exc) if isinstance(exc, otlp.OtlpError) else
+                      "sending to a collector needs opentelemetry-exporter-otlp-proto-http: "
+                      "pip install 'django-signal-monitor[otel]'")
+
+    def send(frames: list[Any]) -> Any:
+        return otlp_export.send(frames, args.otlp, args.service_name)
+
+    return OtlpRelay(send), ""
 
 
 def _record_frame(data: bytes, table: Any, writer: Any, room: int | None) -> int:

@@ -1,4 +1,5 @@
-"""``signal-monitor export --format otlp``: a recording as OpenTelemetry spans (docs/otel.md)."""
+"""``signal-monitor export --format otlp`` (a recording as OpenTelemetry spans) and
+``record --otlp`` (the same, live): docs/otel.md."""
 
 from __future__ import annotations
 
@@ -61,3 +62,49 @@ def run(args: argparse.Namespace) -> int:
     if reader.warning is not None:
         print(f"signal-monitor: warning: {reader.warning}", file=sys.stderr)
     return EXIT_OK
+
+
+class Tee:
+    """The recording's writer interface over a file and/or the OTLP relay."""
+
+    def __init__(self, writers: list[Any]) -> None:
+        self.writers = writers
+
+    def write(self, frame: Any) -> None:
+        for w in self.writers:
+            w.write(frame)
+
+    def write_bad_frame(self, proc: Any) -> None:
+        for w in self.writers:
+            w.write_bad_frame(proc)
+
+    def flush(self) -> None:
+        for w in self.writers:
+            w.flush()
+
+    def close(self) -> None:
+        for w in self.writers:
+            w.close()
+
+
+def relay(args: argparse.Namespace) -> tuple[Any, str]:
+    """``record --otlp``: (the live relay, "") or (None, why not)."""
+    from urllib.parse import urlsplit
+
+    from monitor_gui.core import otlp, otlp_export
+    from monitor_gui.core.otlp_relay import OtlpRelay
+
+    if urlsplit(args.otlp).scheme not in ("http", "https"):
+        return None, f"--otlp needs an http:// or https:// URL, not {args.otlp!r}"
+    try:
+        otlp._sdk()  # the SDK and its exporter are an extra: say so before listening
+        import opentelemetry.exporter.otlp.proto.http.trace_exporter  # noqa: F401
+    except (otlp.OtlpError, ImportError) as exc:
+        return None, (str(exc) if isinstance(exc, otlp.OtlpError) else
+                      "sending to a collector needs opentelemetry-exporter-otlp-proto-http: "
+                      "pip install 'django-signal-monitor[otel]'")
+
+    def send(frames: list[Any]) -> Any:
+        return otlp_export.send(frames, args.otlp, args.service_name)
+
+    return OtlpRelay(send), ""

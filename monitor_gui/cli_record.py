@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from django_probe import wire
+from monitor_gui import cli_otlp
 from monitor_gui.cli_common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, curve_server, err
 
 PROGRESS_EVERY_S = 1.0
@@ -49,7 +50,7 @@ def record(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     relay = None
     if args.otlp is not None:
-        relay, problem = _otlp_relay(args)
+        relay, problem = cli_otlp.relay(args)
         if relay is None:
             err(problem)
             return EXIT_USAGE if problem.startswith("--otlp") else EXIT_ERROR
@@ -65,7 +66,7 @@ def record(args: argparse.Namespace) -> int:
         listener.close()
         err(f"cannot write {args.out}: {exc}")
         return EXIT_ERROR
-    writer = _Tee(writers + ([] if relay is None else [relay]))
+    writer = cli_otlp.Tee(writers + ([] if relay is None else [relay]))
     where = " and ".join(([args.out] if args.out else [])
                          + ([f"OTLP {args.otlp}"] if args.otlp else []))
 
@@ -133,51 +134,6 @@ def record(args: argparse.Namespace) -> int:
         print(f"otlp: {relay.status()}", file=sys.stderr)
     return EXIT_OK
 
-
-class _Tee:
-    """The recording's writer interface over a file and/or the OTLP relay."""
-
-    def __init__(self, writers: list[Any]) -> None:
-        self.writers = writers
-
-    def write(self, frame: Any) -> None:
-        for w in self.writers:
-            w.write(frame)
-
-    def write_bad_frame(self, proc: Any) -> None:
-        for w in self.writers:
-            w.write_bad_frame(proc)
-
-    def flush(self) -> None:
-        for w in self.writers:
-            w.flush()
-
-    def close(self) -> None:
-        for w in self.writers:
-            w.close()
-
-
-def _otlp_relay(args: argparse.Namespace) -> tuple[Any, str]:
-    """(the relay, "") or (None, why not)."""
-    from urllib.parse import urlsplit
-
-    from monitor_gui.core import otlp, otlp_export
-    from monitor_gui.core.otlp_relay import OtlpRelay
-
-    if urlsplit(args.otlp).scheme not in ("http", "https"):
-        return None, f"--otlp needs an http:// or https:// URL, not {args.otlp!r}"
-    try:
-        otlp._sdk()  # the SDK and its exporter are an extra: say so before listening
-        import opentelemetry.exporter.otlp.proto.http.trace_exporter  # noqa: F401
-    except (otlp.OtlpError, ImportError) as exc:
-        return None, (str(exc) if isinstance(exc, otlp.OtlpError) else
-                      "sending to a collector needs opentelemetry-exporter-otlp-proto-http: "
-                      "pip install 'django-signal-monitor[otel]'")
-
-    def send(frames: list[Any]) -> Any:
-        return otlp_export.send(frames, args.otlp, args.service_name)
-
-    return OtlpRelay(send), ""
 
 
 def _record_frame(data: bytes, table: Any, writer: Any, room: int | None) -> int:

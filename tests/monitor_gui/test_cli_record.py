@@ -112,9 +112,11 @@ def test_record_address_in_use_is_a_clear_error(tmp_path, context, capsys):
 
 def test_record_usage_errors(tmp_path, capsys):
     assert cli.main(["record", "--out", str(tmp_path / "x"), "--count", "0"]) == 2
-    with pytest.raises(SystemExit) as exited:
-        cli.main(["record"])  # --out is required
-    assert exited.value.code == 2
+    capsys.readouterr()
+    assert cli.main(["record"]) == 2  # neither a file nor a collector
+    assert "give --out FILE, --otlp URL, or both" in capsys.readouterr().err
+    assert cli.main(["record", "--otlp", "localhost:4318"]) == 2
+    assert "--otlp needs an http:// or https:// URL" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main(["nonsense"])
 

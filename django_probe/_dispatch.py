@@ -84,11 +84,15 @@ def enter() -> Nest:
         frame = _getframe(2)
     except ValueError:  # send() called with no Python frame above it
         frame = None
-    while frame is not None and frame.f_code.co_filename in _SKIP_FILES:
-        frame = frame.f_back
     site = None
     if frame is not None:
-        code = frame.f_code
+        code = frame.f_code  # (once a frame: reading f_code is an audit event on 3.11+)
+        while code.co_filename in _SKIP_FILES:
+            frame = frame.f_back
+            if frame is None:
+                break
+            code = frame.f_code
+    if frame is not None:
         entry = _sites.get(id(code))
         if entry is None or entry[0] is not code:
             if len(_sites) > 10_000:  # bound it for code generated at run time

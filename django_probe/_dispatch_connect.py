@@ -183,11 +183,13 @@ def connect(self, receiver, sender=None, weak=True, dispatch_uid=None):
     if _apps.ready:  # after start-up: a line already noted is left to Django
         try:
             frame = _getframe(1)  # 0: here, 1: its caller
-            while frame is not None and (frame.f_code.co_filename in _SKIP_FILES
-                                         or id(frame.f_code) in _SKIP_CODES):
+            code = frame.f_code
+            while code.co_filename in _SKIP_FILES or id(code) in _SKIP_CODES:
                 frame = frame.f_back
-            if frame is not None:
+                if frame is None:
+                    break
                 code = frame.f_code
+            if frame is not None:
                 caller = (id(code), frame.f_lasti)
                 if _late_callers.get(caller) is code:
                     return _ORIGINAL(self, receiver, sender, weak, dispatch_uid)

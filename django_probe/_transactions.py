@@ -51,6 +51,8 @@ _ORIGINALS: dict[str, Any] = {
     for name in ("on_commit", "run_and_clear_commit_hooks", "commit", "rollback", "savepoint",
                  "savepoint_rollback", "close")}
 _rec: Any = None  # the capture.Recorder; None while not installed
+_commit = _ORIGINALS["commit"]
+_open, _savepoints = rollbacks.open_transactions, rollbacks.open_savepoints
 
 
 # --------------------------------------------------------------------------- context
@@ -215,8 +217,9 @@ def run_and_clear_commit_hooks(self):
 
 
 def commit(self):
-    result = _ORIGINALS["commit"](self)
-    rollbacks.over(self, False)  # (a commit that raised is followed by Django's rollback)
+    result = _commit(self)
+    if _open or _savepoints:  # (most commits: no dispatch or savepoint to forget, no call)
+        rollbacks.over(self, False)  # (a commit that raised is followed by a rollback)
     return result
 
 

@@ -34,6 +34,8 @@ rec: Any = None  # the capture.Recorder (set by _transactions.install); None: no
 # its rollback must be left out, also when it is the transaction's first).
 _open: dict[int, tuple[weakref.ref, int]] = {}
 _savepoints: dict[int, tuple[weakref.ref, dict[str, int]]] = {}
+# (Read by _transactions.commit to skip calling over() when both are empty: never rebound.)
+open_transactions, open_savepoints = _open, _savepoints
 _next_serial = itertools.count(1).__next__
 
 

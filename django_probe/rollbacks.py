@@ -21,6 +21,7 @@ import weakref
 from typing import Any
 
 from . import clock, forks, wire
+from .callbacks import failed  # (counted by the same recorder: both are set together)
 
 _KIND = wire.KIND_ROLLBACK
 _MAX_OPEN = 10_000  # transactions with a serial at once (connections leaked mid-transaction)
@@ -108,13 +109,6 @@ def _send(conn: Any, serial: int, whole: bool, since: int) -> None:
     if rec is not None:
         rec.sink((_KIND, clock.wall_ns(), rec.intern(conn.alias), serial, _get_ident(), whole,
                   since))
-
-
-def failed() -> None:
-    try:
-        rec.on_failure()
-    except Exception:
-        pass
 
 
 def forget_all() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import signal
 
+from tests.otlp_collector import otlp_collector  # noqa: F401 - a fixture for every test
+
 
 def pytest_configure(config) -> None:
     # A suite started in the background by a non-interactive shell (`make test &` in a

@@ -6,8 +6,6 @@ their parents and their trace."""
 from __future__ import annotations
 
 import signal
-import threading
-from http.server import ThreadingHTTPServer
 
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -17,21 +15,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from demo_site.traffic import Browser
 from tests.e2e.support import wait_until
 from tests.e2e.test_ctrl_c import start, stop_with, wait_bound
-from tests.monitor_gui.test_cli_otlp import Collector
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def collector():
-    handler = type("Handler", (Collector,), {"received": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", handler
-    server.shutdown()
-    server.server_close()
-    thread.join(10)
 
 
 def spans_of(handler) -> list:
@@ -47,8 +32,10 @@ def attrs(span) -> dict:
     return {a.key: a.value.string_value or a.value.int_value for a in span.attributes}
 
 
-def test_a_login_reaches_the_collector_live_with_its_parents(tmp_path, collector, start_site):
-    url, handler = collector
+def test_a_login_reaches_the_collector_live_with_its_parents(tmp_path, otlp_collector,
+                                                             start_site):
+    server, handler = otlp_collector
+    url = f"http://127.0.0.1:{server.server_address[1]}"
     recorder, port = start(tmp_path, "record", "--otlp", url, "--service-name", "demo")
     wait_bound(recorder, port)
     site = start_site(env={"SIGNAL_PROBE_ENDPOINT": f"tcp://127.0.0.1:{port}"})

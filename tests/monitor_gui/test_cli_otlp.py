@@ -4,9 +4,7 @@ recording POSTed to a (tiny, loopback) OTLP/HTTP collector."""
 from __future__ import annotations
 
 import json
-import threading
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -14,7 +12,6 @@ pytest.importorskip("opentelemetry.exporter.otlp.proto.http")
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
 )
 
 from django_probe import wire
@@ -84,40 +81,8 @@ def test_real_recording_to_an_otlp_json_file(real_export):
             "http.request.method", "thread.name"} <= set(_attrs(some))
 
 
-class Collector(BaseHTTPRequestHandler):
-    """Accepts OTLP/HTTP protobuf POSTs (answers ``status``) and keeps what it got."""
-
-    received: list[tuple[str, str, bytes]]
-    status = 200
-
-    def do_POST(self):  # noqa: N802 - http.server's name
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.received.append((self.path, self.headers["Content-Type"], body))
-        reply = ExportTraceServiceResponse().SerializeToString()
-        self.send_response(self.status)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def collector():
-    handler = type("Handler", (Collector,), {"received": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server, handler
-    server.shutdown()
-    server.server_close()
-    thread.join(10)
-
-
-def test_endpoint_receives_the_spans_over_otlp_http(collector, tmp_path, capsys):
-    server, handler = collector
+def test_endpoint_receives_the_spans_over_otlp_http(otlp_collector, tmp_path, capsys):
+    server, handler = otlp_collector
     rec = diffdata.write(tmp_path / "a.jsonl", "a")
     url = f"http://127.0.0.1:{server.server_address[1]}"
     assert cli.main(["export", "--format", "otlp", str(rec), "--endpoint", url,
@@ -138,8 +103,8 @@ def test_endpoint_receives_the_spans_over_otlp_http(collector, tmp_path, capsys)
     assert sum(1 for s in spans if s.parent_span_id) == dispatches
 
 
-def test_a_refusing_collector_is_an_error(collector, tmp_path, capsys):
-    server, handler = collector
+def test_a_refusing_collector_is_an_error(otlp_collector, tmp_path, capsys):
+    server, handler = otlp_collector
     handler.status = 400  # not retried
     rec = diffdata.write(tmp_path / "a.jsonl", "a")
     url = f"http://127.0.0.1:{server.server_address[1]}/v1/traces"

@@ -3,6 +3,7 @@ what their receivers wrote to the database is gone."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,7 +12,7 @@ import numpy as np
 from django_probe import wire
 
 ROLLED_BACK = 8  # a bit of the store's "cb" column (next to transactions' callback bits)
-MAX_OPEN = 100_000  # transactions remembered by first row (those that commit are never told)
+MAX_OPEN = 100_000  # transactions remembered (those that commit are never told)
 MAX_PENDING = 10_000  # rollbacks waiting for the end of an apply() call
 
 
@@ -19,7 +20,7 @@ class RolledBack:
     """Marks the rows a ``wire.Rollback`` undid.
 
     A dispatch's ``TxContext.serial`` names its transaction within its process instance;
-    ``note`` remembers the first stored row of each (process, serial). A Rollback marks,
+    ``note`` remembers where each (process, serial) has rows. A Rollback marks,
     from that row on, the rows of the same process, thread and alias that ran inside a
     transaction and started before the rollback: all of them for a whole transaction,
     those that started after the savepoint was made for a savepoint. (On one thread a
@@ -31,24 +32,33 @@ class RolledBack:
     """
 
     def __init__(self) -> None:
-        self.first: dict[tuple[int, int], int] = {}
+        # (process, serial) -> the first row of each batch that held the transaction, and
+        # the newest start among its rows up to that batch (never decreasing): a savepoint
+        # rollback skips the batches whose rows all began before the savepoint was made.
+        self.spans: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
         self.pending: list[tuple[int, wire.Rollback]] = []
         self.touched: list[int] = []  # rows marked since take_touched() (views refresh)
         self.count = 0  # rollbacks applied that undid at least one stored row
 
-    def note(self, start: int, procs: Sequence[int], txs: Sequence[Any]) -> None:
-        """Remember where each transaction of a batch stored from row ``start`` begins."""
+    def note(self, start: int, procs: Sequence[int], txs: Sequence[Any],
+             ts: Sequence[int]) -> None:
+        """Remember where the transactions of a batch stored from row ``start`` are."""
         serials = np.fromiter((0 if t is None else t[2] for t in txs), np.int64, len(txs))
         inside = np.flatnonzero(serials > 0)
         if not len(inside):
             return
         pairs = np.stack([np.asarray(procs, np.int64)[inside], serials[inside]], axis=1)
-        keys, firsts = np.unique(pairs, axis=0, return_index=True)
-        if len(self.first) + len(keys) > MAX_OPEN:
-            self.first.clear()  # (a commit is never told: forget them all, rarely)
-        setdefault = self.first.setdefault
-        for (proc, serial), i in zip(keys.tolist(), firsts.tolist(), strict=True):
-            setdefault((proc, serial), start + int(inside[i]))
+        keys, firsts, inverse = np.unique(pairs, axis=0, return_index=True,
+                                          return_inverse=True)
+        newest = np.full(len(keys), np.iinfo(np.int64).min, np.int64)
+        np.maximum.at(newest, inverse.reshape(-1), np.asarray(ts, np.int64)[inside])
+        if len(self.spans) + len(keys) > MAX_OPEN:
+            self.spans.clear()  # (a commit is never told: forget them all, rarely)
+        for (proc, serial), i, top in zip(keys.tolist(), firsts.tolist(), newest.tolist(),
+                                          strict=True):
+            rows, tops = self.spans.setdefault((proc, serial), ([], []))
+            rows.append(start + int(inside[i]))
+            tops.append(max(top, tops[-1]) if tops else top)
 
     def add(self, proc: int, event: wire.Rollback) -> None:
         if len(self.pending) < MAX_PENDING:
@@ -59,8 +69,12 @@ class RolledBack:
         pending, self.pending = self.pending, []
         for proc, event in pending:
             key = (proc, event.serial)
-            start = self.first.pop(key, None) if event.whole else self.first.get(key)
-            if start is not None and self._mark(store, proc, event, start):
+            spans = self.spans.pop(key, None) if event.whole else self.spans.get(key)
+            if spans is None:
+                continue
+            rows, tops = spans
+            i = 0 if event.whole or not event.since else bisect_left(tops, event.since)
+            if i < len(rows) and self._mark(store, proc, event, rows[i]):
                 self.count += 1
 
     def _mark(self, store: Any, proc: int, event: wire.Rollback, start: int) -> bool:
@@ -91,7 +105,7 @@ class RolledBack:
         return touched
 
     def clear(self) -> None:
-        self.first.clear()
+        self.spans.clear()
         self.pending.clear()
         self.touched.clear()
         self.count = 0

@@ -215,7 +215,7 @@ class MonitorState:
         batch = build(cols, sites, reqs, rcols, procs, start, store.receivers.end,
                       self.strings, store.requests, store.threads, self._labels)
         self._store(batch, spans, batch.rows["did"], now, updated, applied)
-        store.rollbacks.note(start, procs, cols[15])
+        store.rollbacks.note(start, procs, cols[15], cols[1])
 
     def _store(self, batch: Batch, spans: list[tuple[int, int, int]], ids: Any, now: int,
                updated: list[int], applied: list[Batch]) -> None:

@@ -119,3 +119,30 @@ def test_a_recording_made_before_serials_opens_with_serial_zero(tmp_path):
     state.apply(list(read_recording(path)))
     assert state.store.row(0).tx == wire.TxContext("default", 1, 0)
     assert marked(state) == []
+
+
+def test_each_test_of_a_testcase_is_a_savepoint_found_without_rescanning_the_class(
+        monkeypatch):
+    # TestCase: one transaction around the class, a savepoint around each test, rolled
+    # back at its end. Each rollback starts its scan at the batch where its test began.
+    state = MonitorState(capacity=1000)
+    starts = []
+    mark = state.store.rollbacks._mark
+    monkeypatch.setattr(state.store.rollbacks, "_mark",
+                        lambda store, proc, event, start: starts.append(start) or mark(
+                            store, proc, event, start))
+    did = 0
+    for test in range(5):
+        first_ts = T0 + (did + 1) * 1000
+        frames = []
+        for _batch in range(3):  # each test's dispatches come in three frames
+            events = [tx_dispatch(did + i + 1, serial=1, depth=2) for i in range(4)]
+            did += 4
+            frames.append(frame(events, seq=did))
+        state.apply(frames)
+        state.apply([frame([rollback(1, T0 + did * 1000 + 500, whole=False,
+                                     since=first_ts - 100)], seq=did + 1)])
+    assert starts == [0, 12, 24, 36, 48]  # where each test's rows begin
+    assert marked(state) == list(range(60))
+    state.apply([frame([rollback(1, T0 + 10**9)], seq=999)])  # the class's end
+    assert starts[-1] == 0 and state.store.rollbacks.spans == {}

@@ -147,6 +147,16 @@ def format_ns(ns: float) -> str:
     return f"{ns / 1e9:.2f} s"
 
 
+def format_span(ns: float) -> str:
+    """A time window: as ``format_ns`` up to a minute, then minutes, hours, days, years."""
+    seconds = ns / 1e9
+    for size, unit in ((365.25 * 86_400, "years"), (86_400, "days"), (3_600, "h"),
+                       (60, "min")):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return format_ns(ns)
+
+
 ELLIPSIS = "…"
 
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
-from monitor_gui.qt.theme import Theme, format_ns, short_signal
+from monitor_gui.qt.theme import Theme, format_ns, format_span, short_signal
 from monitor_gui.qt.timeline_axis import ticks
 from monitor_gui.qt.timeline_data import TimelineData
 from monitor_gui.qt.timeline_flame import Bar, ReceiversOf, layout_bars
@@ -184,15 +184,19 @@ class TimelinePainting(QWidget):
         for x, label in self.tick_labels():
             p.drawText(QPointF(x, AXIS_H - 8), label)
         if self.fit_note:  # at the right end of the axis
-            note_w = self.metrics.horizontalAdvance(self.fit_note) + 12
-            box = QRectF(GUTTER + self.plot_width - note_w, 1, note_w, AXIS_H - 2)
+            box = self.fit_note_box()
             p.fillRect(box, theme.surface)
             p.setPen(theme.muted)
             p.drawText(box, Qt.AlignmentFlag.AlignCenter, self.fit_note)
         p.setPen(theme.text)
         mode = "LIVE" if self.follow else "FREE"
         p.drawText(QRectF(8, 0, GUTTER - 12, AXIS_H), Qt.AlignmentFlag.AlignVCenter,
-                   f"{mode} · {format_ns(self.t1 - self.t0)}")
+                   f"{mode} · {format_span(self.t1 - self.t0)}")
+
+    def fit_note_box(self) -> QRectF:
+        """Where the fit note is drawn (a click there shows every mark)."""
+        note_w = self.metrics.horizontalAdvance(self.fit_note) + 12
+        return QRectF(GUTTER + self.plot_width - note_w, 1, note_w, AXIS_H - 2)
 
     def tick_labels(self) -> list[tuple[float, str]]:
         """(x, text) of the tick labels drawn: only those that fit whole, left of the fit

@@ -127,7 +127,18 @@ class TimelineView(TimelinePainting):
             self.set_window(start - span * 0.02, end + span * 0.02)
             self.window_ns = self.t1 - self.t0
             if outside:
-                self.fit_note = f"{outside:,} with far-off times (clock jumps) not shown"
+                self.fit_note = (f"{outside:,} with far-off times (clock jumps) not shown: "
+                                 "click to show them")
+
+    def show_everything(self) -> None:
+        """Show every mark, the far-off ones too (the fit note's click)."""
+        if len(self.data):
+            lo, hi = self.data.lo, self.data.hi
+            start = float(self.data.ts[lo:hi].min())
+            end = float(self.data.end[lo:hi].max())
+            span = max(end - start, MIN_SPAN_NS)
+            self.set_window(start - span * 0.02, end + span * 0.02)
+            self.window_ns = self.t1 - self.t0
 
     def set_window(self, t0: float, t1: float) -> None:
         """Free zoom/pan: leaves follow-live mode."""
@@ -208,6 +219,11 @@ class TimelineView(TimelinePainting):
             QToolTip.hideText()
 
     def mouseReleaseEvent(self, event: Any) -> None:
+        if self._press is not None and not self._dragged and self.fit_note \
+                and self.fit_note_box().contains(event.position()):
+            self._press = None
+            self.show_everything()
+            return
         if self._press is not None and not self._dragged:
             row = self.hit_row(event.position())
             if row is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from PySide6.QtCore import Qt
 
 from monitor_gui.core.query import Filter
 from monitor_gui.qt.timeline_axis import SECOND, clock, ticks
@@ -86,8 +87,14 @@ def test_open_real_recording_fits_the_run_not_its_clock_jumps(make_monitor, qtbo
     labels = view.tick_labels()
     assert 2 <= len(labels) <= len(view.ticks())
     assert all(x + view.metrics.horizontalAdvance(text) <= note_left for x, text in labels)
-    view.fit_note = ""
-    assert len(view.tick_labels()) >= len(labels)
+    fitted = view.t1 - view.t0
+    # The note says how to see them: a click shows every mark, the far-off ones too.
+    assert "click to show them" in view.fit_note
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=view.fit_note_box().center().toPoint())
+    assert view.fit_note == "" and view.t1 - view.t0 > 10 * 365 * 86_400e9 > fitted
+    assert len(view.tick_labels()) >= len(labels) and 2 <= len(view.ticks()) <= 20
+    view.fit_all()  # and back
+    assert view.t1 - view.t0 == fitted and view.fit_note
 
 
 def test_empty_filter_says_so_and_draws_no_axis(make_monitor, qtbot):
@@ -122,3 +129,14 @@ def test_follow_live_is_not_dragged_away_by_a_mocked_clock(qtbot):
     newest_real = later + 2 * 10**6 - data.base
     assert view.t0 < newest_real < view.t1
     assert view.t1 - newest_real < view.window_ns * 0.1
+
+
+def test_the_window_span_reads_in_a_unit_a_person_uses():
+    from monitor_gui.qt.theme import format_span
+
+    assert format_span(2_500_000) == "2.50 ms"
+    assert format_span(12e9) == "12.00 s"
+    assert format_span(90 * SECOND) == "1.5 min"
+    assert format_span(5 * 3600 * SECOND) == "5.0 h"
+    assert format_span(3 * 86_400 * SECOND) == "3.0 days"
+    assert format_span(883_712_899 * SECOND) == "28.0 years"

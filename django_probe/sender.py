@@ -16,6 +16,7 @@ import time
 import zmq
 
 from django_probe import clock, wire
+from django_probe.push_socket import drained, handshakes_of, open_push, writable
 
 _pack_event = wire.pack_event
 
@@ -50,11 +51,11 @@ class SenderThread:
             return
         sock = None
         try:
-            sock = self._open(context)
+            sock = open_push(context, self.config)
         except Exception:
             next(self._internal)  # bad endpoint or keys: keep draining, count as dropped
         # Handshakes of (new) monitors: each gets every definition at once.
-        handshakes = _handshakes(sock) if sock is not None else None
+        handshakes = handshakes_of(sock) if sock is not None else None
         control = self._control
         control_sock = None
         try:  # live control: this thread owns that socket too (docs/live-control.md)
@@ -83,13 +84,13 @@ class SenderThread:
                 try:
                     if control is not None:
                         control.poll(control_sock)  # never blocks; at most 16 messages
-                    if handshakes is not None and _drained(handshakes):
+                    if handshakes is not None and drained(handshakes):
                         self._defined = 0  # a monitor (re)connected: define everything
                     if clock.monotonic() >= next_refresh:
                         self._defined = 0
                         next_refresh = clock.monotonic() + STRINGS_REFRESH_S
                     if (clock.monotonic() < connecting_until and sock is not None
-                            and not _writable(sock)):
+                            and not writable(sock)):
                         continue
                     # A due heartbeat rides in the flush's last frame if that is small
                     # (BEAT_RIDES_UP_TO): each send costs the sender thread a GIL
@@ -114,7 +115,7 @@ class SenderThread:
                     # command): give the connection up to LINGER to come up. Short naps,
                     # not sock.poll(): pyzmq's poll reads time.monotonic, which tests mock.
                     until = clock.monotonic() + max(0, self.config.linger_ms) / 1000
-                    while not _writable(sock) and clock.monotonic() < until:
+                    while not writable(sock) and clock.monotonic() < until:
                         time.sleep(0.002)
                 self._flush(sock, beat=True)
             except Exception:
@@ -139,25 +140,6 @@ class SenderThread:
             except Exception:
                 next(self._internal)
             self._running = False
-
-    def _open(self, context: zmq.Context) -> zmq.Socket:
-        config = self.config
-        sock = context.socket(zmq.PUSH)
-        try:
-            # IMMEDIATE: with no monitor connected, sends fail at once (and are counted)
-            # instead of queueing stale messages for a monitor that may never come.
-            sock.setsockopt(zmq.IMMEDIATE, 1)
-            sock.setsockopt(zmq.SNDHWM, config.send_hwm)
-            sock.setsockopt(zmq.LINGER, config.linger_ms)
-            if config.curve_enabled:
-                sock.curve_serverkey = str(config.curve_server_key).encode("ascii")
-                sock.curve_publickey = str(config.curve_public_key).encode("ascii")
-                sock.curve_secretkey = str(config.curve_secret_key).encode("ascii")
-            sock.connect(config.endpoint)
-        except Exception:
-            sock.close(linger=0)
-            raise
-        return sock
 
     def _flush(self, sock: zmq.Socket | None, beat: bool = False) -> int:
         """Send everything queued now, in frames of at most BATCH_SIZE events, with the
@@ -237,7 +219,7 @@ class SenderThread:
         Each frame is built just before its send with the current sequence number, so
         a frame that zmq refuses leaves no gap: its events are counted in dropped_send.
         """
-        if sock is None or (not self._peer_ok and not _writable(sock)):
+        if sock is None or (not self._peer_ok and not writable(sock)):
             # Nobody connected (IMMEDIATE): count them instead of building a frame. While
             # sends go through, the check (a zmq call: ~30 µs here) is skipped; a send
             # that fails re-enables it.
@@ -288,26 +270,3 @@ class SenderThread:
         self._hello_pending = True
         self._defined = 0
 
-
-def _writable(sock: zmq.Socket) -> bool:
-    # With IMMEDIATE set, POLLOUT means a connected monitor with room in its pipe.
-    return bool(sock.get(zmq.EVENTS) & zmq.POLLOUT)
-
-
-def _handshakes(sock: zmq.Socket) -> zmq.Socket | None:
-    """A socket that receives a message whenever ``sock`` completes a handshake with a
-    (new) monitor (zmq's socket monitor), or None where libzmq cannot say."""
-    try:
-        return sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
-    except Exception:  # (an old libzmq: the periodic refresh covers late monitors)
-        return None
-
-
-def _drained(monitor: zmq.Socket) -> bool:
-    """Read every pending socket-monitor message without blocking; True if there was
-    any. (Not monitor.poll(): pyzmq's poll reads time.monotonic, which tests mock.)"""
-    seen = False
-    while monitor.get(zmq.EVENTS) & zmq.POLLIN:
-        monitor.recv(zmq.NOBLOCK)  # (each event is two parts: both are read here)
-        seen = True
-    return seen

@@ -216,7 +216,7 @@ def test_a_monitor_that_starts_late_reads_everything(context, wired, monkeypatch
         monkeypatch.setattr(probe_sender, "STRINGS_REFRESH_S", 3600.0)
     else:
         monkeypatch.setattr(probe_sender, "STRINGS_REFRESH_S", 0.5)
-        monkeypatch.setattr(probe_sender, "_handshakes", lambda sock: None)
+        monkeypatch.setattr(probe_sender, "handshakes_of", lambda sock: None)
     first = bind(context)
     endpoint = first.get(zmq.LAST_ENDPOINT).decode()
     start_streaming(endpoint)

@@ -16,9 +16,13 @@ are atomic under the GIL. ``_transactions`` calls it from its mirrors; nothing h
 from __future__ import annotations
 
 import itertools
+import os
+import sys
 import threading
 import weakref
 from typing import Any
+
+import django
 
 from . import clock, forks, wire
 from .callbacks import failed  # (counted by the same recorder: both are set together)
@@ -108,7 +112,29 @@ def over(conn: Any, rolled_back: bool) -> None:
 def _send(conn: Any, serial: int, whole: bool, since: int) -> None:
     if rec is not None:
         rec.sink((_KIND, clock.wall_ns(), rec.intern(conn.alias), serial, _get_ident(), whole,
-                  since))
+                  since, _by_test_framework()))
+
+
+# Found by path, not imported: the probe never loads Django's test modules itself.
+_TESTCASES = os.path.join(os.path.dirname(django.__file__), "test", "testcases.py")
+_MAX_UP = 12  # frames looked at above the rollback: Atomic.__exit__, then its caller
+
+
+def _by_test_framework() -> bool:
+    """Whether Django's test framework is rolling back (a TestCase ending a test or its
+    class, also under pytest-django): its rollbacks are expected, not the application's.
+    Only frames' code objects are read, never their locals."""
+    try:  # 0: here, 1: _send, 2: over()/savepoint_rolled_back, 3: the wrapper
+        frame = sys._getframe(3)
+    except ValueError:
+        return False
+    for _ in range(_MAX_UP):
+        if frame is None:
+            return False
+        if frame.f_code.co_filename == _TESTCASES:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def forget_all() -> None:

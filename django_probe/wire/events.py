@@ -138,6 +138,8 @@ class Rollback(NamedTuple):
     # savepoint: everything since ``since``.
     whole: bool
     since: int  # when the savepoint was made, Unix epoch ns; 0: the transaction's start
+    # Django's test framework did it (a TestCase ending a test or its class): expected.
+    by_test: bool = False
 
 class Heartbeat(NamedTuple):
     """Periodic health of the probe: cumulative counters since the process started."""

@@ -174,8 +174,8 @@ def _traffic_findings(state: Any, wired: dict[tuple[str, str], Wired]) -> Iterat
         yield Finding("rolled-back", signal, label, "", file, line, known,
                       f"ran {times} in a transaction that was then rolled back, and queued "
                       "no on_commit() callback there: whatever it did outside the database "
-                      "(an email, a task, a cache) happened anyway (expected in tests: "
-                      "TestCase rolls every test back)", undone.count)
+                      "(an email, a task, a cache) happened anyway (rollbacks by Django's "
+                      "test framework are not counted)", undone.count)
 
 
 ALWAYS_SENT = frozenset({"signal", "sender"})  # what every dispatch passes a receiver

@@ -12,7 +12,7 @@ from typing import Any, Literal
 import numpy as np
 
 from monitor_gui.core.processes import ProcessKey, ProcessTable
-from monitor_gui.core.rollbacks import ROLLED_BACK
+from monitor_gui.core.rollbacks import UNDONE
 from monitor_gui.core.store import (
     NO_KWARGS_BLOCK,
     DispatchStore,
@@ -216,7 +216,7 @@ def select(store: DispatchStore, strings: StringTable, processes: ProcessTable,
         if f.tx == "inside":
             mask &= cols["tx_depth"][lo:hi] > 0
         elif f.tx == "discarded":  # rolled back: its transaction, or a callback it queued
-            mask &= (cols["cb"][lo:hi] & (DISCARDED | ROLLED_BACK)) != 0
+            mask &= (cols["cb"][lo:hi] & (DISCARDED | UNDONE)) != 0
         if f.t0 is not None:
             mask &= cols["ts"][lo:hi] >= f.t0
         if f.t1 is not None:

@@ -12,6 +12,8 @@ import numpy as np
 from django_probe import wire
 
 ROLLED_BACK = 8  # a bit of the store's "cb" column (next to transactions' callback bits)
+ROLLED_BACK_BY_TEST = 16  # the same, by Django's test framework (a TestCase's test ended)
+UNDONE = ROLLED_BACK | ROLLED_BACK_BY_TEST
 MAX_OPEN = 100_000  # transactions remembered (those that commit are never told)
 MAX_PENDING = 10_000  # rollbacks waiting for the end of an apply() call
 
@@ -84,6 +86,7 @@ class RolledBack:
         cols = ring.columns
         alias = store.strings.intern(event.alias)
         since = 0 if event.whole else event.since
+        bit = ROLLED_BACK_BY_TEST if event.by_test else ROLLED_BACK
         marked = False
         for lo, hi, base in ring.segments(start):
             mask = cols["proc"][lo:hi] == proc
@@ -95,9 +98,9 @@ class RolledBack:
             if since:
                 mask &= ts >= since
             flags = cols["cb"][lo:hi]
-            new = mask & ((flags & ROLLED_BACK) == 0)
+            new = mask & ((flags & bit) == 0)
             if new.any():
-                flags[new] |= ROLLED_BACK
+                flags[new] |= bit
                 self.touched += (np.flatnonzero(new) + base).tolist()
             marked = marked or bool(mask.any())
         return marked

@@ -14,7 +14,7 @@ from monitor_gui.core.evictable import EvictableStrings
 from monitor_gui.core.processes import ProcessKey, ProcessTable
 from monitor_gui.core.requests import RequestTable
 from monitor_gui.core.ring import Ring
-from monitor_gui.core.rollbacks import ROLLED_BACK, RolledBack
+from monitor_gui.core.rollbacks import ROLLED_BACK, UNDONE, RolledBack
 from monitor_gui.core.strings import NO_STRING, StringTable
 from monitor_gui.core.transactions import CommitCallbacks, tx_of
 
@@ -40,7 +40,7 @@ DISPATCH_COLUMNS: dict[str, Any] = {
     "kwoff": np.int32, "kwlen": np.int32,
     # The transaction it ran in (depth 0: none) and what its on_commit callbacks became
     # (transactions.HAS_CALLBACKS | DISCARDED | FAILED bits), or whether a rollback undid it
-    # (rollbacks.ROLLED_BACK).
+    # (rollbacks.ROLLED_BACK, ROLLED_BACK_BY_TEST).
     "tx_alias": np.int32, "tx_depth": np.int16, "cb": np.int8,
 }
 RECEIVER_COLUMNS: dict[str, Any] = {
@@ -108,6 +108,7 @@ class DispatchRow:
     tx: wire.TxContext | None = None  # the transaction it ran in
     callbacks: list[wire.OnCommit] = field(default_factory=list)  # on_commit() it queued
     rolled_back: bool = False  # its transaction, or a savepoint around it, was rolled back
+    by_test: bool = False  # only by Django's test framework (a TestCase's test ended)
 
     def to_dispatch(self) -> wire.Dispatch:
         return wire.Dispatch(
@@ -268,7 +269,8 @@ class DispatchStore:
             children=[int(x) for x in self.children(row)], error=bool(c["error"]),
             tx=tx_of(get(int(c["tx_alias"])), int(c["tx_depth"])),
             callbacks=self.callbacks.of(row),
-            rolled_back=bool(c["cb"] & ROLLED_BACK),
+            rolled_back=bool(c["cb"] & UNDONE),
+            by_test=bool(c["cb"] & UNDONE) and not c["cb"] & ROLLED_BACK,
         )
 
     def clear(self) -> None:

@@ -92,8 +92,9 @@ def frames_of(state: Any) -> Iterator[wire.Frame]:
     runs: dict[tuple[Any, int, str], list[Any]] = {}  # -> [serial, first, last, events, ...]
 
     def end_run(key: tuple[Any, int, str]) -> None:
-        serial, first, last, events, tid, alias = runs.pop(key)
-        events.append(wire.Rollback(wire.KIND_ROLLBACK, last, alias, serial, tid, False, first))
+        serial, first, last, events, tid, alias, by_test = runs.pop(key)
+        events.append(wire.Rollback(wire.KIND_ROLLBACK, last, alias, serial, tid, False, first,
+                                    by_test))
 
     for row in range(store.first, store.end):
         d = store.row(row)
@@ -101,12 +102,13 @@ def frames_of(state: Any) -> Iterator[wire.Frame]:
         dispatch = d.to_dispatch()
         if d.tx is not None:
             key = (d.proc_key, d.tid, d.tx.alias)
+            if key in runs and (not d.rolled_back or runs[key][6] != d.by_test):
+                end_run(key)  # (a row it did not undo, or undid otherwise: a run ends)
             if d.rolled_back:
-                run = runs.setdefault(key, [row + 1, d.ts, d.ts, events, d.tid, d.tx.alias])
+                run = runs.setdefault(key, [row + 1, d.ts, d.ts, events, d.tid, d.tx.alias,
+                                            d.by_test])
                 run[1], run[2] = min(run[1], d.ts), max(run[2], d.ts)
                 dispatch = dispatch._replace(tx=d.tx._replace(serial=run[0]))
-            elif key in runs:
-                end_run(key)  # (a row it did not undo: the run ends before it)
         events.append(dispatch)
         events.extend(d.callbacks)  # on_commit() callbacks its receivers queued
     for key in list(runs):

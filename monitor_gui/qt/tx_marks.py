@@ -6,7 +6,7 @@ from html import escape
 from typing import Any
 
 from django_probe import wire
-from monitor_gui.core.rollbacks import ROLLED_BACK
+from monitor_gui.core.rollbacks import ROLLED_BACK, ROLLED_BACK_BY_TEST, UNDONE
 from monitor_gui.core.transactions import DISCARDED, FAILED, HAS_CALLBACKS
 from monitor_gui.qt.theme import format_ns, short_receiver
 
@@ -18,7 +18,7 @@ ROLLED_BACK_TEXT = "rolled back"
 
 def tx_mark(tx_depth: int, cb: int) -> str:
     """The Outcome column's suffix: what the transaction around the dispatch did."""
-    if cb & (DISCARDED | ROLLED_BACK):
+    if cb & (DISCARDED | UNDONE):
         return " · " + ROLLED_BACK_TEXT
     if tx_depth > 0:
         return " · in tx"
@@ -33,6 +33,9 @@ def tx_tooltip(tx_depth: int, cb: int) -> str:
     if cb & ROLLED_BACK:
         lines.append("Its transaction (or a savepoint around it) was rolled back: what its "
                      "receivers wrote to the database is gone.")
+    elif cb & ROLLED_BACK_BY_TEST:
+        lines.append("Django's test framework rolled its transaction back (a TestCase ends "
+                     "every test so): what its receivers wrote is gone, as expected.")
     if cb & DISCARDED:
         lines.append("A rollback discarded an on_commit() callback its receivers queued.")
     if cb & FAILED:
@@ -55,7 +58,8 @@ def tx_row_html(d: Any) -> str:
     """The details table's "transaction" line (a dispatch that ran in autocommit: none)."""
     if d.tx is None:
         return ""
-    verdict = ("<span class='err'>rolled back</span>"
+    verdict = ("<span class='muted'>rolled back by the test framework</span>" if d.by_test
+               else "<span class='err'>rolled back</span>"
                if d.rolled_back or any(c.outcome == wire.DISCARDED for c in d.callbacks)
                else "uncommitted when it ran")
     return (f"<tr><th>transaction</th><td>atomic on <code>{escape(d.tx.alias)}</code>, "

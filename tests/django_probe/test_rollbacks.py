@@ -5,6 +5,7 @@ transaction nobody dispatched in, or one that commits, sends nothing."""
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 
 import pytest
@@ -142,3 +143,27 @@ def _strip_ids(sql: str) -> str:
     import re
 
     return re.sub(r'"s\d+_x\d+"|s\d+_x\d+', "SID", re.sub(r"\d+", "N", sql))
+
+
+def test_rollbacks_by_djangos_test_framework_say_so(events, signal):
+    import unittest
+
+    from django.test import TestCase
+
+    class Inner(TestCase):
+        databases = {"default"}
+
+        def test_sends(self):
+            signal.send(sender=None)
+
+    with open(os.devnull, "w") as quiet:  # a suite: the class's setUpClass runs too
+        result = unittest.TextTestRunner(stream=quiet).run(unittest.TestSuite(
+            [Inner("test_sends")]))
+    assert result.wasSuccessful()
+    rollbacks = of_kind(events, wire.KIND_ROLLBACK)
+    # The test's savepoint, then the class's transaction: both Django's TestCase.
+    assert [(r.whole, r.by_test) for r in rollbacks] == [(False, True), (True, True)]
+    with pytest.raises(Boom), transaction.atomic():  # the application's own rollback
+        signal.send(sender=None)
+        raise Boom
+    assert of_kind(events, wire.KIND_ROLLBACK)[-1].by_test is False

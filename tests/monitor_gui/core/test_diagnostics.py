@@ -162,6 +162,10 @@ def test_receivers_that_ran_for_rolled_back_work_without_on_commit():
     assert finding.site_known and finding.line == 10
     assert "queued no on_commit() callback" in finding.detail
     assert only(diagnose(state_of(dispatch(1, receivers=receivers, tx=tx))), "rolled-back") == []
+    # Rollbacks by Django's test framework (a TestCase ending a test) are expected.
+    by_test = state_of(dispatch(2, receivers=receivers, tx=tx),
+                       wire.Rollback("B", NOW + 10**9, "default", 3, 4242, True, 0, True))
+    assert only(diagnose(by_test), "rolled-back") == []
 
 def test_without_connect_facts_the_definition_site_is_given_and_said():
     old = wire.ConnectedReceiver("create_profile", "shop.receivers", "shop/receivers.py", 5,

@@ -146,3 +146,17 @@ def test_each_test_of_a_testcase_is_a_savepoint_found_without_rescanning_the_cla
     assert marked(state) == list(range(60))
     state.apply([frame([rollback(1, T0 + 10**9)], seq=999)])  # the class's end
     assert starts[-1] == 0 and state.store.rollbacks.spans == {}
+
+
+def test_rollbacks_by_the_test_framework_are_marked_apart():
+    from monitor_gui.core.rollbacks import ROLLED_BACK_BY_TEST
+
+    state = MonitorState(capacity=100)
+    state.apply([frame([tx_dispatch(1, serial=1), tx_dispatch(2, serial=2),
+                        rollback(1, T0 + 9_000)._replace(by_test=True),
+                        rollback(2, T0 + 9_000)])])
+    rows = [state.store.row(r) for r in range(2)]
+    assert [(r.rolled_back, r.by_test) for r in rows] == [(True, True), (True, False)]
+    assert state.store.column("cb")[0] & ROLLED_BACK_BY_TEST
+    assert not state.store.column("cb")[0] & ROLLED_BACK
+    assert state.select(Filter(tx="discarded")).tolist() == [0, 1]  # both rolled back

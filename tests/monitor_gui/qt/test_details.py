@@ -52,3 +52,7 @@ def test_a_rolled_back_dispatch_says_so(qtbot):
     assert "atomic on default, depth 1 · uncommitted when it ran" in pane.toPlainText()
     pane.show_row(state.store.first + 1)
     assert "atomic on default, depth 1 · rolled back" in pane.toPlainText()
+    state.apply([frame([tx_dispatch(3, serial=3), rollback(3, T0 + 9_000)._replace(
+        by_test=True)], seq=3)])
+    pane.show_row(state.store.first + 2)
+    assert "depth 1 · rolled back by the test framework" in pane.toPlainText()

@@ -131,16 +131,20 @@ def test_a_saved_session_keeps_rolled_back_rows_and_on_commit_callbacks(tmp_path
         tx_dispatch(8, serial=2),  # the next transaction on the thread: committed
         tx_dispatch(9, serial=4),  # and the one after: undone
         rollback(3, T0 + 9_000, tid=7), rollback(4, T0 + 9_500),
+        tx_dispatch(10, serial=5), rollback(5, T0 + 10_500)._replace(by_test=True),
         callback(3, wire.DISCARDED), callback(8)])])
     store = source.state.store
-    marks = [store.row(r).rolled_back for r in range(store.first, store.end)]
-    assert marks == [True, True, True, True, False, False, True]
+    marks = [(store.row(r).rolled_back, store.row(r).by_test)
+             for r in range(store.first, store.end)]
+    assert [m for m, _t in marks] == [True, True, True, True, False, False, True, True]
+    assert [t for _m, t in marks] == [False] * 7 + [True]  # a TestCase's: kept apart
     path = tmp_path / "session.jsonl"
     source.window.save_recording(str(path))
 
     target = make_monitor()
     target.window.open_recording(str(path))
     reopened = target.state.store
-    assert [reopened.row(r).rolled_back for r in range(reopened.first, reopened.end)] == marks
+    assert [(reopened.row(r).rolled_back, reopened.row(r).by_test)
+            for r in range(reopened.first, reopened.end)] == marks
     assert [len(reopened.row(r).callbacks) for r in range(reopened.first, reopened.end)] == [
-        0, 0, 1, 0, 0, 1, 0]
+        0, 0, 1, 0, 0, 1, 0, 0]

@@ -32,6 +32,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_port_pair() -> int:
+    """A loopback port p with p + 1 free too (data and its derived control endpoint)."""
+    for _ in range(100):
+        with socket.socket() as a, socket.socket() as b:
+            a.bind(("127.0.0.1", 0))
+            port = a.getsockname()[1]
+            if port >= 65535:
+                continue
+            try:
+                b.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free pair of ports")
+
+
 def site_env(db: Path, **extra: str) -> dict[str, str]:
     """Environment for a demo-site process on its own database, fast hashing, no DEBUG."""
     # ``extra`` goes first: the site's WSGI environ keeps this order, so a test can put a

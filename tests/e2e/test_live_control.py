@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import socket
 import time
 from collections.abc import Iterator
 
@@ -16,27 +15,12 @@ from monitor_gui.control import ControlSender, open_control
 from monitor_gui.core.control import LiveControl
 from monitor_gui.listener import CurveServer, Listener
 from tests.e2e.monitor import HeadlessMonitor, count_rows
+from tests.e2e.support import free_port_pair
 
 pytestmark = pytest.mark.e2e
 
 REQUEST_STARTED = "django.core.signals.request_started"
 REQUEST_FINISHED = "django.core.signals.request_finished"
-
-
-def free_port_pair() -> int:
-    """A loopback port p with p + 1 free too (data and its derived control endpoint)."""
-    for _ in range(100):
-        with socket.socket() as a, socket.socket() as b:
-            a.bind(("127.0.0.1", 0))
-            port = a.getsockname()[1]
-            if port >= 65535:
-                continue
-            try:
-                b.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free pair of ports")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,6 +13,7 @@ from monitor_gui.core.control import LiveControl
 from monitor_gui.core.state import MonitorState
 from monitor_gui.core.wiring import GROUP
 from monitor_gui.qt.control_view import RulesModel
+from tests.e2e.support import free_port_pair
 from tests.monitor_gui.qt.scenario import PROC, SIG
 
 POST_SAVE = SIG + "post_save"
@@ -156,19 +157,6 @@ def test_coverage_follows_heartbeats_and_a_new_process_gets_the_rules_at_once(mo
         "H", 2, 0, 2, 0, 0, 0, 10, panel.live.digest, 4)])])
     assert panel.summary.text().startswith("1 of 1 processes apply 1 rule")
     assert "1 of 1 processes apply 1 rule" in panel.status_label.text()
-
-
-def free_port_pair() -> int:
-    for _ in range(100):
-        with socket.socket() as a, socket.socket() as b:
-            a.bind(("127.0.0.1", 0))
-            port = a.getsockname()[1]
-            try:
-                b.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free pair of ports")
 
 
 def test_the_listener_thread_publishes_the_rules_next_to_the_data_endpoint(qtbot,

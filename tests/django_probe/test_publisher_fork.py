@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
+import zmq
 
 from django_probe import wire
 from django_probe.publisher import Publisher
@@ -38,6 +40,25 @@ def _child_publishes(pub: Publisher, first: int, no_connection: int, not_sent: i
     return 0 if pub.stats()["sent"] >= 11 else not_sent
 
 
+
+def _forked(fork: Callable[[], int], child_main: Callable[[], int], pull: zmq.Socket,
+            last_id: int) -> list:
+    """Fork with ``fork``; the child runs ``child_main`` (its exit status: 0 = all held)
+    and never returns into pytest. The frames the child sent, up to dispatch ``last_id``."""
+    pid = fork()
+    if pid == 0:
+        status = 1
+        try:
+            status = child_main()
+        finally:
+            os._exit(status)
+    frames = recv_frames(
+        pull, lambda fs: last_id in dispatch_ids([e for f in fs if f.proc.pid == pid
+                                                   for e in f.events]))
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    return [f for f in frames if f.proc.pid == pid]
+
 def _child_main(pub: Publisher, parent_boot: str) -> int:
     """Runs in the forked child; returns the exit status (0 = all assertions held)."""
     stats = pub.stats()
@@ -55,23 +76,11 @@ def test_forked_child_publishes_as_a_new_process_instance(pull, publishers):
     for i in range(100):
         pub.submit(make_dispatch(i))  # some may still be pending in the queue at fork time
     parent = pub.proc
-    pid = os.fork()
-    if pid == 0:  # the child: never return into pytest
-        status = 1
-        try:
-            status = _child_main(pub, parent.boot)
-        finally:
-            os._exit(status)
-    frames = recv_frames(
-        pull, lambda fs: 1009 in dispatch_ids([e for f in fs if f.proc.pid == pid
-                                                for e in f.events]))
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    child = [f for f in frames if f.proc.pid == pid]
+    child = _forked(os.fork, lambda: _child_main(pub, parent.boot), pull, last_id=1009)
     assert {f.proc.boot for f in child} != {parent.boot}
     assert len({f.proc for f in child}) == 1
     assert child[0].seq == 0 and isinstance(child[0].events[0], wire.Hello)
-    assert child[0].events[0].info["pid"] == str(pid)
+    assert child[0].events[0].info["pid"] == str(child[0].proc.pid)
     assert_contiguous(child)
     child_ids = dispatch_ids(events_of(child))
     assert child_ids == list(range(1000, 1010))  # none of the parent's pending events
@@ -103,19 +112,8 @@ def test_a_child_forked_in_c_without_hooks_starts_over_when_it_first_wakes_the_s
     connect(pub, pull)
     wait_for(lambda: pub._idle and not pub._queue)  # the sender sleeps: one event wakes it
     parent = pub.proc
-    pid = ctypes.PyDLL(None).fork()
-    if pid == 0:  # the child: never return into pytest
-        status = 1
-        try:
-            status = _raw_child_main(pub, parent)
-        finally:
-            os._exit(status)
-    frames = recv_frames(
-        pull, lambda fs: 2009 in dispatch_ids([e for f in fs if f.proc.pid == pid
-                                                for e in f.events]))
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    child = [f for f in frames if f.proc.pid == pid]
+    child = _forked(ctypes.PyDLL(None).fork, lambda: _raw_child_main(pub, parent), pull,
+                    last_id=2009)
     assert len({f.proc for f in child}) == 1 and child[0].proc.boot != parent.boot
     assert child[0].seq == 0 and isinstance(child[0].events[0], wire.Hello)
     assert_contiguous(child)
